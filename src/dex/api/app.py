@@ -1,0 +1,91 @@
+"""The FastAPI application: factory, lifespan, and the one place errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dex import __version__
+from dex.api import health
+from dex.config import Settings, get_settings
+from dex.db.engine import Database, resolve_database_url
+from dex.errors import DexError
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": message})
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        location = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{location}: {err.get('msg')}" if location else str(err.get("msg")))
+    return "invalid request: " + "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DexError)
+    async def dex_error(_: Request, exc: DexError) -> JSONResponse:
+        return _error(exc.status_code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, _validation_message(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+        # Services check what they can up front; this catches the races they cannot (two creates at once).
+        log.info("integrity error: %s", exc.orig)
+        return _error(409, "the request conflicts with existing data")
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        log.error("database error: %s", exc.orig)
+        return _error(503, "database unavailable, retry later")
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _error(500, "internal error")
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the API. Tests pass their own ``database``; ``dex serve`` lets the app open its own."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_database = database is None
+        app.state.db = database or Database(resolve_database_url(settings), pool_size=settings.database_pool_size)
+        try:
+            yield
+        finally:
+            if owns_database:
+                await app.state.db.dispose()
+
+    app = FastAPI(
+        title="dex",
+        version=__version__,
+        description="Data Engine X — multi-tenant entity intelligence API",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if database is not None:
+        app.state.db = database
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app

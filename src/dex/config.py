@@ -1,0 +1,137 @@
+"""Settings, read from the environment with the reference's names (no prefix, Doppler-compatible).
+
+With no ``DATABASE_URL`` dex runs in *embedded mode*: it owns a PostgreSQL server under ``DEX_HOME/pg`` and
+generates (once) and persists any missing secret under ``DEX_HOME``. With ``DATABASE_URL`` set, secrets are
+the operator's job and a missing one is a startup error naming the variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dex.errors import ConfigurationError
+
+# Secrets dex cannot run without; embedded mode generates them, server mode requires them.
+REQUIRED_SECRETS = ("JWT_SECRET", "SUPER_ADMIN_JWT_SECRET")
+# Generated in embedded mode so `dex admin` works out of the box; optional otherwise.
+GENERATED_SECRETS = (*REQUIRED_SECRETS, "SUPER_ADMIN_API_KEY")
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "dex"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    dex_home: Path = Field(default_factory=_default_home)
+    database_url: str | None = None
+    database_pool_size: int = 20
+
+    jwt_secret: str | None = None
+    super_admin_jwt_secret: str | None = None
+    super_admin_api_key: str | None = None
+    internal_api_key: str | None = None
+    session_ttl_hours: int = 24
+
+    # Provider credentials (reference §1).
+    prospeo_api_key: str | None = None
+    blitzapi_api_key: str | None = None
+    companyenrich_api_key: str | None = None
+    leadmagic_api_key: str | None = None
+    icypeas_api_key: str | None = None
+    millionverifier_api_key: str | None = None
+    reoon_api_key: str | None = None
+    parallel_api_key: str | None = None
+    ampleleads_api_key: str | None = None
+    storeleads_api_key: str | None = None
+    enigma_api_key: str | None = None
+    adyntel_api_key: str | None = None
+    adyntel_account_email: str | None = None
+    gemini_api_key: str | None = None
+    openai_api_key: str | None = None
+    anthropic_api_key: str | None = None
+    revenueinfra_api_key: str | None = None
+    revenueinfra_api_url: str = "https://api.revenueinfra.com"
+
+    # Provider behaviour (reference §1).
+    parallel_processor: str = "core"
+    icypeas_poll_interval_ms: int = 2000
+    icypeas_max_wait_ms: int = 45000
+    millionverifier_timeout_seconds: int = 10
+    reoon_mode: str = "power"
+    adyntel_timeout_seconds: int = 90
+    llm_primary_model: str = "gemini"
+    llm_fallback_model: str = "gpt-4"
+    company_enrich_profile_order: str = "prospeo,blitzapi,companyenrich,leadmagic"
+    company_search_order: str = "prospeo,blitzapi,companyenrich"
+    person_search_order: str = "prospeo,blitzapi,companyenrich"
+    person_resolve_mobile_order: str = "leadmagic,blitzapi"
+
+    # Where providers are reached: "auto" = sandbox when no provider key is configured in embedded mode.
+    dex_provider_mode: str = "auto"
+    dex_sandbox_url: str | None = None
+
+    @field_validator("internal_api_key", "super_admin_api_key", "jwt_secret", "super_admin_jwt_secret")
+    @classmethod
+    def _strip_blank(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.dex_home / "secrets.json"
+
+    def ensure_secrets(self) -> None:
+        """Fill missing secrets: generated and persisted in embedded mode, an error otherwise."""
+        missing = [name for name in GENERATED_SECRETS if getattr(self, name.lower()) is None]
+        if not missing:
+            return
+        if not self.embedded:
+            required_missing = [name for name in REQUIRED_SECRETS if name in missing]
+            if required_missing:
+                raise ConfigurationError(
+                    f"{required_missing[0]} is not set (required when DATABASE_URL is set)"
+                )
+            return
+        stored = _load_or_create_secrets(self.secrets_file, missing)
+        for name in missing:
+            setattr(self, name.lower(), stored[name])
+
+
+def _load_or_create_secrets(path: Path, names: list[str]) -> dict[str, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    created = {name: secrets.token_urlsafe(32) for name in names if name not in stored}
+    if created:
+        stored.update(created)
+        # Write-then-rename so two processes starting at once never see a half-written file.
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(stored, indent=2))
+        tmp.chmod(0o600)
+        if path.exists():
+            # Another process may have won the race: keep its values, they are already in use.
+            stored = {**stored, **json.loads(path.read_text())}
+            tmp.write_text(json.dumps(stored, indent=2))
+        tmp.replace(path)
+    return stored
+
+
+@lru_cache
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.ensure_secrets()
+    return settings

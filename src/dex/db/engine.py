@@ -1,0 +1,90 @@
+"""Engine, sessions and the database URL dex uses (embedded server or DATABASE_URL)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from dex.config import Settings
+from dex.db.embedded import ensure_embedded_database
+from dex.errors import DatabaseUnavailable
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual spellings of a Postgres URL (``postgres://``, ``postgresql://``) for asyncpg."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("postgresql+asyncpg://"):
+        return url
+    raise DatabaseUnavailable("DATABASE_URL must be a PostgreSQL URL (postgresql://user:pass@host/db)")
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The asyncpg URL to use: ``DATABASE_URL`` if set, else the embedded server (started on demand)."""
+    if settings.database_url:
+        return normalize_database_url(settings.database_url)
+    return run_blocking(lambda: ensure_embedded_database(settings.dex_home / "pg"))
+
+
+def run_blocking(fn):  # type: ignore[no-untyped-def]
+    """Run ``fn`` (which may itself call ``asyncio.run``) on a fresh thread, safe inside or outside a loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
+
+
+def describe_url(url: str) -> str:
+    """host:port/database for messages — never the password."""
+    parts = urlsplit(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    host = parts.hostname or "local socket"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path}"
+
+
+def libpq_url(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def check_database(url: str) -> str:
+    """Connect once with a short timeout and return the server version; a clear error if unreachable."""
+    try:
+        conn = await asyncpg.connect(libpq_url(url), timeout=CONNECT_TIMEOUT_SECONDS)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise DatabaseUnavailable(f"cannot connect to the database at {describe_url(url)}: {reason}") from exc
+    try:
+        return await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+
+
+class Database:
+    """One engine and session factory per process."""
+
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work commits on success and rolls back on any exception."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,10 @@
+"""Imports every domain's tables so ``Base.metadata`` is complete (Alembic, schema checks)."""
+
+from dex.blueprints import models as blueprints
+from dex.db.base import Base
+from dex.entities import models as entities
+from dex.operations import models as operations
+from dex.pipeline import models as pipeline
+from dex.tenancy import models as tenancy
+
+__all__ = ["Base", "blueprints", "entities", "operations", "pipeline", "tenancy"]

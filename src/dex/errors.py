@@ -1,0 +1,43 @@
+"""One typed error hierarchy; the API maps it to HTTP status codes in one place (dex.api.app)."""
+
+from __future__ import annotations
+
+
+class DexError(Exception):
+    """Base of every error dex raises on purpose. ``status_code`` is what the API answers with."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(DexError):
+    status_code = 400
+
+
+class Unauthorized(DexError):
+    status_code = 401
+
+
+class Forbidden(DexError):
+    status_code = 403
+
+
+class NotFound(DexError):
+    status_code = 404
+
+
+class Conflict(DexError):
+    status_code = 409
+
+
+class ConfigurationError(DexError):
+    """Bad or missing configuration, detected at startup."""
+
+
+class DatabaseUnavailable(DexError):
+    """The database cannot be reached; startup stops with a one-line message."""
+
+    status_code = 503

@@ -1,0 +1,126 @@
+"""Operation execution history (reference §2.6) and the enrichment cache."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dex.db.base import Base, check_in, created_at, uuid_pk
+from dex.pipeline.vocabulary import ENTITY_TYPES
+
+OPERATION_STATUSES = ("found", "not_found", "failed", "verified", "skipped")
+ATTEMPT_STATUSES = ("found", "not_found", "failed", "verified", "skipped")
+
+
+class OperationRun(Base):
+    __tablename__ = "operation_runs"
+    __table_args__ = (
+        CheckConstraint(check_in("status", OPERATION_STATUSES), name="status"),
+        CheckConstraint(check_in("entity_type", ENTITY_TYPES), name="entity_type"),
+        Index("ix_operation_runs_org_id_created_at", "org_id", text("created_at DESC")),
+        Index("ix_operation_runs_operation_id_created_at", "operation_id", text("created_at DESC")),
+        Index("ix_operation_runs_step_result_id", "step_result_id"),
+        Index("ix_operation_runs_pipeline_run_id", "pipeline_run_id"),
+    )
+
+    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("companies.id", ondelete="RESTRICT")
+    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+    auth_method: Mapped[str] = mapped_column(Text, nullable=False)
+    operation_id: Mapped[str] = mapped_column(Text, nullable=False)
+    entity_type: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    missing_inputs: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default="[]")
+    input_payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    output_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("pipeline_runs.id", ondelete="SET NULL")
+    )
+    step_result_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("step_results.id", ondelete="SET NULL")
+    )
+    submission_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+    cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = created_at()
+
+
+class OperationAttempt(Base):
+    __tablename__ = "operation_attempts"
+    __table_args__ = (
+        CheckConstraint(check_in("status", ATTEMPT_STATUSES), name="status"),
+        CheckConstraint("duration_ms IS NULL OR duration_ms >= 0", name="duration_nonnegative"),
+        Index("ix_operation_attempts_run_id", "run_id"),
+        Index("ix_operation_attempts_provider_created_at", "provider", text("created_at DESC")),
+        Index("ix_operation_attempts_org_id_created_at", "org_id", text("created_at DESC")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("operation_runs.run_id", ondelete="CASCADE"), nullable=False
+    )
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    )
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    provider: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    skip_reason: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    provider_status: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    raw_response: Mapped[Any | None] = mapped_column(JSONB)
+    http_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    cached: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
+    saved_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
+    created_at: Mapped[datetime] = created_at()
+
+
+class EnrichmentCacheEntry(Base):
+    """A provider answer, kept per org so an identical request within its TTL is not paid twice."""
+
+    __tablename__ = "enrichment_cache"
+    __table_args__ = (Index("ix_enrichment_cache_expires_at", "expires_at"),)
+
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(Text, primary_key=True)
+    action: Mapped[str] = mapped_column(Text, primary_key=True)
+    request_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[Any | None] = mapped_column(JSONB)
+    cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
+    sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = created_at()

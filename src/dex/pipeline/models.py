@@ -1,0 +1,203 @@
+"""Submissions, pipeline runs and step results (reference §2.5), shaped for a durable executor:
+a step is claimable when it is ``queued`` with ``available_at`` set; a claim is a lease that expires."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
+from dex.pipeline.vocabulary import ENTITY_TYPES, RUN_STATUSES, STEP_STATUSES, SUBMISSION_STATUSES
+
+
+def _tenant_fks(*pairs: tuple[str, str]) -> tuple[ForeignKeyConstraint, ...]:
+    """Composite (id, org_id) foreign keys: a child row can only point at parents of its own org."""
+    return tuple(
+        ForeignKeyConstraint([column, "org_id"], [f"{table}.id", f"{table}.org_id"], ondelete=ondelete)
+        for column, spec in pairs
+        for table, ondelete in [spec.split(":")]
+    )
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (
+        *_tenant_fks(("company_id", "companies:RESTRICT"), ("blueprint_id", "blueprints:RESTRICT")),
+        UniqueConstraint("id", "org_id"),
+        CheckConstraint(check_in("status", SUBMISSION_STATUSES), name="status"),
+        Index("ix_submissions_org_id_created_at", "org_id", text("created_at DESC")),
+        Index("ix_submissions_org_id_company_id", "org_id", "company_id"),
+        Index("ix_submissions_blueprint_id", "blueprint_id"),
+        Index(
+            "uq_submissions_org_id_idempotency_key",
+            "org_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    )
+    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    blueprint_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    blueprint_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("blueprint_versions.id", ondelete="RESTRICT")
+    )
+    submitted_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    source: Mapped[str | None] = mapped_column(Text)
+    input_payload: Mapped[Any] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="received")
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, nullable=False, server_default="{}"
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    # Run counters kept in the same transaction as every run transition, so the submission's status
+    # is derived without scanning its runs (100k-run batches).
+    runs_total: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    runs_running: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    runs_succeeded: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    runs_failed: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    runs_canceled: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class PipelineRun(Base):
+    __tablename__ = "pipeline_runs"
+    __table_args__ = (
+        *_tenant_fks(
+            ("company_id", "companies:RESTRICT"),
+            ("blueprint_id", "blueprints:RESTRICT"),
+            ("submission_id", "submissions:CASCADE"),
+        ),
+        UniqueConstraint("id", "org_id"),
+        CheckConstraint(check_in("status", RUN_STATUSES), name="status"),
+        CheckConstraint(check_in("entity_type", ENTITY_TYPES), name="entity_type"),
+        CheckConstraint("attempt > 0", name="attempt_positive"),
+        CheckConstraint("blueprint_version > 0", name="blueprint_version_positive"),
+        Index("ix_pipeline_runs_org_id_created_at", "org_id", text("created_at DESC")),
+        Index("ix_pipeline_runs_submission_id_created_at", "submission_id", "created_at", "id"),
+        Index("ix_pipeline_runs_parent_pipeline_run_id", "parent_pipeline_run_id"),
+        Index("ix_pipeline_runs_blueprint_id", "blueprint_id"),
+        # Fan-out children are unique per submission by the identity of the entity they carry.
+        Index(
+            "uq_pipeline_runs_submission_id_dedup_key",
+            "submission_id",
+            "dedup_key",
+            unique=True,
+            postgresql_where=text("dedup_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    )
+    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    submission_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    blueprint_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    blueprint_version_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("blueprint_versions.id", ondelete="RESTRICT"), nullable=False
+    )
+    blueprint_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    parent_pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("pipeline_runs.id", ondelete="SET NULL")
+    )
+    trigger_run_id: Mapped[str | None] = mapped_column(Text)
+    entity_index: Mapped[int | None] = mapped_column(Integer)
+    entity_type: Mapped[str] = mapped_column(Text, nullable=False)
+    entity_input: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+    start_from_position: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    dedup_key: Mapped[str | None] = mapped_column(Text)
+    depth: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="queued")
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class StepResult(Base):
+    __tablename__ = "step_results"
+    __table_args__ = (
+        *_tenant_fks(
+            ("company_id", "companies:RESTRICT"),
+            ("pipeline_run_id", "pipeline_runs:CASCADE"),
+            ("submission_id", "submissions:CASCADE"),
+        ),
+        UniqueConstraint("pipeline_run_id", "step_position"),
+        CheckConstraint(check_in("status", STEP_STATUSES), name="status"),
+        CheckConstraint("step_position > 0", name="step_position_positive"),
+        CheckConstraint("attempt > 0", name="attempt_positive"),
+        CheckConstraint("duration_ms IS NULL OR duration_ms >= 0", name="duration_nonnegative"),
+        Index("ix_step_results_submission_id", "submission_id"),
+        Index("ix_step_results_org_id_created_at", "org_id", text("created_at DESC")),
+        # The executor's claim queue: only ready steps are in it.
+        Index(
+            "ix_step_results_ready",
+            "available_at",
+            postgresql_where=text("status IN ('queued', 'retrying') AND available_at IS NOT NULL"),
+        ),
+        # Lease recovery: running steps ordered by lease expiry.
+        Index(
+            "ix_step_results_running_lease",
+            "lease_expires_at",
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    )
+    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    pipeline_run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    submission_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    step_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("steps.id", ondelete="RESTRICT")
+    )
+    blueprint_step_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("blueprint_steps.id", ondelete="SET NULL")
+    )
+    step_position: Mapped[int] = mapped_column(Integer, nullable=False)
+    operation_id: Mapped[str | None] = mapped_column(Text)
+    task_run_id: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="queued")
+    # How many times the step was started; transient failures re-queue it with a later available_at.
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    available_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    input_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    output_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

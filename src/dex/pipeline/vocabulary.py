@@ -1,0 +1,6 @@
+"""Status vocabularies of runs, steps and submissions. Legal transitions live in ``pipeline/states.py``."""
+
+ENTITY_TYPES = ("company", "person")
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
+STEP_STATUSES = ("queued", "running", "succeeded", "failed", "skipped", "retrying", "canceled")
+SUBMISSION_STATUSES = ("received", "validated", "queued", "running", "completed", "failed", "canceled")

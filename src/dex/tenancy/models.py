@@ -1,0 +1,136 @@
+"""Tenancy tables: orgs → companies → users, API tokens, super-admins (reference §2.2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
+
+ROLES = ("org_admin", "company_admin", "member")
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    slug: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class Company(Base):
+    """A tenant's client company (org → company → user); not an enriched company entity."""
+
+    __tablename__ = "companies"
+    __table_args__ = (
+        UniqueConstraint("org_id", "name"),
+        # Target of the composite foreign keys that keep every child row inside its org.
+        UniqueConstraint("id", "org_id"),
+        Index(
+            "uq_companies_org_id_external_ref",
+            "org_id",
+            "external_ref",
+            unique=True,
+            postgresql_where=text("external_ref IS NOT NULL"),
+        ),
+        Index("ix_companies_org_id_domain", "org_id", "domain"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    external_ref: Mapped[str | None] = mapped_column(Text)
+    domain: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["company_id", "org_id"], ["companies.id", "companies.org_id"], ondelete="RESTRICT"
+        ),
+        CheckConstraint(check_in("role", ROLES), name="role"),
+        # Emails are stored lowercased; uniqueness is global as in the reference.
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        Index("ix_users_org_id_company_id", "org_id", "company_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    email: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    full_name: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    # Bumped on deactivation or password change: JWTs carrying an older value are rejected at once.
+    token_generation: Mapped[int] = mapped_column(nullable=False, server_default=text("0"))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["company_id", "org_id"], ["companies.id", "companies.org_id"], ondelete="RESTRICT"
+        ),
+        CheckConstraint(check_in("role", ROLES), name="role"),
+        Index("ix_api_tokens_org_id", "org_id"),
+        Index("ix_api_tokens_user_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE")
+    )
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    token_hash: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class SuperAdmin(Base):
+    __tablename__ = "super_admins"
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    token_generation: Mapped[int] = mapped_column(nullable=False, server_default=text("0"))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

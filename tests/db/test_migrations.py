@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import asyncio
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from dex.db.engine import Database
+from dex.db.migrate import current_revision, head_revision, upgrade
+from dex.db.models import Base
+
+
+async def test_database_is_at_head(database_url: str) -> None:
+    assert await current_revision(database_url) == head_revision()
+
+
+async def test_upgrade_is_idempotent(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url)
+    await asyncio.to_thread(upgrade, database_url)
+    assert await current_revision(database_url) == head_revision()
+
+
+async def test_migrations_match_the_models(database: Database) -> None:
+    """A model change without a migration (or the reverse) fails here."""
+    async with database.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync_conn: compare_metadata(
+                MigrationContext.configure(sync_conn, opts={"compare_type": True}), Base.metadata
+            )
+        )
+    assert diff == []
+
+
+async def test_updated_at_is_maintained_by_trigger(database: Database) -> None:
+    async with database.transaction() as session:
+        org_id = (
+            await session.execute(
+                text("INSERT INTO orgs (name, slug) VALUES ('A', 'a') RETURNING id")
+            )
+        ).scalar_one()
+    async with database.transaction() as session:
+        await session.execute(text("SELECT pg_sleep(0.01)"))
+        before = (await session.execute(text("SELECT updated_at FROM orgs WHERE id = :id"), {"id": org_id})).scalar_one()
+    async with database.transaction() as session:
+        await session.execute(text("UPDATE orgs SET name = 'B' WHERE id = :id"), {"id": org_id})
+    async with database.transaction() as session:
+        after = (await session.execute(text("SELECT updated_at FROM orgs WHERE id = :id"), {"id": org_id})).scalar_one()
+    assert after > before
+
+
+async def test_rows_cannot_point_across_orgs(database: Database) -> None:
+    """The composite (id, org_id) foreign keys keep a user inside the org of its company."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    async with database.transaction() as session:
+        org_a, org_b = [
+            (await session.execute(text("INSERT INTO orgs (name, slug) VALUES (:n, :n) RETURNING id"), {"n": n})).scalar_one()
+            for n in ("a", "b")
+        ]
+        company_b = (
+            await session.execute(
+                text("INSERT INTO companies (org_id, name) VALUES (:org, 'B co') RETURNING id"), {"org": org_b}
+            )
+        ).scalar_one()
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as session:
+            await session.execute(
+                text("INSERT INTO users (org_id, company_id, email, role) VALUES (:org, :co, 'x@a.io', 'member')"),
+                {"org": org_a, "co": company_b},
+            )
