@@ -4,7 +4,7 @@ database per xdist worker cloned from a migrated template, and every table empti
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -15,16 +15,17 @@ from dex.api.app import create_app
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.db.models import Base
-from dex.testing import create_test_database
+from dex.testing import create_test_database, drop_test_database, test_database_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_STATE_DIR = REPO_ROOT / ".dex" / "test"
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return create_test_database(TEST_STATE_DIR, f"dex_test_{worker}")
+def database_url() -> Iterator[str]:
+    name = test_database_name(os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    yield create_test_database(TEST_STATE_DIR, name)
+    drop_test_database(TEST_STATE_DIR, name)
 
 
 @pytest.fixture(scope="session")

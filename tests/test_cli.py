@@ -11,9 +11,13 @@ from pathlib import Path
 DEX = [sys.executable, "-m", "dex.cli"]
 
 
-def run_dex(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_dex(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    return subprocess.run([*DEX, *args], env={**base, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*DEX, *args], env={**base, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def closed_local_port() -> int:

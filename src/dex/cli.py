@@ -65,8 +65,10 @@ def prepare_database(settings: Settings, *, migrate: bool) -> str:
         else:
             current = asyncio.run(current_revision(url))
             if current != head_revision():
-                fail(f"database schema is at {current or 'nothing'}, dex needs {head_revision()}: "
-                     "run `dex db upgrade`")
+                fail(
+                    f"database schema is at {current or 'nothing'}, dex needs {head_revision()}: "
+                    "run `dex db upgrade`"
+                )
     except DexError as exc:
         fail(exc.message)
     return url
@@ -86,7 +88,9 @@ def serve(
     settings = load_settings()
     url = prepare_database(settings, migrate=settings.embedded)
     console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(settings, Database(url, pool_size=settings.database_pool_size)), host=host, port=port)
+    uvicorn.run(
+        create_app(settings, Database(url, pool_size=settings.database_pool_size)), host=host, port=port
+    )
 
 
 @app.command()

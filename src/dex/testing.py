@@ -50,6 +50,36 @@ def schema_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
+TEST_DATABASE_PREFIX = "dex_test_"
+
+
+def test_database_name(worker: str) -> str:
+    """Unique per process, so concurrent test sessions on one server never share a database."""
+    return f"{TEST_DATABASE_PREFIX}{worker}_{os.getpid()}"
+
+
+async def _drop_abandoned_test_databases(conn: asyncpg.Connection) -> None:
+    """Drop databases of test processes that are gone (killed sessions never ran their teardown)."""
+    names = await conn.fetch(
+        "SELECT datname FROM pg_database WHERE datname LIKE $1", TEST_DATABASE_PREFIX + "%"
+    )
+    for (name,) in names:
+        pid = name.rsplit("_", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_test_database(state_dir: Path, name: str) -> None:
+    async def drop() -> None:
+        conn = await asyncpg.connect(admin_uri(state_dir))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    run_blocking(lambda: asyncio.run(drop()))
+
+
 def create_test_database(state_dir: Path, name: str) -> str:
     """A fresh database ``name`` at the migration head, cloned from a per-schema template. Returns its
     asyncpg URL. The template is built once per schema version and reused across test sessions."""
@@ -62,6 +92,7 @@ def create_test_database(state_dir: Path, name: str) -> str:
     async def build() -> None:
         conn = await asyncpg.connect(admin)
         try:
+            await _drop_abandoned_test_databases(conn)
             if not await exists(conn, template):
                 building = f"{template}_building"
                 await conn.execute(f'DROP DATABASE IF EXISTS "{building}"')

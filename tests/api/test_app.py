@@ -58,7 +58,9 @@ async def test_errors_use_the_error_envelope(settings, database) -> None:  # typ
         invalid = await http.post("/boom/validate", json={"count": "many"})
         assert invalid.status_code == 422
         assert invalid.json()["error"].startswith("invalid request: count:")
-        garbage = await http.post("/boom/validate", content=b"{not json", headers={"content-type": "application/json"})
+        garbage = await http.post(
+            "/boom/validate", content=b"{not json", headers={"content-type": "application/json"}
+        )
         assert garbage.status_code == 422 and "error" in garbage.json()
         unknown = await http.post("/no/such/route")
         assert (unknown.status_code, unknown.json()) == (404, {"error": "Not Found"})

@@ -35,17 +35,19 @@ async def test_migrations_match_the_models(database: Database) -> None:
 async def test_updated_at_is_maintained_by_trigger(database: Database) -> None:
     async with database.transaction() as session:
         org_id = (
-            await session.execute(
-                text("INSERT INTO orgs (name, slug) VALUES ('A', 'a') RETURNING id")
-            )
+            await session.execute(text("INSERT INTO orgs (name, slug) VALUES ('A', 'a') RETURNING id"))
         ).scalar_one()
     async with database.transaction() as session:
         await session.execute(text("SELECT pg_sleep(0.01)"))
-        before = (await session.execute(text("SELECT updated_at FROM orgs WHERE id = :id"), {"id": org_id})).scalar_one()
+        before = (
+            await session.execute(text("SELECT updated_at FROM orgs WHERE id = :id"), {"id": org_id})
+        ).scalar_one()
     async with database.transaction() as session:
         await session.execute(text("UPDATE orgs SET name = 'B' WHERE id = :id"), {"id": org_id})
     async with database.transaction() as session:
-        after = (await session.execute(text("SELECT updated_at FROM orgs WHERE id = :id"), {"id": org_id})).scalar_one()
+        after = (
+            await session.execute(text("SELECT updated_at FROM orgs WHERE id = :id"), {"id": org_id})
+        ).scalar_one()
     assert after > before
 
 
@@ -56,17 +58,25 @@ async def test_rows_cannot_point_across_orgs(database: Database) -> None:
 
     async with database.transaction() as session:
         org_a, org_b = [
-            (await session.execute(text("INSERT INTO orgs (name, slug) VALUES (:n, :n) RETURNING id"), {"n": n})).scalar_one()
+            (
+                await session.execute(
+                    text("INSERT INTO orgs (name, slug) VALUES (:n, :n) RETURNING id"), {"n": n}
+                )
+            ).scalar_one()
             for n in ("a", "b")
         ]
         company_b = (
             await session.execute(
-                text("INSERT INTO companies (org_id, name) VALUES (:org, 'B co') RETURNING id"), {"org": org_b}
+                text("INSERT INTO companies (org_id, name) VALUES (:org, 'B co') RETURNING id"),
+                {"org": org_b},
             )
         ).scalar_one()
     with pytest.raises(IntegrityError):
         async with database.transaction() as session:
             await session.execute(
-                text("INSERT INTO users (org_id, company_id, email, role) VALUES (:org, :co, 'x@a.io', 'member')"),
+                text(
+                    "INSERT INTO users (org_id, company_id, email, role) "
+                    "VALUES (:org, :co, 'x@a.io', 'member')"
+                ),
                 {"org": org_a, "co": company_b},
             )

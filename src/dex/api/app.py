@@ -70,7 +70,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owns_database = database is None
-        app.state.db = database or Database(resolve_database_url(settings), pool_size=settings.database_pool_size)
+        app.state.db = database or Database(
+            resolve_database_url(settings), pool_size=settings.database_pool_size
+        )
         try:
             yield
         finally:

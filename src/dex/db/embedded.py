@@ -6,6 +6,7 @@ The server lives in ``DEX_HOME/pg`` and outlives the process that started it, so
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -51,10 +52,9 @@ def ensure_embedded_database(pgdata: Path, database: str = DATABASE_NAME) -> str
         try:
             exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
             if not exists:
-                try:
+                # Another dex process may create it at the same moment.
+                with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                     await conn.execute(f'CREATE DATABASE "{database}"')
-                except asyncpg.DuplicateDatabaseError:
-                    pass  # another dex process created it a moment ago
         finally:
             await conn.close()
 

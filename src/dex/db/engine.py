@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,7 +56,7 @@ async def check_database(url: str) -> str:
     """Connect once with a short timeout and return the server version; a clear error if unreachable."""
     try:
         conn = await asyncpg.connect(libpq_url(url), timeout=CONNECT_TIMEOUT_SECONDS)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         reason = str(exc) or type(exc).__name__
         raise DatabaseUnavailable(f"cannot connect to the database at {describe_url(url)}: {reason}") from exc
     try:

@@ -29,7 +29,6 @@ from dex.pipeline.vocabulary import ENTITY_TYPES
 TIMELINE_STATUSES = ("found", "not_found", "failed", "skipped")
 
 
-
 class CompanyEntity(Base):
     __tablename__ = "company_entities"
     __table_args__ = (

@@ -67,9 +67,7 @@ class Submission(Base):
     source: Mapped[str | None] = mapped_column(Text)
     input_payload: Mapped[Any] = mapped_column(JSONB, nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="received")
-    metadata_: Mapped[dict[str, Any]] = mapped_column(
-        "metadata", JSONB, nullable=False, server_default="{}"
-    )
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, nullable=False, server_default="{}")
     idempotency_key: Mapped[str | None] = mapped_column(Text)
     # Run counters kept in the same transaction as every run transition, so the submission's status
     # is derived without scanning its runs (100k-run batches).
