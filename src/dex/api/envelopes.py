@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 
@@ -17,13 +17,33 @@ class ErrorEnvelope(BaseModel):
     error: str
 
 
-class Page(BaseModel, Generic[T]):
-    """A page of a list endpoint: items plus the total count of the filtered set."""
-
-    items: list[T]
+class Pagination(BaseModel):
     total: int
     limit: int
     offset: int
+    returned: int
+
+
+class ListEnvelope(BaseModel, Generic[T]):
+    """A page of a list endpoint. ``data`` stays a bare array as in the reference, so its clients keep
+    working; ``pagination`` beside it carries the total of the filtered set."""
+
+    data: list[T]
+    pagination: Pagination
+
+
+class PageRequest(BaseModel):
+    """Paging fields every list endpoint accepts in its JSON body."""
+
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+def list_envelope(items: list[Any], *, total: int, page: PageRequest) -> dict[str, Any]:
+    return {
+        "data": items,
+        "pagination": {"total": total, "limit": page.limit, "offset": page.offset, "returned": len(items)},
+    }
 
 
 def envelope(payload: Any) -> dict[str, Any]:
