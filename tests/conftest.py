@@ -4,7 +4,9 @@ database per xdist worker cloned from a migrated template, and every table empti
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,13 @@ from dex.api.app import create_app
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.db.models import Base
+from dex.providers.catalog import PROVIDERS
+from dex.providers.http import ProviderLimits
+from dex.providers.runtime import ProviderRuntime
+from dex.sandbox.app import create_sandbox_app
+from dex.sandbox.state import ProviderBehaviour, SandboxConfig, SandboxState
+from dex.server import serve_in_background
+from dex.tenancy.tokens import hash_api_token
 from dex.testing import create_test_database, drop_test_database, test_database_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -64,8 +73,129 @@ async def clean_database(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, database)
+async def client(
+    sandbox_settings: Settings, database: Database, providers: ProviderRuntime
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(sandbox_settings, database, providers)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://dex.test") as http:
         yield http
+
+
+# --- providers and the sandbox -------------------------------------------------------------------------
+
+# Short timeouts and backoffs so fault tests stay fast; behaviour is the same as production's.
+TEST_PROVIDER_LIMITS = ProviderLimits(
+    timeout_seconds=1.0,
+    max_retries=2,
+    concurrency=32,
+    backoff_base_seconds=0.01,
+    backoff_cap_seconds=0.05,
+    retry_after_cap_seconds=0.2,
+)
+SANDBOX_TEST_CONFIG = SandboxConfig(
+    default=ProviderBehaviour(hit_rate=1.0, hang_seconds=1.5, retry_after_seconds=0.05)
+)
+
+
+@dataclass
+class SandboxHandle:
+    url: str
+    state: SandboxState
+
+    def configure(self, **behaviour: object) -> None:
+        """Give every provider this behaviour (on top of the test defaults); clears ledger and faults."""
+        base = SANDBOX_TEST_CONFIG.default.model_dump()
+        self.state.configure(SandboxConfig(default=ProviderBehaviour(**{**base, **behaviour})))
+
+
+@pytest.fixture(scope="session")
+async def sandbox_server() -> AsyncIterator[SandboxHandle]:
+    app = create_sandbox_app(SANDBOX_TEST_CONFIG)
+    async with serve_in_background(app) as url:
+        yield SandboxHandle(url, app.state.sandbox)
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxHandle) -> SandboxHandle:
+    sandbox_server.state.configure(SANDBOX_TEST_CONFIG)
+    return sandbox_server
+
+
+@pytest.fixture
+def sandbox_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"dex_provider_mode": "sandbox"})
+
+
+@pytest.fixture
+async def providers(
+    sandbox_settings: Settings, database: Database, sandbox: SandboxHandle
+) -> AsyncIterator[ProviderRuntime]:
+    runtime = ProviderRuntime(
+        sandbox_settings,
+        database,
+        sandbox_url=sandbox.url,
+        limits=dict.fromkeys(PROVIDERS, TEST_PROVIDER_LIMITS),
+    )
+    yield runtime
+    await runtime.close()
+
+
+# --- tenants -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tenant:
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    user_id: uuid.UUID
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def create_tenant(database: Database, slug: str, role: str = "org_admin") -> Tenant:
+    """An org with one company, one user of ``role`` in it, and an API token for that user."""
+    token = f"test-token-{slug}-{uuid.uuid4().hex}"
+    async with database.transaction() as session:
+        org_id = (
+            await session.execute(
+                text("INSERT INTO orgs (name, slug) VALUES (:slug, :slug) RETURNING id"), {"slug": slug}
+            )
+        ).scalar_one()
+        company_id = (
+            await session.execute(
+                text("INSERT INTO companies (org_id, name) VALUES (:org, :name) RETURNING id"),
+                {"org": org_id, "name": f"{slug} client"},
+            )
+        ).scalar_one()
+        user_id = (
+            await session.execute(
+                text(
+                    "INSERT INTO users (org_id, company_id, email, role) "
+                    "VALUES (:org, :company, :email, :role) RETURNING id"
+                ),
+                {"org": org_id, "company": company_id, "email": f"{role}@{slug}.test", "role": role},
+            )
+        ).scalar_one()
+        await session.execute(
+            text(
+                "INSERT INTO api_tokens (org_id, company_id, user_id, name, token_hash, role) "
+                "VALUES (:org, :company, :user, 'test', :hash, :role)"
+            ),
+            {
+                "org": org_id,
+                "company": company_id,
+                "user": user_id,
+                "hash": hash_api_token(token),
+                "role": role,
+            },
+        )
+    return Tenant(org_id, company_id, user_id, token)
+
+
+@pytest.fixture
+async def tenant(database: Database) -> Tenant:
+    return await create_tenant(database, "acme")

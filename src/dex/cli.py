@@ -13,10 +13,12 @@ from rich.console import Console
 from dex import __version__
 from dex.config import Settings, get_settings
 from dex.errors import DexError
+from dex.tenancy.cli import admin_app
 
 app = typer.Typer(name="dex", help="dex — Data Engine X: entity intelligence you own.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +17,9 @@ from dex.api import health
 from dex.config import Settings, get_settings
 from dex.db.engine import Database, resolve_database_url
 from dex.errors import DexError
+from dex.operations import routes as operation_routes
+from dex.providers.runtime import ProviderRuntime, open_provider_runtime
+from dex.tenancy import routes as tenancy_routes
 
 log = logging.getLogger(__name__)
 
@@ -63,21 +66,26 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal error")
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    """Build the API. Tests pass their own ``database``; ``dex serve`` lets the app open its own."""
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    providers: ProviderRuntime | None = None,
+) -> FastAPI:
+    """Build the API. Tests pass their own ``database`` and ``providers``; ``dex serve`` lets the app open
+    its own in the lifespan (and, in sandbox mode, start the provider sandbox in-process)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owns_database = database is None
-        app.state.db = database or Database(
-            resolve_database_url(settings), pool_size=settings.database_pool_size
-        )
-        try:
+        async with AsyncExitStack() as stack:
+            if database is None:
+                app.state.db = Database(resolve_database_url(settings), pool_size=settings.database_pool_size)
+                stack.push_async_callback(app.state.db.dispose)
+            if providers is None:
+                app.state.providers = await stack.enter_async_context(
+                    open_provider_runtime(settings, app.state.db)
+                )
             yield
-        finally:
-            if owns_database:
-                await app.state.db.dispose()
 
     app = FastAPI(
         title="dex",
@@ -88,6 +96,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     if database is not None:
         app.state.db = database
+    if providers is not None:
+        app.state.providers = providers
     install_error_handlers(app)
-    app.include_router(health.router)
+    for router in (health.router, tenancy_routes.router, operation_routes.router):
+        app.include_router(router)
     return app

@@ -1,0 +1,66 @@
+"""``/api/v1/execute``: validate the request against the registry, run the operation, record it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dex.config import Settings
+from dex.errors import BadRequest
+from dex.operations.engine import OperationResult, execute_operation
+from dex.operations.registry import OperationSpec, get_operation, registry
+from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
+from dex.providers.runtime import ProviderRuntime
+from dex.tenancy.context import AuthContext
+
+
+def resolve_operation(operation_id: str, entity_type: str) -> OperationSpec:
+    spec = get_operation(operation_id)
+    if spec is None:
+        raise BadRequest(f"Unsupported operation_id: {operation_id}")
+    if spec.entity_type != entity_type:
+        raise BadRequest(f"entity_type must be {spec.entity_type} for {spec.entity_type} operations")
+    return spec
+
+
+def cache_enabled(options: dict[str, Any]) -> bool:
+    return not (options.get("bypass_cache") is True or options.get("cache") is False)
+
+
+async def execute(
+    session: AsyncSession,
+    *,
+    auth: AuthContext,
+    runtime: ProviderRuntime,
+    settings: Settings,
+    operation_id: str,
+    entity_type: str,
+    input_payload: dict[str, Any],
+    options: dict[str, Any] | None,
+) -> OperationResult:
+    spec = resolve_operation(operation_id, entity_type)
+    auth.own_company_id()  # a company-scoped caller without a company is refused before any spend
+    options = options or {}
+    result = await execute_operation(
+        spec,
+        input_payload,
+        providers=runtime.context(auth.org_id, use_cache=cache_enabled(options)),
+        settings=settings,
+        options=options,
+    )
+    await record_operation_runs(
+        session,
+        [operation_run_row(result, auth=auth, input_payload=input_payload)],
+        attempt_rows(result, auth.org_id),
+    )
+    return result
+
+
+def list_operations(*, entity_type: str | None, produces_field: str | None) -> list[dict[str, Any]]:
+    return [
+        spec.describe()
+        for spec in registry().values()
+        if (entity_type is None or spec.entity_type == entity_type)
+        and (produces_field is None or produces_field in spec.produces)
+    ]

@@ -1,0 +1,309 @@
+"""The adapter contract shared by every provider module.
+
+An adapter is an ``async def`` decorated with ``@adapter(provider, action)``. It receives a
+:class:`ProviderCall` (credentials, base URL, and an HTTP method that accounts for cost) plus keyword
+inputs, and returns an :class:`AdapterResult` — one provider *attempt* plus the mapped data. The decorator
+owns everything that must be uniform: a missing key is a ``skipped`` attempt without any HTTP call, the
+enrichment cache is consulted and filled, cost is attributed, and an adapter bug becomes a ``failed``
+attempt instead of an exception.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from dex.providers.catalog import PROVIDERS, price_of
+from dex.providers.http import ProviderClient, ProviderResponse
+
+log = logging.getLogger(__name__)
+
+RAW_RESPONSE_CAP_BYTES = 64 * 1024
+FOUND_TTL = timedelta(days=30)
+NOT_FOUND_TTL = timedelta(days=3)
+CACHEABLE_STATUSES = {"found": FOUND_TTL, "verified": FOUND_TTL, "not_found": NOT_FOUND_TTL}
+SANDBOX_ACCOUNT_EMAIL = "sandbox@dex.invalid"
+
+
+def sandbox_credential(provider: str) -> str:
+    """The key the sandbox accepts for ``provider`` (any other key is rejected like a real provider would)."""
+    return f"sandbox-{provider}-key"
+
+
+def cap_raw(value: Any) -> Any:
+    """Raw provider payloads are kept for lineage, but never more than 64 KiB of them per attempt."""
+    if value is None:
+        return None
+    text = json.dumps(value, default=str)
+    if len(text) <= RAW_RESPONSE_CAP_BYTES:
+        return value
+    return {"truncated": True, "size_bytes": len(text), "preview": text[:RAW_RESPONSE_CAP_BYTES]}
+
+
+@dataclass
+class Attempt:
+    provider: str
+    action: str
+    status: str
+    skip_reason: str | None = None
+    http_status: int | None = None
+    provider_status: str | None = None
+    duration_ms: int | None = None
+    raw_response: Any = None
+    error: str | None = None
+    http_attempts: int = 0
+    cached: bool = False
+    sandbox: bool = False
+    cost_credits: Decimal = Decimal("0")
+    saved_credits: Decimal = Decimal("0")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The attempt as the API shows it: the reference's keys, None-valued ones left out."""
+        data: dict[str, Any] = {"provider": self.provider, "action": self.action, "status": self.status}
+        for key in ("skip_reason", "http_status", "provider_status", "duration_ms", "raw_response", "error"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        data["cached"] = self.cached
+        data["cost_credits"] = float(self.cost_credits)
+        if self.sandbox:
+            data["sandbox"] = True
+        data.update(self.extra)
+        return data
+
+
+@dataclass
+class AdapterResult:
+    attempt: Attempt
+    mapped: Any = None
+
+    @property
+    def status(self) -> str:
+        return self.attempt.status
+
+
+class CacheBackend(Protocol):
+    async def get(self, org_id: uuid.UUID, provider: str, action: str, key: str) -> dict[str, Any] | None: ...
+
+    async def put(
+        self,
+        org_id: uuid.UUID,
+        provider: str,
+        action: str,
+        key: str,
+        entry: dict[str, Any],
+        *,
+        cost: Decimal,
+        sandbox: bool,
+        ttl: timedelta,
+    ) -> None: ...
+
+
+@dataclass
+class ProviderContext:
+    """Everything adapters need from the outside world for one operation execution."""
+
+    org_id: uuid.UUID
+    client: ProviderClient
+    credentials: Callable[[str], tuple[str, ...] | None]
+    base_urls: Callable[[str], str]
+    sandbox: bool = False
+    cache: CacheBackend | None = None
+    use_cache: bool = True
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+class ProviderCall:
+    """An adapter's handle on one attempt: its credentials, base URL, and accounted HTTP requests."""
+
+    def __init__(
+        self, ctx: ProviderContext, provider: str, action: str, credentials: tuple[str, ...]
+    ) -> None:
+        self.ctx = ctx
+        self.provider = provider
+        self.action = action
+        self.credentials = credentials
+        self.base_url = ctx.base_urls(provider)
+        self.cost = Decimal("0")
+        self.http_attempts = 0
+        self.http_status: int | None = None
+        self.started = time.monotonic()
+
+    @property
+    def key(self) -> str:
+        return self.credentials[0]
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        timeout_seconds: float | None = None,
+        billable: bool = True,
+        price_action: str | None = None,
+    ) -> ProviderResponse:
+        """``path`` is joined to the provider's base URL unless it is absolute. A billable call that the
+        provider answered (2xx or a documented 404) costs the price of ``price_action`` (default: the
+        adapter's action)."""
+        url = path if path.startswith(("http://", "https://")) else self.base_url.rstrip("/") + path
+        response = await self.ctx.client.request(
+            self.provider,
+            method,
+            url,
+            headers=headers,
+            params=params,
+            json_body=json_body,
+            timeout_seconds=timeout_seconds,
+        )
+        self.http_attempts += response.http_attempts
+        self.http_status = response.http_status
+        if billable and response.answered:
+            self.cost += price_of(self.provider, price_action or self.action)
+        return response
+
+    def result(
+        self,
+        status: str,
+        response: ProviderResponse | None = None,
+        *,
+        mapped: Any = None,
+        provider_status: str | None = None,
+        error: str | None = None,
+        skip_reason: str | None = None,
+        **extra: Any,
+    ) -> AdapterResult:
+        attempt = Attempt(
+            provider=self.provider,
+            action=self.action,
+            status=status,
+            skip_reason=skip_reason,
+            http_status=response.http_status if response is not None else self.http_status,
+            provider_status=provider_status,
+            duration_ms=int((time.monotonic() - self.started) * 1000),
+            raw_response=cap_raw(response.body) if response is not None else None,
+            error=error or (response.error if response is not None else None),
+            http_attempts=self.http_attempts,
+            sandbox=self.ctx.sandbox,
+            cost_credits=self.cost,
+            extra=extra,
+        )
+        return AdapterResult(attempt, mapped)
+
+    def failed_response(
+        self, response: ProviderResponse, *, provider_status: str | None = None
+    ) -> AdapterResult:
+        """The common 'the provider did not give a usable answer' attempt."""
+        return self.result(
+            "failed",
+            response,
+            provider_status=provider_status
+            or (f"http_{response.http_status}" if response.http_status else None),
+            error=response.error or (f"http_status_{response.http_status}" if response.http_status else None),
+        )
+
+
+AdapterFn = Callable[..., Awaitable[AdapterResult]]
+
+
+def _cache_key(inputs: dict[str, Any]) -> str:
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def skipped(ctx: ProviderContext, provider: str, action: str, reason: str) -> AdapterResult:
+    attempt = Attempt(
+        provider=provider, action=action, status="skipped", skip_reason=reason, sandbox=ctx.sandbox
+    )
+    ctx.attempts.append(attempt)
+    return AdapterResult(attempt)
+
+
+def adapter(
+    provider: str, action: str, *, cacheable: bool = True
+) -> Callable[[AdapterFn], Callable[..., Awaitable[AdapterResult]]]:
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown provider {provider!r}: add it to dex.providers.catalog")
+
+    def decorate(fn: AdapterFn) -> Callable[..., Awaitable[AdapterResult]]:
+        @functools.wraps(fn)
+        async def run(ctx: ProviderContext, **inputs: Any) -> AdapterResult:
+            credentials = ctx.credentials(provider)
+            if credentials is None:
+                reason = "missing_provider_email" if provider == "adyntel" else "missing_provider_api_key"
+                return skipped(ctx, provider, action, reason)
+            key = _cache_key(inputs)
+            use_cache = cacheable and ctx.use_cache and ctx.cache is not None
+            if use_cache:
+                hit = await ctx.cache.get(ctx.org_id, provider, action, key)  # type: ignore[union-attr]
+                if hit is not None:
+                    result = _from_cache(ctx, provider, action, hit)
+                    ctx.attempts.append(result.attempt)
+                    return result
+            call = ProviderCall(ctx, provider, action, credentials)
+            try:
+                result = await fn(call, **inputs)
+            except Exception as exc:
+                log.exception("adapter %s.%s raised", provider, action)
+                result = call.result("failed", error=f"unhandled_exception:{type(exc).__name__}")
+            ttl = CACHEABLE_STATUSES.get(result.status)
+            if use_cache and ttl is not None:
+                await ctx.cache.put(  # type: ignore[union-attr]
+                    ctx.org_id,
+                    provider,
+                    action,
+                    key,
+                    _cache_entry(result),
+                    cost=result.attempt.cost_credits,
+                    sandbox=ctx.sandbox,
+                    ttl=ttl,
+                )
+            ctx.attempts.append(result.attempt)
+            return result
+
+        run.provider = provider  # type: ignore[attr-defined]
+        run.action = action  # type: ignore[attr-defined]
+        return run
+
+    return decorate
+
+
+def _cache_entry(result: AdapterResult) -> dict[str, Any]:
+    attempt = result.attempt
+    return {
+        "status": attempt.status,
+        "http_status": attempt.http_status,
+        "provider_status": attempt.provider_status,
+        "raw_response": attempt.raw_response,
+        "extra": attempt.extra,
+        "mapped": result.mapped,
+    }
+
+
+def _from_cache(ctx: ProviderContext, provider: str, action: str, hit: dict[str, Any]) -> AdapterResult:
+    attempt = Attempt(
+        provider=provider,
+        action=action,
+        status=hit["status"],
+        http_status=hit.get("http_status"),
+        provider_status=hit.get("provider_status"),
+        duration_ms=0,
+        raw_response=hit.get("raw_response"),
+        cached=True,
+        sandbox=ctx.sandbox,
+        saved_credits=Decimal(str(hit.get("cost_credits", 0))),
+        extra=hit.get("extra") or {},
+    )
+    return AdapterResult(attempt, hit.get("mapped"))

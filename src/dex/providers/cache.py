@@ -1,0 +1,71 @@
+"""The enrichment cache: an identical (provider, action, request) answered within its TTL is served from
+the database at zero cost. Entries are per org and written outside the caller's transaction — once a
+provider was paid, its answer is kept even if the step that asked for it later rolls back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from dex.db.engine import Database
+from dex.operations.models import EnrichmentCacheEntry
+
+
+class EnrichmentCache:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def get(self, org_id: uuid.UUID, provider: str, action: str, key: str) -> dict[str, Any] | None:
+        table = EnrichmentCacheEntry.__table__
+        query = select(table.c.response, table.c.cost_credits).where(
+            table.c.org_id == org_id,
+            table.c.provider == provider,
+            table.c.action == action,
+            table.c.request_hash == key,
+            table.c.expires_at > datetime.now(UTC),
+        )
+        async with self.database.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return {**row.response, "cost_credits": row.cost_credits}
+
+    async def put(
+        self,
+        org_id: uuid.UUID,
+        provider: str,
+        action: str,
+        key: str,
+        entry: dict[str, Any],
+        *,
+        cost: Decimal,
+        sandbox: bool,
+        ttl: timedelta,
+    ) -> None:
+        values = {
+            "org_id": org_id,
+            "provider": provider,
+            "action": action,
+            "request_hash": key,
+            "status": entry["status"],
+            "http_status": entry.get("http_status"),
+            "response": entry,
+            "cost_credits": cost,
+            "sandbox": sandbox,
+            "expires_at": datetime.now(UTC) + ttl,
+        }
+        statement = insert(EnrichmentCacheEntry).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["org_id", "provider", "action", "request_hash"],
+            set_={
+                k: statement.excluded[k]
+                for k in ("status", "http_status", "response", "cost_credits", "sandbox", "expires_at")
+            },
+        )
+        async with self.database.engine.begin() as conn:
+            await conn.execute(statement)

@@ -1,0 +1,114 @@
+"""Per-process provider runtime: the shared HTTP client, the cache, and where each provider is reached.
+
+*Live* mode calls the real providers with the configured keys. *Sandbox* mode points every provider at
+dex's emulator (``dex.sandbox``) with sandbox keys; it is chosen explicitly (``DEX_PROVIDER_MODE=sandbox``)
+or automatically in embedded mode when no provider key is configured. The choice is logged at startup and
+stored on every attempt (``sandbox``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from dex.config import Settings
+from dex.db.engine import Database
+from dex.errors import ConfigurationError
+from dex.providers.base import SANDBOX_ACCOUNT_EMAIL, ProviderContext, sandbox_credential
+from dex.providers.cache import EnrichmentCache
+from dex.providers.catalog import PROVIDERS, configured_limits
+from dex.providers.http import ProviderClient, ProviderLimits
+
+log = logging.getLogger(__name__)
+
+
+def provider_mode(settings: Settings) -> str:
+    mode = settings.dex_provider_mode.strip().lower()
+    if mode in {"live", "sandbox"}:
+        return mode
+    if mode != "auto":
+        raise ConfigurationError(f"DEX_PROVIDER_MODE must be auto, live or sandbox, not {mode!r}")
+    any_key = any(getattr(settings, name) for info in PROVIDERS.values() for name in info.credential_settings)
+    return "sandbox" if settings.embedded and not any_key else "live"
+
+
+class ProviderRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database | None,
+        *,
+        sandbox_url: str | None = None,
+        limits: dict[str, ProviderLimits] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.mode = provider_mode(settings)
+        self.sandbox_url = sandbox_url or settings.dex_sandbox_url
+        if self.mode == "sandbox" and not self.sandbox_url:
+            raise ConfigurationError("sandbox provider mode needs a sandbox URL (DEX_SANDBOX_URL)")
+        self.client = ProviderClient(limits or configured_limits())
+        self.cache = EnrichmentCache(database) if database is not None else None
+        self._base_url_overrides: dict[str, str] = json.loads(
+            os.environ.get("DEX_PROVIDER_BASE_URLS") or "{}"
+        )
+        log.info(
+            "providers: %s mode%s", self.mode, f" (sandbox at {self.sandbox_url})" if self.sandbox else ""
+        )
+
+    @property
+    def sandbox(self) -> bool:
+        return self.mode == "sandbox"
+
+    def credentials(self, provider: str) -> tuple[str, ...] | None:
+        info = PROVIDERS[provider]
+        if self.sandbox:
+            return tuple(
+                SANDBOX_ACCOUNT_EMAIL if name.endswith("_email") else sandbox_credential(provider)
+                for name in info.credential_settings
+            )
+        values = tuple(getattr(self.settings, name) for name in info.credential_settings)
+        return values if all(values) else None
+
+    def base_url(self, provider: str) -> str:
+        if self.sandbox:
+            return f"{self.sandbox_url.rstrip('/')}/{provider}"  # type: ignore[union-attr]
+        if provider in self._base_url_overrides:
+            return self._base_url_overrides[provider]
+        if provider == "revenueinfra":
+            return self.settings.revenueinfra_api_url
+        return PROVIDERS[provider].base_url
+
+    def context(self, org_id: uuid.UUID, *, use_cache: bool = True) -> ProviderContext:
+        return ProviderContext(
+            org_id=org_id,
+            client=self.client,
+            credentials=self.credentials,
+            base_urls=self.base_url,
+            sandbox=self.sandbox,
+            cache=self.cache,
+            use_cache=use_cache,
+        )
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+@asynccontextmanager
+async def open_provider_runtime(
+    settings: Settings, database: Database | None
+) -> AsyncIterator[ProviderRuntime]:
+    """The process's provider runtime. In sandbox mode without ``DEX_SANDBOX_URL`` the sandbox is started
+    in-process on a free local port, so embedded dex works with no provider account at all."""
+    async with AsyncExitStack() as stack:
+        sandbox_url = settings.dex_sandbox_url
+        if provider_mode(settings) == "sandbox" and not sandbox_url:
+            from dex.sandbox.app import create_sandbox_app
+            from dex.server import serve_in_background
+
+            sandbox_url = await stack.enter_async_context(serve_in_background(create_sandbox_app()))
+        runtime = ProviderRuntime(settings, database, sandbox_url=sandbox_url)
+        stack.push_async_callback(runtime.close)
+        yield runtime

@@ -1,0 +1,142 @@
+"""`dex admin`: bootstrap a deployment and manage API tokens from the shell. Each command is one
+transaction: it either does all of its work or none."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dex.errors import DexError
+from dex.tenancy import service
+from dex.tenancy.context import SuperAdminContext
+
+ResultT = TypeVar("ResultT")
+
+admin_app = typer.Typer(
+    help="Administration: bootstrap a deployment, manage API tokens.", no_args_is_help=True
+)
+token_app = typer.Typer(help="Create and revoke tenant API tokens.", no_args_is_help=True)
+admin_app.add_typer(token_app, name="token")
+
+# Whoever runs `dex admin` already holds the database credentials, hence full platform access.
+CLI_OPERATOR = SuperAdminContext(super_admin_id=uuid.UUID(int=0), email="cli@super-admin")
+
+
+def _fail(message: str) -> NoReturn:
+    # dex.cli imports this module to register it; importing it back here at call time avoids the cycle.
+    from dex.cli import fail
+
+    fail(message)
+    raise AssertionError("unreachable: fail() exits")
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT:
+    from dex.cli import load_settings, prepare_database
+    from dex.db.engine import Database
+
+    settings = load_settings()
+    url = prepare_database(settings, migrate=settings.embedded)
+
+    async def run() -> ResultT:
+        database = Database(url, pool_size=1)
+        try:
+            async with database.transaction() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DexError as exc:
+        _fail(exc.message)
+
+
+def _normalized_email(email: str) -> str:
+    return email.strip().lower()
+
+
+@admin_app.command()
+def bootstrap(
+    email: Annotated[str, typer.Option(help="Email of the super-admin and of the org_admin user.")] = (
+        "admin@localhost"
+    ),
+    password: Annotated[
+        str | None, typer.Option(help="Their password; generated and printed once when omitted.")
+    ] = None,
+    org_name: Annotated[str, typer.Option(help="Name of the org to create.")] = "Default Org",
+    org_slug: Annotated[str, typer.Option(help="Slug of the org (how a re-run finds it).")] = "default",
+    company_name: Annotated[str, typer.Option(help="Name of the org's first company.")] = "Default Company",
+    new_token: Annotated[
+        bool, typer.Option("--new-token", help="Create another API token on a re-run.")
+    ] = False,
+) -> None:
+    """Create a super-admin, an org, a company, an org_admin user and an API token. Safe to re-run."""
+    chosen_password = password or secrets.token_urlsafe(16)
+    report = _in_transaction(
+        lambda session: service.bootstrap(
+            session,
+            email=_normalized_email(email),
+            password=chosen_password,
+            org_name=org_name,
+            org_slug=org_slug,
+            company_name=company_name,
+            new_token=new_token,
+        )
+    )
+    for line in report.lines:
+        typer.echo(line)
+    if not password and report.password_used:
+        typer.echo(f"generated password (shown once): {chosen_password}")
+    if report.api_token is not None:
+        typer.echo(f"API token {report.api_token.row.id} (shown once): {report.api_token.token}")
+
+
+def _parse_expiry(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"--expires-at is not an ISO 8601 date/time: {value}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@token_app.command("create")
+def create_token(
+    user_email: Annotated[str, typer.Option(help="The user the token acts as (its org, company, role).")],
+    name: Annotated[str, typer.Option(help="A label for the token.")],
+    expires_at: Annotated[
+        str | None, typer.Option(help="ISO 8601 expiry, e.g. 2030-01-01T00:00:00Z (UTC when no offset).")
+    ] = None,
+) -> None:
+    """Create an API token and print it (the only time it is shown)."""
+    expiry = _parse_expiry(expires_at)
+
+    async def create(session: AsyncSession) -> service.NewApiToken:
+        user = await service.get_user_by_email(session, CLI_OPERATOR, email=_normalized_email(user_email))
+        return await service.create_api_token(
+            session, CLI_OPERATOR, user_id=user.id, name=name, expires_at=expiry
+        )
+
+    created = _in_transaction(create)
+    typer.echo(f"API token {created.row.id} (shown once): {created.token}")
+
+
+@token_app.command("revoke")
+def revoke_token(token_id: Annotated[str, typer.Argument(help="The id of the token to revoke.")]) -> None:
+    """Revoke an API token: it stops working at once."""
+    try:
+        parsed = uuid.UUID(token_id)
+    except ValueError:
+        _fail(f"not a token id: {token_id}")
+    revoked = _in_transaction(
+        lambda session: service.revoke_api_token(session, CLI_OPERATOR, token_id=parsed)
+    )
+    typer.echo(f"revoked API token {revoked.id} ({revoked.name})")

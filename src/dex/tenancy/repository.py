@@ -1,0 +1,295 @@
+"""Every tenancy query. Repositories are built with the caller and filter by it: a tenant sees its org and,
+when company-scoped, only its own company; a super-admin is platform-wide. Only ``CredentialRepository``,
+which resolves credentials before any caller exists, is unscoped."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from dex.api.envelopes import PageRequest
+from dex.blueprints.models import LegacyStep
+from dex.errors import Conflict, Forbidden
+from dex.tenancy.context import Caller, SuperAdminContext
+from dex.tenancy.models import ApiToken, Company, Org, SuperAdmin, User
+
+RowT = TypeVar("RowT", Org, Company, User, ApiToken, LegacyStep)
+
+# How stale `api_tokens.last_used_at` may get: one write per token per minute, not one per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+UNIQUE_VIOLATIONS = {
+    "uq_orgs_slug": "An org with this slug already exists",
+    "uq_companies_org_id_name": "A company with this name already exists in the org",
+    "uq_companies_org_id_external_ref": "A company with this external_ref already exists in the org",
+    "uq_users_email": "A user with this email already exists",
+    "uq_super_admins_email": "A super admin with this email already exists",
+    "uq_steps_slug": "A step with this slug already exists",
+}
+
+
+class Page(NamedTuple, Generic[RowT]):
+    items: list[RowT]
+    total: int
+
+
+def _violated_constraint(exc: IntegrityError) -> str | None:
+    # SQLAlchemy wraps asyncpg's exception, which names the constraint.
+    return getattr(exc.orig.__cause__, "constraint_name", None)
+
+
+async def _write_returning(session: AsyncSession, statement: Any) -> Any:
+    """Run an INSERT/UPDATE … RETURNING of one mapped row; a known unique violation becomes a 409."""
+    try:
+        result = await session.scalars(statement.execution_options(populate_existing=True))
+    except IntegrityError as exc:
+        message = UNIQUE_VIOLATIONS.get(_violated_constraint(exc) or "")
+        if message is None:
+            raise
+        raise Conflict(message) from exc
+    return result.one_or_none()
+
+
+async def _page(session: AsyncSession, statement: Select[tuple[RowT]], page: PageRequest) -> Page[RowT]:
+    entity = statement.column_descriptions[0]["entity"]
+    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = await session.scalars(
+        statement.order_by(entity.created_at.desc(), entity.id).limit(page.limit).offset(page.offset)
+    )
+    return Page(list(rows), total or 0)
+
+
+class ScopedRepository:
+    def __init__(self, session: AsyncSession, caller: Caller) -> None:
+        self.session = session
+        self.caller = caller
+
+    def _tenant_clauses(
+        self,
+        org_column: InstrumentedAttribute[uuid.UUID],
+        company_column: InstrumentedAttribute[uuid.UUID] | InstrumentedAttribute[uuid.UUID | None] | None,
+    ) -> list[ColumnElement[bool]]:
+        if isinstance(self.caller, SuperAdminContext):
+            return []
+        clauses = [org_column == self.caller.org_id]
+        own_company = self.caller.own_company_id()
+        if own_company is not None and company_column is not None:
+            clauses.append(company_column == own_company)
+        return clauses
+
+    def _require_super_admin(self) -> SuperAdminContext:
+        if not isinstance(self.caller, SuperAdminContext):
+            raise Forbidden("Super admin required")
+        return self.caller
+
+
+def _filters(*column_values: tuple[InstrumentedAttribute[Any], Any]) -> list[ColumnElement[bool]]:
+    """Equality filters for the optional request filters that were given."""
+    return [column == value for column, value in column_values if value is not None]
+
+
+class OrgRepository(ScopedRepository):
+    def _visible(self) -> Select[tuple[Org]]:
+        return select(Org).where(*self._tenant_clauses(Org.id, None))
+
+    async def get(self, org_id: uuid.UUID) -> Org | None:
+        return await self.session.scalar(self._visible().where(Org.id == org_id))
+
+    async def get_by_slug(self, slug: str) -> Org | None:
+        return await self.session.scalar(self._visible().where(Org.slug == slug))
+
+    async def list(self, page: PageRequest) -> Page[Org]:
+        return await _page(self.session, self._visible(), page)
+
+    async def create(self, *, name: str, slug: str) -> Org:
+        self._require_super_admin()
+        return await _write_returning(self.session, insert(Org).values(name=name, slug=slug).returning(Org))
+
+    async def update(self, org_id: uuid.UUID, values: dict[str, Any]) -> Org | None:
+        self._require_super_admin()
+        return await _write_returning(
+            self.session, update(Org).where(Org.id == org_id).values(**values).returning(Org)
+        )
+
+
+class CompanyRepository(ScopedRepository):
+    def _visible(self) -> Select[tuple[Company]]:
+        return select(Company).where(*self._tenant_clauses(Company.org_id, Company.id))
+
+    async def get(self, company_id: uuid.UUID) -> Company | None:
+        return await self.session.scalar(self._visible().where(Company.id == company_id))
+
+    async def get_by_name(self, org_id: uuid.UUID, name: str) -> Company | None:
+        return await self.session.scalar(
+            self._visible().where(Company.org_id == org_id, Company.name == name)
+        )
+
+    async def list(self, page: PageRequest, *, org_id: uuid.UUID | None = None) -> Page[Company]:
+        return await _page(self.session, self._visible().where(*_filters((Company.org_id, org_id))), page)
+
+    async def create(self, values: dict[str, Any]) -> Company:
+        self._require_super_admin()
+        return await _write_returning(self.session, insert(Company).values(**values).returning(Company))
+
+
+class UserRepository(ScopedRepository):
+    def _visible(self) -> Select[tuple[User]]:
+        return select(User).where(*self._tenant_clauses(User.org_id, User.company_id))
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        return await self.session.scalar(self._visible().where(User.id == user_id))
+
+    async def get_by_email(self, email: str) -> User | None:
+        return await self.session.scalar(self._visible().where(User.email == email))
+
+    async def list(
+        self, page: PageRequest, *, org_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None
+    ) -> Page[User]:
+        filters = _filters((User.org_id, org_id), (User.company_id, company_id))
+        return await _page(self.session, self._visible().where(*filters), page)
+
+    async def create(self, values: dict[str, Any]) -> User:
+        self._require_super_admin()
+        return await _write_returning(self.session, insert(User).values(**values).returning(User))
+
+    async def deactivate(self, user_id: uuid.UUID) -> User | None:
+        """Deactivate and bump the token generation, which voids every session JWT issued so far."""
+        self._require_super_admin()
+        statement = (
+            update(User)
+            .where(User.id == user_id)
+            .values(is_active=False, token_generation=User.token_generation + 1)
+            .returning(User)
+        )
+        return await _write_returning(self.session, statement)
+
+
+class ApiTokenRepository(ScopedRepository):
+    def _visible(self) -> Select[tuple[ApiToken]]:
+        return select(ApiToken).where(*self._tenant_clauses(ApiToken.org_id, ApiToken.company_id))
+
+    async def list(
+        self, page: PageRequest, *, org_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None
+    ) -> Page[ApiToken]:
+        filters = _filters((ApiToken.org_id, org_id), (ApiToken.user_id, user_id))
+        return await _page(self.session, self._visible().where(*filters), page)
+
+    async def create(self, values: dict[str, Any]) -> ApiToken:
+        self._require_super_admin()
+        return await _write_returning(self.session, insert(ApiToken).values(**values).returning(ApiToken))
+
+    async def revoke(self, token_id: uuid.UUID) -> ApiToken | None:
+        """Idempotent: revoking twice keeps the first revocation time."""
+        self._require_super_admin()
+        statement = (
+            update(ApiToken)
+            .where(ApiToken.id == token_id)
+            .values(revoked_at=func.coalesce(ApiToken.revoked_at, func.now()))
+            .returning(ApiToken)
+        )
+        return await _write_returning(self.session, statement)
+
+
+class StepRepository(ScopedRepository):
+    """The legacy step registry is global; tenants only ever see active steps."""
+
+    def _visible(self) -> Select[tuple[LegacyStep]]:
+        statement = select(LegacyStep)
+        if not isinstance(self.caller, SuperAdminContext):
+            statement = statement.where(LegacyStep.is_active.is_(True))
+        return statement
+
+    async def get(self, *, step_id: uuid.UUID | None = None, slug: str | None = None) -> LegacyStep | None:
+        filters = _filters((LegacyStep.id, step_id), (LegacyStep.slug, slug))
+        return await self.session.scalar(self._visible().where(*filters))
+
+    async def list(
+        self, page: PageRequest, *, step_type: str | None = None, is_active: bool | None = None
+    ) -> Page[LegacyStep]:
+        filters = _filters((LegacyStep.step_type, step_type), (LegacyStep.is_active, is_active))
+        return await _page(self.session, self._visible().where(*filters), page)
+
+    async def create(self, values: dict[str, Any]) -> LegacyStep:
+        self._require_super_admin()
+        return await _write_returning(self.session, insert(LegacyStep).values(**values).returning(LegacyStep))
+
+    async def update(self, step_id: uuid.UUID, values: dict[str, Any]) -> LegacyStep | None:
+        self._require_super_admin()
+        return await _write_returning(
+            self.session,
+            update(LegacyStep).where(LegacyStep.id == step_id).values(**values).returning(LegacyStep),
+        )
+
+
+class SuperAdminRepository:
+    """Super-admin accounts; only the CLI bootstrap creates them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, *, email: str, password_hash: str) -> SuperAdmin:
+        return await _write_returning(
+            self.session,
+            insert(SuperAdmin).values(email=email, password_hash=password_hash).returning(SuperAdmin),
+        )
+
+
+class CredentialRepository:
+    """Lookups that turn a presented credential into a caller. Each is one indexed query."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def user_by_email(self, email: str) -> User | None:
+        return await self.session.scalar(select(User).where(User.email == email))
+
+    async def user_by_id(self, user_id: uuid.UUID) -> User | None:
+        return await self.session.scalar(select(User).where(User.id == user_id))
+
+    async def super_admin_by_email(self, email: str) -> SuperAdmin | None:
+        return await self.session.scalar(select(SuperAdmin).where(SuperAdmin.email == email))
+
+    async def super_admin_by_id(self, super_admin_id: uuid.UUID) -> SuperAdmin | None:
+        return await self.session.scalar(select(SuperAdmin).where(SuperAdmin.id == super_admin_id))
+
+    async def api_token_by_hash(self, token_hash: str) -> tuple[ApiToken, bool | None] | None:
+        """The token and whether its owner is active (None for a token without an owner)."""
+        row = (
+            await self.session.execute(
+                select(ApiToken, User.is_active)
+                .outerjoin(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == token_hash)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def touch_api_token(self, token_id: uuid.UUID) -> None:
+        """Record use, at most once per ``LAST_USED_RESOLUTION``. SKIP LOCKED: a request never waits on
+        another request that is recording the same token's use."""
+        stale = (
+            select(ApiToken.id)
+            .where(
+                ApiToken.id == token_id,
+                ApiToken.last_used_at.is_(None) | (ApiToken.last_used_at < func.now() - LAST_USED_RESOLUTION),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        await self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.id.in_(stale.scalar_subquery()))
+            .values(last_used_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+
+    async def org_exists(self, org_id: uuid.UUID) -> bool:
+        return await self.session.scalar(select(select(Org.id).where(Org.id == org_id).exists())) or False
+
+    async def company_in_org(self, company_id: uuid.UUID, org_id: uuid.UUID) -> bool:
+        statement = select(Company.id).where(Company.id == company_id, Company.org_id == org_id)
+        return await self.session.scalar(select(statement.exists())) or False

@@ -1,0 +1,168 @@
+"""A populated multi-tenant world for isolation tests: orgs A and B, each with two companies, a user of
+every role, and a session JWT and an API token for each user.
+
+Callers come from org A, company A1. They aim at two kinds of ``Target``:
+- ``other_org``: org B's resources (company B1 and its company_admin) — never reachable;
+- ``sibling_company``: org A's other company A2 and its member — reachable org-wide only.
+
+To cover a new kind of resource, create one per target in ``build_world`` and add its id to ``Target``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert
+
+from dex.blueprints.models import LegacyStep
+from dex.config import Settings
+from dex.db.engine import Database
+from dex.tenancy import service
+from dex.tenancy.auth import API_KEY_SUPER_ADMIN
+from dex.tenancy.models import Company, Org, User
+from dex.tenancy.tokens import issue_session_jwt
+
+ROLES = ("org_admin", "company_admin", "member")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """One tenant user and both of its bearer credentials."""
+
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID | None
+    role: str
+    jwt: str
+    api_token: str
+    api_token_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Target:
+    """Resources a caller from org A / company A1 aims at. ``leak_ids`` must never appear in a response
+    that denies access."""
+
+    name: str
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    user_id: uuid.UUID
+    api_token_id: uuid.UUID
+    leak_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class Caller:
+    label: str
+    role: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Tenant:
+    org_id: uuid.UUID
+    companies: tuple[uuid.UUID, uuid.UUID]
+    principals: dict[str, Principal] = field(default_factory=dict)
+    # A member of the second company: what a sibling-company attack aims at.
+    sibling_member: Principal | None = None
+
+
+@dataclass
+class World:
+    a: Tenant
+    b: Tenant
+    targets: dict[str, Target]
+    callers: list[Caller]
+    internal_api_key: str
+
+    def bearer(self, principal: Principal, method: str = "jwt") -> dict[str, str]:
+        token = principal.jwt if method == "jwt" else principal.api_token
+        return {"authorization": f"Bearer {token}"}
+
+
+async def _add_principal(
+    session, settings: Settings, *, org_id: uuid.UUID, company_id: uuid.UUID | None, role: str, email: str
+) -> Principal:
+    user = await session.scalar(
+        insert(User)
+        .values(org_id=org_id, company_id=company_id, role=role, email=email, full_name=role)
+        .returning(User)
+    )
+    created = await service.create_api_token(session, API_KEY_SUPER_ADMIN, user_id=user.id, name=f"{role} token")
+    jwt = issue_session_jwt(
+        secret=settings.jwt_secret,
+        ttl_hours=1,
+        user_id=user.id,
+        org_id=org_id,
+        company_id=company_id,
+        role=role,
+        generation=user.token_generation,
+    )
+    return Principal(user.id, org_id, company_id, role, jwt, created.token, created.row.id)
+
+
+async def _add_tenant(session, settings: Settings, label: str) -> Tenant:
+    org = await session.scalar(insert(Org).values(name=f"Org {label}", slug=f"org-{label}").returning(Org))
+    companies = [
+        await session.scalar(insert(Company).values(org_id=org.id, name=f"{label}{n}").returning(Company))
+        for n in (1, 2)
+    ]
+    tenant = Tenant(org.id, (companies[0].id, companies[1].id))
+    for role in ROLES:
+        company_id = None if role == "org_admin" else companies[0].id
+        tenant.principals[role] = await _add_principal(
+            session, settings, org_id=org.id, company_id=company_id, role=role, email=f"{role}@{label}.test"
+        )
+    tenant.sibling_member = await _add_principal(
+        session, settings, org_id=org.id, company_id=companies[1].id, role="member", email=f"m2@{label}.test"
+    )
+    return tenant
+
+
+def _target(name: str, tenant: Tenant, victim: Principal, *, include_org: bool) -> Target:
+    assert victim.company_id is not None
+    ids = (victim.company_id, victim.user_id, victim.api_token_id)
+    return Target(
+        name=name,
+        org_id=tenant.org_id,
+        company_id=victim.company_id,
+        user_id=victim.user_id,
+        api_token_id=victim.api_token_id,
+        leak_ids=(tenant.org_id, *ids) if include_org else ids,
+    )
+
+
+async def build_world(database: Database, settings: Settings) -> World:
+    async with database.transaction() as session:
+        a = await _add_tenant(session, settings, "a")
+        b = await _add_tenant(session, settings, "b")
+        await session.execute(
+            insert(LegacyStep),
+            [
+                {"slug": "active-step", "name": "Active", "step_type": "enrich"},
+                {"slug": "retired-step", "name": "Retired", "step_type": "clean", "is_active": False},
+            ],
+        )
+    assert a.sibling_member is not None and settings.internal_api_key is not None
+    targets = {
+        "other_org": _target("other_org", b, b.principals["company_admin"], include_org=True),
+        "sibling_company": _target("sibling_company", a, a.sibling_member, include_org=False),
+    }
+    callers = [
+        Caller(f"{role}/{method}", role, {"authorization": f"Bearer {getattr(a.principals[role], method)}"})
+        for role in ROLES
+        for method in ("jwt", "api_token")
+    ]
+    callers.append(
+        Caller(
+            "internal",
+            "org_admin",
+            {
+                "authorization": f"Bearer {settings.internal_api_key}",
+                "x-internal-org-id": str(a.org_id),
+                "x-internal-company-id": str(a.companies[0]),
+            },
+        )
+    )
+    return World(a=a, b=b, targets=targets, callers=callers, internal_api_key=settings.internal_api_key)
