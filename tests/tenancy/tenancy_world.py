@@ -89,7 +89,9 @@ async def _add_principal(
         .values(org_id=org_id, company_id=company_id, role=role, email=email, full_name=role)
         .returning(User)
     )
-    created = await service.create_api_token(session, API_KEY_SUPER_ADMIN, user_id=user.id, name=f"{role} token")
+    created = await service.create_api_token(
+        session, API_KEY_SUPER_ADMIN, user_id=user.id, name=f"{role} token"
+    )
     jwt = issue_session_jwt(
         secret=settings.jwt_secret,
         ttl_hours=1,

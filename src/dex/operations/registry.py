@@ -58,6 +58,15 @@ class FanOut:
 
     list_key: str
     child_entity_type: EntityType
+    # Item keys renamed to the child's canonical input keys (e.g. customer_domain → company_domain).
+    item_aliases: tuple[tuple[str, str], ...] = ()
+
+    def child_input(self, item: dict[str, Any]) -> dict[str, Any]:
+        renamed = dict(item)
+        for source, target in self.item_aliases:
+            if renamed.get(target) in (None, "") and item.get(source) not in (None, ""):
+                renamed[target] = item[source]
+        return renamed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,67 @@
+"""Callers of org A (every role, every credential kind) aim at org B's resources and at their own org's
+sibling company, through every tenant route listed in ``route_policies.ISOLATION_CASES``."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from route_policies import ISOLATION_CASES, IsolationCase
+from tenancy_world import Target, World
+
+
+def _denial_problem(response: httpx.Response, target: Target) -> str | None:
+    if response.status_code not in (403, 404):
+        return f"expected 403/404, got {response.status_code}: {response.text}"
+    body = response.json()
+    if set(body) != {"error"} or not isinstance(body["error"], str):
+        return f"not an error envelope: {body}"
+    return _leak_problem(response, target)
+
+
+def _leak_problem(response: httpx.Response, target: Target) -> str | None:
+    leaked = [str(i) for i in target.leak_ids if str(i) in response.text]
+    return f"leaked {leaked}: {response.text}" if leaked else None
+
+
+def _check(case: IsolationCase, response: httpx.Response, target: Target, allowed: bool) -> str | None:
+    if case.kind == "by_id":
+        if allowed:
+            return None if response.status_code == 200 else f"org-wide access refused: {response.text}"
+        return _denial_problem(response, target)
+    if response.status_code == 403:
+        return _denial_problem(response, target)
+    if response.status_code != 200:
+        return f"expected 200 or 403, got {response.status_code}: {response.text}"
+    if allowed:
+        visible = any(str(i) in response.text for i in target.leak_ids)
+        return None if visible else f"org-wide view misses the sibling company: {response.text}"
+    return _leak_problem(response, target)
+
+
+async def _global_problems(case: IsolationCase, world: World, client: httpx.AsyncClient) -> list[str]:
+    target = world.targets["other_org"]
+    outsider = world.bearer(world.b.principals["org_admin"])
+    expected = await client.post(case.path, json=case.body(target), headers=outsider)
+    assert expected.status_code == 200, expected.text
+    problems = []
+    for caller in world.callers:
+        response = await client.post(case.path, json=case.body(target), headers=caller.headers)
+        if (response.status_code, response.json()) != (200, expected.json()):
+            problems.append(f"{caller.label}: answer depends on the tenant: {response.text}")
+    return problems
+
+
+@pytest.mark.parametrize("case", ISOLATION_CASES, ids=lambda case: f"{case.path}[{case.kind}]")
+async def test_tenant_isolation(case: IsolationCase, world: World, client: httpx.AsyncClient) -> None:
+    if case.kind == "global":
+        problems = await _global_problems(case, world, client)
+    else:
+        problems = []
+        for caller in world.callers:
+            for target in world.targets.values():
+                response = await client.post(case.path, json=case.body(target), headers=caller.headers)
+                allowed = target.name == "sibling_company" and caller.role in case.sibling_allowed_roles
+                problem = _check(case, response, target, allowed)
+                if problem:
+                    problems.append(f"{caller.label} → {target.name}: {problem}")
+    assert not problems, "\n".join(problems)
