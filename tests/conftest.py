@@ -76,7 +76,7 @@ async def clean_database(request: pytest.FixtureRequest) -> None:
 async def client(
     sandbox_settings: Settings, database: Database, providers: ProviderRuntime
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(sandbox_settings, database, providers)
+    app = create_app(sandbox_settings, database=database, providers=providers, run_executor=False)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://dex.test") as http:
         yield http

@@ -91,7 +91,9 @@ def serve(
     url = prepare_database(settings, migrate=settings.embedded)
     console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs)")
     uvicorn.run(
-        create_app(settings, Database(url, pool_size=settings.database_pool_size)), host=host, port=port
+        create_app(settings, database=Database(url, pool_size=settings.database_pool_size)),
+        host=host,
+        port=port,
     )
 
 

@@ -70,10 +70,22 @@ class Settings(BaseSettings):
     adyntel_timeout_seconds: int = 90
     llm_primary_model: str = "gemini"
     llm_fallback_model: str = "gpt-4"
+    llm_anthropic_model: str = "claude-3-5-haiku-latest"
+    # Which LLMs the research URL resolvers ask, in order; add "anthropic" to make Claude the last resort.
+    llm_provider_order: str = "gemini,openai"
     company_enrich_profile_order: str = "prospeo,blitzapi,companyenrich,leadmagic"
     company_search_order: str = "prospeo,blitzapi,companyenrich"
     person_search_order: str = "prospeo,blitzapi,companyenrich"
     person_resolve_mobile_order: str = "leadmagic,blitzapi"
+
+    # The embedded executor.
+    dex_executor: str = "embedded"  # embedded | none
+    dex_executor_concurrency: int = 200
+    dex_executor_lease_seconds: float = 60.0
+    dex_per_org_concurrency: int | None = None
+    dex_step_timeout_seconds: float = 300.0
+    dex_step_max_attempts: int = 3
+    dex_step_retry_base_seconds: float = 2.0
 
     # Where providers are reached: "auto" = sandbox when no provider key is configured in embedded mode.
     dex_provider_mode: str = "auto"

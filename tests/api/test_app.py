@@ -46,7 +46,7 @@ async def test_errors_use_the_error_envelope(settings, database) -> None:  # typ
     async def validate(body: Body) -> dict[str, int]:
         return {"count": body.count}
 
-    app = create_app(settings, database)
+    app = create_app(settings, database=database, run_executor=False)
     app.include_router(router)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://dex.test") as http:

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from tenancy_world import World, build_world
 
 from dex.config import Settings
 from dex.db.engine import Database
-
-SUPER_ADMIN_KEY_HEADERS = {"authorization": "Bearer test-super-admin-api-key"}
+from tests.tenancy.world import World, build_world
 
 
 @pytest.fixture

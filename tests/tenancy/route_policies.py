@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tenancy_world import Target
+from tests.tenancy.world import Target
 
 Policy = Literal["public", "tenant", "super_admin", "flexible", "internal"]
 
@@ -45,6 +45,8 @@ ROUTE_POLICIES: dict[str, Policy] = {
     "/api/users/get": "tenant",
     "/api/steps/list": "tenant",
     "/api/steps/get": "tenant",
+    "/api/v1/execute": "flexible",
+    "/api/v1/registry/operations": "flexible",
 }
 
 
@@ -54,7 +56,8 @@ class IsolationCase:
 
     kind:
     - "by_id": the body names the target's resources. Denied (403/404, error envelope only) for every
-      caller and target, except the sibling company for ``sibling_allowed_roles`` (200): the org-wide view.
+      caller and target, except the sibling company for ``sibling_allowed_roles``, which gets
+      ``allowed_status`` (the org-wide view; a body may make it fail harmlessly later, e.g. with a 400).
     - "list": the response may be 200 or 403 but never mentions a target id — except, again, the sibling
       company for ``sibling_allowed_roles``, whose ids must appear (proof the check can see them).
     - "global": no tenant data behind it; every caller gets 200 and the same answer as org B's caller.
@@ -64,6 +67,7 @@ class IsolationCase:
     body: Callable[[Target], dict[str, Any]] = field(default=lambda target: {})
     kind: Literal["by_id", "list", "global"] = "by_id"
     sibling_allowed_roles: frozenset[str] = frozenset({"org_admin"})
+    allowed_status: int = 200
 
 
 ISOLATION_CASES: list[IsolationCase] = [
@@ -74,4 +78,16 @@ ISOLATION_CASES: list[IsolationCase] = [
     IsolationCase("/api/users/get", lambda target: {"id": str(target.user_id)}),
     IsolationCase("/api/steps/list", kind="global"),
     IsolationCase("/api/steps/get", lambda target: {"slug": "active-step"}, kind="global"),
+    IsolationCase(
+        "/api/v1/execute",
+        # An unknown operation: access is decided first, and an allowed call stops at 400 before any spend.
+        lambda target: {
+            "operation_id": "no.such.operation",
+            "entity_type": "person",
+            "org_id": str(target.org_id),
+            "company_id": str(target.company_id),
+        },
+        allowed_status=400,
+    ),
+    IsolationCase("/api/v1/registry/operations", kind="global"),
 ]

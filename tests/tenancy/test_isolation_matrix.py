@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from route_policies import ISOLATION_CASES, IsolationCase
-from tenancy_world import Target, World
+
+from tests.tenancy.route_policies import ISOLATION_CASES, IsolationCase
+from tests.tenancy.world import Target, World
 
 
 def _denial_problem(response: httpx.Response, target: Target) -> str | None:
@@ -26,7 +27,8 @@ def _leak_problem(response: httpx.Response, target: Target) -> str | None:
 def _check(case: IsolationCase, response: httpx.Response, target: Target, allowed: bool) -> str | None:
     if case.kind == "by_id":
         if allowed:
-            return None if response.status_code == 200 else f"org-wide access refused: {response.text}"
+            ok = response.status_code == case.allowed_status
+            return None if ok else f"org-wide access refused: {response.status_code} {response.text}"
         return _denial_problem(response, target)
     if response.status_code == 403:
         return _denial_problem(response, target)

@@ -14,10 +14,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dex import __version__
 from dex.api import health
+from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
 from dex.db.engine import Database, resolve_database_url
 from dex.errors import DexError
 from dex.operations import routes as operation_routes
+from dex.pipeline import routes as pipeline_routes
+from dex.pipeline.executor import Executor, ExecutorConfig
+from dex.pipeline.progress import PlanCache
+from dex.pipeline.runner import RunnerDeps
 from dex.providers.runtime import ProviderRuntime, open_provider_runtime
 from dex.tenancy import routes as tenancy_routes
 
@@ -66,14 +71,38 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal error")
 
 
+def executor_config(settings: Settings) -> ExecutorConfig:
+    return ExecutorConfig(
+        concurrency=settings.dex_executor_concurrency,
+        lease_seconds=settings.dex_executor_lease_seconds,
+        per_org_concurrency=settings.dex_per_org_concurrency,
+        retry_base_seconds=settings.dex_step_retry_base_seconds,
+    )
+
+
+def runner_deps(settings: Settings, providers: ProviderRuntime, database: Database) -> RunnerDeps:
+    return RunnerDeps(
+        settings=settings,
+        providers=providers,
+        database=database,
+        step_timeout_seconds=settings.dex_step_timeout_seconds,
+        max_attempts=settings.dex_step_max_attempts,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
+    *,
     database: Database | None = None,
     providers: ProviderRuntime | None = None,
+    run_executor: bool | None = None,
 ) -> FastAPI:
     """Build the API. Tests pass their own ``database`` and ``providers``; ``dex serve`` lets the app open
-    its own in the lifespan (and, in sandbox mode, start the provider sandbox in-process)."""
+    its own in the lifespan (and, in sandbox mode, start the provider sandbox in-process). The embedded
+    executor runs in the lifespan unless ``run_executor`` is false or ``DEX_EXECUTOR=none``."""
     settings = settings or get_settings()
+    if run_executor is None:
+        run_executor = settings.dex_executor == "embedded"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +114,16 @@ def create_app(
                 app.state.providers = await stack.enter_async_context(
                     open_provider_runtime(settings, app.state.db)
                 )
+            if run_executor:
+                executor = Executor(
+                    app.state.db,
+                    runner_deps(settings, app.state.providers, app.state.db),
+                    executor_config(settings),
+                    plans=app.state.plans,
+                )
+                await executor.start()
+                stack.push_async_callback(executor.stop)
+                app.state.executor = executor
             yield
 
     app = FastAPI(
@@ -94,11 +133,21 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.plans = PlanCache()
+    app.state.executor = None
     if database is not None:
         app.state.db = database
     if providers is not None:
         app.state.providers = providers
     install_error_handlers(app)
-    for router in (health.router, tenancy_routes.router, operation_routes.router):
+    for router in (
+        health.router,
+        tenancy_routes.router,
+        operation_routes.router,
+        blueprint_routes.tenant_router,
+        blueprint_routes.super_admin_router,
+        pipeline_routes.batch_router,
+        pipeline_routes.tenant_router,
+    ):
         app.include_router(router)
     return app

@@ -76,6 +76,8 @@ class Submission(Base):
     runs_succeeded: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     runs_failed: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     runs_canceled: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    # Set by a cancel: queued work is skipped at once, running steps finish and their runs stop there.
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
@@ -150,13 +152,14 @@ class StepResult(Base):
         UniqueConstraint("pipeline_run_id", "step_position"),
         CheckConstraint(check_in("status", STEP_STATUSES), name="status"),
         CheckConstraint("step_position > 0", name="step_position_positive"),
-        CheckConstraint("attempt > 0", name="attempt_positive"),
+        CheckConstraint("attempt >= 0", name="attempt_nonnegative"),
         CheckConstraint("duration_ms IS NULL OR duration_ms >= 0", name="duration_nonnegative"),
         Index("ix_step_results_submission_id", "submission_id"),
         Index("ix_step_results_org_id_created_at", "org_id", text("created_at DESC")),
         # The executor's claim queue: only ready steps are in it.
         Index(
             "ix_step_results_ready",
+            "org_id",
             "available_at",
             postgresql_where=text("status IN ('queued', 'retrying') AND available_at IS NOT NULL"),
         ),
@@ -185,8 +188,9 @@ class StepResult(Base):
     operation_id: Mapped[str | None] = mapped_column(Text)
     task_run_id: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="queued")
-    # How many times the step was started; transient failures re-queue it with a later available_at.
-    attempt: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    # How many times the step was claimed to run (0 until first started); a re-claim after a transient
+    # failure or an expired lease increments it, and a completion must present the attempt it claimed.
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     available_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(Text)

@@ -71,6 +71,8 @@ PROVIDERS: dict[str, ProviderInfo] = {
             "https://storeleads.app/json/api/v1/all",
             ("storeleads_api_key",),
             _credits(default=1),
+            # Store search scans StoreLeads' whole index; it documents answers within 45 s.
+            ProviderLimits(timeout_seconds=45),
         ),
         ProviderInfo("enigma", "https://api.enigma.com", ("enigma_api_key",), _credits(default=2)),
         ProviderInfo(

@@ -1,5 +1,7 @@
 """`dex admin`: bootstrap a deployment and manage API tokens from the shell. Each command is one
-transaction: it either does all of its work or none."""
+transaction: it either does all of its work or none.
+
+Like ``dex.cli``, commands import the database stack when they run, so other `dex` commands start fast."""
 
 from __future__ import annotations
 
@@ -8,14 +10,17 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.errors import DexError
-from dex.tenancy import service
 from dex.tenancy.context import SuperAdminContext
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from dex.tenancy.service import NewApiToken
 
 ResultT = TypeVar("ResultT")
 
@@ -78,6 +83,8 @@ def bootstrap(
     ] = False,
 ) -> None:
     """Create a super-admin, an org, a company, an org_admin user and an API token. Safe to re-run."""
+    from dex.tenancy import service
+
     chosen_password = password or secrets.token_urlsafe(16)
     report = _in_transaction(
         lambda session: service.bootstrap(
@@ -117,9 +124,11 @@ def create_token(
     ] = None,
 ) -> None:
     """Create an API token and print it (the only time it is shown)."""
+    from dex.tenancy import service
+
     expiry = _parse_expiry(expires_at)
 
-    async def create(session: AsyncSession) -> service.NewApiToken:
+    async def create(session: AsyncSession) -> NewApiToken:
         user = await service.get_user_by_email(session, CLI_OPERATOR, email=_normalized_email(user_email))
         return await service.create_api_token(
             session, CLI_OPERATOR, user_id=user.id, name=name, expires_at=expiry
@@ -132,6 +141,8 @@ def create_token(
 @token_app.command("revoke")
 def revoke_token(token_id: Annotated[str, typer.Argument(help="The id of the token to revoke.")]) -> None:
     """Revoke an API token: it stops working at once."""
+    from dex.tenancy import service
+
     try:
         parsed = uuid.UUID(token_id)
     except ValueError:

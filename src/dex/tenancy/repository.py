@@ -1,6 +1,7 @@
 """Every tenancy query. Repositories are built with the caller and filter by it: a tenant sees its org and,
-when company-scoped, only its own company; a super-admin is platform-wide. Only ``CredentialRepository``,
-which resolves credentials before any caller exists, is unscoped."""
+when company-scoped, only its own company; a super-admin is platform-wide. Unscoped are only
+``CredentialRepository``, which resolves credentials before any caller exists, and
+``SuperAdminRepository``, whose accounts belong to no tenant."""
 
 from __future__ import annotations
 
@@ -56,11 +57,13 @@ async def _write_returning(session: AsyncSession, statement: Any) -> Any:
     return result.one_or_none()
 
 
-async def _page(session: AsyncSession, statement: Select[tuple[RowT]], page: PageRequest) -> Page[RowT]:
-    entity = statement.column_descriptions[0]["entity"]
-    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+async def _page(
+    session: AsyncSession, statement: Select[tuple[RowT]], page: PageRequest, model: type[RowT]
+) -> Page[RowT]:
+    """One page, newest first (ties broken by id so pages never overlap), and the size of the whole set."""
+    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
     rows = await session.scalars(
-        statement.order_by(entity.created_at.desc(), entity.id).limit(page.limit).offset(page.offset)
+        statement.order_by(model.created_at.desc(), model.id).limit(page.limit).offset(page.offset)
     )
     return Page(list(rows), total or 0)
 
@@ -83,10 +86,10 @@ class ScopedRepository:
             clauses.append(company_column == own_company)
         return clauses
 
-    def _require_super_admin(self) -> SuperAdminContext:
+    def _require_super_admin(self) -> None:
+        """Platform-level writes; the routes already demand super-admin credentials, this keeps it so."""
         if not isinstance(self.caller, SuperAdminContext):
             raise Forbidden("Super admin required")
-        return self.caller
 
 
 def _filters(*column_values: tuple[InstrumentedAttribute[Any], Any]) -> list[ColumnElement[bool]]:
@@ -105,7 +108,7 @@ class OrgRepository(ScopedRepository):
         return await self.session.scalar(self._visible().where(Org.slug == slug))
 
     async def list(self, page: PageRequest) -> Page[Org]:
-        return await _page(self.session, self._visible(), page)
+        return await _page(self.session, self._visible(), page, Org)
 
     async def create(self, *, name: str, slug: str) -> Org:
         self._require_super_admin()
@@ -131,7 +134,9 @@ class CompanyRepository(ScopedRepository):
         )
 
     async def list(self, page: PageRequest, *, org_id: uuid.UUID | None = None) -> Page[Company]:
-        return await _page(self.session, self._visible().where(*_filters((Company.org_id, org_id))), page)
+        return await _page(
+            self.session, self._visible().where(*_filters((Company.org_id, org_id))), page, Company
+        )
 
     async def create(self, values: dict[str, Any]) -> Company:
         self._require_super_admin()
@@ -152,7 +157,7 @@ class UserRepository(ScopedRepository):
         self, page: PageRequest, *, org_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None
     ) -> Page[User]:
         filters = _filters((User.org_id, org_id), (User.company_id, company_id))
-        return await _page(self.session, self._visible().where(*filters), page)
+        return await _page(self.session, self._visible().where(*filters), page, User)
 
     async def create(self, values: dict[str, Any]) -> User:
         self._require_super_admin()
@@ -178,7 +183,7 @@ class ApiTokenRepository(ScopedRepository):
         self, page: PageRequest, *, org_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None
     ) -> Page[ApiToken]:
         filters = _filters((ApiToken.org_id, org_id), (ApiToken.user_id, user_id))
-        return await _page(self.session, self._visible().where(*filters), page)
+        return await _page(self.session, self._visible().where(*filters), page, ApiToken)
 
     async def create(self, values: dict[str, Any]) -> ApiToken:
         self._require_super_admin()
@@ -213,7 +218,7 @@ class StepRepository(ScopedRepository):
         self, page: PageRequest, *, step_type: str | None = None, is_active: bool | None = None
     ) -> Page[LegacyStep]:
         filters = _filters((LegacyStep.step_type, step_type), (LegacyStep.is_active, is_active))
-        return await _page(self.session, self._visible().where(*filters), page)
+        return await _page(self.session, self._visible().where(*filters), page, LegacyStep)
 
     async def create(self, values: dict[str, Any]) -> LegacyStep:
         self._require_super_admin()

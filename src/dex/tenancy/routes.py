@@ -37,14 +37,14 @@ from dex.tenancy.schemas import (
     UserOut,
 )
 
-Response = dict[str, Any]
+Payload = dict[str, Any]
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 super_admin_router = APIRouter(prefix="/api/super-admin", tags=["super-admin"])
 tenant_router = APIRouter(prefix="/api", tags=["tenant"])
 
 
-def _paged(result: Page[Any], page: PageRequest) -> Response:
+def _paged(result: Page[Any], page: PageRequest) -> Payload:
     return list_envelope(result.items, total=result.total, page=page)
 
 
@@ -62,24 +62,24 @@ def _me(auth: AuthContext) -> Me:
 
 
 @auth_router.post("/login", response_model=Envelope[AccessToken])
-async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Response:
+async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Payload:
     token = await service.login(session, settings, email=body.email, password=body.password)
     return envelope(AccessToken(access_token=token))
 
 
 @auth_router.post("/me", response_model=Envelope[Me])
-async def me(auth: TenantAuth) -> Response:
+async def me(auth: TenantAuth) -> Payload:
     return envelope(_me(auth))
 
 
 @super_admin_router.post("/login", response_model=Envelope[AccessToken])
-async def super_admin_login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Response:
+async def super_admin_login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Payload:
     token = await service.super_admin_login(session, settings, email=body.email, password=body.password)
     return envelope(AccessToken(access_token=token))
 
 
 @super_admin_router.post("/me", response_model=Envelope[SuperAdminMe])
-async def super_admin_me(admin: SuperAdminAuth) -> Response:
+async def super_admin_me(admin: SuperAdminAuth) -> Payload:
     return envelope(SuperAdminMe(super_admin_id=admin.super_admin_id, email=admin.email))
 
 
@@ -87,24 +87,22 @@ async def super_admin_me(admin: SuperAdminAuth) -> Response:
 
 
 @super_admin_router.post("/orgs/create", response_model=Envelope[OrgOut])
-async def create_org(body: OrgCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def create_org(body: OrgCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.create_org(session, admin, name=body.name, slug=body.slug))
 
 
 @super_admin_router.post("/orgs/list", response_model=ListEnvelope[OrgOut])
-async def list_orgs(
-    admin: SuperAdminAuth, session: SessionDep, body: PageRequest = PageRequest()
-) -> Response:
+async def list_orgs(admin: SuperAdminAuth, session: SessionDep, body: PageRequest = PageRequest()) -> Payload:
     return _paged(await service.list_orgs(session, admin, page=body), body)
 
 
 @super_admin_router.post("/orgs/get", response_model=Envelope[OrgOut])
-async def get_org(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def get_org(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.get_org(session, admin, org_id=body.id))
 
 
 @super_admin_router.post("/orgs/update", response_model=Envelope[OrgOut])
-async def update_org(body: OrgUpdateRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def update_org(body: OrgUpdateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     values = body.model_dump(exclude_none=True, exclude={"id"})
     return envelope(await service.update_org(session, admin, org_id=body.id, values=values))
 
@@ -113,7 +111,7 @@ async def update_org(body: OrgUpdateRequest, admin: SuperAdminAuth, session: Ses
 
 
 @super_admin_router.post("/companies/create", response_model=Envelope[CompanyOut])
-async def create_company(body: CompanyCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def create_company(body: CompanyCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     company = await service.create_company(
         session, admin, org_id=body.org_id, name=body.name, domain=body.domain, external_ref=body.external_ref
     )
@@ -123,12 +121,12 @@ async def create_company(body: CompanyCreateRequest, admin: SuperAdminAuth, sess
 @super_admin_router.post("/companies/list", response_model=ListEnvelope[CompanyOut])
 async def admin_list_companies(
     admin: SuperAdminAuth, session: SessionDep, body: CompanyListRequest = CompanyListRequest()
-) -> Response:
+) -> Payload:
     return _paged(await service.list_companies(session, admin, page=body, org_id=body.org_id), body)
 
 
 @super_admin_router.post("/companies/get", response_model=Envelope[CompanyOut])
-async def admin_get_company(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def admin_get_company(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.get_company(session, admin, company_id=body.id))
 
 
@@ -136,7 +134,7 @@ async def admin_get_company(body: IdRequest, admin: SuperAdminAuth, session: Ses
 
 
 @super_admin_router.post("/users/create", response_model=Envelope[UserOut])
-async def create_user(body: UserCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def create_user(body: UserCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     user = await service.create_user(
         session,
         admin,
@@ -153,7 +151,7 @@ async def create_user(body: UserCreateRequest, admin: SuperAdminAuth, session: S
 @super_admin_router.post("/users/list", response_model=ListEnvelope[UserOut])
 async def admin_list_users(
     admin: SuperAdminAuth, session: SessionDep, body: UserListRequest = UserListRequest()
-) -> Response:
+) -> Payload:
     result = await service.list_users(
         session, admin, page=body, org_id=body.org_id, company_id=body.company_id
     )
@@ -161,12 +159,12 @@ async def admin_list_users(
 
 
 @super_admin_router.post("/users/get", response_model=Envelope[UserOut])
-async def admin_get_user(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def admin_get_user(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.get_user(session, admin, user_id=body.id))
 
 
 @super_admin_router.post("/users/deactivate", response_model=Envelope[UserOut])
-async def deactivate_user(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def deactivate_user(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.deactivate_user(session, admin, user_id=body.id))
 
 
@@ -176,7 +174,7 @@ async def deactivate_user(body: IdRequest, admin: SuperAdminAuth, session: Sessi
 @super_admin_router.post("/api-tokens/create", response_model=Envelope[ApiTokenCreated])
 async def create_api_token(
     body: ApiTokenCreateRequest, admin: SuperAdminAuth, session: SessionDep
-) -> Response:
+) -> Payload:
     created = await service.create_api_token(
         session, admin, user_id=body.user_id, name=body.name, expires_at=body.expires_at
     )
@@ -187,7 +185,7 @@ async def create_api_token(
 @super_admin_router.post("/api-tokens/list", response_model=ListEnvelope[ApiTokenOut])
 async def list_api_tokens(
     admin: SuperAdminAuth, session: SessionDep, body: ApiTokenListRequest = ApiTokenListRequest()
-) -> Response:
+) -> Payload:
     result = await service.list_api_tokens(
         session, admin, page=body, org_id=body.org_id, user_id=body.user_id
     )
@@ -195,7 +193,7 @@ async def list_api_tokens(
 
 
 @super_admin_router.post("/api-tokens/revoke", response_model=Envelope[ApiTokenOut])
-async def revoke_api_token(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def revoke_api_token(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.revoke_api_token(session, admin, token_id=body.id))
 
 
@@ -203,14 +201,14 @@ async def revoke_api_token(body: IdRequest, admin: SuperAdminAuth, session: Sess
 
 
 @super_admin_router.post("/steps/register", response_model=Envelope[StepOut])
-async def register_step(body: StepRegisterRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def register_step(body: StepRegisterRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.register_step(session, admin, values=body.provided()))
 
 
 @super_admin_router.post("/steps/list", response_model=ListEnvelope[StepOut])
 async def admin_list_steps(
     admin: SuperAdminAuth, session: SessionDep, body: StepListRequest = StepListRequest()
-) -> Response:
+) -> Payload:
     result = await service.list_steps(
         session, admin, page=body, step_type=body.step_type, is_active=body.is_active
     )
@@ -218,17 +216,17 @@ async def admin_list_steps(
 
 
 @super_admin_router.post("/steps/get", response_model=Envelope[StepOut])
-async def admin_get_step(body: StepGetRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def admin_get_step(body: StepGetRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.get_step(session, admin, step_id=body.id, slug=body.slug))
 
 
 @super_admin_router.post("/steps/update", response_model=Envelope[StepOut])
-async def update_step(body: StepUpdateRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def update_step(body: StepUpdateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.update_step(session, admin, step_id=body.id, values=body.provided()))
 
 
 @super_admin_router.post("/steps/deactivate", response_model=Envelope[StepOut])
-async def deactivate_step(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Response:
+async def deactivate_step(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
     return envelope(await service.deactivate_step(session, admin, step_id=body.id))
 
 
@@ -236,34 +234,32 @@ async def deactivate_step(body: IdRequest, admin: SuperAdminAuth, session: Sessi
 
 
 @tenant_router.post("/companies/list", response_model=ListEnvelope[CompanyOut])
-async def list_companies(
-    auth: TenantAuth, session: SessionDep, body: PageRequest = PageRequest()
-) -> Response:
+async def list_companies(auth: TenantAuth, session: SessionDep, body: PageRequest = PageRequest()) -> Payload:
     return _paged(await service.list_companies(session, auth, page=body), body)
 
 
 @tenant_router.post("/companies/get", response_model=Envelope[CompanyOut])
-async def get_company(body: IdRequest, auth: TenantAuth, session: SessionDep) -> Response:
+async def get_company(body: IdRequest, auth: TenantAuth, session: SessionDep) -> Payload:
     return envelope(await service.get_company(session, auth, company_id=body.id))
 
 
 @tenant_router.post("/users/list", response_model=ListEnvelope[UserOut])
-async def list_users(auth: TenantAuth, session: SessionDep, body: PageRequest = PageRequest()) -> Response:
+async def list_users(auth: TenantAuth, session: SessionDep, body: PageRequest = PageRequest()) -> Payload:
     return _paged(await service.list_users(session, auth, page=body), body)
 
 
 @tenant_router.post("/users/get", response_model=Envelope[UserOut])
-async def get_user(body: IdRequest, auth: TenantAuth, session: SessionDep) -> Response:
+async def get_user(body: IdRequest, auth: TenantAuth, session: SessionDep) -> Payload:
     return envelope(await service.get_user(session, auth, user_id=body.id))
 
 
 @tenant_router.post("/steps/list", response_model=ListEnvelope[StepOut])
-async def list_steps(auth: TenantAuth, session: SessionDep, body: PageRequest = PageRequest()) -> Response:
+async def list_steps(auth: TenantAuth, session: SessionDep, body: PageRequest = PageRequest()) -> Payload:
     return _paged(await service.list_steps(session, auth, page=body), body)
 
 
 @tenant_router.post("/steps/get", response_model=Envelope[StepOut])
-async def get_step(body: StepGetRequest, auth: TenantAuth, session: SessionDep) -> Response:
+async def get_step(body: StepGetRequest, auth: TenantAuth, session: SessionDep) -> Payload:
     return envelope(await service.get_step(session, auth, step_id=body.id, slug=body.slug))
 
 

@@ -223,6 +223,7 @@ def upgrade() -> None:
         sa.Column("is_active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("created_by_user_id", sa.UUID(), nullable=True),
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
+        sa.Column("entity_type", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("version > 0", name=op.f("ck_blueprints_version_positive")),
@@ -315,6 +316,7 @@ def upgrade() -> None:
         sa.Column("runs_succeeded", sa.Integer(), server_default="0", nullable=False),
         sa.Column("runs_failed", sa.Integer(), server_default="0", nullable=False),
         sa.Column("runs_canceled", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("canceled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
@@ -645,7 +647,7 @@ def upgrade() -> None:
         sa.Column("operation_id", sa.Text(), nullable=True),
         sa.Column("task_run_id", sa.Text(), nullable=True),
         sa.Column("status", sa.Text(), server_default="queued", nullable=False),
-        sa.Column("attempt", sa.Integer(), server_default="1", nullable=False),
+        sa.Column("attempt", sa.Integer(), server_default="0", nullable=False),
         sa.Column("available_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claimed_by", sa.Text(), nullable=True),
@@ -659,10 +661,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(
-            "status IN ('queued', 'running', 'succeeded', 'failed', 'skipped', 'retrying', 'canceled')",
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'skipped', 'retrying')",
             name=op.f("ck_step_results_status"),
         ),
-        sa.CheckConstraint("attempt > 0", name=op.f("ck_step_results_attempt_positive")),
+        sa.CheckConstraint("attempt >= 0", name=op.f("ck_step_results_attempt_nonnegative")),
         sa.CheckConstraint(
             "duration_ms IS NULL OR duration_ms >= 0", name=op.f("ck_step_results_duration_nonnegative")
         ),
@@ -711,7 +713,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_step_results_ready",
         "step_results",
-        ["available_at"],
+        ["org_id", "available_at"],
         unique=False,
         postgresql_where=sa.text("status IN ('queued', 'retrying') AND available_at IS NOT NULL"),
     )

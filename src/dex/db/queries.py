@@ -1,0 +1,58 @@
+"""Query helpers shared by every domain's repository."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dex.api.envelopes import PageRequest
+from dex.errors import Conflict
+
+T = TypeVar("T")
+
+
+class Page(NamedTuple, Generic[T]):
+    items: list[T]
+    total: int
+
+
+async def paginate(
+    session: AsyncSession, statement: Select[Any], page: PageRequest, *order_by: Any
+) -> Page[Any]:
+    """One page of a single-entity ``statement`` plus the total count of the filtered set."""
+    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    items = await session.scalars(statement.order_by(*order_by).limit(page.limit).offset(page.offset))
+    return Page(list(items), total or 0)
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    # SQLAlchemy wraps asyncpg's exception, which names the constraint.
+    return getattr(exc.orig.__cause__, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
+
+
+def conflict_for(exc: IntegrityError, messages: dict[str, str]) -> Conflict | None:
+    """The 409 a known unique violation stands for, or None for any other integrity error."""
+    message = messages.get(violated_constraint(exc) or "")
+    return Conflict(message) if message else None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """JSON for a ``CAST(:rows AS jsonb)`` parameter: how set-based writes pass many rows at once."""
+    return json.dumps(value, default=_json_default, separators=(",", ":"))

@@ -1,0 +1,264 @@
+"""The embedded executor: runs ready steps inside the dex process (DESIGN.md principle 5).
+
+Four cooperating tasks:
+
+- the **claimer** takes ready steps from PostgreSQL in batches (``FOR UPDATE SKIP LOCKED``, a lease per
+  step, an equal quota per org so one huge batch cannot starve a small one) whenever there is free
+  capacity, woken by ``LISTEN/NOTIFY`` or by the writer, polling only as a fallback;
+- **step tasks** run the shared step function (``pipeline.runner.run_step``) under the global concurrency
+  cap (the provider client adds per-provider caps and rate limits);
+- the **writer** applies finished steps in batches — one transaction records a whole batch with every
+  consequence (``pipeline.progress``) — and wakes the claimer when it made new steps ready;
+- the **lease keeper** renews this worker's leases and re-queues steps whose worker died (expired lease,
+  or a dead process of this host), so a killed process loses nothing and no run stays running forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from dex.db.engine import Database, libpq_url
+from dex.pipeline import progress as progress_module
+from dex.pipeline import repository as repo
+from dex.pipeline.progress import PlanCache, apply_outcomes
+from dex.pipeline.runner import ClaimedStep, RunnerDeps, StepOutcome, run_step
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    concurrency: int = 200
+    claim_batch: int = 200
+    write_batch: int = 500
+    lease_seconds: float = 60.0
+    poll_interval_seconds: float = 1.0
+    per_org_concurrency: int | None = None
+    retry_base_seconds: float = 2.0
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _dead_local_workers(workers: list[str]) -> list[str]:
+    """Workers of this host whose process is gone: their steps need no lease expiry to be re-queued."""
+    host = socket.gethostname()
+    dead = []
+    for worker in workers:
+        worker_host, _, rest = worker.partition(":")
+        pid = rest.partition(":")[0]
+        if (
+            worker_host == host
+            and pid.isdigit()
+            and int(pid) != os.getpid()
+            and not os.path.exists(f"/proc/{pid}")
+        ):
+            dead.append(worker)
+    return dead
+
+
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
+
+
+def _retryable(exc: BaseException) -> bool:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
+        getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None
+    )
+    return sqlstate in RETRYABLE_SQLSTATES or isinstance(exc, OperationalError)
+
+
+class Executor:
+    def __init__(
+        self,
+        database: Database,
+        deps: RunnerDeps,
+        config: ExecutorConfig | None = None,
+        *,
+        plans: PlanCache | None = None,
+    ) -> None:
+        self.database = database
+        self.deps = deps
+        self.config = config or ExecutorConfig()
+        self.worker = new_worker_id()
+        self.plans = plans or PlanCache()
+        self._wake = asyncio.Event()
+        self._done: asyncio.Queue[StepOutcome] = asyncio.Queue()
+        self._inflight: dict[uuid.UUID, uuid.UUID] = {}  # step id → org id
+        self._tasks: list[asyncio.Task[None]] = []
+        self._step_tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._listener: asyncpg.Connection | None = None
+        self.steps_finished = 0
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._recover()
+        await self._listen()
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="dex-claimer"),
+            asyncio.create_task(self._write_loop(), name="dex-writer"),
+            asyncio.create_task(self._lease_loop(), name="dex-leases"),
+        ]
+        log.info("executor %s started (concurrency %d)", self.worker, self.config.concurrency)
+
+    async def stop(self) -> None:
+        """Stop claiming, let running steps finish and be recorded, then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._step_tasks:
+            await asyncio.gather(*self._step_tasks, return_exceptions=True)
+        await self._done.join()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _recover(self) -> None:
+        async with self.database.transaction() as session:
+            dead = _dead_local_workers(await repo.running_workers(session))
+            requeued = await repo.requeue_expired_leases(session, dead_workers=dead)
+            if requeued:
+                await repo.notify_ready(session)
+                log.info("re-queued %d steps of stopped workers", requeued)
+
+    async def _listen(self) -> None:
+        try:
+            self._listener = await asyncpg.connect(libpq_url(self.database.url))
+            await self._listener.add_listener(repo.READY_NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("LISTEN unavailable (%s); falling back to polling", exc)
+            self._listener = None
+
+    # --- claiming -------------------------------------------------------------------------------------
+
+    def _org_allowance(self) -> Callable[[uuid.UUID], int] | None:
+        """How many more steps each org may start here (the per-org concurrency cap), if capped."""
+        limit = self.config.per_org_concurrency
+        if limit is None:
+            return None
+        running = Counter(self._inflight.values())
+        return lambda org_id: max(0, limit - running[org_id])
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            free = self.config.concurrency - len(self._inflight)
+            claimed: list[ClaimedStep] = []
+            if free > 0:
+                try:
+                    async with self.database.transaction() as session:
+                        claimed = await progress_module.claim(
+                            session,
+                            self.plans,
+                            worker=self.worker,
+                            lease_seconds=self.config.lease_seconds,
+                            capacity=min(free, self.config.claim_batch),
+                            org_allowance=self._org_allowance(),
+                        )
+                except (DBAPIError, OSError) as exc:
+                    log.warning("claim failed: %s", exc)
+                    await asyncio.sleep(self.config.poll_interval_seconds)
+                    continue
+            for step in claimed:
+                self._inflight[step.step_id] = step.org_id
+                task = asyncio.create_task(self._execute(step))
+                self._step_tasks.add(task)
+                task.add_done_callback(self._step_tasks.discard)
+            if claimed and len(claimed) == min(free, self.config.claim_batch):
+                continue  # there may be more ready work: claim again at once
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.config.poll_interval_seconds)
+
+    async def _execute(self, claimed: ClaimedStep) -> None:
+        try:
+            async with self.database.transaction() as session:
+                plan = await self.plans.get(session, claimed.version_id)
+            outcome = await run_step(claimed, plan.step(claimed.position), self.deps)
+        except Exception:
+            # The step's lease will expire and it will be claimed again; nothing is recorded as done.
+            log.exception("step %s crashed before completing", claimed.step_id)
+            self._inflight.pop(claimed.step_id, None)
+            return
+        await self._done.put(outcome)
+
+    # --- writing --------------------------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._done.get()]
+            while len(batch) < self.config.write_batch and not self._done.empty():
+                batch.append(self._done.get_nowait())
+            try:
+                await self._write(batch)
+            finally:
+                for outcome in batch:
+                    self._inflight.pop(outcome.claimed.step_id, None)
+                    self._done.task_done()
+                self._wake.set()
+
+    async def _write(self, batch: list[StepOutcome]) -> None:
+        for attempt in range(5):
+            try:
+                async with self.database.transaction() as session:
+                    await apply_outcomes(
+                        session,
+                        batch,
+                        worker=self.worker,
+                        plans=self.plans,
+                        retry_base_seconds=self.config.retry_base_seconds,
+                    )
+                self.steps_finished += len(batch)
+                return
+            except (DBAPIError, OSError) as exc:
+                if attempt == 4 or not (_retryable(exc) or isinstance(exc, OSError)):
+                    # Leases of these steps expire and they run again; results are never half-written.
+                    log.exception("could not record %d finished steps", len(batch))
+                    return
+                await asyncio.sleep(0.05 * 2**attempt)
+
+    # --- leases ---------------------------------------------------------------------------------------
+
+    async def _lease_loop(self) -> None:
+        interval = max(0.5, self.config.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with self.database.transaction() as session:
+                    await repo.renew_leases(
+                        session, worker=self.worker, lease_seconds=self.config.lease_seconds
+                    )
+                    dead = _dead_local_workers(await repo.running_workers(session))
+                    if await repo.requeue_expired_leases(session, dead_workers=dead):
+                        await repo.notify_ready(session)
+            except (DBAPIError, OSError) as exc:
+                log.warning("lease upkeep failed: %s", exc)
+
+    async def wait_idle(self, timeout: float = 60.0) -> None:
+        """Until nothing is in flight and nothing is ready (tests and the demo)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._inflight and self._done.empty():
+                async with self.database.transaction() as session:
+                    if not await repo.orgs_with_ready_steps(session, max_orgs=1):
+                        return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("executor did not become idle")

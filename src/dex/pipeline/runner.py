@@ -1,0 +1,190 @@
+"""Executing one claimed step: freshness check, the operation, and the outcome to record.
+
+This is the step function both executors share (the embedded one and the scale-out workers). It does no
+state writes itself: it returns a :class:`StepOutcome`, and ``pipeline.progress`` applies outcomes —
+many at once — in one transaction with all their consequences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from dex.config import Settings
+from dex.db.engine import Database
+from dex.entities.repository import EntityRepository
+from dex.operations.engine import OperationResult, execute_operation
+from dex.operations.registry import get_operation
+from dex.pipeline.plan import StepDef
+from dex.providers.runtime import ProviderRuntime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClaimedStep:
+    step_id: uuid.UUID
+    run_id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    submission_id: uuid.UUID
+    blueprint_id: uuid.UUID
+    version_id: uuid.UUID
+    version: int
+    position: int
+    attempt: int
+    context: dict[str, Any]
+    run_entity_type: str
+    depth: int
+
+
+@dataclass
+class StepOutcome:
+    claimed: ClaimedStep
+    step: StepDef
+    # succeeded | failed | skipped | retry
+    kind: str
+    context: dict[str, Any]
+    result: OperationResult | None = None
+    skip_reason: str | None = None
+    skip_metadata: dict[str, Any] = field(default_factory=dict)
+    error_message: str | None = None
+    error_details: dict[str, Any] | None = None
+    duration_ms: int = 0
+    # Items the fan-out step discovered (each becomes a child run).
+    fan_out_items: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class RunnerDeps:
+    settings: Settings
+    providers: ProviderRuntime
+    database: Database
+    step_timeout_seconds: float = 300.0
+    max_attempts: int = 3
+
+
+def is_transient(result: OperationResult) -> bool:
+    """A failure worth retrying: providers were reached and every one failed with a 429/5xx/transport
+    error — not missing inputs, not a bad answer, not a provider that said no."""
+    if result.status != "failed" or result.missing_inputs or result.error is not None:
+        return False
+    tried = [a for a in result.attempts if a.status != "skipped"]
+    return bool(tried) and all(
+        a.status == "failed" and (a.http_status is None or a.http_status == 429 or a.http_status >= 500)
+        for a in tried
+    )
+
+
+def merge_context(context: dict[str, Any], output: dict[str, Any] | None) -> dict[str, Any]:
+    """Shallow merge: later keys overwrite, nulls included, objects and arrays replaced whole (§6.2h)."""
+    return {**context, **(output or {})}
+
+
+async def _fresh_entity(
+    deps: RunnerDeps, claimed: ClaimedStep, entity_type: str, rule: tuple[float, list[str]]
+):
+    max_age_hours, fields = rule
+    identifiers = {
+        name: claimed.context.get(name) for name in fields if claimed.context.get(name) not in (None, "")
+    }
+    if not identifiers:
+        return None
+    try:
+        async with deps.database.transaction() as session:
+            return await EntityRepository(session, claimed.org_id).find_fresh(
+                entity_type, identifiers, max_age_hours
+            )
+    except Exception:  # a freshness lookup failure only means the step runs normally
+        log.exception("freshness check failed for step %s", claimed.step_id)
+        return None
+
+
+async def run_step(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOutcome:
+    started = time.monotonic()
+    outcome = await _run(claimed, step, deps)
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOutcome:
+    spec = get_operation(step.operation_id or "")
+    if spec is None:
+        message = (
+            f"Missing operation_id for blueprint step at position {step.position}"
+            if not step.operation_id
+            else f"Unsupported operation_id: {step.operation_id}"
+        )
+        return StepOutcome(
+            claimed, step, "failed", claimed.context, error_message=message, error_details={"error": message}
+        )
+    freshness = step.skip_if_fresh
+    if freshness is not None:
+        fresh = await _fresh_entity(deps, claimed, spec.entity_type, freshness)
+        if fresh is not None:
+            return StepOutcome(
+                claimed,
+                step,
+                "skipped",
+                merge_context(claimed.context, fresh.pop("canonical_payload")),
+                skip_reason="entity_state_fresh",
+                skip_metadata={**fresh, "max_age_hours": freshness[0], "identity_fields": freshness[1]},
+            )
+    try:
+        result = await asyncio.wait_for(
+            execute_operation(
+                spec,
+                claimed.context,
+                providers=deps.providers.context(claimed.org_id),
+                settings=deps.settings,
+                options=step.options,
+            ),
+            timeout=deps.step_timeout_seconds,
+        )
+    except TimeoutError:
+        return _retry_or_fail(
+            claimed, step, None, f"Step timed out after {deps.step_timeout_seconds:g}s", deps
+        )
+    context = merge_context(claimed.context, result.output)
+    if result.status != "failed":
+        items = None
+        if step.fan_out and spec.fan_out is not None:
+            listed = (result.output or {}).get(spec.fan_out.list_key)
+            items = [spec.fan_out.child_input(item) for item in listed or [] if isinstance(item, dict)]
+        return StepOutcome(claimed, step, "succeeded", context, result=result, fan_out_items=items)
+    if is_transient(result):
+        return _retry_or_fail(claimed, step, result, f"Operation failed: {spec.operation_id}", deps, context)
+    return StepOutcome(
+        claimed,
+        step,
+        "failed",
+        context,
+        result=result,
+        error_message=f"Operation failed: {spec.operation_id}",
+        error_details={"operation_id": spec.operation_id, "missing_inputs": result.missing_inputs},
+    )
+
+
+def _retry_or_fail(
+    claimed: ClaimedStep,
+    step: StepDef,
+    result: OperationResult | None,
+    message: str,
+    deps: RunnerDeps,
+    context: dict[str, Any] | None = None,
+) -> StepOutcome:
+    kind = "retry" if claimed.attempt < deps.max_attempts else "failed"
+    details = {"operation_id": step.operation_id, "transient": True, "attempt": claimed.attempt}
+    return StepOutcome(
+        claimed,
+        step,
+        kind,
+        context or claimed.context,
+        result=result,
+        error_message=message,
+        error_details=details,
+    )

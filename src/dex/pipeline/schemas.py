@@ -1,0 +1,212 @@
+"""API models of batches (reference §4.7) plus dex's cancel, resume and paging."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dex.api.envelopes import PageRequest
+
+
+class EntityIn(BaseModel):
+    entity_type: Literal["company", "person"]
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class BatchSubmitRequest(BaseModel):
+    blueprint_id: uuid.UUID
+    entities: list[EntityIn]
+    org_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    source: str = "api_v1_batch"
+    metadata: dict[str, Any] | None = None
+
+
+class SubmittedRun(BaseModel):
+    entity_index: int
+    entity_type: str
+    pipeline_run_id: uuid.UUID
+    pipeline_run_status: str
+    trigger_run_id: str | None = None
+
+
+class BatchSubmitted(BaseModel):
+    submission_id: uuid.UUID
+    pipeline_runs: list[SubmittedRun]
+
+
+class BatchStatusRequest(BaseModel):
+    submission_id: uuid.UUID
+    org_id: uuid.UUID | None = None
+    # Root runs per page; each root comes with all its descendants.
+    limit: int = Field(default=1000, ge=1, le=10000)
+    offset: int = Field(default=0, ge=0)
+
+
+class SubmissionOut(BaseModel):
+    id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    blueprint_id: uuid.UUID
+    status: str
+    source: str | None
+    metadata: dict[str, Any]
+    created_at: Any
+    updated_at: Any
+
+
+class Summary(BaseModel):
+    total: int
+    completed: int
+    failed: int
+    pending: int
+    running: int
+
+
+class RunNode(BaseModel):
+    entity_index: int | None
+    entity_type: str
+    pipeline_run_id: uuid.UUID
+    parent_pipeline_run_id: uuid.UUID | None
+    trigger_run_id: str | None
+    status: str
+    final_context: dict[str, Any] | None
+    error_message: str | None
+    children: list[RunNode]
+
+
+class RootPage(BaseModel):
+    limit: int
+    offset: int
+    total_root_runs: int
+    returned: int
+
+
+class BatchStatus(BaseModel):
+    submission: SubmissionOut
+    summary: Summary
+    runs: list[RunNode]
+    pagination: RootPage
+
+
+class SubmissionRef(BaseModel):
+    submission_id: uuid.UUID
+    org_id: uuid.UUID | None = None
+
+
+class ResumeRequest(BaseModel):
+    """Resume one failed run, or every failed run of a submission."""
+
+    pipeline_run_id: uuid.UUID | None = None
+    submission_id: uuid.UUID | None = None
+    org_id: uuid.UUID | None = None
+
+
+class CancelResult(BaseModel):
+    submission_id: uuid.UUID
+    status: str
+    canceled_runs: int
+    skipped_steps: int
+
+
+class ResumeResult(BaseModel):
+    resumed_run_ids: list[uuid.UUID]
+
+
+class IdRequest(BaseModel):
+    id: uuid.UUID
+
+
+class SubmissionListRequest(PageRequest):
+    company_id: uuid.UUID | None = None
+    blueprint_id: uuid.UUID | None = None
+    status: str | None = None
+
+
+class RunListRequest(PageRequest):
+    submission_id: uuid.UUID | None = None
+    status: str | None = None
+
+
+class StepListRequest(BaseModel):
+    pipeline_run_id: uuid.UUID
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    submission_id: uuid.UUID
+    blueprint_id: uuid.UUID
+    blueprint_version: int
+    parent_pipeline_run_id: uuid.UUID | None
+    trigger_run_id: str | None
+    entity_index: int | None
+    entity_type: str
+    entity_input: dict[str, Any]
+    start_from_position: int
+    status: str
+    attempt: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    error_message: str | None
+    error_details: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class StepResultOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    pipeline_run_id: uuid.UUID
+    submission_id: uuid.UUID
+    blueprint_step_id: uuid.UUID | None
+    step_position: int
+    operation_id: str | None
+    status: str
+    attempt: int
+    input_payload: dict[str, Any] | None
+    output_payload: dict[str, Any] | None
+    error_message: str | None
+    error_details: dict[str, Any] | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RunWithSteps(RunOut):
+    step_results: list[StepResultOut]
+
+
+class SubmissionRow(BaseModel):
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    blueprint_id: uuid.UUID
+    submitted_by_user_id: uuid.UUID | None
+    source: str | None
+    status: str
+    metadata: dict[str, Any] = Field(validation_alias="metadata_")
+    runs_total: int
+    runs_running: int
+    runs_succeeded: int
+    runs_failed: int
+    runs_canceled: int
+    canceled_at: datetime | None
+    finished_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubmissionWithRuns(SubmissionRow):
+    pipeline_runs: list[RunOut]

@@ -1,0 +1,462 @@
+"""Batch submission, status, cancel and resume (reference §4.7, §5.3) — services never commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dex.blueprints.service import version_for_submission
+from dex.db.queries import Page, conflict_for, paginate
+from dex.errors import BadRequest, Forbidden, NotFound
+from dex.pipeline import repository as repo
+from dex.pipeline.models import PipelineRun, StepResult, Submission
+from dex.pipeline.plan import skip_all
+from dex.pipeline.progress import PlanCache, Progress, RunRef
+from dex.pipeline.schemas import BatchSubmitRequest
+from dex.pipeline.states import RunCounters
+from dex.tenancy.context import AuthContext
+from dex.tenancy.models import Company
+
+STATUS_FOR_CLIENTS = {
+    "succeeded": "completed",
+    "running": "running",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+def submission_company(scope: AuthContext, requested: uuid.UUID | None) -> uuid.UUID:
+    """The client company a batch runs for: a company-scoped caller's own, else the one named."""
+    own = scope.own_company_id()
+    if own is not None:
+        scope.check_company_access(requested)
+        return own
+    if requested is None:
+        raise BadRequest("company_id is required for org-scoped users")
+    return requested
+
+
+async def _existing_submission(session: AsyncSession, org_id: uuid.UUID, key: str) -> dict[str, Any] | None:
+    submission_id = await session.scalar(
+        select(Submission.id).where(Submission.org_id == org_id, Submission.idempotency_key == key)
+    )
+    if submission_id is None:
+        return None
+    runs = await session.execute(
+        select(PipelineRun.entity_index, PipelineRun.entity_type, PipelineRun.id, PipelineRun.status)
+        .where(PipelineRun.submission_id == submission_id, PipelineRun.parent_pipeline_run_id.is_(None))
+        .order_by(PipelineRun.entity_index)
+    )
+    return {
+        "submission_id": submission_id,
+        "pipeline_runs": [
+            {
+                "entity_index": r.entity_index,
+                "entity_type": r.entity_type,
+                "pipeline_run_id": r.id,
+                "pipeline_run_status": r.status,
+                "trigger_run_id": None,
+            }
+            for r in runs
+        ],
+    }
+
+
+async def submit(
+    session: AsyncSession,
+    scope: AuthContext,
+    body: BatchSubmitRequest,
+    *,
+    plans: PlanCache,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    if not body.entities:
+        raise BadRequest("entities must contain at least one entity")
+    company_id = submission_company(scope, body.company_id)
+    if idempotency_key:
+        existing = await _existing_submission(session, scope.org_id, idempotency_key)
+        if existing is not None:
+            return existing
+    belongs = await session.scalar(
+        select(Company.id).where(Company.id == company_id, Company.org_id == scope.org_id)
+    )
+    if belongs is None:
+        raise BadRequest("company_id does not belong to org_id")
+    version = await version_for_submission(session, scope.org_id, body.blueprint_id)
+    expected_type = version.snapshot["blueprint"].get("entity_type") or "company"
+    wrong = [i for i, entity in enumerate(body.entities) if entity.entity_type != expected_type]
+    if wrong:
+        shown = ", ".join(str(i) for i in wrong[:10])
+        raise BadRequest(f"this blueprint runs on {expected_type} entities; entities {shown} are not")
+    submission_id = uuid.uuid4()
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                Submission.__table__.insert().values(
+                    id=submission_id,
+                    org_id=scope.org_id,
+                    company_id=company_id,
+                    blueprint_id=body.blueprint_id,
+                    blueprint_version_id=version.id,
+                    submitted_by_user_id=scope.user_id,
+                    source=body.source,
+                    input_payload={"entities": [entity.model_dump() for entity in body.entities]},
+                    status="received",
+                    metadata=body.metadata or {},
+                    idempotency_key=idempotency_key,
+                )
+            )
+    except IntegrityError as exc:
+        # A concurrent retry with the same key won: answer with its submission.
+        if idempotency_key and conflict_for(exc, {"uq_submissions_org_id_idempotency_key": "duplicate"}):
+            existing = await _existing_submission(session, scope.org_id, idempotency_key)
+            if existing is not None:
+                return existing
+        raise
+    progress = Progress(session, plans)
+    first_position = min((step.position for step in (await plans.get(session, version.id)).steps), default=1)
+    runs = []
+    for index, entity in enumerate(body.entities):
+        run = RunRef(
+            uuid.uuid4(),
+            scope.org_id,
+            company_id,
+            submission_id,
+            body.blueprint_id,
+            version.id,
+            version.version,
+            entity.entity_type,
+            0,
+        )
+        progress.start_run(
+            run,
+            Progress.run_row(run, entity.input, index=index, start=first_position, parent=None, dedup=None),
+            entity.input,
+        )
+        runs.append(run)
+    await progress.flush()
+    statuses = dict(
+        (
+            await session.execute(
+                select(PipelineRun.id, PipelineRun.status).where(PipelineRun.submission_id == submission_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return {
+        "submission_id": submission_id,
+        "pipeline_runs": [
+            {
+                "entity_index": i,
+                "entity_type": run.entity_type,
+                "pipeline_run_id": run.run_id,
+                "pipeline_run_status": statuses.get(run.run_id, "queued"),
+                "trigger_run_id": None,
+            }
+            for i, run in enumerate(runs)
+        ],
+    }
+
+
+async def load_submission(session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID) -> Submission:
+    submission = await session.scalar(
+        select(Submission).where(Submission.id == submission_id, Submission.org_id == scope.org_id)
+    )
+    if submission is None:
+        raise NotFound("Submission not found")
+    own = scope.own_company_id()
+    if own is not None and submission.company_id != own:
+        raise Forbidden("Forbidden submission access")
+    return submission
+
+
+def _node(run: Any, final_context: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "entity_index": run["entity_index"],
+        "entity_type": run["entity_type"],
+        "pipeline_run_id": run["id"],
+        "parent_pipeline_run_id": run["parent_pipeline_run_id"],
+        "trigger_run_id": run["trigger_run_id"],
+        "status": STATUS_FOR_CLIENTS.get(run["status"], "pending"),
+        "final_context": final_context,
+        "error_message": run["error_message"],
+        "children": [],
+    }
+
+
+RUN_TREE = text(
+    """
+    WITH RECURSIVE roots AS (
+        SELECT id FROM pipeline_runs
+        WHERE submission_id = :submission_id AND parent_pipeline_run_id IS NULL
+        ORDER BY created_at, entity_index, id
+        LIMIT :limit OFFSET :offset
+    ), tree AS (
+        SELECT r.* FROM pipeline_runs r JOIN roots ON roots.id = r.id
+        UNION ALL
+        SELECT c.* FROM pipeline_runs c JOIN tree ON c.parent_pipeline_run_id = tree.id
+    )
+    SELECT id, parent_pipeline_run_id, entity_index, entity_type, status, trigger_run_id, error_message,
+           entity_input, created_at
+    FROM tree ORDER BY created_at, entity_index, id
+    """
+)
+
+FINAL_CONTEXTS = text(
+    """
+    SELECT DISTINCT ON (pipeline_run_id) pipeline_run_id, output_payload -> 'cumulative_context' AS context
+    FROM step_results
+    WHERE pipeline_run_id = ANY(:ids) AND status IN ('succeeded', 'skipped')
+      AND jsonb_typeof(output_payload -> 'cumulative_context') = 'object'
+    ORDER BY pipeline_run_id, step_position DESC
+    """
+)
+
+
+async def batch_status(
+    session: AsyncSession, scope: AuthContext, *, submission_id: uuid.UUID, limit: int, offset: int
+) -> dict[str, Any]:
+    """The recursive run tree of one page of root runs — three queries whatever the batch size."""
+    submission = await load_submission(session, scope, submission_id)
+    rows = list(
+        (
+            await session.execute(
+                RUN_TREE, {"submission_id": submission_id, "limit": limit, "offset": offset}
+            )
+        ).mappings()
+    )
+    completed = [row["id"] for row in rows if row["status"] == "succeeded"]
+    contexts = (
+        dict((await session.execute(FINAL_CONTEXTS, {"ids": completed})).tuples().all()) if completed else {}
+    )
+    nodes: dict[uuid.UUID, dict[str, Any]] = {}
+    children: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    roots = []
+    for row in rows:
+        context = contexts.get(row["id"], row["entity_input"]) if row["status"] == "succeeded" else None
+        node = _node(row, context)
+        nodes[row["id"]] = node
+    for row in rows:
+        node = nodes[row["id"]]
+        parent = row["parent_pipeline_run_id"]
+        if parent is not None and parent in nodes:
+            children[parent].append(node)
+        else:
+            roots.append(node)
+    for run_id, kids in children.items():
+        nodes[run_id]["children"] = kids
+    total_roots = await session.scalar(
+        select(func.count()).where(
+            PipelineRun.submission_id == submission_id, PipelineRun.parent_pipeline_run_id.is_(None)
+        )
+    )
+    counters = RunCounters(
+        submission.runs_total,
+        submission.runs_running,
+        submission.runs_succeeded,
+        submission.runs_failed,
+        submission.runs_canceled,
+    )
+    return {
+        "submission": {
+            "id": submission.id,
+            "org_id": submission.org_id,
+            "company_id": submission.company_id,
+            "blueprint_id": submission.blueprint_id,
+            "status": submission.status,
+            "source": submission.source,
+            "metadata": submission.metadata_,
+            "created_at": submission.created_at,
+            "updated_at": submission.updated_at,
+        },
+        "summary": {
+            "total": counters.total,
+            "completed": counters.succeeded,
+            "failed": counters.failed + counters.canceled,
+            "pending": counters.pending,
+            "running": counters.running,
+        },
+        "runs": roots,
+        "pagination": {
+            "limit": limit,
+            "offset": offset,
+            "total_root_runs": total_roots or 0,
+            "returned": len(roots),
+        },
+    }
+
+
+async def cancel(
+    session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID, *, plans: PlanCache
+) -> dict[str, Any]:
+    """Skip every queued step of the submission (children included) and cancel those runs now; steps
+    already running finish, and their runs stop there (the writer sees ``canceled_at``)."""
+    submission = await load_submission(session, scope, submission_id)
+    await session.execute(
+        text("UPDATE submissions SET canceled_at = COALESCE(canceled_at, now()) WHERE id = :id"),
+        {"id": submission.id},
+    )
+    skipped = list(
+        (
+            await session.execute(
+                text(
+                    "UPDATE step_results SET status = 'skipped', available_at = NULL, finished_at = now(), "
+                    "output_payload = jsonb_build_object('skip_reason', 'submission_canceled', "
+                    "'cumulative_context', input_payload) "
+                    "WHERE submission_id = :id AND status IN ('queued', 'retrying') "
+                    "RETURNING pipeline_run_id, step_position, input_payload"
+                ),
+                {"id": submission.id},
+            )
+        ).mappings()
+    )
+    runs = await repo.run_info(session, [row["pipeline_run_id"] for row in skipped])
+    progress = Progress(session, plans)
+    for row in skipped:
+        info = runs[row["pipeline_run_id"]]
+        run = RunRef(
+            info["id"],
+            submission.org_id,
+            submission.company_id,
+            submission.id,
+            info["blueprint_id"],
+            info["blueprint_version_id"],
+            info["blueprint_version"],
+            info["entity_type"],
+            info["depth"],
+        )
+        plan = await plans.get(session, run.version_id)
+        progress.add_rows(
+            run,
+            skip_all(plan.after(row["step_position"]), row["input_payload"] or {}, "submission_canceled", {}),
+        )
+        progress.move(run.run_id, "canceled")
+    await progress.flush()
+    await session.refresh(submission)
+    return {
+        "submission_id": submission.id,
+        "status": submission.status,
+        "canceled_runs": len(runs),
+        "skipped_steps": len(skipped),
+    }
+
+
+async def resume(
+    session: AsyncSession,
+    scope: AuthContext,
+    *,
+    run_id: uuid.UUID | None,
+    submission_id: uuid.UUID | None,
+    plans: PlanCache,
+) -> list[uuid.UUID]:
+    """Re-queue failed runs at their failed step, with the run's own blueprint version and context."""
+    if (run_id is None) == (submission_id is None):
+        raise BadRequest("provide exactly one of pipeline_run_id or submission_id")
+    query = select(PipelineRun).where(PipelineRun.org_id == scope.org_id, PipelineRun.status == "failed")
+    if run_id is not None:
+        run = await session.scalar(
+            select(PipelineRun).where(PipelineRun.id == run_id, PipelineRun.org_id == scope.org_id)
+        )
+        if run is None:
+            raise NotFound("Pipeline run not found")
+        if run.status != "failed":
+            raise BadRequest(f"only failed runs can be resumed (this one is {run.status})")
+        query = query.where(PipelineRun.id == run_id)
+    else:
+        await load_submission(session, scope, submission_id)  # type: ignore[arg-type]
+        query = query.where(PipelineRun.submission_id == submission_id)
+    own = scope.own_company_id()
+    if own is not None:
+        query = query.where(PipelineRun.company_id == own)
+    failed_runs = list(await session.scalars(query.with_for_update()))
+    if not failed_runs:
+        return []
+    ids = [run.id for run in failed_runs]
+    # The failed step goes back to the queue; placeholders of the steps skipped after it are dropped,
+    # they are re-created as the run advances again.
+    await session.execute(
+        text(
+            "DELETE FROM step_results WHERE pipeline_run_id = ANY(:ids) AND status = 'skipped' "
+            "AND output_payload ->> 'skip_reason' = 'upstream_step_failed'"
+        ),
+        {"ids": ids},
+    )
+    await session.execute(
+        text(
+            "UPDATE step_results SET status = 'queued', available_at = now(), finished_at = NULL, "
+            "error_message = NULL, error_details = NULL, claimed_by = NULL "
+            "WHERE pipeline_run_id = ANY(:ids) AND status = 'failed'"
+        ),
+        {"ids": ids},
+    )
+    progress = Progress(session, plans)
+    for run in failed_runs:
+        progress.move(run.id, "running")
+    progress.any_queued = True
+    await progress.flush()
+    return ids
+
+
+async def list_submissions(session: AsyncSession, scope: AuthContext, body: Any) -> Page[Submission]:
+    query = select(Submission).where(Submission.org_id == scope.org_id)
+    own = scope.own_company_id()
+    company = own or body.company_id
+    if own is not None:
+        scope.check_company_access(body.company_id)
+    if company is not None:
+        query = query.where(Submission.company_id == company)
+    if body.blueprint_id is not None:
+        query = query.where(Submission.blueprint_id == body.blueprint_id)
+    if body.status is not None:
+        query = query.where(Submission.status == body.status)
+    return await paginate(session, query, body, Submission.created_at.desc(), Submission.id)
+
+
+async def list_runs(session: AsyncSession, scope: AuthContext, body: Any) -> Page[PipelineRun]:
+    query = select(PipelineRun).where(PipelineRun.org_id == scope.org_id)
+    own = scope.own_company_id()
+    if own is not None:
+        query = query.where(PipelineRun.company_id == own)
+    if body.submission_id is not None:
+        query = query.where(PipelineRun.submission_id == body.submission_id)
+    if body.status is not None:
+        query = query.where(PipelineRun.status == body.status)
+    return await paginate(session, query, body, PipelineRun.created_at.desc(), PipelineRun.id)
+
+
+async def get_run(session: AsyncSession, scope: AuthContext, run_id: uuid.UUID) -> PipelineRun:
+    run = await session.scalar(
+        select(PipelineRun).where(PipelineRun.id == run_id, PipelineRun.org_id == scope.org_id)
+    )
+    if run is None:
+        raise NotFound("Pipeline run not found")
+    own = scope.own_company_id()
+    if own is not None and run.company_id != own:
+        raise Forbidden("Forbidden pipeline run access")
+    return run
+
+
+async def run_steps(session: AsyncSession, run_id: uuid.UUID) -> list[StepResult]:
+    return list(
+        await session.scalars(
+            select(StepResult).where(StepResult.pipeline_run_id == run_id).order_by(StepResult.step_position)
+        )
+    )
+
+
+async def submission_runs(
+    session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID
+) -> list[PipelineRun]:
+    """A submission's runs, newest first (capped: the batch status endpoint pages through big batches)."""
+    query = select(PipelineRun).where(
+        PipelineRun.submission_id == submission_id, PipelineRun.org_id == scope.org_id
+    )
+    return list(
+        await session.scalars(query.order_by(PipelineRun.created_at.desc(), PipelineRun.id).limit(1000))
+    )
