@@ -6,17 +6,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from dex.api.app import create_app
+from dex.api.app import create_app, runner_deps
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.db.models import Base
+from dex.pipeline.executor import Executor, ExecutorConfig
 from dex.providers.catalog import PROVIDERS
 from dex.providers.http import ProviderLimits
 from dex.providers.runtime import ProviderRuntime
@@ -199,3 +200,67 @@ async def create_tenant(database: Database, slug: str, role: str = "org_admin") 
 @pytest.fixture
 async def tenant(database: Database) -> Tenant:
     return await create_tenant(database, "acme")
+
+
+# --- pipelines -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class PipelineHarness:
+    """The API with an embedded executor the test controls (start, wait until idle, stop)."""
+
+    client: httpx.AsyncClient
+    executor: Executor
+    tenant: Tenant
+
+    async def post(self, path: str, body: dict, **kwargs: object) -> httpx.Response:
+        return await self.client.post(
+            path, json=body, headers={**self.tenant.headers, **kwargs.pop("headers", {})}
+        )
+
+    async def blueprint(self, name: str, steps: list[dict], **extra: object) -> str:
+        response = await self.post("/api/blueprints/create", {"name": name, "steps": steps, **extra})
+        assert response.status_code == 200, response.text
+        return response.json()["data"]["id"]
+
+    async def submit(
+        self, blueprint_id: str, inputs: list[dict], entity_type: str = "company", **extra: object
+    ) -> str:
+        body = {
+            "blueprint_id": blueprint_id,
+            "company_id": str(self.tenant.company_id),
+            "entities": [{"entity_type": entity_type, "input": i} for i in inputs],
+            **extra,
+        }
+        response = await self.post("/api/v1/batch/submit", body)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]["submission_id"]
+
+    async def status(self, submission_id: str) -> dict:
+        response = await self.post("/api/v1/batch/status", {"submission_id": submission_id})
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    async def run_until_idle(self, timeout: float = 60.0) -> None:
+        await self.executor.wait_idle(timeout)
+
+
+TEST_EXECUTOR_CONFIG = ExecutorConfig(
+    concurrency=50, lease_seconds=5, poll_interval_seconds=0.05, retry_base_seconds=0.05
+)
+
+
+@pytest.fixture
+async def pipeline(
+    sandbox_settings: Settings, database: Database, providers: ProviderRuntime, tenant: Tenant
+) -> AsyncIterator[PipelineHarness]:
+    app = create_app(sandbox_settings, database=database, providers=providers, run_executor=False)
+    deps = runner_deps(sandbox_settings, providers, database)
+    executor = Executor(database, replace(deps, max_attempts=2), TEST_EXECUTOR_CONFIG, plans=app.state.plans)
+    await executor.start()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://dex.test") as http:
+            yield PipelineHarness(http, executor, tenant)
+    finally:
+        await executor.stop()

@@ -43,9 +43,10 @@ def ready(alias: str) -> str:
 ORGS_WITH_READY_STEPS = text(
     f"""
     WITH RECURSIVE orgs(org_id) AS (
-        SELECT min(r.org_id) FROM step_results r WHERE {ready("r")}
+        (SELECT r.org_id FROM step_results r WHERE {ready("r")} ORDER BY r.org_id LIMIT 1)
         UNION ALL
-        SELECT (SELECT min(s.org_id) FROM step_results s WHERE {ready("s")} AND s.org_id > orgs.org_id)
+        SELECT (SELECT s.org_id FROM step_results s WHERE {ready("s")} AND s.org_id > orgs.org_id
+                ORDER BY s.org_id LIMIT 1)
         FROM orgs WHERE orgs.org_id IS NOT NULL
     )
     SELECT org_id FROM orgs WHERE org_id IS NOT NULL LIMIT :max_orgs

@@ -145,9 +145,7 @@ async def submit(
             await session.execute(
                 select(PipelineRun.id, PipelineRun.status).where(PipelineRun.submission_id == submission_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return {
         "submission_id": submission_id,
@@ -233,7 +231,7 @@ async def batch_status(
     )
     completed = [row["id"] for row in rows if row["status"] == "succeeded"]
     contexts = (
-        dict((await session.execute(FINAL_CONTEXTS, {"ids": completed})).tuples().all()) if completed else {}
+        dict((await session.execute(FINAL_CONTEXTS, {"ids": completed})).all()) if completed else {}
     )
     nodes: dict[uuid.UUID, dict[str, Any]] = {}
     children: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)

@@ -104,7 +104,7 @@ def _source_company_id(inv: Invocation) -> str | None:
     return inv.input.text("source_company_id")
 
 
-ProfileSource = Callable[[Invocation, dict[str, str | None]], Awaitable[AdapterResult]]
+ProfileSource = Callable[[Invocation, dict[str, str | None]], Awaitable[AdapterResult | None]]
 
 
 async def _from_prospeo(inv: Invocation, ids: dict[str, str | None]) -> AdapterResult:
@@ -117,15 +117,28 @@ async def _from_prospeo(inv: Invocation, ids: dict[str, str | None]) -> AdapterR
     )
 
 
-async def _from_blitzapi(inv: Invocation, ids: dict[str, str | None]) -> AdapterResult:
-    """BlitzAPI enriches by LinkedIn URL only; a domain is first bridged to the URL (its own attempt)."""
-    if not ids["company_linkedin_url"] and ids["company_domain"]:
-        bridge = await blitzapi.domain_to_linkedin(inv.providers, domain=ids["company_domain"])
-        if bridge.status == "found":
-            ids["company_linkedin_url"] = bridge.mapped["company_linkedin_url"]
-    if not ids["company_linkedin_url"]:
-        return skipped(inv.providers, "blitzapi", "enrich_company", "missing_required_inputs")
-    return await blitzapi.enrich_company(inv.providers, company_linkedin_url=ids["company_linkedin_url"])
+async def company_linkedin_url(
+    inv: Invocation, linkedin_url: str | None, domain: str | None, *, action: str
+) -> str | None:
+    """The company LinkedIn URL a BlitzAPI ``action`` needs: the known one, else the domain bridged to it
+    through BlitzAPI (an attempt of its own). With neither, ``action`` is recorded as skipped."""
+    if linkedin_url:
+        return linkedin_url
+    if domain:
+        bridge = await blitzapi.domain_to_linkedin(inv.providers, domain=domain)
+        return bridge.mapped["company_linkedin_url"] if bridge.status == "found" else None
+    skipped(inv.providers, "blitzapi", action, "missing_required_inputs")
+    return None
+
+
+async def _from_blitzapi(inv: Invocation, ids: dict[str, str | None]) -> AdapterResult | None:
+    url = await company_linkedin_url(
+        inv, ids["company_linkedin_url"], ids["company_domain"], action="enrich_company"
+    )
+    if url is None:
+        return None
+    ids["company_linkedin_url"] = url
+    return await blitzapi.enrich_company(inv.providers, company_linkedin_url=url)
 
 
 async def _from_companyenrich(inv: Invocation, ids: dict[str, str | None]) -> AdapterResult:
@@ -169,7 +182,7 @@ async def enrich_profile(inv: Invocation) -> Outcome:
         if len(profile) == len(PROFILE_FIELDS):
             break
         result = await PROFILE_SOURCES[provider](inv, ids)
-        found = company_fields(result.mapped) if result.status == "found" else {}
+        found = company_fields(result.mapped) if result is not None and result.status == "found" else {}
         if not found:
             continue
         sources.append(provider)

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dex.operations.catalog.company_enrich import company_fields, settled_status
+from dex.operations.catalog.company_enrich import company_fields, company_linkedin_url, settled_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import OperationInput, normalize_domain
 from dex.operations.registry import FanOut, OperationSpec, Requirements
@@ -55,16 +55,13 @@ class Accumulator:
     identity: Callable[[Item], set[tuple[str, str]]]
     results: list[Item] = field(default_factory=list)
     pagination: dict[str, Any] = field(default_factory=dict)
-    tried: list[str] = field(default_factory=list)
     _seen: set[tuple[str, str]] = field(default_factory=set)
 
-    def add(self, step: str, result: AdapterResult) -> int:
-        """Takes a plan step's answer; returns how many new entities it brought."""
-        provider = result.attempt.provider
-        if result.status != "skipped" and provider not in self.tried:
-            self.tried.append(provider)
-        if result.status != "found" or not isinstance(result.mapped, dict):
+    def add(self, step: str, result: AdapterResult | None) -> int:
+        """Takes a plan step's answer (None: nothing to take); returns how many new entities it brought."""
+        if result is None or result.status != "found" or not isinstance(result.mapped, dict):
             return 0
+        provider = result.attempt.provider
         self.pagination[step] = result.mapped.get("pagination") or {}
         added = 0
         for raw in result.mapped.get("results") or []:
@@ -81,14 +78,17 @@ class Accumulator:
     def full(self) -> bool:
         return len(self.results) >= self.limit
 
-    def output(self) -> dict[str, Any]:
+    def outcome(self, inv: Invocation) -> Outcome:
         results = self.results[: self.limit]
-        return {
+        # The providers actually asked, in order (a provider skipped for lack of inputs was not).
+        asked = [attempt.provider for attempt in inv.providers.attempts if attempt.status != "skipped"]
+        output = {
             "results": results,
             "result_count": len(results),
-            "provider_order_used": self.tried,
+            "provider_order_used": list(dict.fromkeys(asked)),
             "pagination": self.pagination,
         }
+        return Outcome(settled_status(bool(results), inv), output)
 
 
 # --- company.search ------------------------------------------------------------------------------------
@@ -163,18 +163,17 @@ def _looks_like_domain(text: str | None) -> str | None:
     return domain if domain and "." in domain and " " not in domain else None
 
 
-async def _companies_from_blitzapi(inv: Invocation, q: CompanyQuery) -> AdapterResult:
+async def _companies_from_blitzapi(inv: Invocation, q: CompanyQuery) -> AdapterResult | None:
     """BlitzAPI has no company search: a LinkedIn URL (or a domain bridged to one) gives one company. A
     free-text query is only bridged when it is a domain."""
     filters = OperationInput(provider_filters(q.inp, "blitzapi"))
-    linkedin_url = filters.text("company_linkedin_url")
     domain = filters.text("company_domain") or _looks_like_domain(q.query)
-    if linkedin_url is None and domain:
-        bridge = await blitzapi.domain_to_linkedin(inv.providers, domain=domain)
-        linkedin_url = bridge.mapped["company_linkedin_url"] if bridge.status == "found" else None
-    if linkedin_url is None:
-        return skipped(inv.providers, "blitzapi", "enrich_company", "missing_required_inputs")
-    result = await blitzapi.enrich_company(inv.providers, company_linkedin_url=linkedin_url)
+    url = await company_linkedin_url(
+        inv, filters.text("company_linkedin_url"), domain, action="enrich_company"
+    )
+    if url is None:
+        return None
+    result = await blitzapi.enrich_company(inv.providers, company_linkedin_url=url)
     if result.status != "found":
         return result
     return AdapterResult(result.attempt, {"results": [result.mapped], "pagination": {}})
@@ -190,7 +189,7 @@ async def _companies_from_companyenrich(inv: Invocation, q: CompanyQuery) -> Ada
     )
 
 
-COMPANY_SOURCES: dict[str, Callable[[Invocation, CompanyQuery], Awaitable[AdapterResult]]] = {
+COMPANY_SOURCES: dict[str, Callable[[Invocation, CompanyQuery], Awaitable[AdapterResult | None]]] = {
     "prospeo": _companies_from_prospeo,
     "blitzapi": _companies_from_blitzapi,
     "companyenrich": _companies_from_companyenrich,
@@ -210,7 +209,7 @@ async def search_companies(inv: Invocation) -> Outcome:
         if found.full:
             break
         found.add(provider, await COMPANY_SOURCES[provider](inv, q))
-    return Outcome(settled_status(bool(found.results), inv), found.output())
+    return found.outcome(inv)
 
 
 # --- person.search -------------------------------------------------------------------------------------
@@ -295,7 +294,6 @@ class PersonQuery:
     inp: OperationInput
     limit: int
     page: int
-    _company_linkedin_url: str | None = None
 
     @classmethod
     def of(cls, inv: Invocation) -> PersonQuery:
@@ -325,16 +323,10 @@ class PersonQuery:
         derived = job_level_of(self.text("job_title") or "")
         return levels or ([derived] if derived else [])
 
-    async def company_linkedin_url(self, inv: Invocation) -> str | None:
-        """The company's LinkedIn URL, bridged once from its domain through BlitzAPI when not given."""
-        if self._company_linkedin_url is None:
-            self._company_linkedin_url = self.text("company_linkedin_url")
-            domain = self.text("company_domain")
-            if self._company_linkedin_url is None and domain:
-                bridge = await blitzapi.domain_to_linkedin(inv.providers, domain=domain)
-                if bridge.status == "found":
-                    self._company_linkedin_url = bridge.mapped["company_linkedin_url"]
-        return self._company_linkedin_url
+    async def company_linkedin_url(self, inv: Invocation, action: str) -> str | None:
+        return await company_linkedin_url(
+            inv, self.text("company_linkedin_url"), self.text("company_domain"), action=action
+        )
 
     def prospeo_filters(self) -> dict[str, Any]:
         """The caller's Prospeo filters with the computed ones merged over them (computed leaves win)."""
@@ -366,10 +358,10 @@ async def _people_from_prospeo(inv: Invocation, q: PersonQuery) -> AdapterResult
     return await prospeo.search_person(inv.providers, filters=filters, page=q.page)
 
 
-async def _people_from_blitzapi(inv: Invocation, q: PersonQuery) -> AdapterResult:
-    linkedin_url = await q.company_linkedin_url(inv)
+async def _people_from_blitzapi(inv: Invocation, q: PersonQuery) -> AdapterResult | None:
+    linkedin_url = await q.company_linkedin_url(inv, "employee_finder")
     if linkedin_url is None:
-        return skipped(inv.providers, "blitzapi", "employee_finder", "missing_required_inputs")
+        return None
     return await blitzapi.employee_finder(
         inv.providers,
         company_linkedin_url=linkedin_url,
@@ -381,10 +373,10 @@ async def _people_from_blitzapi(inv: Invocation, q: PersonQuery) -> AdapterResul
     )
 
 
-async def _people_from_blitzapi_waterfall(inv: Invocation, q: PersonQuery) -> AdapterResult:
-    linkedin_url = await q.company_linkedin_url(inv)
+async def _people_from_blitzapi_waterfall(inv: Invocation, q: PersonQuery) -> AdapterResult | None:
+    linkedin_url = await q.company_linkedin_url(inv, "waterfall_icp_search")
     if linkedin_url is None:
-        return skipped(inv.providers, "blitzapi", "waterfall_icp_search", "missing_required_inputs")
+        return None
     return await blitzapi.waterfall_icp_search(
         inv.providers,
         company_linkedin_url=linkedin_url,
@@ -423,7 +415,7 @@ async def _people_from_leadmagic_role(inv: Invocation, q: PersonQuery) -> Adapte
     )
 
 
-PERSON_SOURCES: dict[str, Callable[[Invocation, PersonQuery], Awaitable[AdapterResult]]] = {
+PERSON_SOURCES: dict[str, Callable[[Invocation, PersonQuery], Awaitable[AdapterResult | None]]] = {
     "prospeo": _people_from_prospeo,
     "blitzapi": _people_from_blitzapi,
     "blitzapi_waterfall": _people_from_blitzapi_waterfall,
@@ -458,7 +450,7 @@ async def search_people(inv: Invocation) -> Outcome:
     for step in person_search_plan(providers, q):
         if found.add(step, await PERSON_SOURCES[step](inv, q)):
             break
-    return Outcome(settled_status(bool(found.results), inv), found.output())
+    return found.outcome(inv)
 
 
 OPERATIONS = [
