@@ -13,6 +13,7 @@ from rich.console import Console
 from dex import __version__
 from dex.config import Settings, get_settings
 from dex.errors import DexError
+from dex.pipeline import cli as pipeline_cli
 from dex.tenancy.cli import admin_app
 
 app = typer.Typer(name="dex", help="dex — Data Engine X: entity intelligence you own.", no_args_is_help=True)
@@ -97,9 +98,13 @@ def serve(
     )
 
 
+app.command()(pipeline_cli.submit)
+app.command()(pipeline_cli.status)
+
+
 @app.command()
 def demo() -> None:
-    """Start dex on the embedded database and show that it answers."""
+    """Run the example batch on the embedded database and the provider sandbox."""
     from dex.demo import run_demo
 
     settings = load_settings()

@@ -1,23 +1,32 @@
-"""The demo behind `make demo`: dex on the embedded database, answering over HTTP."""
+"""The demo behind `make demo`: the shipped example blueprint over the shipped example companies, on the
+embedded database and the provider sandbox — progress bar, then a table of the enriched people."""
 
 from __future__ import annotations
 
-import aiohttp
+import json
+from importlib import resources
+
 from rich.console import Console
 
-from dex.api.app import create_app
+from dex.client import local_client
 from dex.config import Settings
-from dex.db.engine import Database
-from dex.server import serve_in_background
+from dex.pipeline.cli import follow, people_table, summary_line
+from dex.pipeline.ingest import parse_csv
+
+EXAMPLES = resources.files("dex") / "examples"
 
 
 async def run_demo(settings: Settings, database_url: str, console: Console) -> None:
-    database = Database(database_url, pool_size=5)
-    try:
-        async with serve_in_background(create_app(settings, database=database)) as base_url:
-            console.print(f"dex is serving at {base_url} (API docs: {base_url}/docs)")
-            async with aiohttp.ClientSession() as http, http.get(f"{base_url}/health") as response:
-                body = await response.json()
-            console.print(f"GET /health → {response.status} {body}")
-    finally:
-        await database.dispose()
+    definition = json.loads((EXAMPLES / "people_at_companies.json").read_text())
+    companies = parse_csv((EXAMPLES / "companies.csv").read_bytes()).entities
+    async with local_client(settings, database_url) as client:
+        console.print(f"dex is serving at {client.base_url} (API docs: {client.base_url}/docs)")
+        blueprint = await client.ensure_blueprint(definition)
+        steps = " → ".join(step["operation_id"] for step in definition["steps"])
+        console.print(f"blueprint [bold]{blueprint['name']}[/bold]: {steps}")
+        entities = [{"entity_type": "company", "input": row} for row in companies]
+        submitted = await client.submit(blueprint["id"], entities, source="demo")
+        console.print(f"submitted {len(entities)} companies as {submitted['submission_id']}")
+        status = await follow(client, submitted["submission_id"])
+        console.print(people_table(status))
+        console.print(summary_line(status))

@@ -205,13 +205,16 @@ async def test_missing_inputs_make_no_provider_call(
     assert result["provider_attempts"] == [] and sandbox.state.ledger == []
 
 
-async def test_values_of_the_wrong_type_never_crash(
+async def test_values_of_the_wrong_type_fail_without_any_provider_call(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
     garbage = {"first_name": ["Maya"], "last_name": True, "full_name": {"x": 1}, "company_domain": 3.5}
     result = await resolve_email(client, tenant, garbage)
-    assert result["status"] in {"failed", "not_found"} and result["error"] is None
-    assert all(attempt["status"] == "skipped" for attempt in result["provider_attempts"])
+    assert (result["status"], result["error"], result["provider_attempts"]) == ("failed", None, [])
+    verify = await execute(client, tenant, "person.contact.verify_email", "person", {"email": 5})
+    assert (verify.json()["data"]["status"], verify.json()["data"]["error"]) == ("failed", None)
+    mobile = await resolve_mobile(client, tenant, {"linkedin_url": ["x"], "work_email": {"a": 1}})
+    assert (mobile["status"], mobile["error"], mobile["provider_attempts"]) == ("failed", None, [])
     assert sandbox.state.ledger == []
 
 

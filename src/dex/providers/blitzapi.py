@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text, normalize_domain, normalize_linkedin_url
+from dex.operations.inputs import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
+from dex.providers.prospeo import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 
 PROVIDER = "blitzapi"
 MAX_RESULTS_PER_PAGE = 100
@@ -21,41 +22,18 @@ async def _post(
 ) -> tuple[ProviderResponse, AdapterResult | None]:
     """The answer, plus the finished attempt when it is a 404 (not found) or unusable (failed)."""
     response = await call.request("POST", path, headers={"x-api-key": call.key}, json_body=payload)
-    if response.http_status == 404 and response.error is None:
-        return response, call.result("not_found", response, provider_status="http_404")
-    if not response.ok:
-        return response, call.failed_response(response)
-    return response, None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _objects(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _domain(value: Any) -> str | None:
-    text = clean_text(value)
-    return normalize_domain(text) if text else None
-
-
-def _linkedin(value: Any) -> str | None:
-    text = clean_text(value)
-    return normalize_linkedin_url(text) if text else None
+    return response, settled_by_status(call, response)
 
 
 def _company(company: dict[str, Any]) -> dict[str, Any]:
     """A BlitzAPI ``company`` object as canonical company-profile fields."""
-    hq = _dict(company.get("hq"))
-    linkedin_id = company.get("linkedin_id")
+    hq = section(company, "hq")
     return {
         "company_name": clean_text(company.get("name")),
-        "company_domain": _domain(company.get("domain")) or _domain(company.get("website")),
+        "company_domain": domain_of(company.get("domain")) or domain_of(company.get("website")),
         "company_website": clean_text(company.get("website")),
-        "company_linkedin_url": _linkedin(company.get("linkedin_url")),
-        "company_linkedin_id": str(linkedin_id) if linkedin_id not in (None, "") else None,
+        "company_linkedin_url": linkedin_of(company.get("linkedin_url")),
+        "company_linkedin_id": id_text(company.get("linkedin_id")),
         "company_type": clean_text(company.get("type")),
         "industry_primary": clean_text(company.get("industry")),
         "employee_count": company.get("employees_on_linkedin"),
@@ -73,23 +51,22 @@ def _company(company: dict[str, Any]) -> dict[str, Any]:
 def _person_result(person: dict[str, Any]) -> dict[str, Any]:
     """A BlitzAPI person as a person search result: the title is the current experience's (else the first
     one's); BlitzAPI does not restate the company, so the company fields stay empty."""
-    experiences = _objects(person.get("experiences"))
+    experiences = objects(person.get("experiences"))
     current = next((job for job in experiences if job.get("job_is_current") is True), None)
     role = current or (experiences[0] if experiences else {})
-    location = _dict(person.get("location"))
-    person_id = person.get("id")
+    location = section(person, "location")
     return {
         "full_name": clean_text(person.get("full_name")),
         "first_name": clean_text(person.get("first_name")),
         "last_name": clean_text(person.get("last_name")),
-        "linkedin_url": _linkedin(person.get("linkedin_url")),
+        "linkedin_url": linkedin_of(person.get("linkedin_url")),
         "headline": clean_text(person.get("headline")),
         "current_title": clean_text(role.get("job_title")) or clean_text(role.get("position")),
         "current_company_name": None,
         "current_company_domain": None,
         "location_name": clean_text(location.get("city")) or clean_text(location.get("country_code")),
         "country_code": clean_text(location.get("country_code")),
-        "source_person_id": str(person_id) if person_id not in (None, "") else None,
+        "source_person_id": id_text(person.get("id")),
         "source_provider": PROVIDER,
     }
 
@@ -111,7 +88,7 @@ async def domain_to_linkedin(call: ProviderCall, *, domain: str) -> AdapterResul
     if finished:
         return finished
     body = response.json_body
-    url = _linkedin(body.get("company_linkedin_url"))
+    url = linkedin_of(body.get("company_linkedin_url"))
     if body.get("found") is not True or url is None:
         return call.result("not_found", response)
     return call.result("found", response, mapped={"company_linkedin_url": url})
@@ -125,7 +102,7 @@ async def enrich_company(call: ProviderCall, *, company_linkedin_url: str) -> Ad
     if finished:
         return finished
     body = response.json_body
-    company = _dict(body.get("company"))
+    company = section(body, "company")
     if body.get("found") is not True or not company:
         return call.result("not_found", response)
     return call.result("found", response, mapped=_company(company))
@@ -152,7 +129,7 @@ async def employee_finder(
     response, finished = await _post(call, "/v2/search/employee-finder", payload)
     if finished:
         return finished
-    return _people_found(call, response, _objects(response.json_body.get("results")))
+    return _people_found(call, response, objects(response.json_body.get("results")))
 
 
 @adapter(PROVIDER, "waterfall_icp_search")
@@ -168,10 +145,8 @@ async def waterfall_icp_search(
     response, finished = await _post(call, "/v2/search/waterfall-icp-keyword", payload)
     if finished:
         return finished
-    hits = _objects(response.json_body.get("results"))
-    return _people_found(
-        call, response, [_dict(hit.get("person")) for hit in hits if _dict(hit.get("person"))]
-    )
+    hits = objects(response.json_body.get("results"))
+    return _people_found(call, response, [section(hit, "person") for hit in hits if section(hit, "person")])
 
 
 @adapter(PROVIDER, "resolve_mobile_phone")

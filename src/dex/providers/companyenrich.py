@@ -7,10 +7,12 @@ not-found answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from dex.operations.inputs import clean_text, normalize_domain, normalize_linkedin_url
-from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
+from dex.operations.inputs import clean_text
+from dex.providers.base import AdapterResult, ProviderCall, adapter
+from dex.providers.prospeo import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 
 PROVIDER = "companyenrich"
 MAX_PAGE_SIZE = 100
@@ -20,92 +22,63 @@ def _headers(call: ProviderCall) -> dict[str, str]:
     return {"Authorization": f"Bearer {call.key}", "accept": "application/json"}
 
 
-def _finished(
-    call: ProviderCall, response: ProviderResponse, not_found_statuses: frozenset[int]
-) -> AdapterResult | None:
-    """The attempt when the answer is a not-found status or unusable; None when it carries data."""
-    if response.http_status in not_found_statuses and response.error is None:
-        return call.result("not_found", response, provider_status=f"http_{response.http_status}")
-    if not response.ok:
-        return call.failed_response(response)
-    return None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _objects(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _domain(value: Any) -> str | None:
-    text = clean_text(value)
-    return normalize_domain(text) if text else None
-
-
-def _linkedin(value: Any) -> str | None:
-    text = clean_text(value)
-    return normalize_linkedin_url(text) if text else None
-
-
 def _company(company: dict[str, Any]) -> dict[str, Any]:
     """A CompanyEnrich company as canonical company-profile fields."""
-    socials = _dict(company.get("socials"))
-    location = _dict(company.get("location"))
-    linkedin_id = socials.get("linkedin_id")
+    socials = section(company, "socials")
+    location = section(company, "location")
     return {
         "company_name": clean_text(company.get("name")),
-        "company_domain": _domain(company.get("domain")) or _domain(company.get("website")),
+        "company_domain": domain_of(company.get("domain")) or domain_of(company.get("website")),
         "company_website": clean_text(company.get("website")),
-        "company_linkedin_url": _linkedin(socials.get("linkedin_url")),
-        "company_linkedin_id": str(linkedin_id) if linkedin_id not in (None, "") else None,
+        "company_linkedin_url": linkedin_of(socials.get("linkedin_url")),
+        "company_linkedin_id": id_text(socials.get("linkedin_id")),
         "company_type": clean_text(company.get("type")),
         "industry_primary": clean_text(company.get("industry")),
         "industry_derived": company.get("industries"),
         "employee_range": clean_text(company.get("employees")),
         "founded_year": company.get("founded_year"),
-        "hq_locality": clean_text(_dict(location.get("city")).get("name")),
-        "hq_country_code": clean_text(_dict(location.get("country")).get("code")),
+        "hq_locality": clean_text(section(location, "city").get("name")),
+        "hq_country_code": clean_text(section(location, "country").get("code")),
         "description_raw": clean_text(company.get("description")),
         "specialties": company.get("categories"),
         "annual_revenue_range": clean_text(company.get("revenue")),
         "logo_url": clean_text(company.get("logo_url")),
-        "source_company_id": company.get("id"),
+        "source_company_id": id_text(company.get("id")),
         "source_provider": PROVIDER,
     }
 
 
 def _person_result(person: dict[str, Any]) -> dict[str, Any]:
     """A CompanyEnrich person as a person search result; the company is the current work experience's."""
-    experiences = _objects(person.get("experiences"))
+    experiences = objects(person.get("experiences"))
     current = next((job for job in experiences if job.get("isCurrent") is True), {})
-    company = _dict(current.get("company"))
-    location = _dict(person.get("location"))
-    person_id = person.get("id")
+    company = section(current, "company")
+    location = section(person, "location")
     return {
         "full_name": clean_text(person.get("name")),
         "first_name": clean_text(person.get("first_name")),
         "last_name": clean_text(person.get("last_name")),
-        "linkedin_url": _linkedin(_dict(person.get("socials")).get("linkedin_url")),
+        "linkedin_url": linkedin_of(section(person, "socials").get("linkedin_url")),
         "headline": clean_text(person.get("position")),
         "current_title": clean_text(person.get("position")) or clean_text(current.get("position")),
         "current_company_name": clean_text(company.get("name")),
-        "current_company_domain": _domain(company.get("domain")),
+        "current_company_domain": domain_of(company.get("domain")),
         "location_name": clean_text(location.get("address")),
-        "country_code": clean_text(_dict(location.get("country")).get("code")),
-        "source_person_id": str(person_id) if person_id not in (None, "") else None,
+        "country_code": clean_text(section(location, "country").get("code")),
+        "source_person_id": id_text(person.get("id")),
         "source_provider": PROVIDER,
     }
 
 
-async def _search(call: ProviderCall, path: str, payload: dict[str, Any], mapper: Any) -> AdapterResult:
+async def _search(
+    call: ProviderCall, path: str, payload: dict[str, Any], mapper: Callable[[dict[str, Any]], dict[str, Any]]
+) -> AdapterResult:
     response = await call.request("POST", path, headers=_headers(call), json_body=payload)
-    finished = _finished(call, response, frozenset({404, 422}))
+    finished = settled_by_status(call, response, (404, 422))
     if finished:
         return finished
     body = response.json_body
-    results = [mapper(item) for item in _objects(body.get("items"))]
+    results = [mapper(item) for item in objects(body.get("items"))]
     if not results:
         return call.result("not_found", response)
     pagination = {key: body[key] for key in ("page", "totalPages", "totalItems") if key in body}
@@ -121,7 +94,7 @@ async def enrich_company(call: ProviderCall, *, domain: str) -> AdapterResult:
     response = await call.request(
         "GET", "/companies/enrich", headers=_headers(call), params={"domain": domain}
     )
-    finished = _finished(call, response, frozenset({404}))
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body

@@ -2,16 +2,25 @@
 (reference §16.4).
 
 LeadMagic answers "nothing known" with HTTP 404, with an empty answer, or with a ``message`` saying so;
-all of these are not-found answers. Finder adapters return their ``mapped`` shape for every answer that is
-not a failure (with empty values when nothing was found) so callers can read it without status checks.
+all of these are not-found answers. The email and mobile finders return their ``mapped`` shape for every
+2xx answer, with empty values when nothing was found.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text, normalize_domain, normalize_linkedin_url
+from dex.operations.inputs import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
+from dex.providers.prospeo import (
+    domain_of,
+    id_text,
+    linkedin_of,
+    objects,
+    section,
+    settled_by_status,
+    strings,
+)
 
 PROVIDER = "leadmagic"
 EMAIL_FINDER_TIMEOUT_SECONDS = 20
@@ -29,43 +38,12 @@ async def _post(
     )
 
 
-def _finished(call: ProviderCall, response: ProviderResponse) -> AdapterResult | None:
-    """The attempt when the answer is a 404 (not found) or unusable (failed); None when it has a body."""
-    if response.http_status == 404 and response.error is None:
-        return call.result("not_found", response, provider_status="http_404")
-    if not response.ok:
-        return call.failed_response(response)
-    return None
-
-
 def _message(body: dict[str, Any]) -> str | None:
     return clean_text(body.get("message"))
 
 
 def _says(body: dict[str, Any], phrase: str) -> bool:
     return phrase in (_message(body) or "").lower()
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _objects(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _strings(value: Any) -> list[str]:
-    return [item.strip() for item in value if clean_text(item)] if isinstance(value, list) else []
-
-
-def _domain(value: Any) -> str | None:
-    text = clean_text(value)
-    return normalize_domain(text) if text else None
-
-
-def _linkedin(value: Any) -> str | None:
-    text = clean_text(value)
-    return normalize_linkedin_url(text) if text else None
 
 
 def _person_result(person: dict[str, Any], requested_domain: str | None) -> dict[str, Any]:
@@ -75,11 +53,11 @@ def _person_result(person: dict[str, Any], requested_domain: str | None) -> dict
         "full_name": clean_text(person.get("full_name")),
         "first_name": clean_text(person.get("first_name")),
         "last_name": clean_text(person.get("last_name")),
-        "linkedin_url": _linkedin(person.get("profile_url")),
+        "linkedin_url": linkedin_of(person.get("profile_url")),
         "headline": title,
         "current_title": title,
         "current_company_name": clean_text(person.get("company_name")),
-        "current_company_domain": _domain(person.get("company_website")) or requested_domain,
+        "current_company_domain": domain_of(person.get("company_website")) or requested_domain,
         "location_name": clean_text(person.get("location")),
         "country_code": None,
         "source_person_id": None,
@@ -91,19 +69,19 @@ def _employee_range(company: dict[str, Any]) -> str | None:
     explicit = clean_text(company.get("employee_range"))
     if explicit:
         return explicit
-    bounds = _dict(company.get("employeeCountRange"))
+    bounds = section(company, "employeeCountRange")
     start, end = bounds.get("start"), bounds.get("end")
     return f"{start}-{end}" if start is not None and end is not None else None
 
 
 def _company(company: dict[str, Any]) -> dict[str, Any]:
     """A company-search answer as canonical company-profile fields."""
-    headquarter = _dict(company.get("headquarter"))
+    headquarter = section(company, "headquarter")
     return {
         "company_name": clean_text(company.get("companyName")),
-        "company_domain": _domain(company.get("websiteUrl")),
+        "company_domain": domain_of(company.get("websiteUrl")),
         "company_website": clean_text(company.get("websiteUrl")),
-        "company_linkedin_url": _linkedin(company.get("b2b_profile_url")),
+        "company_linkedin_url": linkedin_of(company.get("b2b_profile_url")),
         "company_type": clean_text(company.get("ownership_status")),
         "industry_primary": clean_text(company.get("industry")),
         "employee_count": company.get("employeeCount"),
@@ -116,9 +94,13 @@ def _company(company: dict[str, Any]) -> dict[str, Any]:
         "annual_revenue_range": clean_text(company.get("revenue_formatted")),
         "follower_count": company.get("followerCount"),
         "logo_url": clean_text(company.get("logo_url")),
-        "source_company_id": company.get("companyId"),
+        "source_company_id": id_text(company.get("companyId")),
         "source_provider": PROVIDER,
     }
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _person_profile(body: dict[str, Any]) -> dict[str, Any]:
@@ -129,22 +111,22 @@ def _person_profile(body: dict[str, Any]) -> dict[str, Any]:
         "full_name": clean_text(body.get("full_name")),
         "first_name": clean_text(body.get("first_name")),
         "last_name": clean_text(body.get("last_name")),
-        "linkedin_url": _linkedin(body.get("profile_url")),
+        "linkedin_url": linkedin_of(body.get("profile_url")),
         "headline": title,
         "current_title": title,
         "bio": clean_text(body.get("bio")),
         "location": clean_text(body.get("location")),
         "country": clean_text(body.get("country")),
         "current_company_name": clean_text(body.get("company_name")),
-        "current_company_domain": _domain(body.get("company_website")),
-        "work_history": _objects(body.get("work_experience")),
-        "education": _objects(body.get("education")),
-        "skills": _strings(body.get("skills")),
-        "certifications": _objects(body.get("certifications")),
-        "honors": _objects(body.get("honors")),
+        "current_company_domain": domain_of(body.get("company_website")),
+        "work_history": objects(body.get("work_experience")),
+        "education": objects(body.get("education")),
+        "skills": strings(body.get("skills")),
+        "certifications": objects(body.get("certifications")),
+        "honors": objects(body.get("honors")),
         "total_tenure_years": str(tenure) if tenure not in (None, "") else None,
-        "follower_count": body.get("follower_count"),
-        "connections_count": body.get("connections_count"),
+        "follower_count": _count(body.get("follower_count")),
+        "connections_count": _count(body.get("connections_count")),
         "source_provider": PROVIDER,
     }
 
@@ -167,7 +149,7 @@ async def resolve_email(
     response = await _post(
         call, "/v1/people/email-finder", payload, timeout_seconds=EMAIL_FINDER_TIMEOUT_SECONDS
     )
-    finished = _finished(call, response)
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body
@@ -188,7 +170,7 @@ async def resolve_mobile_phone(
         return call.result("skipped", skip_reason="missing_required_inputs")
     payload = {"profile_url": profile_url, "work_email": work_email, "personal_email": personal_email}
     response = await _post(call, "/v1/people/mobile-finder", payload)
-    finished = _finished(call, response)
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body
@@ -209,11 +191,11 @@ async def employee_finder(
         return call.result("skipped", skip_reason="missing_required_inputs")
     payload = {"limit": max(1, limit), "company_domain": company_domain, "company_name": company_name}
     response = await _post(call, "/v1/people/employee-finder", payload)
-    finished = _finished(call, response)
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body
-    results = [_person_result(person, company_domain) for person in _objects(body.get("employees"))]
+    results = [_person_result(person, company_domain) for person in objects(body.get("employees"))]
     if not results:
         return call.result("not_found", response, provider_status=_message(body))
     pagination = {"total_count": body["total_count"]} if "total_count" in body else {}
@@ -229,7 +211,7 @@ async def role_finder(
         return call.result("skipped", skip_reason="missing_required_inputs")
     payload = {"job_title": job_title, "company_domain": company_domain, "company_name": company_name}
     response = await _post(call, "/v1/people/role-finder", payload)
-    finished = _finished(call, response)
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body
@@ -253,7 +235,7 @@ async def enrich_company(
         return call.result("skipped", skip_reason="missing_required_inputs")
     payload = {"company_domain": company_domain, "profile_url": profile_url, "company_name": company_name}
     response = await _post(call, "/v1/companies/company-search", payload)
-    finished = _finished(call, response)
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body
@@ -268,7 +250,7 @@ async def technographics(call: ProviderCall, *, company_domain: str) -> AdapterR
     response = await _post(call, TECHNOGRAPHICS_PATH, {"company_domain": company_domain})
     if response.http_status == 404 and response.error is None:
         response = await _post(call, LEGACY_TECHNOGRAPHICS_PATH, {"company_domain": company_domain})
-    finished = _finished(call, response)
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body
@@ -276,16 +258,12 @@ async def technographics(call: ProviderCall, *, company_domain: str) -> AdapterR
         return call.result("not_found", response, provider_status=_message(body))
     technologies = [
         {key: clean_text(tech.get(key)) for key in ("name", "category", "website", "icon")}
-        for tech in _objects(body.get("technologies"))
+        for tech in objects(body.get("technologies"))
         if clean_text(tech.get("name"))
     ]
     if not technologies:
         return call.result("not_found", response, provider_status=_message(body))
-    categories = {
-        category: _strings(names)
-        for category, names in _dict(body.get("categories")).items()
-        if isinstance(category, str)
-    }
+    categories = {category: strings(names) for category, names in section(body, "categories").items()}
     return call.result("found", response, mapped={"technologies": technologies, "categories": categories})
 
 
@@ -293,7 +271,7 @@ async def technographics(call: ProviderCall, *, company_domain: str) -> AdapterR
 async def enrich_person(call: ProviderCall, *, profile_url: str) -> AdapterResult:
     """Profile search by LinkedIn URL; found iff it names the person or their work or education."""
     response = await _post(call, "/v1/people/profile-search", {"profile_url": profile_url})
-    finished = _finished(call, response)
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body

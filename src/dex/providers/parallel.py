@@ -81,15 +81,18 @@ async def run_task(
     """Run one Parallel task to completion and return its structured output.
 
     - ``input``: the task's input object (e.g. ``{"company_domain": "acme.io"}``).
-    - ``output_schema``: the JSON Schema of the output object; property ``description``\\ s are the research
-      instructions Parallel follows. Sent as ``task_spec.output_schema = {"type": "json", "json_schema": …}``.
+    - ``output_schema``: the JSON Schema of the output object; the ``description`` of each property is the
+      research instruction Parallel follows. Sent as ``task_spec.output_schema = {"type": "json",
+      "json_schema": output_schema}``.
     - ``processor``: Parallel processor (``lite``, ``base``, ``core``, …; dex's default is the
       ``PARALLEL_PROCESSOR`` setting, which the caller passes).
     - ``input_schema``: optional JSON Schema of ``input`` (Parallel validates the input against it).
-    - ``max_wait_ms``: how long to wait for the run to finish before giving up (``poll_timeout``).
+    - ``max_wait_ms``: how long to wait for the run to finish before giving up (``poll_timeout``; the run
+      created is still paid for).
 
-    Every keyword input is part of the enrichment-cache key, so the same lookup for the same org is paid
-    once. Status ``found`` when the output has at least one non-empty value, else ``not_found``; ``mapped`` is
+    Every keyword input is part of the enrichment-cache key (so leave ``max_wait_ms`` at its default unless
+    a lookup needs another bound), and the same lookup for the same org is paid once.
+    Status ``found`` when the output has at least one non-empty value, else ``not_found``; ``mapped`` is
     ``{"run_id", "content", "basis"}`` — ``content`` the output object, ``basis`` Parallel's per-field
     citations / reasoning / confidence.
     """

@@ -2,16 +2,76 @@
 
 Prospeo reports "nothing matched" as ``{"error": true, "error_code": "NO_MATCH"}`` (enrichment) or
 ``"NO_RESULTS"`` (search), which are not-found answers; any other error code is a failure.
+
+The payload readers at the top are shared with the BlitzAPI, CompanyEnrich and LeadMagic adapters: provider
+JSON is read as defensively as operation input, since a field of an unexpected type must never fail a call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from dex.operations.inputs import clean_text, normalize_domain, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "prospeo"
+
+
+# --- payload readers shared by the search/enrichment adapters ------------------------------------------
+
+
+def section(data: Any, key: str) -> dict[str, Any]:
+    """``data[key]`` when it is an object, else an empty one."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list (anything else in it, or a non-list, is ignored)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def strings(value: Any) -> list[str]:
+    """The non-blank strings of a list, trimmed."""
+    return [item.strip() for item in value if clean_text(item)] if isinstance(value, list) else []
+
+
+def first_text(data: dict[str, Any], *keys: str) -> str | None:
+    """The first of ``keys`` holding a non-blank string."""
+    return next((text for key in keys if (text := clean_text(data.get(key)))), None)
+
+
+def domain_of(value: Any) -> str | None:
+    text = clean_text(value)
+    return normalize_domain(text) if text else None
+
+
+def linkedin_of(value: Any) -> str | None:
+    text = clean_text(value)
+    return normalize_linkedin_url(text) if text else None
+
+
+def id_text(value: Any) -> str | None:
+    """A provider id (string or number) as text."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return clean_text(str(value))
+
+
+def settled_by_status(
+    call: ProviderCall, response: ProviderResponse, not_found_statuses: Collection[int] = (404,)
+) -> AdapterResult | None:
+    """The attempt when the answer is a documented not-found status or unusable (failed); None when it is
+    a 2xx JSON answer the adapter has to read."""
+    if response.http_status in not_found_statuses and response.error is None:
+        return call.result("not_found", response, provider_status=f"http_{response.http_status}")
+    if not response.ok:
+        return call.failed_response(response)
+    return None
+
+
+# --- Prospeo -------------------------------------------------------------------------------------------
 
 
 async def _post(
@@ -30,24 +90,18 @@ async def _post(
     return response, None
 
 
-def _domain(value: Any) -> str | None:
-    text = clean_text(value)
-    return normalize_domain(text) if text else None
-
-
-def _linkedin(value: Any) -> str | None:
-    text = clean_text(value)
-    return normalize_linkedin_url(text) if text else None
+def _non_empty(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value not in (None, "")}
 
 
 def _company(company: dict[str, Any]) -> dict[str, Any]:
     """A Prospeo ``company`` object as canonical company-profile fields."""
-    location = company.get("location") if isinstance(company.get("location"), dict) else {}
+    location = section(company, "location")
     return {
         "company_name": clean_text(company.get("name")),
-        "company_domain": _domain(company.get("domain")) or _domain(company.get("website")),
+        "company_domain": domain_of(company.get("domain")) or domain_of(company.get("website")),
         "company_website": clean_text(company.get("website")),
-        "company_linkedin_url": _linkedin(company.get("linkedin_url")),
+        "company_linkedin_url": linkedin_of(company.get("linkedin_url")),
         "company_type": clean_text(company.get("type")),
         "industry_primary": clean_text(company.get("industry")),
         "employee_count": company.get("employee_count"),
@@ -59,105 +113,78 @@ def _company(company: dict[str, Any]) -> dict[str, Any]:
         "specialties": company.get("keywords"),
         "annual_revenue_range": clean_text(company.get("revenue_range_printed")),
         "logo_url": clean_text(company.get("logo_url")),
-        "source_company_id": company.get("company_id"),
+        "source_company_id": id_text(company.get("company_id")),
         "source_provider": PROVIDER,
     }
 
 
 def _location_name(location: Any) -> str | None:
-    """Prospeo sends a location as a string or as an object of parts (reference §16.1)."""
-    if isinstance(location, str):
-        return clean_text(location)
+    """A location sent as a string, or as an object: its full name, else its parts joined, else its
+    country's name or code (reference §16.1)."""
     if not isinstance(location, dict):
-        return None
-    for key in ("name", "full", "address", "formatted"):
-        if clean_text(location.get(key)):
-            return clean_text(location.get(key))
-    parts = [
-        clean_text(location.get(key))
-        for key in ("city", "state", "state_code", "country", "country_name", "country_code")
-    ]
-    joined = ", ".join(part for part in parts if part)
-    if joined:
-        return joined
-    country = location.get("country")
+        return clean_text(location)
+    parts = ("city", "state", "state_code", "country", "country_name", "country_code")
+    country = section(location, "country")
     return (
-        clean_text(country.get("name")) or clean_text(country.get("code"))
-        if isinstance(country, dict)
-        else None
+        first_text(location, "name", "full", "address", "formatted")
+        or ", ".join(part for key in parts if (part := clean_text(location.get(key))))
+        or first_text(country, "name", "code")
     )
 
 
 def _person_result(person: dict[str, Any], company: dict[str, Any]) -> dict[str, Any]:
     """One ``/search-person`` hit as a person search result."""
     location = person.get("location")
-    country_code = clean_text(person.get("country_code"))
-    if country_code is None and isinstance(location, dict):
-        country_code = clean_text(location.get("country_code"))
     return {
-        "full_name": clean_text(person.get("full_name")) or clean_text(person.get("name")),
+        "full_name": first_text(person, "full_name", "name"),
         "first_name": clean_text(person.get("first_name")),
         "last_name": clean_text(person.get("last_name")),
-        "linkedin_url": _linkedin(person.get("linkedin_url")),
+        "linkedin_url": linkedin_of(person.get("linkedin_url")),
         "headline": clean_text(person.get("headline")),
-        "current_title": next(
-            (
-                clean_text(person.get(key))
-                for key in ("current_job_title", "job_title", "title")
-                if clean_text(person.get(key))
-            ),
-            None,
-        ),
+        "current_title": first_text(person, "current_job_title", "job_title", "title"),
         "current_company_name": clean_text(company.get("name")),
-        "current_company_domain": _domain(company.get("domain")) or _domain(company.get("website")),
+        "current_company_domain": domain_of(company.get("domain")) or domain_of(company.get("website")),
         "location_name": _location_name(location),
-        "country_code": country_code,
-        "source_person_id": clean_text(str(person["person_id"])) if person.get("person_id") else None,
+        "country_code": clean_text(person.get("country_code"))
+        or first_text(section(person, "location"), "country_code"),
+        "source_person_id": id_text(person.get("person_id")),
         "source_provider": PROVIDER,
     }
 
 
-def _objects(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
 def _skill_names(skills: Any) -> list[str]:
     """Skills come as strings or as objects naming the skill under ``name``/``skill``/``title``."""
-    names = []
-    for skill in skills if isinstance(skills, list) else []:
-        if isinstance(skill, dict):
-            skill = next((skill[k] for k in ("name", "skill", "title") if clean_text(skill.get(k))), None)
-        if clean_text(skill):
-            names.append(skill.strip())
-    return names
+    items = skills if isinstance(skills, list) else []
+    names = (
+        first_text(item, "name", "skill", "title") if isinstance(item, dict) else clean_text(item)
+        for item in items
+    )
+    return [name for name in names if name]
 
 
 def _person_profile(person: dict[str, Any], company: dict[str, Any]) -> dict[str, Any]:
     """An ``/enrich-person`` answer as person-profile fields (the current role is the job marked current,
     else the first one)."""
-    history = _objects(person.get("job_history"))
+    history = objects(person.get("job_history"))
     role = next((job for job in history if job.get("current") is True), history[0] if history else {})
-    departments = role.get("departments")
-    location = person.get("location") if isinstance(person.get("location"), dict) else {}
-    email = person.get("email") if isinstance(person.get("email"), dict) else {}
-    mobile = person.get("mobile") if isinstance(person.get("mobile"), dict) else {}
+    location, email, mobile = (section(person, key) for key in ("location", "email", "mobile"))
     return {
-        "full_name": clean_text(person.get("full_name")) or clean_text(person.get("name")),
+        "full_name": first_text(person, "full_name", "name"),
         "first_name": clean_text(person.get("first_name")),
         "last_name": clean_text(person.get("last_name")),
-        "linkedin_url": _linkedin(person.get("linkedin_url")),
+        "linkedin_url": linkedin_of(person.get("linkedin_url")),
         "headline": clean_text(person.get("headline")),
         "current_title": clean_text(person.get("current_job_title")) or clean_text(role.get("title")),
         "seniority": clean_text(role.get("seniority")),
-        "department": clean_text(departments[0]) if isinstance(departments, list) and departments else None,
+        "department": next(iter(strings(role.get("departments"))), None),
         "bio": clean_text(person.get("bio")),
         "location": _location_name(location),
         "country": clean_text(location.get("country")),
         "current_company_name": clean_text(company.get("name")),
-        "current_company_domain": _domain(company.get("domain")) or _domain(company.get("website")),
-        "current_company_linkedin_url": _linkedin(company.get("linkedin_url")),
+        "current_company_domain": domain_of(company.get("domain")) or domain_of(company.get("website")),
+        "current_company_linkedin_url": linkedin_of(company.get("linkedin_url")),
         "work_history": history,
-        "education": _objects(person.get("education")),
+        "education": objects(person.get("education")),
         "skills": _skill_names(person.get("skills")),
         "email": clean_text(email.get("email")),
         "email_status": clean_text(email.get("status")),
@@ -167,8 +194,13 @@ def _person_profile(person: dict[str, Any], company: dict[str, Any]) -> dict[str
     }
 
 
-def _non_empty(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if value not in (None, "", [], {})}
+def _found_hits(
+    call: ProviderCall, response: ProviderResponse, results: list[dict[str, Any]]
+) -> AdapterResult:
+    if not results:
+        return call.result("not_found", response)
+    mapped = {"results": results, "pagination": section(response.json_body, "pagination")}
+    return call.result("found", response, mapped=mapped)
 
 
 @adapter(PROVIDER, "enrich_company")
@@ -193,57 +225,39 @@ async def enrich_company(
     response, finished = await _post(call, "/enrich-company", {"data": data}, "NO_MATCH")
     if finished:
         return finished
-    body = response.json_body
-    company = body.get("company")
-    if not isinstance(company, dict) or not company:
+    company = section(response.json_body, "company")
+    if not company:
         return call.result("not_found", response)
-    free = body.get("free_enrichment")
-    provider_status = None if free is None else f"free_enrichment:{str(bool(free)).lower()}"
+    free = response.json_body.get("free_enrichment")
+    provider_status = f"free_enrichment:{str(free).lower()}" if isinstance(free, bool) else None
     return call.result("found", response, mapped=_company(company), provider_status=provider_status)
-
-
-def _search_hits(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return _objects(body.get("results"))
-
-
-def _section(hit: dict[str, Any], key: str) -> dict[str, Any]:
-    value = hit.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _pagination(body: dict[str, Any]) -> dict[str, Any]:
-    pagination = body.get("pagination")
-    return pagination if isinstance(pagination, dict) else {}
 
 
 @adapter(PROVIDER, "search_company")
 async def search_company(call: ProviderCall, *, filters: dict[str, Any], page: int = 1) -> AdapterResult:
-    response, finished = await _post(
-        call, "/search-company", {"page": page, "filters": filters}, "NO_RESULTS"
-    )
+    payload = {"page": page, "filters": filters}
+    response, finished = await _post(call, "/search-company", payload, "NO_RESULTS")
     if finished:
         return finished
-    body = response.json_body
-    results = [_company(_section(hit, "company")) for hit in _search_hits(body) if _section(hit, "company")]
-    if not results:
-        return call.result("not_found", response)
-    return call.result("found", response, mapped={"results": results, "pagination": _pagination(body)})
+    hits = objects(response.json_body.get("results"))
+    return _found_hits(
+        call, response, [_company(section(hit, "company")) for hit in hits if section(hit, "company")]
+    )
 
 
 @adapter(PROVIDER, "search_person")
 async def search_person(call: ProviderCall, *, filters: dict[str, Any], page: int = 1) -> AdapterResult:
-    response, finished = await _post(call, "/search-person", {"page": page, "filters": filters}, "NO_RESULTS")
+    payload = {"page": page, "filters": filters}
+    response, finished = await _post(call, "/search-person", payload, "NO_RESULTS")
     if finished:
         return finished
-    body = response.json_body
-    results = [
-        _person_result(_section(hit, "person"), _section(hit, "company"))
-        for hit in _search_hits(body)
-        if _section(hit, "person")
+    hits = objects(response.json_body.get("results"))
+    people = [
+        _person_result(section(hit, "person"), section(hit, "company"))
+        for hit in hits
+        if section(hit, "person")
     ]
-    if not results:
-        return call.result("not_found", response)
-    return call.result("found", response, mapped={"results": results, "pagination": _pagination(body)})
+    return _found_hits(call, response, people)
 
 
 @adapter(PROVIDER, "enrich_person")
@@ -282,8 +296,9 @@ async def enrich_person(
     response, finished = await _post(call, "/enrich-person", {"data": data}, "NO_MATCH")
     if finished:
         return finished
-    body = response.json_body
-    person = _section(body, "person")
+    person = section(response.json_body, "person")
     if not person:
         return call.result("not_found", response)
-    return call.result("found", response, mapped=_person_profile(person, _section(body, "company")))
+    return call.result(
+        "found", response, mapped=_person_profile(person, section(response.json_body, "company"))
+    )

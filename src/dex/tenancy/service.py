@@ -322,6 +322,32 @@ class BootstrapReport:
     api_token: NewApiToken | None = None
 
 
+async def ensure_org_and_company(
+    session: AsyncSession,
+    operator: SuperAdminContext,
+    *,
+    org_name: str,
+    org_slug: str,
+    company_name: str,
+    report: list[str] | None = None,
+) -> tuple[Org, Company]:
+    """The org with ``org_slug`` and its company ``company_name``, created when missing (idempotent)."""
+    lines = report if report is not None else []
+    org = await OrgRepository(session, operator).get_by_slug(org_slug)
+    if org is None:
+        org = await create_org(session, operator, name=org_name, slug=org_slug)
+        lines.append(f"created org {org_slug} ({org_name})")
+    else:
+        lines.append(f"org {org_slug} already exists")
+    company = await CompanyRepository(session, operator).get_by_name(org.id, company_name)
+    if company is None:
+        company = await create_company(session, operator, org_id=org.id, name=company_name)
+        lines.append(f"created company {company_name}")
+    else:
+        lines.append(f"company {company_name} already exists")
+    return org, company
+
+
 async def bootstrap(
     session: AsyncSession,
     *,
@@ -349,19 +375,9 @@ async def bootstrap(
         report.lines.append(f"super-admin {email} already exists (password unchanged)")
     operator = SuperAdminContext(super_admin_id=admin.id, email=admin.email)
 
-    org = await OrgRepository(session, operator).get_by_slug(org_slug)
-    if org is None:
-        org = await create_org(session, operator, name=org_name, slug=org_slug)
-        report.lines.append(f"created org {org_slug} ({org_name})")
-    else:
-        report.lines.append(f"org {org_slug} already exists")
-
-    company = await CompanyRepository(session, operator).get_by_name(org.id, company_name)
-    if company is None:
-        await create_company(session, operator, org_id=org.id, name=company_name)
-        report.lines.append(f"created company {company_name}")
-    else:
-        report.lines.append(f"company {company_name} already exists")
+    org, _ = await ensure_org_and_company(
+        session, operator, org_name=org_name, org_slug=org_slug, company_name=company_name, report=report.lines
+    )
 
     user = await credentials.user_by_email(email)
     user_created = user is None

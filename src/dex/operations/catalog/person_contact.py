@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from dex.operations.catalog.common import requires_text
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import normalize_email
 from dex.operations.registry import OperationSpec, Requirements
@@ -168,7 +169,7 @@ OPERATIONS = [
         strategy="waterfall",
         cost_tier="low",
         output_contract=ResolveEmailOutput,
-        handler=resolve_email,
+        handler=requires_text(resolve_email),
     ),
     OperationSpec(
         operation_id="person.contact.resolve_mobile_phone",
@@ -184,7 +185,7 @@ OPERATIONS = [
         strategy="waterfall",
         cost_tier="medium",
         output_contract=ResolveMobilePhoneOutput,
-        handler=resolve_mobile_phone,
+        handler=requires_text(resolve_mobile_phone),
         order_setting="person_resolve_mobile_order",
     ),
     OperationSpec(
@@ -198,6 +199,6 @@ OPERATIONS = [
         strategy="waterfall",
         cost_tier="low",
         output_contract=VerifyEmailOutput,
-        handler=verify_email,
+        handler=requires_text(verify_email),
     ),
 ]

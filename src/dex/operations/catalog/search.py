@@ -254,12 +254,16 @@ PERSON_SEARCH_PARAMETERS = (
     "cascade",
     "provider_filters",
 )
-# Title words that place a person at a BlitzAPI job level, most senior first (reference §8.4.4).
-JOB_LEVEL_WORDS = (
-    ("C-Team", ("chief ", "ceo", "cfo", "coo", "cto", "cmo", "cro", "founder", "owner", "president")),
-    ("VP", ("vp", "vice president")),
-    ("Director", ("director", "head ")),
-    ("Manager", ("manager",)),
+# Title words that place a person at a BlitzAPI job level, most senior first (reference §8.4.4); a vice
+# president is a VP, not a president.
+JOB_LEVEL_PATTERNS = tuple(
+    (level, re.compile(pattern))
+    for level, pattern in (
+        ("C-Team", r"\b(chief|ceo|cfo|coo|cto|cmo|cro|founder|owner)\b|(?<!vice )\bpresident\b"),
+        ("VP", r"\b(vp|svp|evp|vice president)\b"),
+        ("Director", r"\b(director|head)\b"),
+        ("Manager", r"\bmanager\b"),
+    )
 )
 
 
@@ -283,8 +287,8 @@ def person_result(item: Item, provider: str) -> Item:
 
 
 def job_level_of(title: str) -> str | None:
-    padded = f" {title.lower()} "
-    return next((level for level, words in JOB_LEVEL_WORDS if any(word in padded for word in words)), None)
+    text = title.lower()
+    return next((level for level, pattern in JOB_LEVEL_PATTERNS if pattern.search(text)), None)
 
 
 @dataclass

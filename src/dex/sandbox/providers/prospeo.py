@@ -181,14 +181,41 @@ def _page_of(items: list[Any], page: Any) -> tuple[list[Any], dict[str, int]]:
     return items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], pagination
 
 
-def _filter_companies(filters: dict[str, Any]) -> list[Company]:
-    """The companies a ``company.websites`` / ``company.names`` filter designates."""
+def _filtered_companies(filters: dict[str, Any], *, namesakes: bool) -> list[Company]:
+    """The companies a ``company.websites`` / ``company.names`` filter designates; a company search also
+    finds the namesakes of a name, a person search only the company of that name."""
     websites = _included(filters, "company", "websites")
     names = _included(filters, "company", "names")
-    companies = [company_for_domain(normalize_domain(site)) for site in websites]
-    for name in names:
-        companies.extend(companies_matching(name) if not websites else [company_named(name)])
-    return companies
+    by_name = (
+        [company_named(name) for name in names]
+        if not namesakes
+        else [company for name in names for company in companies_matching(name)]
+    )
+    return [company_for_domain(normalize_domain(site)) for site in websites] + by_name
+
+
+def _designated_company(data: dict[str, Any]) -> Company | None:
+    """The company a request's ``company_website`` / ``company_linkedin_url`` / ``company_name`` names."""
+    if website := text(data, "company_website"):
+        return company_for_domain(website)
+    if linkedin_url := text(data, "company_linkedin_url"):
+        return company_for_linkedin(linkedin_url)
+    if name := text(data, "company_name"):
+        return company_named(name)
+    return None
+
+
+def _identify(data: dict[str, Any]) -> Person | None:
+    """The person an enrich-person request designates: by LinkedIn URL, email, or name at a company."""
+    if linkedin_url := text(data, "linkedin_url"):
+        return person_for_linkedin(linkedin_url)
+    if email := text(data, "email"):
+        return person_for_email(email)
+    company = _designated_company(data)
+    if company is None:
+        return None
+    name = {key: text(data, key) or "" for key in ("first_name", "last_name", "full_name")}
+    return find_person(company, **name)
 
 
 def _authorized(request: Request) -> bool:
@@ -226,35 +253,13 @@ async def enrich_person(request: Request, payload: dict[str, Any] = Body(default
     )
 
 
-def _designated_company(data: dict[str, Any]) -> Company | None:
-    """The company a request's ``company_website`` / ``company_linkedin_url`` / ``company_name`` names."""
-    if website := text(data, "company_website"):
-        return company_for_domain(website)
-    if linkedin_url := text(data, "company_linkedin_url"):
-        return company_for_linkedin(linkedin_url)
-    if name := text(data, "company_name"):
-        return company_named(name)
-    return None
-
-
-def _identify(data: dict[str, Any]) -> Person | None:
-    """The person an enrich-person request designates: by LinkedIn URL, email, or name at a company."""
-    if linkedin_url := text(data, "linkedin_url"):
-        return person_for_linkedin(linkedin_url)
-    if email := text(data, "email"):
-        return person_for_email(email)
-    company = _designated_company(data)
-    if company is None:
-        return None
-    name = {key: text(data, key) or "" for key in ("first_name", "last_name", "full_name")}
-    return find_person(company, **name)
-
-
 @router.post("/search-company")
 async def search_company(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
     def answer() -> Any:
         filters = section(payload, "filters")
-        companies = [c for c in _filter_companies(filters) if known(request, PROVIDER, c.domain)]
+        companies = [
+            c for c in _filtered_companies(filters, namesakes=True) if known(request, PROVIDER, c.domain)
+        ]
         page, pagination = _page_of(companies, payload.get("page"))
         if not page:
             return _no("NO_RESULTS")
@@ -271,7 +276,8 @@ async def search_person(request: Request, payload: dict[str, Any] = Body(default
         filters = section(payload, "filters")
         titles = _included(filters, "person_job_title")
         locations = [place.lower() for place in _included(filters, "person_location_search")]
-        companies = _filter_companies(filters) or [
+        # Without a company filter, a title search looks at the companies its words name.
+        companies = _filtered_companies(filters, namesakes=False) or [
             c for title in titles for c in companies_matching(title)[:3]
         ]
         people = [

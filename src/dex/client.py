@@ -1,0 +1,131 @@
+"""What the ``dex`` command uses to drive a dex API: a remote server (``--api-url`` + token) or one it
+starts in-process on the local database ("local mode", acting as the super-admin of a default org)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from dex.config import Settings
+from dex.db.engine import Database
+from dex.errors import DexError
+
+LOCAL_ORG_SLUG = "local"
+LOCAL_COMPANY = "Local"
+TERMINAL_SUBMISSION_STATUSES = {"completed", "failed", "canceled"}
+
+
+class ApiError(DexError):
+    """The API answered with an error envelope."""
+
+
+@dataclass
+class DexClient:
+    http: aiohttp.ClientSession
+    base_url: str
+    headers: dict[str, str]
+    # Set in local mode (super-admin credentials): requests name the org and company they act for.
+    org_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+
+    async def post(self, path: str, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> Any:
+        async with self.http.post(
+            f"{self.base_url}{path}", json=body, headers={**self.headers, **(headers or {})}
+        ) as response:
+            payload = await response.json(content_type=None)
+        if response.status >= 400:
+            raise ApiError(f"{path}: {payload.get('error', payload) if isinstance(payload, dict) else payload}")
+        return payload["data"]
+
+    def _scoped(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "org_id": str(self.org_id)} if self.org_id else body
+
+    @property
+    def _blueprints(self) -> str:
+        return "/api/super-admin/blueprints" if self.org_id else "/api/blueprints"
+
+    async def find_blueprint(self, name: str) -> dict[str, Any] | None:
+        offset = 0
+        while True:
+            page = await self.post(f"{self._blueprints}/list", self._scoped({"limit": 1000, "offset": offset}))
+            for blueprint in page:
+                if blueprint["name"] == name:
+                    return blueprint
+            if len(page) < 1000:
+                return None
+            offset += 1000
+
+    async def ensure_blueprint(self, definition: dict[str, Any]) -> dict[str, Any]:
+        existing = await self.find_blueprint(definition["name"])
+        if existing is not None:
+            return existing
+        return await self.post(f"{self._blueprints}/create", self._scoped(definition))
+
+    async def submit(self, blueprint_id: str, entities: list[dict[str, Any]], *, company_id: str | None = None,
+                     source: str = "cli", idempotency_key: str | None = None) -> dict[str, Any]:
+        body = self._scoped({"blueprint_id": blueprint_id, "entities": entities, "source": source})
+        company = company_id or (str(self.company_id) if self.company_id else None)
+        if company:
+            body["company_id"] = company
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self.post("/api/v1/batch/submit", body, headers=headers)
+
+    async def status(self, submission_id: str, *, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
+        return await self.post(
+            "/api/v1/batch/status", self._scoped({"submission_id": submission_id, "limit": limit, "offset": offset})
+        )
+
+    async def wait(
+        self, submission_id: str, on_progress: Callable[[dict[str, Any]], None], *, interval: float = 0.25
+    ) -> dict[str, Any]:
+        """Poll until the submission is finished; ``on_progress`` gets each summary."""
+        while True:
+            status = await self.status(submission_id, limit=1)
+            on_progress(status["summary"])
+            if status["submission"]["status"] in TERMINAL_SUBMISSION_STATUSES:
+                return status
+            await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def remote_client(api_url: str, token: str) -> AsyncIterator[DexClient]:
+    async with aiohttp.ClientSession() as http:
+        yield DexClient(http, api_url.rstrip("/"), {"Authorization": f"Bearer {token}"})
+
+
+async def _local_tenant(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
+    """The default org and company of local mode, created on first use."""
+    from dex.tenancy.auth import API_KEY_SUPER_ADMIN
+    from dex.tenancy.service import ensure_org_and_company
+
+    async with database.transaction() as session:
+        org, company = await ensure_org_and_company(
+            session, API_KEY_SUPER_ADMIN, org_name="Local", org_slug=LOCAL_ORG_SLUG, company_name=LOCAL_COMPANY
+        )
+    return org.id, company.id
+
+
+@asynccontextmanager
+async def local_client(settings: Settings, database_url: str) -> AsyncIterator[DexClient]:
+    """dex running inside this process (API, executor, and the sandbox in sandbox mode) on a free local
+    port, driven over HTTP like any other client."""
+    from dex.api.app import create_app
+    from dex.server import serve_in_background
+
+    database = Database(database_url, pool_size=20)
+    try:
+        org_id, company_id = await _local_tenant(database)
+        async with (
+            serve_in_background(create_app(settings, database=database)) as base_url,
+            aiohttp.ClientSession() as http,
+        ):
+            headers = {"Authorization": f"Bearer {settings.super_admin_api_key}"}
+            yield DexClient(http, base_url, headers, org_id=org_id, company_id=company_id)
+    finally:
+        await database.dispose()

@@ -1,0 +1,159 @@
+"""``dex submit`` and ``dex status``: batches from the command line, with a live progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dex.client import DexClient, local_client, remote_client
+from dex.errors import DexError
+from dex.pipeline.ingest import parse_csv
+
+console = Console()
+
+ApiUrl = Annotated[
+    str | None,
+    typer.Option("--api-url", envvar="DEX_API_URL", help="A running dex API; default: run dex in-process."),
+]
+Token = Annotated[str | None, typer.Option("--token", envvar="DEX_API_TOKEN", help="API token for --api-url.")]
+
+
+@asynccontextmanager
+async def open_client(api_url: str | None, token: str | None) -> AsyncIterator[DexClient]:
+    if api_url:
+        if not token:
+            raise DexError("--token (or DEX_API_TOKEN) is required with --api-url")
+        async with remote_client(api_url, token) as client:
+            yield client
+        return
+    from dex.cli import load_settings, prepare_database
+
+    settings = load_settings()
+    url = await asyncio.to_thread(prepare_database, settings, migrate=settings.embedded)
+    async with local_client(settings, url) as client:
+        yield client
+
+
+def run(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    from dex.cli import fail
+
+    try:
+        asyncio.run(work())
+    except DexError as exc:
+        fail(exc.message)
+
+
+async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
+    """A progress bar over every run of the submission (it grows as fan-out discovers entities)."""
+    with Progress(
+        TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as progress:
+        task = progress.add_task("runs", total=None, detail="")
+
+        def update(summary: dict[str, Any]) -> None:
+            done = summary["completed"] + summary["failed"]
+            detail = f"{summary['running']} running, {summary['failed']} failed"
+            progress.update(task, total=summary["total"], completed=done, detail=detail)
+
+        await client.wait(submission_id, update)
+    return await client.status(submission_id)
+
+
+def summary_line(status: dict[str, Any]) -> str:
+    summary = status["summary"]
+    return (
+        f"submission {status['submission']['id']}: {status['submission']['status']} — "
+        f"{summary['completed']} completed, {summary['failed']} failed, {summary['pending']} pending, "
+        f"{summary['running']} running of {summary['total']} runs"
+    )
+
+
+def walk(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    flat = []
+    for run in runs:
+        flat.append(run)
+        flat += walk(run["children"])
+    return flat
+
+
+def people_table(status: dict[str, Any]) -> Table:
+    table = Table(title="Enriched people")
+    for column in ("Name", "Title", "Company", "Email", "Verification"):
+        table.add_column(column)
+    for run in walk(status["runs"]):
+        context = run.get("final_context") or {}
+        if run["entity_type"] != "person" or not context:
+            continue
+        table.add_row(
+            context.get("full_name") or "",
+            context.get("current_title") or context.get("headline") or "",
+            context.get("company_name") or context.get("current_company_domain") or "",
+            context.get("email") or "",
+            context.get("email_status") or "",
+        )
+    return table
+
+
+def runs_table(status: dict[str, Any]) -> Table:
+    table = Table(title="Runs")
+    for column in ("Run", "Entity", "Status", "Key", "Error"):
+        table.add_column(column)
+    for run in walk(status["runs"]):
+        context = run.get("final_context") or {}
+        key = context.get("company_domain") or context.get("email") or context.get("full_name") or ""
+        table.add_row(str(run["pipeline_run_id"])[:8], run["entity_type"], run["status"], str(key),
+                      run.get("error_message") or "")
+    return table
+
+
+def submit(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV of entities.")],
+    blueprint: Annotated[str, typer.Option("--blueprint", "-b", help="Blueprint name.")],
+    api_url: ApiUrl = None,
+    token: Token = None,
+    company_id: Annotated[str | None, typer.Option(help="Client company (org-wide tokens).")] = None,
+) -> None:
+    """Submit a CSV (one entity per row; columns become entity input) and follow it until done."""
+    parsed = parse_csv(file.read_bytes())
+    for rejected in parsed.rejected:
+        console.print(f"[yellow]row {rejected.row_number} skipped:[/yellow] {rejected.reason}")
+    if not parsed.entities:
+        raise DexError(f"{file} has no usable rows")
+
+    async def work() -> None:
+        async with open_client(api_url, token) as client:
+            found = await client.find_blueprint(blueprint)
+            if found is None:
+                raise DexError(f"no blueprint named {blueprint!r}")
+            entities = [{"entity_type": found.get("entity_type") or "company", "input": row} for row in parsed.entities]
+            submitted = await client.submit(found["id"], entities, company_id=company_id)
+            console.print(f"submitted {len(entities)} entities as {submitted['submission_id']}")
+            status = await follow(client, submitted["submission_id"])
+            console.print(summary_line(status))
+
+    run(work)
+
+
+def status(
+    submission_id: Annotated[str, typer.Argument(help="The submission to show.")],
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Show a submission's status, summary and runs."""
+
+    async def work() -> None:
+        async with open_client(api_url, token) as client:
+            result = await client.status(submission_id)
+            console.print(runs_table(result))
+            console.print(summary_line(result))
+
+    run(work)
