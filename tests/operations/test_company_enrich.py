@@ -258,6 +258,17 @@ async def test_technographics_no_technologies_message_is_not_found(
     assert result.attempts[0].provider_status.startswith("No technologies found")
 
 
+async def test_technographics_noisy_input_and_cache(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
+) -> None:
+    noisy = {"company_domain": ["acme.io"], "domain": "WWW.Acme.io", "technologies": "junk", "limit": None}
+    first = (await execute(client, tenant, "company.enrich.technographics", "company", noisy)).json()["data"]
+    second = (await execute(client, tenant, "company.enrich.technographics", "company", noisy)).json()["data"]
+    assert first["status"] == second["status"] == "found"
+    assert first["cost_credits"] > 0 and second["cost_credits"] == 0
+    assert second["output"] == first["output"] and len(sandbox.state.ledger) == 1
+
+
 async def test_technographics_without_a_key_fails_rather_than_skips(
     providers: ProviderRuntime, tenant: Tenant, sandbox_settings: Settings, sandbox: SandboxHandle
 ) -> None:

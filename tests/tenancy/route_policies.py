@@ -13,11 +13,12 @@ Policies:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tests.tenancy.world import Target
+from tests.tenancy.world import ROLES, Target
 
 Policy = Literal["public", "tenant", "super_admin", "flexible", "internal"]
 
@@ -29,6 +30,7 @@ _SUPER_ADMIN_CRUD = {
         "users": ("create", "list", "get", "deactivate"),
         "api-tokens": ("create", "list", "revoke"),
         "steps": ("register", "list", "get", "update", "deactivate"),
+        "blueprints": ("create", "list", "get", "update"),
     }.items()
     for action in actions
 }
@@ -45,8 +47,21 @@ ROUTE_POLICIES: dict[str, Policy] = {
     "/api/users/get": "tenant",
     "/api/steps/list": "tenant",
     "/api/steps/get": "tenant",
+    "/api/blueprints/create": "tenant",
+    "/api/blueprints/list": "tenant",
+    "/api/blueprints/get": "tenant",
+    "/api/blueprints/update": "tenant",
+    "/api/submissions/list": "tenant",
+    "/api/submissions/get": "tenant",
+    "/api/pipeline-runs/list": "tenant",
+    "/api/pipeline-runs/get": "tenant",
+    "/api/step-results/list": "tenant",
     "/api/v1/execute": "flexible",
     "/api/v1/registry/operations": "flexible",
+    "/api/v1/batch/submit": "flexible",
+    "/api/v1/batch/status": "flexible",
+    "/api/v1/batch/cancel": "flexible",
+    "/api/v1/batch/resume": "flexible",
 }
 
 
@@ -60,14 +75,48 @@ class IsolationCase:
       ``allowed_status`` (the org-wide view; a body may make it fail harmlessly later, e.g. with a 400).
     - "list": the response may be 200 or 403 but never mentions a target id — except, again, the sibling
       company for ``sibling_allowed_roles``, whose ids must appear (proof the check can see them).
+      With ``visible_ids``, those ids must appear instead, and the other leak ids still must not (an
+      org-wide resource shown to company-scoped callers, e.g. blueprints).
     - "global": no tenant data behind it; every caller gets 200 and the same answer as org B's caller.
+    - "own_scope": a write that acts only in the caller's own org/company, whatever the body names. Any
+      2xx or 4xx is acceptable (4xx as an error envelope), but the response never mentions a target id.
+
+    ``label`` tells apart several cases of one path in test ids.
     """
 
     path: str
     body: Callable[[Target], dict[str, Any]] = field(default=lambda target: {})
-    kind: Literal["by_id", "list", "global"] = "by_id"
+    kind: Literal["by_id", "list", "global", "own_scope"] = "by_id"
     sibling_allowed_roles: frozenset[str] = frozenset({"org_admin"})
     allowed_status: int = 200
+    visible_ids: Callable[[Target], tuple[uuid.UUID, ...]] | None = None
+    label: str = ""
+
+
+EVERY_ROLE = frozenset(ROLES)
+NO_ROLE: frozenset[str] = frozenset()
+
+
+def _blueprint_probe(target: Target) -> dict[str, Any]:
+    # org_id/company_id are not fields of the create body: a blueprint always lands in the caller's org.
+    return {
+        "name": f"probe {uuid.uuid4()}",
+        "entity_type": "person",
+        "steps": [{"position": 1, "operation_id": "person.contact.verify_email"}],
+        "org_id": str(target.org_id),
+        "company_id": str(target.company_id),
+    }
+
+
+def _batch_submit(target: Target, **extra: Any) -> dict[str, Any]:
+    # A company entity for a person blueprint: access is decided first (company, then blueprint), and an
+    # allowed call stops at 400 before anything is queued.
+    return {
+        "blueprint_id": str(target.blueprint_id),
+        "company_id": str(target.company_id),
+        "entities": [{"entity_type": "company", "input": {"domain": "acme.io"}}],
+        **extra,
+    }
 
 
 ISOLATION_CASES: list[IsolationCase] = [
@@ -90,4 +139,63 @@ ISOLATION_CASES: list[IsolationCase] = [
         allowed_status=400,
     ),
     IsolationCase("/api/v1/registry/operations", kind="global"),
+    # Blueprints are org-wide: every role reads them, only org_admin changes them.
+    IsolationCase("/api/blueprints/create", _blueprint_probe, kind="own_scope"),
+    IsolationCase(
+        "/api/blueprints/list",
+        kind="list",
+        sibling_allowed_roles=EVERY_ROLE,
+        visible_ids=lambda target: (target.blueprint_id,),
+    ),
+    IsolationCase(
+        "/api/blueprints/get",
+        lambda target: {"id": str(target.blueprint_id)},
+        sibling_allowed_roles=EVERY_ROLE,
+    ),
+    # No changes: an allowed org_admin stops at 400 "No fields provided for update".
+    IsolationCase(
+        "/api/blueprints/update", lambda target: {"id": str(target.blueprint_id)}, allowed_status=400
+    ),
+    # Batches (flexible auth; tenant callers here).
+    IsolationCase("/api/v1/batch/submit", _batch_submit, allowed_status=400),
+    IsolationCase(
+        "/api/v1/batch/submit",
+        lambda target: _batch_submit(target, org_id=str(target.org_id)),
+        allowed_status=400,
+        label="with org_id",
+    ),
+    IsolationCase("/api/v1/batch/status", lambda target: {"submission_id": str(target.submission_id)}),
+    IsolationCase(
+        "/api/v1/batch/status",
+        lambda target: {"submission_id": str(target.submission_id), "org_id": str(target.org_id)},
+        label="with org_id",
+    ),
+    # Nothing executes in the world: an allowed cancel skips the queued step, and repeats answer 200 too.
+    IsolationCase("/api/v1/batch/cancel", lambda target: {"submission_id": str(target.submission_id)}),
+    # No failed runs: resuming a submission answers 200 with nothing resumed, a queued run 400.
+    IsolationCase("/api/v1/batch/resume", lambda target: {"submission_id": str(target.submission_id)}),
+    IsolationCase(
+        "/api/v1/batch/resume",
+        lambda target: {"pipeline_run_id": str(target.pipeline_run_id)},
+        allowed_status=400,
+        label="run",
+    ),
+    # Tenant reads of submissions, runs and step results: company-scoped roles see their own company only.
+    IsolationCase("/api/submissions/list", kind="list"),
+    IsolationCase(
+        "/api/submissions/list",
+        lambda target: {"company_id": str(target.company_id)},
+        kind="list",
+        label="company filter",
+    ),
+    IsolationCase("/api/submissions/get", lambda target: {"id": str(target.submission_id)}),
+    IsolationCase("/api/pipeline-runs/list", kind="list"),
+    IsolationCase(
+        "/api/pipeline-runs/list",
+        lambda target: {"submission_id": str(target.submission_id)},
+        kind="list",
+        label="submission filter",
+    ),
+    IsolationCase("/api/pipeline-runs/get", lambda target: {"id": str(target.pipeline_run_id)}),
+    IsolationCase("/api/step-results/list", lambda target: {"pipeline_run_id": str(target.pipeline_run_id)}),
 ]

@@ -19,12 +19,24 @@ def _denial_problem(response: httpx.Response, target: Target) -> str | None:
     return _leak_problem(response, target)
 
 
-def _leak_problem(response: httpx.Response, target: Target) -> str | None:
-    leaked = [str(i) for i in target.leak_ids if str(i) in response.text]
+def _leak_problem(response: httpx.Response, target: Target, shown: tuple[object, ...] = ()) -> str | None:
+    leaked = [str(i) for i in target.leak_ids if i not in shown and str(i) in response.text]
     return f"leaked {leaked}: {response.text}" if leaked else None
 
 
+def _own_scope_problem(response: httpx.Response, target: Target) -> str | None:
+    if 400 <= response.status_code < 500:
+        body = response.json()
+        if set(body) != {"error"}:
+            return f"not an error envelope: {body}"
+    elif not 200 <= response.status_code < 300:
+        return f"expected 2xx or 4xx, got {response.status_code}: {response.text}"
+    return _leak_problem(response, target)
+
+
 def _check(case: IsolationCase, response: httpx.Response, target: Target, allowed: bool) -> str | None:
+    if case.kind == "own_scope":
+        return _own_scope_problem(response, target)
     if case.kind == "by_id":
         if allowed:
             ok = response.status_code == case.allowed_status
@@ -35,8 +47,12 @@ def _check(case: IsolationCase, response: httpx.Response, target: Target, allowe
     if response.status_code != 200:
         return f"expected 200 or 403, got {response.status_code}: {response.text}"
     if allowed:
-        visible = any(str(i) in response.text for i in target.leak_ids)
-        return None if visible else f"org-wide view misses the sibling company: {response.text}"
+        expected = case.visible_ids(target) if case.visible_ids else target.leak_ids
+        visible = any(str(i) in response.text for i in expected)
+        if not visible:
+            return f"org-wide view misses the sibling company: {response.text}"
+        # Only org-wide ids may show; the company-scoped ones of the sibling still must not.
+        return _leak_problem(response, target, shown=expected) if case.visible_ids else None
     return _leak_problem(response, target)
 
 
@@ -53,7 +69,11 @@ async def _global_problems(case: IsolationCase, world: World, client: httpx.Asyn
     return problems
 
 
-@pytest.mark.parametrize("case", ISOLATION_CASES, ids=lambda case: f"{case.path}[{case.kind}]")
+def _case_id(case: IsolationCase) -> str:
+    return f"{case.path}[{case.kind}{', ' + case.label if case.label else ''}]"
+
+
+@pytest.mark.parametrize("case", ISOLATION_CASES, ids=_case_id)
 async def test_tenant_isolation(case: IsolationCase, world: World, client: httpx.AsyncClient) -> None:
     if case.kind == "global":
         problems = await _global_problems(case, world, client)

@@ -2,8 +2,11 @@
 every role, and a session JWT and an API token for each user.
 
 Callers come from org A, company A1. They aim at two kinds of ``Target``:
-- ``other_org``: org B's resources (company B1 and its company_admin) — never reachable;
-- ``sibling_company``: org A's other company A2 and its member — reachable org-wide only.
+- ``other_org``: org B's resources (company B1 and its company_admin, a blueprint of org B, and a batch
+  submitted for B1) — never reachable;
+- ``sibling_company``: org A's other company A2 and its member, and a batch submitted for A2 — reachable
+  org-wide only. Its blueprint belongs to org A, and blueprints are org-wide: every caller of org A may
+  read it, so it is not among the sibling's ``leak_ids``.
 
 To cover a new kind of resource, create one per target in ``build_world`` and add its id to ``Target``.
 """
@@ -13,13 +16,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from dex.blueprints import service as blueprints
 from dex.blueprints.models import LegacyStep
+from dex.blueprints.schemas import BlueprintCreate
 from dex.config import Settings
 from dex.db.engine import Database
+from dex.pipeline import service as pipeline
+from dex.pipeline.models import StepResult
+from dex.pipeline.progress import PlanCache
+from dex.pipeline.schemas import BatchSubmitRequest
 from dex.tenancy import service
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN
+from dex.tenancy.context import AuthContext
 from dex.tenancy.models import Company, Org, User
 from dex.tenancy.tokens import issue_session_jwt
 
@@ -49,6 +60,10 @@ class Target:
     company_id: uuid.UUID
     user_id: uuid.UUID
     api_token_id: uuid.UUID
+    blueprint_id: uuid.UUID
+    submission_id: uuid.UUID
+    pipeline_run_id: uuid.UUID
+    step_result_id: uuid.UUID
     leak_ids: tuple[uuid.UUID, ...]
 
 
@@ -122,16 +137,74 @@ async def _add_tenant(session, settings: Settings, label: str) -> Tenant:
     return tenant
 
 
-def _target(name: str, tenant: Tenant, victim: Principal, *, include_org: bool) -> Target:
+@dataclass(frozen=True)
+class _Batch:
+    blueprint_id: uuid.UUID
+    submission_id: uuid.UUID
+    pipeline_run_id: uuid.UUID
+    step_result_id: uuid.UUID
+
+
+def _context(principal: Principal) -> AuthContext:
+    return AuthContext(
+        org_id=principal.org_id,
+        user_id=principal.user_id,
+        company_id=principal.company_id,
+        role=principal.role,
+        auth_method="jwt",
+    )
+
+
+async def _add_batch(session: AsyncSession, tenant: Tenant, victim: Principal, name: str) -> _Batch:
+    """An org-wide blueprint (created by the org_admin) and a one-entity batch the victim submitted for its
+    company, through the real services; nothing executes it."""
+    blueprint = await blueprints.create(
+        session,
+        _context(tenant.principals["org_admin"]),
+        BlueprintCreate(
+            name=f"verify ({name})",  # no ids in it: names show where ids must not
+            entity_type="person",
+            steps=[{"position": 1, "operation_id": "person.contact.verify_email"}],
+        ),
+    )
+    submitted = await pipeline.submit(
+        session,
+        _context(victim),
+        BatchSubmitRequest(
+            blueprint_id=blueprint.id,
+            company_id=victim.company_id,
+            entities=[{"entity_type": "person", "input": {"email": "x@y.io"}}],
+        ),
+        plans=PlanCache(),
+    )
+    run_id = submitted["pipeline_runs"][0]["pipeline_run_id"]
+    step_id = await session.scalar(select(StepResult.id).where(StepResult.pipeline_run_id == run_id))
+    assert step_id is not None
+    return _Batch(blueprint.id, submitted["submission_id"], run_id, step_id)
+
+
+def _target(name: str, tenant: Tenant, victim: Principal, batch: _Batch, *, other_org: bool) -> Target:
     assert victim.company_id is not None
-    ids = (victim.company_id, victim.user_id, victim.api_token_id)
+    ids = (
+        victim.company_id,
+        victim.user_id,
+        victim.api_token_id,
+        batch.submission_id,
+        batch.pipeline_run_id,
+        batch.step_result_id,
+    )
     return Target(
         name=name,
         org_id=tenant.org_id,
         company_id=victim.company_id,
         user_id=victim.user_id,
         api_token_id=victim.api_token_id,
-        leak_ids=(tenant.org_id, *ids) if include_org else ids,
+        blueprint_id=batch.blueprint_id,
+        submission_id=batch.submission_id,
+        pipeline_run_id=batch.pipeline_run_id,
+        step_result_id=batch.step_result_id,
+        # Org-wide resources (the org, its blueprints) leak only across orgs.
+        leak_ids=(tenant.org_id, batch.blueprint_id, *ids) if other_org else ids,
     )
 
 
@@ -146,10 +219,14 @@ async def build_world(database: Database, settings: Settings) -> World:
                 {"slug": "retired-step", "name": "Retired", "step_type": "clean", "is_active": False},
             ],
         )
-    assert a.sibling_member is not None and settings.internal_api_key is not None
+        assert a.sibling_member is not None
+        other_victim, sibling_victim = b.principals["company_admin"], a.sibling_member
+        other_batch = await _add_batch(session, b, other_victim, "other_org")
+        sibling_batch = await _add_batch(session, a, sibling_victim, "sibling_company")
+    assert settings.internal_api_key is not None
     targets = {
-        "other_org": _target("other_org", b, b.principals["company_admin"], include_org=True),
-        "sibling_company": _target("sibling_company", a, a.sibling_member, include_org=False),
+        "other_org": _target("other_org", b, other_victim, other_batch, other_org=True),
+        "sibling_company": _target("sibling_company", a, sibling_victim, sibling_batch, other_org=False),
     }
     callers = [
         Caller(f"{role}/{method}", role, {"authorization": f"Bearer {getattr(a.principals[role], method)}"})

@@ -61,6 +61,12 @@ ALIASES: dict[str, tuple[tuple[str, ...], str]] = {
     "last_name": (("last_name",), "text"),
     "job_title": (("job_title",), "text"),
     "pricing_page_url": (("pricing_page_url",), "text"),
+    # Search and ads targets: text only (a number or list here is noise, not a filter).
+    "platform": (("platform",), "text"),
+    "category": (("category",), "text"),
+    "app_installed": (("app_installed",), "text"),
+    "keyword": (("keyword",), "text"),
+    "facebook_url": (("facebook_url",), "text"),
 }
 
 _NORMALIZERS = {

@@ -190,8 +190,10 @@ class Executor:
 
     async def _execute(self, claimed: ClaimedStep) -> None:
         try:
-            async with self.database.transaction() as session:
-                plan = await self.plans.get(session, claimed.version_id)
+            plan = self.plans.cached(claimed.version_id)
+            if plan is None:
+                async with self.database.transaction() as session:
+                    plan = await self.plans.get(session, claimed.version_id)
             outcome = await run_step(claimed, plan.step(claimed.position), self.deps)
         except Exception:
             # The step's lease will expire and it will be claimed again; nothing is recorded as done.

@@ -41,6 +41,9 @@ class PlanCache:
     def __init__(self) -> None:
         self._plans: dict[uuid.UUID, Plan] = {}
 
+    def cached(self, version_id: uuid.UUID) -> Plan | None:
+        return self._plans.get(version_id)
+
     async def get(self, session: AsyncSession, version_id: uuid.UUID) -> Plan:
         plan = self._plans.get(version_id)
         if plan is None:

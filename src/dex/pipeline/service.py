@@ -86,7 +86,8 @@ async def submit(
         select(Company.id).where(Company.id == company_id, Company.org_id == scope.org_id)
     )
     if belongs is None:
-        raise BadRequest("company_id does not belong to org_id")
+        # Another org's company (or none at all): not found, like every other org's resource.
+        raise NotFound("company_id does not belong to org_id")
     version = await version_for_submission(session, scope.org_id, body.blueprint_id)
     expected_type = version.snapshot["blueprint"].get("entity_type") or "company"
     wrong = [i for i, entity in enumerate(body.entities) if entity.entity_type != expected_type]
@@ -358,11 +359,8 @@ async def resume(
         raise BadRequest("provide exactly one of pipeline_run_id or submission_id")
     query = select(PipelineRun).where(PipelineRun.org_id == scope.org_id, PipelineRun.status == "failed")
     if run_id is not None:
-        run = await session.scalar(
-            select(PipelineRun).where(PipelineRun.id == run_id, PipelineRun.org_id == scope.org_id)
-        )
-        if run is None:
-            raise NotFound("Pipeline run not found")
+        # Org and company access first (404 / 403), so another company's run status is never told.
+        run = await get_run(session, scope, run_id)
         if run.status != "failed":
             raise BadRequest(f"only failed runs can be resumed (this one is {run.status})")
         query = query.where(PipelineRun.id == run_id)

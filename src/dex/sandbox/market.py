@@ -292,8 +292,11 @@ TECHNOLOGIES = (
 )
 
 
-def store(domain: str, *, platform: str | None = None, country_code: str | None = None) -> dict[str, Any]:
-    """StoreLeads' record of ``domain``; a search result is built with the platform/country searched for."""
+def store(
+    domain: str, *, platform: str | None = None, country_code: str | None = None, category: str | None = None
+) -> dict[str, Any]:
+    """StoreLeads' record of ``domain``; a search result is built with the platform, country and category
+    searched for."""
     company = company_for_domain(domain)
     platform = platform or pick(tuple(PLATFORMS), "platform", domain)
     plans = PLATFORMS.get(platform, ("Standard",))
@@ -323,7 +326,7 @@ def store(domain: str, *, platform: str | None = None, country_code: str | None 
             {"type": "email", "value": f"hello@{domain}", "source": "/pages/contact"},
             {"type": "instagram", "value": f"https://www.instagram.com/{slug(company.name)}", "source": "/"},
         ],
-        "categories": [pick(STORE_CATEGORIES, "category", domain)],
+        "categories": [category or pick(STORE_CATEGORIES, "category", domain)],
         "country_code": country_code or company.hq_country_code,
         "city": company.hq_city,
         "state": "Active",
@@ -342,7 +345,13 @@ def store_search(filters: dict[str, str], page: int, page_size: int) -> tuple[in
     start = page * page_size
     domains = related_domains(key, "store", min(total, start + page_size))[start:]
     return total, [
-        store(d, platform=filters.get("platform"), country_code=filters.get("country_code")) for d in domains
+        store(
+            d,
+            platform=filters.get("platform"),
+            country_code=filters.get("country_code"),
+            category=filters.get("category"),
+        )
+        for d in domains
     ]
 
 

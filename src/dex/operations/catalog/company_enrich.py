@@ -108,9 +108,10 @@ ProfileSource = Callable[[Invocation, dict[str, str | None]], Awaitable[AdapterR
 
 
 async def _from_prospeo(inv: Invocation, ids: dict[str, str | None]) -> AdapterResult:
+    # The normalized domain rather than the URL it came from: one cache entry per company, not per URL.
     return await prospeo.enrich_company(
         inv.providers,
-        company_website=ids["company_website"] or ids["company_domain"],
+        company_website=ids["company_domain"] or ids["company_website"],
         company_linkedin_url=ids["company_linkedin_url"],
         company_name=ids["company_name"],
         company_id=ids["source_company_id"],

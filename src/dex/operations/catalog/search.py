@@ -95,6 +95,8 @@ class Accumulator:
 
 
 class CompanySearchResult(BaseModel):
+    """One company found; canonical fields only (no ``raw``, see the module docstring)."""
+
     company_name: str | None = None
     company_domain: str | None = None
     company_website: str | None = None
@@ -216,6 +218,8 @@ async def search_companies(inv: Invocation) -> Outcome:
 
 
 class PersonSearchResult(BaseModel):
+    """One person found; canonical fields only (no ``raw``, see the module docstring)."""
+
     full_name: str | None = None
     first_name: str | None = None
     last_name: str | None = None

@@ -1,0 +1,110 @@
+"""Parallel.ai micro-lookups through ``POST /api/v1/execute``: a real task run (create, poll, fetch the
+result) against the sandbox for each lookup."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from dex.sandbox.world import company_for_domain, staff
+from tests.conftest import SandboxHandle, Tenant
+from tests.operations.test_execute import execute
+
+ACME = company_for_domain("acme.io")
+AVA = staff(ACME)[2]
+
+# operation → (input, the expected output fields)
+LOOKUPS = {
+    "company.lookup.linkedin_url": (
+        {"domain": "https://www.acme.io/", "company_name": "Acme"},
+        {"company_linkedin_url": ACME.linkedin_url.lower()},
+    ),
+    "company.lookup.name": ({"company_linkedin_url": ACME.linkedin_url}, {"company_name": "Acme"}),
+    "company.lookup.domain": (
+        {"company_linkedin_url": ACME.linkedin_url + "/"},
+        {"company_domain": "acme.io"},
+    ),
+    "company.lookup.description": ({"company_domain": "acme.io"}, {"description": ACME.description}),
+    "company.lookup.hq_location": (
+        {"company_domain": "acme.io"},
+        {"hq_location": f"{ACME.hq_city}, {ACME.hq_country_code}"},
+    ),
+    "company.lookup.employee_range": ({"company_domain": "acme.io"}, {"employee_range": ACME.employee_range}),
+    "person.lookup.linkedin_url": (
+        {"full_name": AVA.full_name, "company_name": "Acme", "company_website": "https://acme.io"},
+        {"linkedin_url": AVA.linkedin_url.lower()},
+    ),
+    "person.lookup.work_email": (
+        {"first_name": AVA.first_name, "last_name": AVA.last_name, "company_domain": "acme.io"},
+        {"work_email": AVA.work_email},
+    ),
+    "person.lookup.email_and_linkedin_url": (
+        {"full_name": AVA.full_name, "current_company_domain": "acme.io"},
+        {"work_email": AVA.work_email, "linkedin_url": AVA.linkedin_url.lower()},
+    ),
+    "person.lookup.location": ({"profile_url": AVA.linkedin_url}, {"location": AVA.location}),
+}
+
+
+async def run(client: httpx.AsyncClient, tenant: Tenant, operation_id: str, input_: dict) -> dict:
+    entity_type = operation_id.split(".", 1)[0]
+    response = await execute(client, tenant, operation_id, entity_type, input_)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+@pytest.mark.parametrize("operation_id", LOOKUPS)
+async def test_lookup_found(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, operation_id: str
+) -> None:
+    input_, expected = LOOKUPS[operation_id]
+    result = await run(client, tenant, operation_id, {**input_, "noise": [{"x": 1}], "company_size": 12})
+    assert result["status"] == "found", result
+    assert result["output"] == {**expected, "source_provider": "parallel"}
+    # One billed task creation, then free status polls and the result fetch.
+    billed = [entry.action for entry in sandbox.state.ledger if entry.billable]
+    assert billed == ["create_run"] and sandbox.state.ledger[-1].action == "run_result"
+
+
+@pytest.mark.parametrize("operation_id", ["company.lookup.linkedin_url", "person.lookup.work_email"])
+async def test_lookup_not_found(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, operation_id: str
+) -> None:
+    sandbox.configure(hit_rate=0.0)
+    result = await run(client, tenant, operation_id, LOOKUPS[operation_id][0])
+    assert result["status"] == "not_found" and result["output"] is None
+
+
+async def test_parallel_failure_is_failed(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
+) -> None:
+    sandbox.state.script_faults("parallel", ["500", "500", "500"])
+    result = await run(client, tenant, "company.lookup.name", {"company_domain": "acme.io"})
+    assert result["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "input_", "missing"),
+    [
+        ("company.lookup.domain", {"company_domain": "acme.io"}, ["company_linkedin_url"]),
+        ("person.lookup.linkedin_url", {"full_name": "Ava Patel"}, ["company_domain|company_name"]),
+        (
+            "person.lookup.work_email",
+            {"company_domain": "acme.io"},
+            ["full_name"],
+        ),
+        ("person.lookup.location", {"linkedin_url": "   "}, ["linkedin_url"]),
+        ("company.lookup.name", {"company_linkedin_url": ["https://linkedin.com/company/x"]}, None),
+    ],
+)
+async def test_missing_inputs_make_no_call(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    sandbox: SandboxHandle,
+    operation_id: str,
+    input_: dict,
+    missing: list[str] | None,
+) -> None:
+    result = await run(client, tenant, operation_id, input_)
+    assert (result["status"], result["missing_inputs"]) == ("failed", missing)
+    assert sandbox.state.ledger == []
