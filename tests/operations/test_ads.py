@@ -96,7 +96,7 @@ async def test_empty_ads_list_with_a_message_is_a_failed_attempt(
         ("linkedin", {"company_domain": " "}, ["company_domain|linkedin_page_id"]),
         ("meta", {"facebook_url": ""}, ["company_domain|facebook_url|keyword"]),
         ("google", {"linkedin_page_id": "123"}, ["company_domain"]),
-        ("google", {"company_domain": {"value": "acme.io"}}, None),
+        ("google", {"company_domain": {"value": "acme.io"}}, ["company_domain"]),
     ],
 )
 async def test_missing_inputs_make_no_call(
@@ -105,7 +105,7 @@ async def test_missing_inputs_make_no_call(
     sandbox: SandboxHandle,
     network: str,
     input_: dict,
-    missing: list[str] | None,
+    missing: list[str],
 ) -> None:
     result = await run(client, tenant, network, input_)
     assert (result["status"], result["missing_inputs"]) == ("failed", missing)

@@ -68,10 +68,14 @@ async def test_enigma_failure_is_failed(
 
 
 @pytest.mark.parametrize(
-    ("input_", "missing"), [({"name": "Acme"}, ["company_name|company_domain"]), ({"company_name": 5}, None)]
+    ("input_", "missing"),
+    [
+        ({"name": "Acme"}, ["company_name|company_domain"]),
+        ({"company_name": 5}, ["company_name|company_domain"]),
+    ],
 )
 async def test_missing_inputs_make_no_call(
-    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, input_: dict, missing: list[str] | None
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, input_: dict, missing: list[str]
 ) -> None:
     result = await run(client, tenant, input_)
     assert (result["status"], result["missing_inputs"]) == ("failed", missing)

@@ -174,11 +174,12 @@ async def test_profile_missing_inputs_make_no_provider_call(
 async def test_profile_with_only_unusable_identifiers_asks_no_provider(
     providers: ProviderRuntime, tenant: Tenant, sandbox_settings: Settings, sandbox: SandboxHandle
 ) -> None:
-    # A number or a list where a name or URL belongs passes the presence check but identifies nothing.
+    # A number or a list where a name or URL belongs identifies nothing: the inputs count as missing.
     junk = {"company_name": 5, "company_linkedin_url": ["x"]}
     result = await run(providers, tenant, sandbox_settings, "company.enrich.profile", junk)
     assert result.status == "failed"
-    assert {attempt.status for attempt in result.attempts} == {"skipped"}
+    assert result.missing_inputs
+    assert result.attempts == []
     assert sandbox.state.ledger == []
 
 

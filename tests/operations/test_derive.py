@@ -123,7 +123,10 @@ async def test_domain_defaults_to_the_pricing_page_host(
 
 @pytest.mark.parametrize(
     ("input_", "missing"),
-    [({"company_domain": "acme.io"}, ["pricing_page_url"]), ({"pricing_page_url": "n/a"}, None)],
+    [
+        ({"company_domain": "acme.io", "pricing_page_url": 3}, ["pricing_page_url"]),
+        ({"pricing_page_url": "n/a"}, None),
+    ],
 )
 async def test_unusable_input_makes_no_call(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, input_: dict, missing: list[str] | None

@@ -92,7 +92,7 @@ async def test_store_search_not_found(
     [
         ("company.enrich.ecommerce", {"company_name": "Acme"}, ["company_domain"]),
         ("company.search.ecommerce", {"country_code": "US"}, ["platform|category|app_installed"]),
-        ("company.search.ecommerce", {"platform": 3}, None),
+        ("company.search.ecommerce", {"platform": 3}, ["platform|category|app_installed"]),
     ],
 )
 async def test_missing_inputs_make_no_call(
@@ -101,7 +101,7 @@ async def test_missing_inputs_make_no_call(
     sandbox: SandboxHandle,
     operation_id: str,
     input_: dict,
-    missing: list[str] | None,
+    missing: list[str],
 ) -> None:
     result = await run(client, tenant, operation_id, input_)
     assert (result["status"], result["missing_inputs"]) == ("failed", missing)

@@ -94,7 +94,11 @@ async def test_parallel_failure_is_failed(
             ["full_name"],
         ),
         ("person.lookup.location", {"linkedin_url": "   "}, ["linkedin_url"]),
-        ("company.lookup.name", {"company_linkedin_url": ["https://linkedin.com/company/x"]}, None),
+        (
+            "company.lookup.name",
+            {"company_linkedin_url": ["https://linkedin.com/company/x"]},
+            ["company_domain|company_linkedin_url"],
+        ),
     ],
 )
 async def test_missing_inputs_make_no_call(
@@ -103,7 +107,7 @@ async def test_missing_inputs_make_no_call(
     sandbox: SandboxHandle,
     operation_id: str,
     input_: dict,
-    missing: list[str] | None,
+    missing: list[str],
 ) -> None:
     result = await run(client, tenant, operation_id, input_)
     assert (result["status"], result["missing_inputs"]) == ("failed", missing)

@@ -110,9 +110,13 @@ async def test_list_lookup_not_found_has_an_empty_list(
         ("company.research.lookup_customers", {"company_domain": "   ", "domain": None}, ["company_domain"]),
         ("company.research.discover_competitors", {"domain": "acme.io"}, ["company_name"]),
         ("company.research.discover_competitors", {"company_name": "Acme"}, ["company_domain"]),
-        # Non-text values pass the engine's presence check; the operation still refuses to pay for nothing.
-        ("company.research.check_vc_funding", {"company_domain": 17}, None),
-        ("company.research.resolve_pricing_page_url", {"company_name": ["Acme"]}, None),
+        # Noise from a pipeline context is no value: a number or a list where text belongs.
+        ("company.research.check_vc_funding", {"company_domain": 17}, ["company_domain"]),
+        (
+            "company.research.resolve_pricing_page_url",
+            {"company_name": ["Acme"]},
+            ["company_name|company_domain"],
+        ),
     ],
 )
 async def test_missing_inputs_make_no_call(
@@ -121,7 +125,7 @@ async def test_missing_inputs_make_no_call(
     sandbox: SandboxHandle,
     operation_id: str,
     input_: dict,
-    missing: list[str] | None,
+    missing: list[str],
 ) -> None:
     result = await run(client, tenant, operation_id, input_)
     assert (result["status"], result["missing_inputs"]) == ("failed", missing)

@@ -125,6 +125,8 @@ class OperationInput:
         """Whether ``key`` is present with a usable value (strings non-blank; lists/objects non-empty)."""
         if self.text(key) is not None:
             return True
+        if key in ALIASES:  # a text key counts only with text (a number or list is noise, not a value)
+            return False
         value = self.raw.get(key)
         if isinstance(value, bool):
             return True
@@ -146,7 +148,7 @@ class OperationInput:
         elif isinstance(value, str):
             try:
                 number = int(float(value.strip()))
-            except ValueError:
+            except (ValueError, OverflowError):
                 number = None
         else:
             number = None

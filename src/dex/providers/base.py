@@ -232,8 +232,10 @@ def skipped(ctx: ProviderContext, provider: str, action: str, reason: str) -> Ad
 
 
 def adapter(
-    provider: str, action: str, *, cacheable: bool = True
+    provider: str, action: str, *, cacheable: bool = True, unkeyed: tuple[str, ...] = ()
 ) -> Callable[[AdapterFn], Callable[..., Awaitable[AdapterResult]]]:
+    """``unkeyed`` names keyword inputs that tune *how* the call is made (poll timing) rather than what is
+    asked, so they stay out of the cache key."""
     if provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}: add it to dex.providers.catalog")
 
@@ -244,7 +246,7 @@ def adapter(
             if credentials is None:
                 reason = "missing_provider_email" if provider == "adyntel" else "missing_provider_api_key"
                 return skipped(ctx, provider, action, reason)
-            key = _cache_key(inputs)
+            key = _cache_key({name: value for name, value in inputs.items() if name not in unkeyed})
             use_cache = cacheable and ctx.use_cache and ctx.cache is not None
             if use_cache:
                 hit = await ctx.cache.get(ctx.org_id, provider, action, key)  # type: ignore[union-attr]

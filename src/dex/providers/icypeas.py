@@ -3,10 +3,8 @@
 ``/bulk-single-searchs/read`` with that id is then polled until the search leaves NONE / SCHEDULED /
 IN_PROGRESS. Only the search is billed: the reads are free (``billable=False``).
 
-Poll timing (``ICYPEAS_POLL_INTERVAL_MS`` / ``ICYPEAS_MAX_WAIT_MS``) is passed in by the caller as keyword
-inputs, so it is part of the enrichment-cache key. That is deliberate: the values are constant per
-deployment, and the adapter contract keys the cache on every keyword input, so keeping timing out of the key
-would need hidden module state instead.
+Poll timing (``ICYPEAS_POLL_INTERVAL_MS`` / ``ICYPEAS_MAX_WAIT_MS``) is passed in by the caller and kept out
+of the enrichment-cache key (``unkeyed``): it says how to wait, not what is asked.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ def _first(value: Any) -> dict[str, Any]:
     return _dict(value[0]) if isinstance(value, list) and value else {}
 
 
-@adapter(PROVIDER, "find_email")
+@adapter(PROVIDER, "find_email", unkeyed=("poll_interval_ms", "max_wait_ms"))
 async def find_email(
     call: ProviderCall,
     *,

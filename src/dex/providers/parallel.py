@@ -68,7 +68,7 @@ class CompletedRun:
         return output if isinstance(output, dict) else {}
 
 
-@adapter(PROVIDER, "run_task")
+@adapter(PROVIDER, "run_task", unkeyed=("max_wait_ms",))
 async def run_task(
     call: ProviderCall,
     *,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dex.operations.catalog.common import operation_status, requires_text
+from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.registry import OperationSpec, Requirements
 from dex.providers import adyntel
@@ -122,7 +122,7 @@ def ads_operation(
         strategy="single",
         cost_tier="medium",
         output_contract=output_contract,
-        handler=requires_text(handler),
+        handler=handler,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from dex.operations.catalog.common import operation_status, requires_text
+from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.registry import OperationSpec, Requirements
 from dex.providers import enigma
@@ -78,7 +78,7 @@ OPERATIONS = [
         strategy="single",
         cost_tier="medium",
         output_contract=CardRevenueOutput,
-        handler=requires_text(card_revenue),
+        handler=card_revenue,
         options=("months_back",),
     ),
 ]

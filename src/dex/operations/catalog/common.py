@@ -28,11 +28,8 @@ class TextInput(OperationInput):
 
 
 def requires_text(handler: Handler) -> Handler:
-    """Fail, before any provider call, when a requirement holds only through a non-text value.
-
-    The engine's requirement check counts any number, list or object as present, so ``company_domain: 17``
-    or ``company_name: ["Acme"]`` from a noisy pipeline context would reach the handler with no usable
-    text — and a provider would be paid to look up nothing."""
+    """Fail, before any provider call, when a requirement holds only through a non-text value
+    (``company_domain: 17``, ``company_name: ["Acme"]``), so no provider is paid to look up nothing."""
 
     @functools.wraps(handler)
     async def guarded(inv: Invocation) -> Outcome:

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, create_model
 
-from dex.operations.catalog.common import requires_text
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import normalize_domain
 from dex.operations.registry import OperationSpec, Requirements
@@ -103,6 +102,6 @@ OPERATIONS = [
         strategy="parallel",
         cost_tier="high",
         output_contract=PricingIntelligenceOutput,
-        handler=requires_text(pricing_intelligence),
+        handler=pricing_intelligence,
     ),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from dex.operations.catalog.common import operation_status, requires_text
+from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.registry import FanOut, OperationSpec, Requirements
 from dex.providers import storeleads
@@ -129,7 +129,7 @@ OPERATIONS = [
         strategy="single",
         cost_tier="medium",
         output_contract=EcommerceOutput,
-        handler=requires_text(enrich_ecommerce),
+        handler=enrich_ecommerce,
     ),
     OperationSpec(
         operation_id="company.search.ecommerce",
@@ -154,7 +154,7 @@ OPERATIONS = [
         strategy="single",
         cost_tier="high",
         output_contract=EcommerceSearchOutput,
-        handler=requires_text(search_ecommerce),
+        handler=search_ecommerce,
         fan_out=FanOut(
             "results", "company", (("domain", "company_domain"), ("merchant_name", "company_name"))
         ),

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, create_model
 
-from dex.operations.catalog.common import operation_status, requires_text
+from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import clean_text, normalize_domain, normalize_email, normalize_linkedin_url
 from dex.operations.registry import EntityType, OperationSpec, Requirements
@@ -131,7 +131,7 @@ class MicroLookup:
             strategy="single",
             cost_tier="high",
             output_contract=self.output_contract(),
-            handler=requires_text(self.run),
+            handler=self.run,
         )
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, create_model
 
 from dex.config import Settings
-from dex.operations.catalog.common import operation_status, requires_text
+from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import normalize_domain
 from dex.operations.registry import FanOut, OperationSpec, Requirements
@@ -129,7 +129,7 @@ class ListLookup:
             strategy="single",
             cost_tier="medium",
             output_contract=self.output_contract(),
-            handler=requires_text(self.run),
+            handler=self.run,
             fan_out=self.fan_out,
         )
 
@@ -354,7 +354,7 @@ class UrlResolver:
             strategy="waterfall",
             cost_tier="medium",
             output_contract=self.output_contract(),
-            handler=requires_text(self.run),
+            handler=self.run,
             order_setting="llm_provider_order",
         )
 
@@ -393,7 +393,7 @@ OPERATIONS = [
         strategy="single",
         cost_tier="low",
         output_contract=VcFundingOutput,
-        handler=requires_text(check_vc_funding),
+        handler=check_vc_funding,
     ),
     *(resolver.spec() for resolver in RESOLVERS),
 ]

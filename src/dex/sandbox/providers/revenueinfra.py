@@ -8,6 +8,7 @@ under their earlier paths — the current path answers 404, as the deployed serv
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -104,42 +105,34 @@ def _testimonials(domain: str) -> dict[str, Any]:
     return {"champions": [_champion(c, detailed=True) for c in market.champions(domain)]}
 
 
-# path → (action, body key carrying the domain, answer for a known company, answer for an unknown one)
-LOOKUPS: dict[str, tuple[str, str, Answer, dict[str, Any]]] = {
-    "/run/companies/parallel-task/competitors/infer/db-direct": (
-        "discover_competitors",
-        "domain",
-        _competitors,
-        {"competitors": []},
+@dataclass(frozen=True)
+class Lookup:
+    action: str
+    answer: Answer  # for a company HQ knows
+    unknown: dict[str, Any]  # for one it does not
+    # Body keys the endpoint insists on; the first carries the company's domain.
+    required: tuple[str, ...] = ("domain",)
+
+
+LOOKUPS = {
+    "/run/companies/parallel-task/competitors/infer/db-direct": Lookup(
+        "discover_competitors", _competitors, {"competitors": []}, ("domain", "company_name")
     ),
-    "/run/companies/db/similar-companies/list": (
-        "find_similar_companies",
-        "domain",
-        _similar,
-        {"similar_companies": [], "similar_count": 0},
+    "/run/companies/db/similar-companies/list": Lookup(
+        "find_similar_companies", _similar, {"similar_companies": [], "similar_count": 0}
     ),
-    "/run/companies/db/company-customers/lookup": (
-        "lookup_customers",
-        "domain",
-        _customers,
-        {"customers": []},
+    "/run/companies/db/company-customers/lookup": Lookup("lookup_customers", _customers, {"customers": []}),
+    "/run/companies/db/alumni/lookup": Lookup(
+        "lookup_alumni", _alumni, {"alumni": []}, ("past_company_domain",)
     ),
-    "/run/companies/db/alumni/lookup": ("lookup_alumni", "past_company_domain", _alumni, {"alumni": []}),
-    "/run/companies/db/case-study-champions/lookup": (
-        "lookup_champions",
-        "domain",
-        _champions,
-        {"champions": []},
+    "/run/companies/db/case-study-champions/lookup": Lookup(
+        "lookup_champions", _champions, {"champions": []}
     ),
-    "/run/companies/db/case-study-champions-detailed/lookup": (
-        "lookup_champion_testimonials",
-        "domain",
-        _testimonials,
-        {"champions": []},
+    "/run/companies/db/case-study-champions-detailed/lookup": Lookup(
+        "lookup_champion_testimonials", _testimonials, {"champions": []}
     ),
-    "/run/companies/db/has-raised-vc-status/check": (
+    "/run/companies/db/has-raised-vc-status/check": Lookup(
         "check_vc_funding",
-        "domain",
         market.vc_funding,
         {"has_raised_vc": False, "vc_names": [], "vcs": [], "founded_date": None},
     ),
@@ -170,26 +163,26 @@ def _text(body: dict[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _lookup_route(path: str, action: str, domain_key: str, answer: Answer, unknown: dict[str, Any]) -> None:
+def _lookup_route(path: str, lookup: Lookup) -> None:
     async def route(request: Request) -> Response:
         async def respond() -> dict[str, Any]:
             body = await _body(request)
-            domain = normalize_domain(_text(body, domain_key))
-            if not domain or (action == "discover_competitors" and not _text(body, "company_name")):
-                required = (
-                    f"{domain_key} and company_name" if action == "discover_competitors" else domain_key
-                )
-                return {"success": False, "error": f"{required} is required"}
+            missing = [key for key in lookup.required if not _text(body, key)]
+            if missing:
+                return {"success": False, "error": f"{' and '.join(missing)} required"}
+            domain = normalize_domain(_text(body, lookup.required[0]))
             known = known_to(PROVIDER, domain, sandbox_state(request).hit_rate(PROVIDER))
-            return {"success": True, "domain": domain, **(answer(domain) if known else unknown)}
+            return {"success": True, "domain": domain, **(lookup.answer(domain) if known else lookup.unknown)}
 
-        return await sandbox_state(request).handle(request, PROVIDER, action, authorized=True, answer=respond)
+        return await sandbox_state(request).handle(
+            request, PROVIDER, lookup.action, authorized=True, answer=respond
+        )
 
-    router.add_api_route(path, route, methods=["POST"], name=action)
+    router.add_api_route(path, route, methods=["POST"], name=lookup.action)
 
 
 for _path, _lookup in LOOKUPS.items():
-    _lookup_route(_path, *_lookup)
+    _lookup_route(_path, _lookup)
 
 
 @router.post("/run/companies/gemini/{endpoint}/infer")
