@@ -191,3 +191,53 @@ async def test_idempotency_key_returns_the_first_submission(pipeline: PipelineHa
     assert first.json()["data"]["submission_id"] == second.json()["data"]["submission_id"]
     third = await pipeline.post("/api/v1/batch/submit", body, headers={"Idempotency-Key": "other"})
     assert third.json()["data"]["submission_id"] != first.json()["data"]["submission_id"]
+
+
+async def test_nested_fan_out_reaches_grandchildren(pipeline: PipelineHarness) -> None:
+    blueprint = await pipeline.blueprint(
+        "nested",
+        [
+            {"position": 1, "operation_id": "company.search", "fan_out": True, "step_config": {"limit": 2}},
+            {
+                "position": 2,
+                "operation_id": "person.search",
+                "fan_out": True,
+                "step_config": {"max_results": 2},
+            },
+            {"position": 3, "operation_id": "person.contact.resolve_email"},
+        ],
+    )
+    submission = await pipeline.submit(blueprint, [{"query": "acme"}])
+    await pipeline.run_until_idle()
+    status = await pipeline.status(submission)
+    assert status["submission"]["status"] == "completed", status["summary"]
+    root = status["runs"][0]
+    companies = root["children"]
+    assert companies and all(c["entity_type"] == "company" for c in companies)
+    people = [p for c in companies for p in c["children"]]
+    assert people and all(p["entity_type"] == "person" and p["final_context"].get("email") for p in people)
+    assert status["summary"]["total"] == 1 + len(companies) + len(people)
+
+
+async def test_a_small_batch_is_not_starved_by_a_huge_one(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    from tests.conftest import create_tenant
+
+    await pipeline.executor.stop()
+    other = await create_tenant(database, "small-org")
+    small = PipelineHarness(pipeline.client, pipeline.executor, other)
+    big_blueprint = await pipeline.blueprint("big", [VERIFY], entity_type="person")
+    small_blueprint = await small.blueprint("small", [VERIFY], entity_type="person")
+    await pipeline.submit(big_blueprint, [{"email": f"p{i}@big.io"} for i in range(200)], "person")
+    await small.submit(small_blueprint, [{"email": f"q{i}@small.io"} for i in range(4)], "person")
+    # One claim of 20 slots with both orgs ready: the small org gets its share at once.
+    from dex.pipeline.progress import claim
+
+    async with database.transaction() as session:
+        claimed = await claim(
+            session, pipeline.executor.plans, worker="fairness-test", lease_seconds=30, capacity=20
+        )
+    by_org = {step.org_id for step in claimed if step.org_id == other.org_id}
+    assert len(claimed) == 20 and by_org == {other.org_id}
+    assert sum(step.org_id == other.org_id for step in claimed) == 4

@@ -16,28 +16,17 @@ from dex.errors import BadRequest
 from dex.operations.inputs import ALIASES
 from dex.operations.registry import OperationSpec, get_operation
 
-# What an entity's own input may carry (reference §11.2's initial fields).
+# What an entity's own input may carry: its identifiers (reference §11.2's initial fields) and the search
+# parameters a batch may give each entity (a search step's query, filters, platform…).
+SEARCH_INPUTS = {"query", "provider_filters", "platform", "category", "app_installed", "job_title", "cascade"}
 ENTITY_INPUT_FIELDS = {
     "company": {
-        "company_domain",
-        "company_name",
-        "company_website",
-        "company_linkedin_url",
-        "source_company_id",
+        "company_domain", "company_name", "company_website", "company_linkedin_url", "source_company_id",
+        *SEARCH_INPUTS,
     },
     "person": {
-        "first_name",
-        "last_name",
-        "full_name",
-        "linkedin_url",
-        "email",
-        "company_domain",
-        "company_name",
-        "company_linkedin_url",
-        "profile_url",
-        "work_email",
-        "personal_email",
-        "person_id",
+        "first_name", "last_name", "full_name", "linkedin_url", "email", "company_domain", "company_name",
+        "company_linkedin_url", "profile_url", "work_email", "personal_email", "person_id", *SEARCH_INPUTS,
     },
 }
 
@@ -49,10 +38,16 @@ def with_aliases(fields: set[str]) -> set[str]:
 
 
 def default_entity_type(steps: Sequence[BlueprintStepIn]) -> str:
+    """The entity type of the first operation that works on the run's own entity; "company" (the
+    reference's default) when a search fans out before any such step."""
     for step in sorted(steps, key=lambda s: s.position):
         spec = get_operation(step.operation_id or "")
-        if step.is_enabled and spec is not None and spec.category != "search":
+        if not step.is_enabled or spec is None:
+            continue
+        if spec.category != "search":
             return spec.entity_type
+        if fans_out(step):
+            break
     return "company"
 
 

@@ -255,12 +255,12 @@ class Executor:
                 log.warning("lease upkeep failed: %s", exc)
 
     async def wait_idle(self, timeout: float = 60.0) -> None:
-        """Until nothing is in flight and nothing is ready (tests and the demo)."""
+        """Until no step is in flight here and none is queued, retrying or running anywhere (tests)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self._inflight and self._done.empty():
                 async with self.database.transaction() as session:
-                    if not await repo.orgs_with_ready_steps(session, max_orgs=1):
+                    if not await repo.has_unfinished_steps(session):
                         return
             await asyncio.sleep(0.05)
         raise TimeoutError("executor did not become idle")

@@ -53,18 +53,21 @@ ORGS_WITH_READY_STEPS = text(
     """
 )
 
+# The candidate rows are locked in a CTE, which PostgreSQL evaluates exactly once; a LIMIT subquery joined
+# into the UPDATE may be re-scanned by some plans and claim more than the limit.
 CLAIM = text(
     f"""
-    UPDATE step_results s
-    SET status = 'running', claimed_by = :worker, attempt = s.attempt + 1, started_at = now(),
-        lease_expires_at = now() + make_interval(secs => :lease_seconds)
-    FROM (
+    WITH ready AS MATERIALIZED (
         SELECT r.id FROM step_results r
         WHERE r.org_id = :org_id AND {ready("r")}
         ORDER BY r.available_at
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
-    ) ready
+    )
+    UPDATE step_results s
+    SET status = 'running', claimed_by = :worker, attempt = s.attempt + 1, started_at = now(),
+        lease_expires_at = now() + make_interval(secs => :lease_seconds)
+    FROM ready
     WHERE s.id = ready.id AND s.status IN ({_in(states.sources("step", "running"))})
     RETURNING s.id, s.pipeline_run_id, s.org_id, s.company_id, s.submission_id, s.step_position, s.attempt,
               s.input_payload
@@ -128,6 +131,15 @@ async def running_workers(session: AsyncSession) -> list[str]:
         )
     )
     return list(rows.scalars())
+
+
+async def has_unfinished_steps(session: AsyncSession) -> bool:
+    """Whether any step anywhere is queued, waiting to retry, or running."""
+    return bool(
+        await session.scalar(
+            text("SELECT EXISTS (SELECT 1 FROM step_results WHERE status IN ('queued', 'retrying', 'running'))")
+        )
+    )
 
 
 async def notify_ready(session: AsyncSession) -> None:

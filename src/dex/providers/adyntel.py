@@ -15,6 +15,8 @@ from dex.operations.inputs import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "adyntel"
+# ``timeout_seconds`` (ADYNTEL_TIMEOUT_SECONDS) bounds how long dex waits, not what it asks: not a cache key.
+UNKEYED = ("timeout_seconds",)
 # Response fields copied through besides the ads themselves.
 PAGING_FIELDS = (
     "continuation_token",
@@ -43,7 +45,11 @@ def _message(body: dict[str, Any]) -> str | None:
 
 
 async def _search(
-    call: ProviderCall, endpoint: str, payload: dict[str, Any], list_keys: tuple[str, ...] = ("ads",)
+    call: ProviderCall,
+    endpoint: str,
+    payload: dict[str, Any],
+    timeout_seconds: float | None,
+    list_keys: tuple[str, ...] = ("ads",),
 ) -> AdapterResult:
     api_key, account_email = call.credentials
     body = {
@@ -51,7 +57,7 @@ async def _search(
         "email": account_email,
         **{key: value for key, value in payload.items() if value not in (None, "")},
     }
-    response = await call.request("POST", f"/{endpoint}", json_body=body)
+    response = await call.request("POST", f"/{endpoint}", json_body=body, timeout_seconds=timeout_seconds)
     if response.http_status == 204 and response.error is None:
         return call.result("not_found", response, provider_status="no_content")
     if not response.ok:
@@ -65,26 +71,24 @@ async def _search(
     return call.result("found", response, mapped=mapped)
 
 
-@adapter(PROVIDER, "search_linkedin_ads")
+@adapter(PROVIDER, "search_linkedin_ads", unkeyed=UNKEYED)
 async def search_linkedin_ads(
     call: ProviderCall,
     *,
     company_domain: str | None = None,
     linkedin_page_id: str | None = None,
     continuation_token: str | None = None,
+    timeout_seconds: float | None = None,
 ) -> AdapterResult:
-    return await _search(
-        call,
-        "linkedin",
-        {
-            "company_domain": company_domain,
-            "linkedin_page_id": linkedin_page_id,
-            "continuation_token": continuation_token,
-        },
-    )
+    payload = {
+        "company_domain": company_domain,
+        "linkedin_page_id": linkedin_page_id,
+        "continuation_token": continuation_token,
+    }
+    return await _search(call, "linkedin", payload, timeout_seconds)
 
 
-@adapter(PROVIDER, "search_meta_ads")
+@adapter(PROVIDER, "search_meta_ads", unkeyed=UNKEYED)
 async def search_meta_ads(
     call: ProviderCall,
     *,
@@ -94,6 +98,7 @@ async def search_meta_ads(
     media_type: str | None = None,
     country_code: str | None = None,
     active_status: str | None = None,
+    timeout_seconds: float | None = None,
 ) -> AdapterResult:
     payload = {
         "company_domain": company_domain,
@@ -103,28 +108,33 @@ async def search_meta_ads(
         "country_code": country_code,
         "active_status": active_status,
     }
-    return await _search(call, "facebook", payload, ("results", "ads"))
+    return await _search(call, "facebook", payload, timeout_seconds, ("results", "ads"))
 
 
-@adapter(PROVIDER, "search_meta_ads_by_keyword")
+@adapter(PROVIDER, "search_meta_ads_by_keyword", unkeyed=UNKEYED)
 async def search_meta_ads_by_keyword(
-    call: ProviderCall, *, keyword: str, country_code: str | None = None
+    call: ProviderCall,
+    *,
+    keyword: str,
+    country_code: str | None = None,
+    timeout_seconds: float | None = None,
 ) -> AdapterResult:
     payload = {"keyword": keyword, "country_code": country_code}
-    return await _search(call, "facebook_ad_search", payload, ("results", "ads"))
+    return await _search(call, "facebook_ad_search", payload, timeout_seconds, ("results", "ads"))
 
 
-@adapter(PROVIDER, "search_google_ads")
+@adapter(PROVIDER, "search_google_ads", unkeyed=UNKEYED)
 async def search_google_ads(
     call: ProviderCall,
     *,
     company_domain: str,
     media_type: str | None = None,
     continuation_token: str | None = None,
+    timeout_seconds: float | None = None,
 ) -> AdapterResult:
     payload = {
         "company_domain": company_domain,
         "media_type": media_type,
         "continuation_token": continuation_token,
     }
-    return await _search(call, "google", payload)
+    return await _search(call, "google", payload, timeout_seconds)

@@ -67,6 +67,7 @@ async def linkedin_ads(inv: Invocation) -> Outcome:
         company_domain=inv.input.text("company_domain"),
         linkedin_page_id=identifier(inv, "linkedin_page_id"),
         continuation_token=inv.input.text("continuation_token"),
+        timeout_seconds=inv.settings.adyntel_timeout_seconds,
     )
     return outcome(result, "ads")
 
@@ -77,7 +78,10 @@ async def meta_ads(inv: Invocation) -> Outcome:
     keyword, country_code = inv.input.text("keyword"), inv.input.text("country_code")
     if keyword:
         result = await adyntel.search_meta_ads_by_keyword(
-            inv.providers, keyword=keyword, country_code=country_code
+            inv.providers,
+            keyword=keyword,
+            country_code=country_code,
+            timeout_seconds=inv.settings.adyntel_timeout_seconds,
         )
         return outcome(result, "results", endpoint_used="facebook_ad_search")
     result = await adyntel.search_meta_ads(
@@ -88,6 +92,7 @@ async def meta_ads(inv: Invocation) -> Outcome:
         media_type=inv.input.text("media_type"),
         country_code=country_code,
         active_status=inv.input.text("active_status"),
+        timeout_seconds=inv.settings.adyntel_timeout_seconds,
     )
     return outcome(result, "results", endpoint_used="facebook")
 
@@ -98,6 +103,7 @@ async def google_ads(inv: Invocation) -> Outcome:
         company_domain=inv.input.text("company_domain"),
         media_type=inv.input.text("media_type"),
         continuation_token=inv.input.text("continuation_token"),
+        timeout_seconds=inv.settings.adyntel_timeout_seconds,
     )
     return outcome(result, "ads")
 

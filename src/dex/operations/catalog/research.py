@@ -96,7 +96,7 @@ class ListLookup:
     def output_contract(self) -> type[BaseModel]:
         name = "".join(part.capitalize() for part in self.list_key.split("_")) + "Output"
         fields: dict[str, Any] = {
-            self.list_key: (list[self.item_model], ...),  # type: ignore[name-defined]
+            self.list_key: (list[self.item_model], ...),
             self.count_key: (int, ...),
             "source_provider": (str, ...),
         }
@@ -293,9 +293,11 @@ class UrlResolver:
     accept: Callable[[Any, str | None], str | None]
 
     def prompt(self, company_name: str | None, company_domain: str | None) -> str:
+        # One line per fact: a name spanning lines must not smuggle text into the rest of the prompt.
+        name = " ".join(company_name.split()) if company_name else "unknown"
         return (
             f"{self.question}\n"
-            f"Company name: {company_name or 'unknown'}\n"
+            f"Company name: {name}\n"
             f"Company domain: {company_domain or 'unknown'}\n"
             f'Answer with one JSON object: {{"{self.url_key}": "<the URL, or null>", '
             '"confidence": <a number from 0 to 1>, "reason": "<one sentence>"}. '
