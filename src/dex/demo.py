@@ -12,6 +12,7 @@ from dex.client import local_client
 from dex.config import Settings
 from dex.pipeline.cli import follow, people_table, summary_line
 from dex.pipeline.ingest import parse_csv
+from dex.providers.runtime import provider_mode
 
 EXAMPLES = resources.files("dex") / "examples"
 
@@ -21,6 +22,7 @@ async def run_demo(settings: Settings, database_url: str, console: Console) -> N
     companies = parse_csv((EXAMPLES / "companies.csv").read_bytes()).entities
     async with local_client(settings, database_url) as client:
         console.print(f"dex is serving at {client.base_url} (API docs: {client.base_url}/docs)")
+        console.print(f"providers: {provider_mode(settings)} mode")
         blueprint = await client.ensure_blueprint(definition)
         steps = " → ".join(step["operation_id"] for step in definition["steps"])
         console.print(f"blueprint [bold]{blueprint['name']}[/bold]: {steps}")

@@ -1,0 +1,93 @@
+"""``dex submit``, ``dex status`` and ``dex demo`` as an operator runs them: subprocesses in local mode,
+on the test database and the test sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dex.blueprints import service as blueprints
+from dex.blueprints.schemas import BlueprintCreate
+from dex.client import LOCAL_COMPANY, LOCAL_ORG_SLUG
+from dex.config import Settings
+from dex.db.engine import Database
+from dex.tenancy.auth import API_KEY_SUPER_ADMIN, tenant_scope
+from dex.tenancy.service import ensure_org_and_company
+from tests.conftest import SandboxHandle
+
+
+def dex_env(settings: Settings, database_url: str, sandbox_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": settings.jwt_secret or "",
+        "SUPER_ADMIN_JWT_SECRET": settings.super_admin_jwt_secret or "",
+        "SUPER_ADMIN_API_KEY": settings.super_admin_api_key or "",
+        "DEX_PROVIDER_MODE": "sandbox",
+        "DEX_SANDBOX_URL": sandbox_url,
+        "COLUMNS": "200",
+    }
+
+
+async def run_dex(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "dex.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_submit_follows_the_batch_and_status_shows_it(
+    tmp_path: Path, database: Database, database_url: str, settings: Settings, sandbox: SandboxHandle
+) -> None:
+    async with database.transaction() as session:
+        org, _ = await ensure_org_and_company(
+            session,
+            API_KEY_SUPER_ADMIN,
+            org_name="Local",
+            org_slug=LOCAL_ORG_SLUG,
+            company_name=LOCAL_COMPANY,
+        )
+        await blueprints.create(
+            session,
+            tenant_scope(API_KEY_SUPER_ADMIN, org_id=org.id),
+            BlueprintCreate(
+                name="profiles", steps=[{"position": 1, "operation_id": "company.enrich.profile"}]
+            ),
+        )
+    csv_file = tmp_path / "companies.csv"
+    csv_file.write_bytes(
+        "\ufeffCompany Domain;Company\nacme.io;Acme\n;\nglobex.com;Globex\nacme.io;Acme\n".encode()
+    )
+    env = dex_env(settings, database_url, sandbox.url)
+
+    submitted = await run_dex("submit", str(csv_file), "--blueprint", "profiles", env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    assert "submitted 2 entities" in submitted.stdout
+    summary = submitted.stdout.strip().splitlines()[-1]
+    assert ": completed — 2 completed, 0 failed" in summary
+    submission_id = summary.split()[1].rstrip(":")
+
+    shown = await run_dex("status", submission_id, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "acme.io" in shown.stdout and "globex.com" in shown.stdout
+
+    unknown = await run_dex("submit", str(csv_file), "--blueprint", "nope", env=env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "dex: no blueprint named 'nope'"
+
+
+async def test_demo_enriches_the_example_companies(
+    database_url: str, settings: Settings, sandbox: SandboxHandle
+) -> None:
+    result = await run_dex("demo", env=dex_env(settings, database_url, sandbox.url))
+    assert result.returncode == 0, result.stderr
+    assert "Enriched people" in result.stdout
+    assert ": completed —" in result.stdout
+    assert "@stripe.com" in result.stdout
