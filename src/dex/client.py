@@ -40,7 +40,9 @@ class DexClient:
         ) as response:
             payload = await response.json(content_type=None)
         if response.status >= 400:
-            raise ApiError(f"{path}: {payload.get('error', payload) if isinstance(payload, dict) else payload}")
+            raise ApiError(
+                f"{path}: {payload.get('error', payload) if isinstance(payload, dict) else payload}"
+            )
         return payload["data"]
 
     def _scoped(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +55,9 @@ class DexClient:
     async def find_blueprint(self, name: str) -> dict[str, Any] | None:
         offset = 0
         while True:
-            page = await self.post(f"{self._blueprints}/list", self._scoped({"limit": 1000, "offset": offset}))
+            page = await self.post(
+                f"{self._blueprints}/list", self._scoped({"limit": 1000, "offset": offset})
+            )
             for blueprint in page:
                 if blueprint["name"] == name:
                     return blueprint
@@ -67,8 +71,15 @@ class DexClient:
             return existing
         return await self.post(f"{self._blueprints}/create", self._scoped(definition))
 
-    async def submit(self, blueprint_id: str, entities: list[dict[str, Any]], *, company_id: str | None = None,
-                     source: str = "cli", idempotency_key: str | None = None) -> dict[str, Any]:
+    async def submit(
+        self,
+        blueprint_id: str,
+        entities: list[dict[str, Any]],
+        *,
+        company_id: str | None = None,
+        source: str = "cli",
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
         body = self._scoped({"blueprint_id": blueprint_id, "entities": entities, "source": source})
         company = company_id or (str(self.company_id) if self.company_id else None)
         if company:
@@ -78,7 +89,8 @@ class DexClient:
 
     async def status(self, submission_id: str, *, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
         return await self.post(
-            "/api/v1/batch/status", self._scoped({"submission_id": submission_id, "limit": limit, "offset": offset})
+            "/api/v1/batch/status",
+            self._scoped({"submission_id": submission_id, "limit": limit, "offset": offset}),
         )
 
     async def wait(
@@ -106,7 +118,11 @@ async def _local_tenant(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
 
     async with database.transaction() as session:
         org, company = await ensure_org_and_company(
-            session, API_KEY_SUPER_ADMIN, org_name="Local", org_slug=LOCAL_ORG_SLUG, company_name=LOCAL_COMPANY
+            session,
+            API_KEY_SUPER_ADMIN,
+            org_name="Local",
+            org_slug=LOCAL_ORG_SLUG,
+            company_name=LOCAL_COMPANY,
         )
     return org.id, company.id
 

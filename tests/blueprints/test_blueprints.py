@@ -100,7 +100,8 @@ async def test_updates_write_new_immutable_versions(
         versions = (
             await session.execute(
                 text(
-                    "SELECT version, jsonb_array_length(snapshot->'steps') FROM blueprint_versions ORDER BY version"
+                    "SELECT version, jsonb_array_length(snapshot->'steps') "
+                    "FROM blueprint_versions ORDER BY version"
                 )
             )
         ).all()

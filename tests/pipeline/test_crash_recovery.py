@@ -137,7 +137,8 @@ async def test_sigkill_mid_batch_loses_nothing(
         pending_steps = (
             await session.execute(
                 text(
-                    "SELECT count(*) FROM step_results WHERE submission_id = :id AND status IN ('queued', 'running', 'retrying')"
+                    "SELECT count(*) FROM step_results WHERE submission_id = :id "
+                    "AND status IN ('queued', 'running', 'retrying')"
                 ),
                 {"id": submission},
             )
@@ -145,8 +146,9 @@ async def test_sigkill_mid_batch_loses_nothing(
         recorded_twice = (
             await session.execute(
                 text(
-                    "SELECT count(*) FROM (SELECT step_result_id FROM operation_runs WHERE submission_id = :id "
-                    "AND status <> 'failed' GROUP BY step_result_id HAVING count(*) > 1) twice"
+                    "SELECT count(*) FROM (SELECT step_result_id FROM operation_runs "
+                    "WHERE submission_id = :id AND status <> 'failed' "
+                    "GROUP BY step_result_id HAVING count(*) > 1) twice"
                 ),
                 {"id": submission},
             )

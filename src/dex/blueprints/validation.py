@@ -21,12 +21,27 @@ from dex.operations.registry import OperationSpec, get_operation
 SEARCH_INPUTS = {"query", "provider_filters", "platform", "category", "app_installed", "job_title", "cascade"}
 ENTITY_INPUT_FIELDS = {
     "company": {
-        "company_domain", "company_name", "company_website", "company_linkedin_url", "source_company_id",
+        "company_domain",
+        "company_name",
+        "company_website",
+        "company_linkedin_url",
+        "source_company_id",
         *SEARCH_INPUTS,
     },
     "person": {
-        "first_name", "last_name", "full_name", "linkedin_url", "email", "company_domain", "company_name",
-        "company_linkedin_url", "profile_url", "work_email", "personal_email", "person_id", *SEARCH_INPUTS,
+        "first_name",
+        "last_name",
+        "full_name",
+        "linkedin_url",
+        "email",
+        "company_domain",
+        "company_name",
+        "company_linkedin_url",
+        "profile_url",
+        "work_email",
+        "personal_email",
+        "person_id",
+        *SEARCH_INPUTS,
     },
 }
 

@@ -105,9 +105,10 @@ async def repoint_run_events(session: AsyncSession, moves: list[dict[str, Any]])
     await session.execute(
         text(
             "UPDATE entity_timeline t SET entity_id = v.entity_id "
-            "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(run_id uuid, entity_type text, entity_id uuid) "
-            "WHERE t.pipeline_run_id = v.run_id AND t.entity_type = v.entity_type AND t.entity_id <> v.entity_id "
-            "AND t.metadata ->> 'event_type' <> 'entity_upsert'"
+            "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+            "AS v(run_id uuid, entity_type text, entity_id uuid) "
+            "WHERE t.pipeline_run_id = v.run_id AND t.entity_type = v.entity_type "
+            "AND t.entity_id <> v.entity_id AND t.metadata ->> 'event_type' <> 'entity_upsert'"
         ),
         {"rows": dumps(moves)},
     )

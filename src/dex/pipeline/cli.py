@@ -23,7 +23,9 @@ ApiUrl = Annotated[
     str | None,
     typer.Option("--api-url", envvar="DEX_API_URL", help="A running dex API; default: run dex in-process."),
 ]
-Token = Annotated[str | None, typer.Option("--token", envvar="DEX_API_TOKEN", help="API token for --api-url.")]
+Token = Annotated[
+    str | None, typer.Option("--token", envvar="DEX_API_TOKEN", help="API token for --api-url.")
+]
 
 
 @asynccontextmanager
@@ -54,8 +56,13 @@ def run(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
 async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
     """A progress bar over every run of the submission (it grows as fan-out discovers entities)."""
     with Progress(
-        TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("[bold]runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as progress:
         task = progress.add_task("runs", total=None, detail="")
 
@@ -110,13 +117,20 @@ def runs_table(status: dict[str, Any]) -> Table:
     for run in walk(status["runs"]):
         context = run.get("final_context") or {}
         key = context.get("company_domain") or context.get("email") or context.get("full_name") or ""
-        table.add_row(str(run["pipeline_run_id"])[:8], run["entity_type"], run["status"], str(key),
-                      run.get("error_message") or "")
+        table.add_row(
+            str(run["pipeline_run_id"])[:8],
+            run["entity_type"],
+            run["status"],
+            str(key),
+            run.get("error_message") or "",
+        )
     return table
 
 
 def submit(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV of entities.")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV of entities.")
+    ],
     blueprint: Annotated[str, typer.Option("--blueprint", "-b", help="Blueprint name.")],
     api_url: ApiUrl = None,
     token: Token = None,
@@ -134,7 +148,10 @@ def submit(
             found = await client.find_blueprint(blueprint)
             if found is None:
                 raise DexError(f"no blueprint named {blueprint!r}")
-            entities = [{"entity_type": found.get("entity_type") or "company", "input": row} for row in parsed.entities]
+            entities = [
+                {"entity_type": found.get("entity_type") or "company", "input": row}
+                for row in parsed.entities
+            ]
             submitted = await client.submit(found["id"], entities, company_id=company_id)
             console.print(f"submitted {len(entities)} entities as {submitted['submission_id']}")
             status = await follow(client, submitted["submission_id"])

@@ -71,7 +71,7 @@ def parse_csv(data: bytes) -> ParsedCsv:
     for row_number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue
-        if len(cells) > len(keys) and any(cell.strip() for cell in cells[len(keys):]):
+        if len(cells) > len(keys) and any(cell.strip() for cell in cells[len(keys) :]):
             result.rejected.append(RejectedRow(row_number, f"{len(cells)} cells but {len(keys)} columns"))
             continue
         entity = {key: cell.strip() for key, cell in zip(keys, cells, strict=False) if key and cell.strip()}

@@ -414,7 +414,8 @@ class Progress:
             "provider": None,
             "status": "found",
             "fields_updated": fields or None,
-            "summary": f"entity {'created' if upserted.created else 'updated'} (version {upserted.record_version})",
+            "summary": f"entity {'created' if upserted.created else 'updated'} "
+            f"(version {upserted.record_version})",
             "metadata_": {
                 "event_type": "entity_upsert",
                 "last_operation_id": operation_id,
@@ -444,7 +445,8 @@ class Progress:
                     "provider": timeline.chosen_provider(fan_out.provider_attempts),
                     "status": "found" if made else "not_found",
                     "fields_updated": None,
-                    "summary": f"{fan_out.step.operation_id} discovered {len(made)} {made[0].entity_type if made else 'entities'}",
+                    "summary": f"{fan_out.step.operation_id} discovered {len(made)} "
+                    f"{made[0].entity_type if made else 'entities'}",
                     "metadata_": {
                         "event_type": "fan_out_discovery",
                         "child_pipeline_run_ids": [str(child.run_id) for child in made],
@@ -502,7 +504,8 @@ class Progress:
                 text(
                     "UPDATE step_results s SET output_payload = "
                     "COALESCE(s.output_payload, '{}'::jsonb) || jsonb_build_object('fan_out', v.fan_out) "
-                    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, fan_out jsonb) WHERE s.id = v.id"
+                    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, fan_out jsonb) "
+                    "WHERE s.id = v.id"
                 ),
                 {"rows": dumps(updates)},
             )

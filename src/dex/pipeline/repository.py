@@ -137,7 +137,9 @@ async def has_unfinished_steps(session: AsyncSession) -> bool:
     """Whether any step anywhere is queued, waiting to retry, or running."""
     return bool(
         await session.scalar(
-            text("SELECT EXISTS (SELECT 1 FROM step_results WHERE status IN ('queued', 'retrying', 'running'))")
+            text(
+                "SELECT EXISTS (SELECT 1 FROM step_results WHERE status IN ('queued', 'retrying', 'running'))"
+            )
         )
     )
 

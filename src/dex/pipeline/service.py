@@ -231,9 +231,7 @@ async def batch_status(
         ).mappings()
     )
     completed = [row["id"] for row in rows if row["status"] == "succeeded"]
-    contexts = (
-        dict((await session.execute(FINAL_CONTEXTS, {"ids": completed})).all()) if completed else {}
-    )
+    contexts = dict((await session.execute(FINAL_CONTEXTS, {"ids": completed})).all()) if completed else {}
     nodes: dict[uuid.UUID, dict[str, Any]] = {}
     children: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     roots = []

@@ -376,7 +376,12 @@ async def bootstrap(
     operator = SuperAdminContext(super_admin_id=admin.id, email=admin.email)
 
     org, _ = await ensure_org_and_company(
-        session, operator, org_name=org_name, org_slug=org_slug, company_name=company_name, report=report.lines
+        session,
+        operator,
+        org_name=org_name,
+        org_slug=org_slug,
+        company_name=company_name,
+        report=report.lines,
     )
 
     user = await credentials.user_by_email(email)
