@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -113,6 +114,31 @@ def demo() -> None:
         asyncio.run(run_demo(settings, url, console))
     except DexError as exc:
         fail(exc.message)
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8900,
+    config: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="JSON sandbox configuration (latency, faults)."),
+    ] = None,
+) -> None:
+    """Run the provider sandbox on its own (point dex at it with DEX_PROVIDER_MODE=sandbox and
+    DEX_SANDBOX_URL). Its behaviour can also be changed at runtime: POST /_sandbox/config."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from dex.sandbox.app import create_sandbox_app
+    from dex.sandbox.state import SandboxConfig
+
+    try:
+        sandbox_config = SandboxConfig.model_validate_json(config.read_text()) if config else None
+    except ValidationError as exc:
+        fail(f"invalid sandbox configuration: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}")
+    console.print(f"provider sandbox on http://{host}:{port} (control API at /_sandbox)")
+    uvicorn.run(create_sandbox_app(sandbox_config), host=host, port=port, log_level="warning")
 
 
 @db_app.command("upgrade")

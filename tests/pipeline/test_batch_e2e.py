@@ -88,6 +88,22 @@ async def test_fan_out_children_continue_at_the_next_step(
             )
         ).one()
     assert tuple(counts) == (2, 6)
+    async with database.transaction() as session:
+        company = (
+            await session.execute(
+                text("SELECT field_provenance FROM company_entities WHERE canonical_domain = 'acme.io'")
+            )
+        ).scalar_one()
+        person = (
+            await session.execute(
+                text("SELECT field_provenance FROM person_entities WHERE work_email LIKE '%@acme.io' LIMIT 1")
+            )
+        ).scalar_one()
+    # Each field names the operation and provider that produced it.
+    assert company["canonical_name"]["operation_id"] == "company.enrich.profile"
+    assert company["canonical_name"]["provider"] == "prospeo"
+    assert person["work_email"]["operation_id"] == "person.contact.resolve_email"
+    assert person["linkedin_url"]["operation_id"] == "person.search"
 
 
 async def test_fan_out_children_are_deduplicated_across_the_submission(pipeline: PipelineHarness) -> None:

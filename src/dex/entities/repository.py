@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.entities.identity import UNIQUE_KEYS, canonical_columns, resolve_identity
+from dex.entities.identity import COLUMNS, UNIQUE_KEYS, canonical_columns, resolve_identity
 from dex.entities.models import CompanyEntity, EntitySnapshot, PersonEntity
 
 MODELS = {"company": CompanyEntity, "person": PersonEntity}
@@ -34,6 +34,10 @@ class UpsertResult:
     fields_updated: tuple[str, ...]
 
 
+# Context key where the pipeline records which operation and provider produced each field.
+LINEAGE_KEY = "_lineage"
+
+
 @dataclass(frozen=True)
 class Lineage:
     """Who is writing: stamped on the row and on the provenance of every field it changes."""
@@ -41,15 +45,27 @@ class Lineage:
     operation_id: str | None
     run_id: uuid.UUID | None
     company_id: uuid.UUID | None
-    # field → provider that produced it, when known.
-    providers: dict[str, str] | None = None
 
 
 def merge_payload(existing: dict[str, Any] | None, incoming: dict[str, Any]) -> dict[str, Any]:
     """Incoming non-null values overwrite; nulls never erase; nested objects are replaced wholesale."""
     merged = dict(existing or {})
-    merged.update({key: value for key, value in incoming.items() if value is not None})
+    merged.update({key: value for key, value in incoming.items() if value is not None and key != LINEAGE_KEY})
     return merged
+
+
+def field_sources(entity_type: str, context: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Which operation/provider produced each payload field and canonical column, from the context's
+    lineage (a column is attributed to the first of its source keys that has a lineage entry)."""
+    lineage = context.get(LINEAGE_KEY)
+    if not isinstance(lineage, dict):
+        return {}
+    sources = {key: value for key, value in lineage.items() if isinstance(value, dict)}
+    for column, (keys, _) in COLUMNS[entity_type].items():
+        found = next((sources[key] for key in keys if key in sources and context.get(key) is not None), None)
+        if found is not None:
+            sources[column] = found
+    return sources
 
 
 def merge_columns(existing: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +142,14 @@ class EntityRepository:
             "last_run_id": lineage.run_id,
         }
         if existing is None:
-            provenance = self._provenance(columns.keys() | context.keys(), columns, context, lineage, now)
+            provenance = self._provenance(
+                columns.keys() | context.keys(),
+                columns,
+                context,
+                lineage,
+                now,
+                field_sources(entity_type, context),
+            )
             await self.session.execute(
                 insert(model).values(
                     org_id=self.org_id,
@@ -182,7 +205,9 @@ class EntityRepository:
                 company_id=lineage.company_id or existing.company_id,
                 field_provenance={
                     **(existing.field_provenance or {}),
-                    **self._provenance(changed, merged, payload, lineage, now),
+                    **self._provenance(
+                        changed, merged, payload, lineage, now, field_sources(entity_type, context)
+                    ),
                 },
                 **stamp,
             )
@@ -191,17 +216,25 @@ class EntityRepository:
 
     @staticmethod
     def _provenance(
-        fields: Any, columns: dict[str, Any], payload: dict[str, Any], lineage: Lineage, now: datetime
+        fields: Any,
+        columns: dict[str, Any],
+        payload: dict[str, Any],
+        lineage: Lineage,
+        now: datetime,
+        sources: dict[str, dict[str, Any]],
     ) -> dict[str, Any]:
+        """Field → who last set it: the operation and provider that produced the value when the run's
+        lineage knows, else the run's last operation (values that came with the entity's input)."""
         stamp = now.isoformat()
         result = {}
         for field in fields:
             value = columns.get(field) if field in columns else payload.get(field)
-            if value is None:
+            if value is None or field == LINEAGE_KEY:
                 continue
+            source = sources.get(field, {})
             result[field] = {
-                "operation_id": lineage.operation_id,
-                "provider": (lineage.providers or {}).get(field),
+                "operation_id": source.get("operation_id", lineage.operation_id),
+                "provider": source.get("provider"),
                 "run_id": str(lineage.run_id) if lineage.run_id else None,
                 "at": stamp,
             }

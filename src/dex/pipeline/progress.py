@@ -29,7 +29,7 @@ from dex.operations.repository import attempt_rows, operation_run_row, record_op
 from dex.pipeline import repository as repo
 from dex.pipeline import states
 from dex.pipeline.plan import Plan, StepDef, StepRow, advance, skip_all
-from dex.pipeline.runner import ClaimedStep, StepOutcome
+from dex.pipeline.runner import ClaimedStep, StepOutcome, merge_context, source_of
 from dex.tenancy.context import AuthContext
 
 OUTCOME_STATUS = {"succeeded": "succeeded", "failed": "failed", "skipped": "skipped", "retry": "retrying"}
@@ -288,8 +288,9 @@ class Progress:
             outcome.context,
             provider_attempts=(outcome.result.to_dict()["provider_attempts"] if outcome.result else []),
         )
+        source = source_of(outcome.result) if outcome.result else None
         for index, item in enumerate(outcome.fan_out_items or []):
-            child_context = {**inherited, **item}
+            child_context = merge_context(inherited, item, source)
             child = RunRef(
                 uuid.uuid4(),
                 parent.org_id,

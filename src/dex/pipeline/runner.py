@@ -80,9 +80,33 @@ def is_transient(result: OperationResult) -> bool:
     )
 
 
-def merge_context(context: dict[str, Any], output: dict[str, Any] | None) -> dict[str, Any]:
-    """Shallow merge: later keys overwrite, nulls included, objects and arrays replaced whole (§6.2h)."""
-    return {**context, **(output or {})}
+LINEAGE_KEY = "_lineage"
+
+
+def merge_context(
+    context: dict[str, Any], output: dict[str, Any] | None, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Shallow merge: later keys overwrite, nulls included, objects and arrays replaced whole (§6.2h).
+
+    With ``source`` (``{operation_id, provider}``), every output field it set to a new non-null value is
+    attributed to it under ``_lineage``, which travels with the context into children and becomes the
+    entity's field provenance."""
+    merged = {**context, **(output or {})}
+    if source is not None and output:
+        lineage = dict(context.get(LINEAGE_KEY) or {})
+        changed = {
+            key
+            for key, value in output.items()
+            if value is not None and key != LINEAGE_KEY and context.get(key) != value
+        }
+        lineage.update(dict.fromkeys(changed, source))
+        merged[LINEAGE_KEY] = lineage
+    return merged
+
+
+def source_of(result: OperationResult) -> dict[str, Any]:
+    provider = next((a.provider for a in result.attempts if a.status in ("found", "verified")), None)
+    return {"operation_id": result.operation_id, "provider": provider}
 
 
 async def _fresh_entity(
@@ -149,7 +173,7 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
         return _retry_or_fail(
             claimed, step, None, f"Step timed out after {deps.step_timeout_seconds:g}s", deps
         )
-    context = merge_context(claimed.context, result.output)
+    context = merge_context(claimed.context, result.output, source_of(result))
     if result.status != "failed":
         items = None
         if step.fan_out and spec.fan_out is not None:
