@@ -1,0 +1,90 @@
+"""Executor guarantees that need a controlled setup: lease expiry, per-step timeouts, skip_if_fresh."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import text
+
+from dex.db.engine import Database
+from dex.pipeline.progress import claim
+from tests.conftest import PipelineHarness, SandboxHandle
+
+VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
+
+
+async def test_steps_of_a_worker_that_vanished_run_again_after_its_lease(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("lease", [VERIFY], entity_type="person")
+    submission = await pipeline.submit(blueprint, [{"email": "gone@acme.io"}], "person")
+    async with database.transaction() as session:
+        # A worker on another machine claims the step with a 1 s lease and is never heard of again.
+        stolen = await claim(
+            session, pipeline.executor.plans, worker="other-host:1:x", lease_seconds=1, capacity=5
+        )
+    assert len(stolen) == 1
+    restarted = type(pipeline.executor)(
+        pipeline.executor.database,
+        pipeline.executor.deps,
+        replace(pipeline.executor.config, lease_seconds=1.5),
+        plans=pipeline.executor.plans,
+    )
+    await restarted.start()
+    try:
+        await restarted.wait_idle(timeout=30)
+    finally:
+        await restarted.stop()
+    status = await pipeline.status(submission)
+    assert status["runs"][0]["status"] == "completed"
+    run = (
+        await pipeline.post("/api/pipeline-runs/get", {"id": status["runs"][0]["pipeline_run_id"]})
+    ).json()["data"]
+    assert run["step_results"][0]["attempt"] == 2  # claimed twice, recorded once
+
+
+async def test_a_step_over_its_timeout_is_retried_then_failed(
+    pipeline: PipelineHarness, sandbox: SandboxHandle
+) -> None:
+    sandbox.configure(latency_ms=1500)
+    pipeline.executor.deps = replace(pipeline.executor.deps, step_timeout_seconds=0.3)
+    blueprint = await pipeline.blueprint("slow", [VERIFY], entity_type="person")
+    submission = await pipeline.submit(blueprint, [{"email": "slow@acme.io"}], "person")
+    await pipeline.run_until_idle()
+    status = await pipeline.status(submission)
+    run = status["runs"][0]
+    assert run["status"] == "failed" and run["error_message"].startswith("Step timed out after 0.3s")
+    steps = (await pipeline.post("/api/pipeline-runs/get", {"id": run["pipeline_run_id"]})).json()["data"]
+    assert steps["step_results"][0]["attempt"] == 2  # max_attempts=2 in tests
+
+
+async def test_skip_if_fresh_reuses_a_recently_enriched_entity(
+    pipeline: PipelineHarness, sandbox: SandboxHandle
+) -> None:
+    steps = [
+        {
+            "position": 1,
+            "operation_id": "company.enrich.profile",
+            "step_config": {"skip_if_fresh": {"max_age_hours": 24, "identity_fields": ["domain"]}},
+        }
+    ]
+    blueprint = await pipeline.blueprint("fresh", steps)
+    first = await pipeline.submit(blueprint, [{"domain": "fresh.io"}])
+    await pipeline.run_until_idle()
+    calls = len(sandbox.state.ledger)
+    second = await pipeline.submit(blueprint, [{"domain": "fresh.io"}])
+    await pipeline.run_until_idle()
+    assert len(sandbox.state.ledger) == calls  # no provider was asked again
+    status = await pipeline.status(second)
+    run = status["runs"][0]
+    assert run["status"] == "completed"
+    assert (
+        run["final_context"]["company_name"]
+        == (await pipeline.status(first))["runs"][0]["final_context"]["company_name"]
+    )
+    step = (await pipeline.post("/api/pipeline-runs/get", {"id": run["pipeline_run_id"]})).json()["data"][
+        "step_results"
+    ][0]
+    assert step["status"] == "skipped" and step["output_payload"]["skip_reason"] == "entity_state_fresh"
+    assert step["output_payload"]["metadata"]["max_age_hours"] == 24
