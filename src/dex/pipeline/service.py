@@ -163,16 +163,28 @@ async def submit(
     }
 
 
-async def load_submission(session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID) -> Submission:
-    submission = await session.scalar(
-        select(Submission).where(Submission.id == submission_id, Submission.org_id == scope.org_id)
-    )
-    if submission is None:
-        raise NotFound("Submission not found")
+async def _load_owned(
+    session: AsyncSession, scope: AuthContext, model: Any, row_id: uuid.UUID, *, missing: str, forbidden: str
+) -> Any:
+    """A row of the caller's org (404 otherwise) that a company-scoped caller owns (403 otherwise)."""
+    row = await session.scalar(select(model).where(model.id == row_id, model.org_id == scope.org_id))
+    if row is None:
+        raise NotFound(missing)
     own = scope.own_company_id()
-    if own is not None and submission.company_id != own:
-        raise Forbidden("Forbidden submission access")
-    return submission
+    if own is not None and row.company_id != own:
+        raise Forbidden(forbidden)
+    return row
+
+
+async def load_submission(session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID) -> Submission:
+    return await _load_owned(
+        session,
+        scope,
+        Submission,
+        submission_id,
+        missing="Submission not found",
+        forbidden="Forbidden submission access",
+    )
 
 
 def _node(run: Any, final_context: dict[str, Any] | None) -> dict[str, Any]:
@@ -425,15 +437,14 @@ async def list_runs(session: AsyncSession, scope: AuthContext, body: Any) -> Pag
 
 
 async def get_run(session: AsyncSession, scope: AuthContext, run_id: uuid.UUID) -> PipelineRun:
-    run = await session.scalar(
-        select(PipelineRun).where(PipelineRun.id == run_id, PipelineRun.org_id == scope.org_id)
+    return await _load_owned(
+        session,
+        scope,
+        PipelineRun,
+        run_id,
+        missing="Pipeline run not found",
+        forbidden="Forbidden pipeline run access",
     )
-    if run is None:
-        raise NotFound("Pipeline run not found")
-    own = scope.own_company_id()
-    if own is not None and run.company_id != own:
-        raise Forbidden("Forbidden pipeline run access")
-    return run
 
 
 async def run_steps(session: AsyncSession, run_id: uuid.UUID) -> list[StepResult]:
