@@ -11,7 +11,7 @@ from typing import Any
 
 from dex.operations.inputs import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
-from dex.providers.prospeo import domain_of, id_text, linkedin_of, objects, section, settled_by_status
+from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 
 PROVIDER = "blitzapi"
 MAX_RESULTS_PER_PAGE = 100

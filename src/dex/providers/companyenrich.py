@@ -12,7 +12,7 @@ from typing import Any
 
 from dex.operations.inputs import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, adapter
-from dex.providers.prospeo import domain_of, id_text, linkedin_of, objects, section, settled_by_status
+from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 
 PROVIDER = "companyenrich"
 MAX_PAGE_SIZE = 100

@@ -12,7 +12,7 @@ from typing import Any
 
 from dex.operations.inputs import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
-from dex.providers.prospeo import (
+from dex.providers.payload import (
     domain_of,
     id_text,
     linkedin_of,

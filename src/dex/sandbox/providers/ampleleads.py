@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
-from dex.sandbox.providers.prospeo import known, text
+from dex.sandbox.matching import known, text
 from dex.sandbox.world import Company, Person, company_for_domain, person_for_linkedin, pick, staff
 
 router = APIRouter(prefix="/ampleleads", tags=["ampleleads"])

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
-from dex.sandbox.providers.prospeo import known, strings, text, title_matches
+from dex.sandbox.matching import known, strings, text, title_matches
 from dex.sandbox.world import (
     Company,
     Person,

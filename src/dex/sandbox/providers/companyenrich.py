@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
-from dex.sandbox.providers.prospeo import (
+from dex.sandbox.matching import (
     companies_matching,
     company_named,
     known,

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 
 from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
-from dex.sandbox.providers.prospeo import company_named, known, text
+from dex.sandbox.matching import company_named, known, text
 from dex.sandbox.world import Company, Person, company_for_domain, find_person
 
 router = APIRouter(prefix="/icypeas", tags=["icypeas"])

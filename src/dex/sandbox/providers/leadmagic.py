@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
-from dex.sandbox.providers.prospeo import company_named, known, person_for_email, text, title_matches
+from dex.sandbox.matching import company_named, known, person_for_email, text, title_matches
 from dex.sandbox.world import (
     Company,
     Person,

@@ -36,7 +36,7 @@ from fastapi.responses import JSONResponse
 
 from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
-from dex.sandbox.providers.prospeo import company_named, known, section, text
+from dex.sandbox.matching import company_named, known, section, text
 from dex.sandbox.world import (
     Company,
     Person,

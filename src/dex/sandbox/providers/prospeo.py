@@ -2,15 +2,10 @@
 
 No match is HTTP 400 ``{"error": true, "error_code": "NO_MATCH"}`` (enrichment) or ``"NO_RESULTS"``
 (search), as Prospeo answers; neither is billed.
-
-This module also holds the matching rules the other search emulations share (companies matching a free
-text, titles matching a wanted title, people behind an email), so every provider searches one world the
-same way.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
@@ -18,16 +13,24 @@ from fastapi.responses import JSONResponse
 
 from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
+from dex.sandbox.matching import (
+    companies_matching,
+    company_named,
+    known,
+    person_for_email,
+    section,
+    strings,
+    text,
+    title_matches,
+)
 from dex.sandbox.world import (
     Company,
     Person,
     company_for_domain,
     company_for_linkedin,
     find_person,
-    known_to,
     normalize_domain,
     person_for_linkedin,
-    slug,
     staff,
 )
 
@@ -35,64 +38,6 @@ router = APIRouter(prefix="/prospeo", tags=["prospeo"])
 
 PROVIDER = "prospeo"
 PAGE_SIZE = 25
-# A free-text company search finds the company of that name and these namesakes.
-NAMESAKE_SUFFIXES = ("", "-labs", "-group", "-hq", "-io", "-systems", "-global", "-tech")
-STOP_WORDS = frozenset({"of", "the", "and", "&", "for", "a", "an", "at", "in"})
-
-
-# --- matching rules shared by the search emulations ----------------------------------------------------
-
-
-def company_named(name: str) -> Company:
-    """The sandbox company called ``name`` (its domain is the name's slug under .com)."""
-    return company_for_domain(f"{slug(name) or 'unnamed'}.com")
-
-
-def companies_matching(text: str) -> list[Company]:
-    """Companies a free-text search for ``text`` finds: the one of that name first, then namesakes."""
-    stem = slug(text) or "unnamed"
-    return [company_for_domain(f"{stem}{suffix}.com") for suffix in NAMESAKE_SUFFIXES]
-
-
-def _tokens(text: str) -> set[str]:
-    return {token for token in re.split(r"[^a-z0-9]+", text.lower()) if token and token not in STOP_WORDS}
-
-
-def title_matches(title: str, wanted: str) -> bool:
-    """Every meaningful word of ``wanted`` appears in ``title`` ("vp sales" matches "VP of Sales")."""
-    wanted_tokens = _tokens(wanted)
-    return bool(wanted_tokens) and wanted_tokens <= _tokens(title)
-
-
-def person_for_email(email: str) -> Person | None:
-    """The staff member whose work address ``email`` is."""
-    if "@" not in email:
-        return None
-    address = email.strip().lower()
-    company = company_for_domain(address.rsplit("@", 1)[1])
-    return next((person for person in staff(company) if person.work_email == address), None)
-
-
-def known(request: Request, provider: str, key: str) -> bool:
-    return known_to(provider, key, sandbox_state(request).hit_rate(provider))
-
-
-def strings(value: Any) -> list[str]:
-    """A request value as a list of non-blank strings (a single string counts as one)."""
-    values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return [item.strip() for item in values if isinstance(item, str) and item.strip()]
-
-
-def text(data: dict[str, Any], key: str) -> str | None:
-    """``data[key]`` when it is a non-blank string."""
-    value = data.get(key)
-    return (value.strip() or None) if isinstance(value, str) else None
-
-
-def section(data: Any, key: str) -> dict[str, Any]:
-    """``data[key]`` when it is an object, else an empty one (requests may be malformed)."""
-    value = data.get(key) if isinstance(data, dict) else None
-    return value if isinstance(value, dict) else {}
 
 
 def _included(filters: dict[str, Any], *path: str) -> list[str]:
