@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from dex.operations.catalog.common import requires_text
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import normalize_email
 from dex.operations.registry import OperationSpec, Requirements
@@ -169,7 +168,7 @@ OPERATIONS = [
         strategy="waterfall",
         cost_tier="low",
         output_contract=ResolveEmailOutput,
-        handler=requires_text(resolve_email),
+        handler=resolve_email,
     ),
     OperationSpec(
         operation_id="person.contact.resolve_mobile_phone",
@@ -185,7 +184,7 @@ OPERATIONS = [
         strategy="waterfall",
         cost_tier="medium",
         output_contract=ResolveMobilePhoneOutput,
-        handler=requires_text(resolve_mobile_phone),
+        handler=resolve_mobile_phone,
         order_setting="person_resolve_mobile_order",
     ),
     OperationSpec(
@@ -199,6 +198,6 @@ OPERATIONS = [
         strategy="waterfall",
         cost_tier="low",
         output_contract=VerifyEmailOutput,
-        handler=requires_text(verify_email),
+        handler=verify_email,
     ),
 ]

@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator
 
-from dex.operations.catalog.common import requires_text
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import OperationSpec, Requirements
@@ -135,7 +134,7 @@ OPERATIONS = [
         strategy="waterfall",
         cost_tier="medium",
         output_contract=PersonEnrichProfileOutput,
-        handler=requires_text(enrich_profile),
+        handler=enrich_profile,
         optional_inputs=("full_name", "include_work_history"),
         options=("include_work_history",),
     ),
