@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from dex.operations.engine import Invocation, Outcome
 from dex.providers.base import AdapterResult
-
-Handler = Callable[[Invocation], Awaitable[Outcome]]
 
 
 def operation_status(result: AdapterResult) -> str:
