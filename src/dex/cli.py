@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 
 from dex import __version__
+from dex.bench import cli as bench_cli
 from dex.config import Settings, get_settings
+from dex.entities import cli as entities_cli
 from dex.errors import DexError
 from dex.pipeline import cli as pipeline_cli
 from dex.tenancy.cli import admin_app
@@ -81,6 +83,17 @@ def prepare_database(settings: Settings, *, migrate: bool) -> str:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            help="Where pipeline steps run: embedded (in this process), dramatiq (`dex worker` processes, "
+            "fed through --broker) or none. Default: DEX_EXECUTOR, else embedded."
+        ),
+    ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(envvar="DEX_BROKER_URL", help="amqp://… (RabbitMQ) or redis://… (Redis), for dramatiq."),
+    ] = None,
 ) -> None:
     """Run the API (embedded PostgreSQL unless DATABASE_URL is set)."""
     import uvicorn
@@ -90,17 +103,67 @@ def serve(
 
     logging.getLogger("dex").setLevel(logging.INFO)
     settings = load_settings()
+    mode = executor or settings.dex_executor
+    if mode not in ("embedded", "dramatiq", "none"):
+        fail(f"--executor must be embedded, dramatiq or none, not {mode!r}")
+    if mode == "dramatiq" and not broker:
+        fail("--executor dramatiq needs --broker (or DEX_BROKER_URL)")
     url = prepare_database(settings, migrate=settings.embedded)
-    console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(
-        create_app(settings, database=Database(url, pool_size=settings.database_pool_size)),
-        host=host,
-        port=port,
-    )
+    database = Database(url, pool_size=settings.database_pool_size)
+    api = create_app(settings, database=database, run_executor=mode == "embedded")
+    console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs), executor: {mode}")
+    if mode == "dramatiq":
+        from dex.scaleout.outbox import enable_outbox, serve_with_publisher
+
+        enable_outbox(database)
+        asyncio.run(serve_with_publisher(api, database, broker, host=host, port=port))
+    else:
+        uvicorn.run(api, host=host, port=port)
+
+
+@app.command()
+def worker(
+    broker: Annotated[
+        str, typer.Option(envvar="DEX_BROKER_URL", help="amqp://… (RabbitMQ) or redis://… (Redis).")
+    ],
+    concurrency: Annotated[int, typer.Option(help="Steps this process runs at once.")] = 32,
+    limits_redis: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DEX_LIMITS_REDIS_URL",
+            help="Redis holding the provider limits all workers share (default: the broker, if Redis).",
+        ),
+    ] = None,
+) -> None:
+    """Run pipeline steps for `dex serve --executor dramatiq` — any number of workers, on any machines,
+    against the API's database (DATABASE_URL) and broker."""
+    from dataclasses import replace
+
+    from dex.api.app import executor_config
+    from dex.scaleout.broker import describe_broker, is_redis_url
+    from dex.scaleout.worker import run_worker
+
+    logging.getLogger("dex").setLevel(logging.INFO)
+    settings = load_settings()
+    url = prepare_database(settings, migrate=False)
+    limits_url = limits_redis or (broker if is_redis_url(broker) else None)
+    console.print(f"dex worker: {concurrency} steps at once from {describe_broker(broker)}")
+    try:
+        run_worker(
+            settings,
+            url,
+            broker,
+            replace(executor_config(settings), concurrency=concurrency),
+            limits_redis_url=limits_url,
+        )
+    except DexError as exc:
+        fail(exc.message)
 
 
 app.command()(pipeline_cli.submit)
 app.command()(pipeline_cli.status)
+app.command()(bench_cli.bench)
+app.command()(entities_cli.export)
 
 
 @app.command()

@@ -4,11 +4,13 @@ starts in-process on the local database ("local mode", acting as the super-admin
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, BinaryIO
 
 import aiohttp
 
@@ -19,10 +21,15 @@ from dex.errors import DexError
 LOCAL_ORG_SLUG = "local"
 LOCAL_COMPANY = "Local"
 TERMINAL_SUBMISSION_STATUSES = {"completed", "failed", "canceled"}
+DOWNLOAD_CHUNK_BYTES = 1 << 16
 
 
 class ApiError(DexError):
     """The API answered with an error envelope."""
+
+
+def _api_error(path: str, payload: Any) -> ApiError:
+    return ApiError(f"{path}: {payload.get('error', payload) if isinstance(payload, dict) else payload}")
 
 
 @dataclass
@@ -35,15 +42,36 @@ class DexClient:
     company_id: uuid.UUID | None = None
 
     async def post(self, path: str, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> Any:
+        return await self._send(path, headers, json=body)
+
+    async def _send(self, path: str, headers: dict[str, str] | None, **request: Any) -> Any:
+        """POST and unwrap the ``data`` envelope (``request``: the JSON body or form data)."""
         async with self.http.post(
-            f"{self.base_url}{path}", json=body, headers={**self.headers, **(headers or {})}
+            f"{self.base_url}{path}", headers={**self.headers, **(headers or {})}, **request
         ) as response:
             payload = await response.json(content_type=None)
         if response.status >= 400:
-            raise ApiError(
-                f"{path}: {payload.get('error', payload) if isinstance(payload, dict) else payload}"
-            )
+            raise _api_error(path, payload)
         return payload["data"]
+
+    async def download(self, path: str, body: dict[str, Any], sink: BinaryIO) -> int:
+        """Write a streamed (non-JSON) response into ``sink`` chunk by chunk; returns the bytes written."""
+        async with self.http.post(f"{self.base_url}{path}", json=body, headers=self.headers) as response:
+            if response.status >= 400:
+                raise _api_error(path, await response.json(content_type=None))
+            written = 0
+            async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES):
+                sink.write(chunk)
+                written += len(chunk)
+        return written
+
+    async def export_entities(
+        self, entity_type: str, fmt: str, sink: BinaryIO, *, updated_since: datetime | None = None
+    ) -> int:
+        body: dict[str, Any] = {"entity_type": entity_type, "format": fmt}
+        if updated_since is not None:
+            body["updated_since"] = updated_since.isoformat()
+        return await self.download("/api/v1/entities/export", self._scoped(body), sink)
 
     def _scoped(self, body: dict[str, Any]) -> dict[str, Any]:
         return {**body, "org_id": str(self.org_id)} if self.org_id else body
@@ -87,11 +115,74 @@ class DexClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return await self.post("/api/v1/batch/submit", body, headers=headers)
 
+    async def submit_csv(
+        self,
+        blueprint_id: str,
+        data: bytes,
+        *,
+        filename: str,
+        company_id: str | None = None,
+        column_map: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Upload a CSV; the server checks the rows and reports the ones it left out."""
+        form = aiohttp.FormData()
+        form.add_field("file", data, filename=filename, content_type="text/csv")
+        form.add_field("blueprint_id", blueprint_id)
+        company = company_id or (str(self.company_id) if self.company_id else None)
+        if company:
+            form.add_field("company_id", company)
+        if self.org_id:
+            form.add_field("org_id", str(self.org_id))
+        if column_map:
+            form.add_field("column_map", json.dumps(column_map))
+        return await self._send("/api/v1/batch/submit-csv", None, data=form)
+
     async def status(self, submission_id: str, *, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
         return await self.post(
             "/api/v1/batch/status",
             self._scoped({"submission_id": submission_id, "limit": limit, "offset": offset}),
         )
+
+    async def events(self, submission_id: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """The submission's Server-Sent Events as (event, data) until the server closes the stream."""
+        path = "/api/v1/batch/events"
+        params = {"submission_id": submission_id, **({"org_id": str(self.org_id)} if self.org_id else {})}
+        async with self.http.get(
+            f"{self.base_url}{path}",
+            params=params,
+            headers={**self.headers, "Accept": "text/event-stream"},
+            # The server writes at least a keep-alive every 15 s; a silent minute means it is gone.
+            timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
+        ) as response:
+            if response.status >= 400:
+                raise _api_error(path, await response.json(content_type=None))
+            event, data = "message", []
+            async for raw in response.content:
+                line = raw.decode().rstrip("\r\n")
+                if not line:
+                    if data:
+                        yield event, json.loads("\n".join(data))
+                    event, data = "message", []
+                    continue
+                name, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if name == "event":
+                    event = value
+                elif name == "data":
+                    data.append(value)
+
+    async def follow(self, submission_id: str, on_progress: Callable[[dict[str, Any]], None]) -> None:
+        """Until the submission has finished, ``on_progress`` gets each summary: live from the event stream
+        (reopened whenever the server closes it), or by polling if the server offers no stream."""
+        try:
+            while True:
+                async for event, data in self.events(submission_id):
+                    if event in ("snapshot", "summary", "end"):
+                        on_progress(data)
+                    if event == "end":
+                        return
+        except (ApiError, aiohttp.ClientError, TimeoutError, ValueError):
+            await self.wait(submission_id, on_progress)
 
     async def wait(
         self, submission_id: str, on_progress: Callable[[dict[str, Any]], None], *, interval: float = 0.25

@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     dex_step_max_attempts: int = 3
     dex_step_retry_base_seconds: float = 2.0
 
+    # Webhooks (dex.webhooks): per-attempt timeout, attempts before giving up, capped exponential backoff.
+    dex_webhook_timeout_seconds: float = 10.0
+    dex_webhook_max_attempts: int = 12
+    dex_webhook_backoff_base_seconds: float = 10.0
+    dex_webhook_backoff_cap_seconds: float = 3600.0
+    # Allow webhook URLs on loopback/private networks (refused by default: tenants choose the URLs).
+    dex_webhook_allow_private_urls: bool = False
+
+    # Logs: "json" or "text" (default: json for `dex serve`, text for the other commands).
+    dex_log_format: str | None = None
+
     # Where providers are reached: "auto" = sandbox when no provider key is configured in embedded mode.
     dex_provider_mode: str = "auto"
     dex_sandbox_url: str | None = None

@@ -62,6 +62,21 @@ ROUTE_POLICIES: dict[str, Policy] = {
     "/api/v1/batch/status": "flexible",
     "/api/v1/batch/cancel": "flexible",
     "/api/v1/batch/resume": "flexible",
+    "/api/v1/batch/events": "flexible",
+    "/api/v1/batch/submit-csv": "flexible",
+    "/api/v1/batch/rejections": "flexible",
+    "/api/v1/usage": "flexible",
+    "/api/v1/budgets/get": "flexible",
+    "/api/v1/budgets/set": "flexible",
+    **{
+        f"/api/v1/webhooks/{action}": "flexible"
+        for action in ("create", "list", "delete", "deliveries", "redeliver")
+    },
+    "/metrics": "super_admin",
+    **{
+        f"/api/v1/entities/{action}": "flexible"
+        for action in ("companies", "persons", "timeline", "snapshots", "changes", "export")
+    },
 }
 
 
@@ -117,6 +132,131 @@ def _batch_submit(target: Target, **extra: Any) -> dict[str, Any]:
         "entities": [{"entity_type": "company", "input": {"domain": "acme.io"}}],
         **extra,
     }
+
+
+def _entity_cases() -> list[IsolationCase]:
+    def company(target: Target) -> dict[str, Any]:
+        return {"entity_type": "company", "entity_id": str(target.company_entity_id)}
+
+    def person(target: Target) -> dict[str, Any]:
+        return {"entity_type": "person", "entity_id": str(target.person_entity_id)}
+
+    cases = []
+    for path in ("/api/v1/entities/companies", "/api/v1/entities/persons"):
+        cases += [
+            IsolationCase(path, kind="list"),
+            IsolationCase(
+                path,
+                lambda target: {"company_id": str(target.company_id)},
+                kind="list",
+                label="company filter",
+            ),
+            IsolationCase(
+                path, lambda target: {"org_id": str(target.org_id)}, kind="list", label="with org_id"
+            ),
+        ]
+    for path in ("/api/v1/entities/timeline", "/api/v1/entities/snapshots"):
+        cases += [
+            IsolationCase(path, company, kind="list"),
+            IsolationCase(
+                path,
+                lambda target: {**company(target), "org_id": str(target.org_id)},
+                kind="list",
+                label="with org_id",
+            ),
+        ]
+    return [
+        *cases,
+        IsolationCase("/api/v1/entities/changes", company),
+        IsolationCase("/api/v1/entities/changes", person, label="person"),
+        IsolationCase(
+            "/api/v1/entities/changes",
+            lambda target: {**company(target), "org_id": str(target.org_id)},
+            label="with org_id",
+        ),
+        # The export is a CSV stream, not JSON: a leak would show as an id in it all the same.
+        IsolationCase("/api/v1/entities/export", lambda target: {"entity_type": "company"}, kind="list"),
+        IsolationCase(
+            "/api/v1/entities/export",
+            lambda target: {"entity_type": "person", "format": "jsonl", "org_id": str(target.org_id)},
+            kind="list",
+            label="with org_id",
+        ),
+    ]
+
+
+def _csv_submit(target: Target, **extra: Any) -> dict[str, Any]:
+    # A CSV as JSON text: access is decided first (company, then blueprint); an allowed call submits it.
+    return {
+        "blueprint_id": str(target.blueprint_id),
+        "company_id": str(target.company_id),
+        "csv": "email\nx@y.io\n",
+        **extra,
+    }
+
+
+def _operator_cases() -> list[IsolationCase]:
+    """Live progress, CSV ingestion, the cost ledger, budgets and webhooks."""
+    submission = lambda target: {"submission_id": str(target.submission_id)}  # noqa: E731
+    return [
+        # Also a GET (for EventSource); max_seconds 0 answers with the snapshot and closes.
+        IsolationCase("/api/v1/batch/events", lambda target: {**submission(target), "max_seconds": 0}),
+        IsolationCase("/api/v1/batch/submit-csv", _csv_submit),
+        IsolationCase(
+            "/api/v1/batch/submit-csv",
+            lambda target: _csv_submit(target, org_id=str(target.org_id)),
+            label="with org_id",
+        ),
+        IsolationCase("/api/v1/batch/rejections", submission),
+        # Nothing was spent in the world, so org-wide views of the ledger show no sibling ids either.
+        IsolationCase("/api/v1/usage", kind="list", sibling_allowed_roles=NO_ROLE),
+        IsolationCase(
+            "/api/v1/usage",
+            lambda target: {"company_id": str(target.company_id), "group_by": ["company", "submission"]},
+            kind="list",
+            sibling_allowed_roles=NO_ROLE,
+            label="company filter",
+        ),
+        IsolationCase("/api/v1/usage", submission, label="submission"),
+        # Budgets and webhooks are org settings: org_admin only, always in the caller's own org.
+        IsolationCase("/api/v1/budgets/get", submission),
+        IsolationCase(
+            "/api/v1/budgets/get",
+            lambda target: {"org_id": str(target.org_id)},
+            kind="own_scope",
+            label="org",
+        ),
+        IsolationCase("/api/v1/budgets/set", lambda target: {**submission(target), "budget_credits": 100}),
+        IsolationCase(
+            "/api/v1/budgets/set",
+            lambda target: {"org_id": str(target.org_id), "budget_credits": 100},
+            kind="own_scope",
+            label="org",
+        ),
+        # A public address literal, so no DNS lookup.
+        IsolationCase(
+            "/api/v1/webhooks/create",
+            lambda target: {
+                "url": "https://93.184.216.34/hook",
+                "events": ["run.failed"],
+                "org_id": str(target.org_id),
+            },
+            kind="own_scope",
+        ),
+        IsolationCase("/api/v1/webhooks/list", kind="list", sibling_allowed_roles=NO_ROLE),
+        IsolationCase("/api/v1/webhooks/deliveries", kind="list", sibling_allowed_roles=NO_ROLE),
+        # The world has no endpoints or deliveries: whatever these name, they act in the caller's org.
+        IsolationCase(
+            "/api/v1/webhooks/delete",
+            lambda target: {"id": str(target.submission_id), "org_id": str(target.org_id)},
+            kind="own_scope",
+        ),
+        IsolationCase(
+            "/api/v1/webhooks/redeliver",
+            lambda target: {"delivery_id": str(target.submission_id), "org_id": str(target.org_id)},
+            kind="own_scope",
+        ),
+    ]
 
 
 ISOLATION_CASES: list[IsolationCase] = [
@@ -198,4 +338,7 @@ ISOLATION_CASES: list[IsolationCase] = [
     ),
     IsolationCase("/api/pipeline-runs/get", lambda target: {"id": str(target.pipeline_run_id)}),
     IsolationCase("/api/step-results/list", lambda target: {"pipeline_run_id": str(target.pipeline_run_id)}),
+    # Entities: company-scoped roles see their own company's entities (and their snapshots and events) only.
+    *_entity_cases(),
+    *_operator_cases(),
 ]

@@ -24,6 +24,8 @@ from dex.blueprints.models import LegacyStep
 from dex.blueprints.schemas import BlueprintCreate
 from dex.config import Settings
 from dex.db.engine import Database
+from dex.entities import timeline
+from dex.entities.repository import EntityRepository, Lineage
 from dex.pipeline import service as pipeline
 from dex.pipeline.models import StepResult
 from dex.pipeline.progress import PlanCache
@@ -64,6 +66,10 @@ class Target:
     submission_id: uuid.UUID
     pipeline_run_id: uuid.UUID
     step_result_id: uuid.UUID
+    # Entity ids are not leak ids: entity endpoints echo the id they were asked about. Their rows carry
+    # the victim's company and run ids, which are.
+    company_entity_id: uuid.UUID
+    person_entity_id: uuid.UUID
     leak_ids: tuple[uuid.UUID, ...]
 
 
@@ -183,7 +189,46 @@ async def _add_batch(session: AsyncSession, tenant: Tenant, victim: Principal, n
     return _Batch(blueprint.id, submitted["submission_id"], run_id, step_id)
 
 
-def _target(name: str, tenant: Tenant, victim: Principal, batch: _Batch, *, other_org: bool) -> Target:
+@dataclass(frozen=True)
+class _Entities:
+    company_entity_id: uuid.UUID
+    person_entity_id: uuid.UUID
+
+
+async def _add_entities(
+    session: AsyncSession, tenant: Tenant, victim: Principal, batch: _Batch, name: str
+) -> _Entities:
+    """What the victim's batch run would have written: a company entity in its second version (so it has
+    a snapshot and changes), a person entity, and a timeline event of the company."""
+    repo = EntityRepository(session, tenant.org_id)
+    lineage = Lineage("company.enrich.profile", batch.pipeline_run_id, victim.company_id)
+    domain = f"{name.replace('_', '-')}.example"
+    await repo.upsert("company", {"domain": domain, "employee_count": 10}, lineage)
+    company = await repo.upsert("company", {"domain": domain, "employee_count": 12}, lineage)
+    person = await repo.upsert("person", {"email": f"someone@{domain}", "full_name": "Some One"}, lineage)
+    assert company is not None and person is not None
+    await timeline.insert_events(
+        session,
+        [
+            {
+                "org_id": tenant.org_id,
+                "company_id": victim.company_id,
+                "entity_type": "company",
+                "entity_id": company.entity_id,
+                "operation_id": "company.enrich.profile",
+                "pipeline_run_id": batch.pipeline_run_id,
+                "submission_id": batch.submission_id,
+                "status": "found",
+                "metadata_": {"event_type": "entity_upsert"},
+            }
+        ],
+    )
+    return _Entities(company.entity_id, person.entity_id)
+
+
+def _target(
+    name: str, tenant: Tenant, victim: Principal, batch: _Batch, entities: _Entities, *, other_org: bool
+) -> Target:
     assert victim.company_id is not None
     ids = (
         victim.company_id,
@@ -203,6 +248,8 @@ def _target(name: str, tenant: Tenant, victim: Principal, batch: _Batch, *, othe
         submission_id=batch.submission_id,
         pipeline_run_id=batch.pipeline_run_id,
         step_result_id=batch.step_result_id,
+        company_entity_id=entities.company_entity_id,
+        person_entity_id=entities.person_entity_id,
         # Org-wide resources (the org, its blueprints) leak only across orgs.
         leak_ids=(tenant.org_id, batch.blueprint_id, *ids) if other_org else ids,
     )
@@ -223,10 +270,14 @@ async def build_world(database: Database, settings: Settings) -> World:
         other_victim, sibling_victim = b.principals["company_admin"], a.sibling_member
         other_batch = await _add_batch(session, b, other_victim, "other_org")
         sibling_batch = await _add_batch(session, a, sibling_victim, "sibling_company")
+        other_entities = await _add_entities(session, b, other_victim, other_batch, "other_org")
+        sibling_entities = await _add_entities(session, a, sibling_victim, sibling_batch, "sibling_company")
     assert settings.internal_api_key is not None
     targets = {
-        "other_org": _target("other_org", b, other_victim, other_batch, other_org=True),
-        "sibling_company": _target("sibling_company", a, sibling_victim, sibling_batch, other_org=False),
+        "other_org": _target("other_org", b, other_victim, other_batch, other_entities, other_org=True),
+        "sibling_company": _target(
+            "sibling_company", a, sibling_victim, sibling_batch, sibling_entities, other_org=False
+        ),
     }
     callers = [
         Caller(f"{role}/{method}", role, {"authorization": f"Bearer {getattr(a.principals[role], method)}"})

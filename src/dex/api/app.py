@@ -17,7 +17,9 @@ from dex.api import health
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
 from dex.db.engine import Database, resolve_database_url
+from dex.entities import routes as entity_routes
 from dex.errors import DexError
+from dex.observability import metrics_router
 from dex.operations import routes as operation_routes
 from dex.pipeline import routes as pipeline_routes
 from dex.pipeline.executor import Executor, ExecutorConfig
@@ -25,6 +27,9 @@ from dex.pipeline.progress import PlanCache
 from dex.pipeline.runner import RunnerDeps
 from dex.providers.runtime import ProviderRuntime, open_provider_runtime
 from dex.tenancy import routes as tenancy_routes
+from dex.usage import routes as usage_routes
+from dex.webhooks import routes as webhook_routes
+from dex.webhooks.delivery import DeliveryConfig, WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +74,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return _error(500, "internal error")
+
+
+async def close_progress_hub(app: FastAPI) -> None:
+    """The live-progress listener, if a stream started one."""
+    hub = getattr(app.state, "progress_hub", None)
+    if hub is not None:
+        await hub.close()
 
 
 def executor_config(settings: Settings) -> ExecutorConfig:
@@ -124,6 +136,11 @@ def create_app(
                 await executor.start()
                 stack.push_async_callback(executor.stop)
                 app.state.executor = executor
+                # Webhooks are delivered by the process that does the work.
+                dispatcher = WebhookDispatcher(app.state.db, DeliveryConfig.from_settings(settings))
+                await dispatcher.start()
+                stack.push_async_callback(dispatcher.stop)
+            stack.push_async_callback(close_progress_hub, app)
             yield
 
     app = FastAPI(
@@ -148,6 +165,10 @@ def create_app(
         blueprint_routes.super_admin_router,
         pipeline_routes.batch_router,
         pipeline_routes.tenant_router,
+        usage_routes.router,
+        webhook_routes.router,
+        metrics_router(),
+        entity_routes.router,
     ):
         app.include_router(router)
     return app

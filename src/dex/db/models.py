@@ -6,5 +6,7 @@ from dex.entities import models as entities
 from dex.operations import models as operations
 from dex.pipeline import models as pipeline
 from dex.tenancy import models as tenancy
+from dex.usage import models as usage
+from dex.webhooks import models as webhooks
 
-__all__ = ["Base", "blueprints", "entities", "operations", "pipeline", "tenancy"]
+__all__ = ["Base", "blueprints", "entities", "operations", "pipeline", "tenancy", "usage", "webhooks"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,14 +57,16 @@ def integer(value: Any) -> int | None:
     return int(number) if math.isfinite(number) else None
 
 
-def number(value: Any) -> float | None:
+def number(value: Any) -> Decimal | None:
+    """A Decimal of the value's shortest spelling: a float bound to a NUMERIC column would be stored with
+    its binary expansion (0.85 → 0.84999999999999997779…)."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        result = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
-    except ValueError:
+        result = Decimal(str(value).strip())
+    except InvalidOperation:
         return None
-    return result if math.isfinite(result) else None
+    return result if result.is_finite() else None
 
 
 def string_list(value: Any) -> list[str] | None:

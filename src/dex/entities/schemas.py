@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 EntityType = Literal["company", "person"]
 ExportFormat = Literal["csv", "jsonl"]
@@ -71,7 +71,7 @@ class ExportRequest(OrgChoice):
     entity_type: EntityType
     format: ExportFormat = "csv"
     # Rows updated at or after this instant (incremental exports); all rows without it.
-    updated_since: datetime | None = None
+    updated_since: AwareDatetime | None = None
 
 
 class CursorPagination(BaseModel):

@@ -37,6 +37,8 @@ class OperationRun(Base):
         Index("ix_operation_runs_operation_id_created_at", "operation_id", text("created_at DESC")),
         Index("ix_operation_runs_step_result_id", "step_result_id"),
         Index("ix_operation_runs_pipeline_run_id", "pipeline_run_id"),
+        # The cost ledger of one submission (batch status, usage filtered by submission).
+        Index("ix_operation_runs_submission_id", "submission_id"),
     )
 
     run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)

@@ -15,7 +15,6 @@ from rich.table import Table
 
 from dex.client import DexClient, local_client, remote_client
 from dex.errors import DexError
-from dex.pipeline.ingest import parse_csv
 
 console = Console()
 
@@ -69,9 +68,11 @@ async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
         def update(summary: dict[str, Any]) -> None:
             done = summary["completed"] + summary["failed"]
             detail = f"{summary['running']} running, {summary['failed']} failed"
+            if summary.get("parked_steps"):
+                detail += f", {summary['parked_steps']} steps waiting for budget"
             progress.update(task, total=summary["total"], completed=done, detail=detail)
 
-        await client.wait(submission_id, update)
+        await client.follow(submission_id, update)
     return await client.status(submission_id)
 
 
@@ -135,26 +136,36 @@ def submit(
     api_url: ApiUrl = None,
     token: Token = None,
     company_id: Annotated[str | None, typer.Option(help="Client company (org-wide tokens).")] = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="HEADER=KEY: send a column's values as input KEY (KEY empty: drop it)."),
+    ] = None,
 ) -> None:
-    """Submit a CSV (one entity per row; columns become entity input) and follow it until done."""
-    parsed = parse_csv(file.read_bytes())
-    for rejected in parsed.rejected:
-        console.print(f"[yellow]row {rejected.row_number} skipped:[/yellow] {rejected.reason}")
-    if not parsed.entities:
-        raise DexError(f"{file} has no usable rows")
+    """Submit a CSV (one entity per row; columns become entity input) and follow it until done. The server
+    checks every row: rows it cannot run are reported and left out, duplicates collapsed."""
+    column_map = dict(column.partition("=")[::2] for column in columns or [])
 
     async def work() -> None:
         async with open_client(api_url, token) as client:
             found = await client.find_blueprint(blueprint)
             if found is None:
                 raise DexError(f"no blueprint named {blueprint!r}")
-            entities = [
-                {"entity_type": found.get("entity_type") or "company", "input": row}
-                for row in parsed.entities
-            ]
-            submitted = await client.submit(found["id"], entities, company_id=company_id)
-            console.print(f"submitted {len(entities)} entities as {submitted['submission_id']}")
-            status = await follow(client, submitted["submission_id"])
+            submitted = await client.submit_csv(
+                found["id"],
+                file.read_bytes(),
+                filename=file.name,
+                company_id=company_id,
+                column_map=column_map,
+            )
+            for rejected in submitted["rejected"]:
+                console.print(f"[yellow]row {rejected['row_number']} skipped:[/yellow] {rejected['reason']}")
+            unlisted = submitted["rejected_count"] - len(submitted["rejected"])
+            if unlisted:
+                console.print(
+                    f"[yellow]… and {unlisted} more rows skipped[/yellow] (POST /api/v1/batch/rejections)"
+                )
+            console.print(f"submitted {submitted['accepted']} entities as {submitted['submission_id']}")
+            status = await follow(client, str(submitted["submission_id"]))
             console.print(summary_line(status))
 
     run(work)

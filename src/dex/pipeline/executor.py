@@ -23,17 +23,19 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.engine import Database, libpq_url
+from dex.observability import STEPS_FINISHED, log_context
 from dex.pipeline import progress as progress_module
 from dex.pipeline import repository as repo
 from dex.pipeline.progress import PlanCache, apply_outcomes
-from dex.pipeline.runner import ClaimedStep, RunnerDeps, StepOutcome, run_step
+from dex.pipeline.runner import OUTCOME_STATUS, ClaimedStep, RunnerDeps, StepOutcome, run_step
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,94 @@ def _retryable(exc: BaseException) -> bool:
         getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None
     )
     return sqlstate in RETRYABLE_SQLSTATES or isinstance(exc, OperationalError)
+
+
+# --- shared with the scale-out workers (dex.scaleout): one step function, one way to record and to lease ---
+
+
+async def run_claimed_step(claimed: ClaimedStep, plans: PlanCache, deps: RunnerDeps) -> StepOutcome:
+    """The shared step function, with the step's definition looked up in its blueprint version."""
+    plan = plans.cached(claimed.version_id)
+    if plan is None:
+        async with deps.database.transaction() as session:
+            plan = await plans.get(session, claimed.version_id)
+    step = plan.step(claimed.position)
+    with log_context(
+        org_id=claimed.org_id,
+        submission_id=claimed.submission_id,
+        pipeline_run_id=claimed.run_id,
+        step_result_id=claimed.step_id,
+        operation_id=step.operation_id,
+    ):
+        return await run_step(claimed, step, deps)
+
+
+async def record_outcomes(
+    database: Database,
+    batch: list[StepOutcome],
+    *,
+    worker: str,
+    plans: PlanCache,
+    retry_base_seconds: float,
+) -> bool:
+    """Record a batch of finished steps in one transaction, retrying deadlocks and lost connections.
+    False when it gave up: the steps' leases then expire and they run again — results are never
+    half-written."""
+    failures = 0
+    while True:
+        try:
+            async with database.transaction() as session:
+                progress = await apply_outcomes(
+                    session, batch, worker=worker, plans=plans, retry_base_seconds=retry_base_seconds
+                )
+            for outcome in progress.finished_steps:
+                STEPS_FINISHED.labels(outcome.step.operation_id or "none", OUTCOME_STATUS[outcome.kind]).inc()
+            return True
+        except (DBAPIError, OSError) as exc:
+            failures += 1
+            if failures == 5 or not (_retryable(exc) or isinstance(exc, OSError)):
+                log.exception("could not record %d finished steps", len(batch))
+                return False
+            await asyncio.sleep(0.05 * 2**failures)
+
+
+async def requeue_abandoned(session: AsyncSession) -> int:
+    """Put the running steps of workers that are gone (expired lease, or a dead process of this host) back
+    in the queue, and wake whoever claims."""
+    dead = _dead_local_workers(await repo.running_workers(session))
+    requeued = await repo.requeue_expired_leases(session, dead_workers=dead)
+    if requeued:
+        await repo.notify_ready(session)
+    return requeued
+
+
+async def keep_leases(
+    database: Database, *, worker: str, lease_seconds: float, running: Callable[[], Collection[uuid.UUID]]
+) -> None:
+    """Forever: renew the leases of the steps ``running()`` names and re-queue abandoned steps."""
+    interval = max(0.5, lease_seconds / 3)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with database.transaction() as session:
+                await repo.renew_leases(
+                    session, worker=worker, lease_seconds=lease_seconds, step_ids=running()
+                )
+                await requeue_abandoned(session)
+        except (DBAPIError, OSError) as exc:
+            log.warning("lease upkeep failed: %s", exc)
+
+
+async def listen_for_ready_steps(database: Database, wake: Callable[[], None]) -> asyncpg.Connection | None:
+    """A connection that calls ``wake`` whenever steps become ready (``NOTIFY``); None when LISTEN is
+    unavailable and the caller must poll."""
+    try:
+        listener = await asyncpg.connect(libpq_url(database.url))
+        await listener.add_listener(repo.READY_NOTIFY_CHANNEL, lambda *_: wake())
+    except (OSError, asyncpg.PostgresError) as exc:
+        log.warning("LISTEN unavailable (%s); falling back to polling", exc)
+        return None
+    return listener
 
 
 class Executor:
@@ -134,19 +224,11 @@ class Executor:
 
     async def _recover(self) -> None:
         async with self.database.transaction() as session:
-            dead = _dead_local_workers(await repo.running_workers(session))
-            requeued = await repo.requeue_expired_leases(session, dead_workers=dead)
-            if requeued:
-                await repo.notify_ready(session)
+            if requeued := await requeue_abandoned(session):
                 log.info("re-queued %d steps of stopped workers", requeued)
 
     async def _listen(self) -> None:
-        try:
-            self._listener = await asyncpg.connect(libpq_url(self.database.url))
-            await self._listener.add_listener(repo.READY_NOTIFY_CHANNEL, lambda *_: self._wake.set())
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("LISTEN unavailable (%s); falling back to polling", exc)
-            self._listener = None
+        self._listener = await listen_for_ready_steps(self.database, self._wake.set)
 
     # --- claiming -------------------------------------------------------------------------------------
 
@@ -190,11 +272,7 @@ class Executor:
 
     async def _execute(self, claimed: ClaimedStep) -> None:
         try:
-            plan = self.plans.cached(claimed.version_id)
-            if plan is None:
-                async with self.database.transaction() as session:
-                    plan = await self.plans.get(session, claimed.version_id)
-            outcome = await run_step(claimed, plan.step(claimed.position), self.deps)
+            outcome = await run_claimed_step(claimed, self.plans, self.deps)
         except Exception:
             # The step's lease will expire and it will be claimed again; nothing is recorded as done.
             log.exception("step %s crashed before completing", claimed.step_id)
@@ -218,41 +296,25 @@ class Executor:
                 self._wake.set()
 
     async def _write(self, batch: list[StepOutcome]) -> None:
-        for attempt in range(5):
-            try:
-                async with self.database.transaction() as session:
-                    await apply_outcomes(
-                        session,
-                        batch,
-                        worker=self.worker,
-                        plans=self.plans,
-                        retry_base_seconds=self.config.retry_base_seconds,
-                    )
-                self.steps_finished += len(batch)
-                return
-            except (DBAPIError, OSError) as exc:
-                if attempt == 4 or not (_retryable(exc) or isinstance(exc, OSError)):
-                    # Leases of these steps expire and they run again; results are never half-written.
-                    log.exception("could not record %d finished steps", len(batch))
-                    return
-                await asyncio.sleep(0.05 * 2**attempt)
+        recorded = await record_outcomes(
+            self.database,
+            batch,
+            worker=self.worker,
+            plans=self.plans,
+            retry_base_seconds=self.config.retry_base_seconds,
+        )
+        if recorded:
+            self.steps_finished += len(batch)
 
     # --- leases ---------------------------------------------------------------------------------------
 
     async def _lease_loop(self) -> None:
-        interval = max(0.5, self.config.lease_seconds / 3)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                async with self.database.transaction() as session:
-                    await repo.renew_leases(
-                        session, worker=self.worker, lease_seconds=self.config.lease_seconds
-                    )
-                    dead = _dead_local_workers(await repo.running_workers(session))
-                    if await repo.requeue_expired_leases(session, dead_workers=dead):
-                        await repo.notify_ready(session)
-            except (DBAPIError, OSError) as exc:
-                log.warning("lease upkeep failed: %s", exc)
+        await keep_leases(
+            self.database,
+            worker=self.worker,
+            lease_seconds=self.config.lease_seconds,
+            running=self._inflight.keys,
+        )
 
     async def wait_idle(self, timeout: float = 60.0) -> None:
         """Until no step is in flight here and none is queued, retrying or running anywhere (tests)."""

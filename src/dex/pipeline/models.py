@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    Numeric,
     Text,
     UniqueConstraint,
     text,
@@ -76,6 +78,10 @@ class Submission(Base):
     runs_succeeded: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     runs_failed: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     runs_canceled: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    # The most credits this submission may spend (null: only the org's budget applies).
+    budget_credits: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    # What CSV ingestion accepted, collapsed and rejected (row numbers and reasons); null for JSON batches.
+    ingest_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # Set by a cancel: queued work is skipped at once, running steps finish and their runs stop there.
     canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -163,6 +169,13 @@ class StepResult(Base):
             "available_at",
             postgresql_where=text("status IN ('queued', 'retrying') AND available_at IS NOT NULL"),
         ),
+        # Steps parked by a budget, found again when the budget is raised (empty unless budgets bite).
+        Index(
+            "ix_step_results_budget_exhausted",
+            "org_id",
+            "submission_id",
+            postgresql_where=text("status = 'budget_exhausted'"),
+        ),
         # Lease recovery: running steps ordered by lease expiry.
         Index(
             "ix_step_results_running_lease",
@@ -203,3 +216,31 @@ class StepResult(Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+
+
+class StepOutbox(Base):
+    """Steps waiting to run, for the scale-out publisher (``dex.scaleout``). A row exists exactly while its
+    step is queued or retrying: the ``step_outbox_*`` triggers write it in the transaction that makes the
+    step ready and delete it in the one that claims or skips it — on connections with ``dex.step_outbox``
+    on, so the embedded executor pays nothing. ``published_at`` is set once the step is sent to the broker;
+    a row published long ago whose step is still waiting was lost on the way and is sent again."""
+
+    __tablename__ = "step_outbox"
+    __table_args__ = (
+        # The publisher's queue: unpublished rows, taken org by org.
+        Index(
+            "ix_step_outbox_unpublished",
+            "org_id",
+            "available_at",
+            postgresql_where=text("published_at IS NULL"),
+        ),
+        # In flight in the broker: counted to bound the broker's backlog, swept when too old.
+        Index("ix_step_outbox_published", "published_at", postgresql_where=text("published_at IS NOT NULL")),
+    )
+
+    step_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("step_results.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

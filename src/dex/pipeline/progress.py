@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,13 +26,12 @@ from dex.entities.identity import UNIQUE_KEYS, resolve_identity
 from dex.entities.repository import EntityRepository, Lineage
 from dex.operations.registry import get_operation
 from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
+from dex.pipeline import live, states
 from dex.pipeline import repository as repo
-from dex.pipeline import states
 from dex.pipeline.plan import Plan, StepDef, StepRow, advance, skip_all
-from dex.pipeline.runner import ClaimedStep, StepOutcome, merge_context, source_of
+from dex.pipeline.runner import OUTCOME_STATUS, ClaimedStep, StepOutcome, merge_context, source_of
 from dex.tenancy.context import AuthContext
-
-OUTCOME_STATUS = {"succeeded": "succeeded", "failed": "failed", "skipped": "skipped", "retry": "retrying"}
+from dex.webhooks import outbox as webhook_outbox
 
 
 class PlanCache:
@@ -121,6 +120,9 @@ class Progress:
         self.events: list[dict[str, Any]] = []
         self.completions: list[_Completion] = []
         self.fan_outs: list[_FanOut] = []
+        # What webhooks, live progress and metrics are told about: steps finished, runs moved.
+        self.finished_steps: list[StepOutcome] = []
+        self.moved_runs: list[dict[str, Any]] = []
         self.any_queued = False
         # One timestamp for the batch; the database's clock decides readiness (``available_at <= now()``),
         # so rows are stamped a moment in the past to be claimable at once despite sub-second clock skew.
@@ -225,6 +227,7 @@ class Progress:
 
     async def after_step(self, outcome: StepOutcome, *, canceled: bool) -> None:
         claimed, step = outcome.claimed, outcome.step
+        self.finished_steps.append(outcome)
         run = await self._run_ref(claimed)
         plan = await self.plans.get(self.session, claimed.version_id)
         result = outcome.result.to_dict() if outcome.result else None
@@ -241,8 +244,8 @@ class Progress:
                 )
             )
             self.op_attempts.extend(attempt_rows(outcome.result, run.org_id))
-        if outcome.kind == "retry":
-            return
+        if outcome.kind in ("retry", "budget_exhausted"):
+            return  # the step waits (for its retry, or for budget) and its run stays running
         status = OUTCOME_STATUS[outcome.kind]
         self._step_event(
             run,
@@ -374,11 +377,17 @@ class Progress:
         await timeline.insert_events(self.session, self.events)
         for target in ("running", "succeeded", "failed", "canceled"):
             for moved in await repo.move_runs(self.session, target, self.moves.get(target, [])):
+                self.moved_runs.append({**moved, "status": target})
                 delta = states.counter_delta(moved["old_status"], target)
                 for name, value in delta.items():
                     if name != "total":
                         self.counters[moved["submission_id"]][name] += value
-        await repo.bump_counters(self.session, self.counters)
+        changed_submissions = await repo.bump_counters(self.session, self.counters)
+        # Announced only if this transaction commits: the outbox row and the NOTIFY are part of it.
+        await webhook_outbox.enqueue(self.session, runs=self.moved_runs, submissions=changed_submissions)
+        await live.publish(
+            self.session, runs=self.moved_runs, steps=self.finished_steps, submissions=changed_submissions
+        )
         await self._record_fan_out_outputs(created)
         if self.any_queued:
             await repo.notify_ready(self.session)
@@ -542,11 +551,18 @@ async def apply_outcomes(
     retry_base_seconds: float = 2.0,
 ) -> Progress:
     """Record finished steps and everything they imply, in the caller's transaction."""
+    canceled = await repo.canceled_submissions(session, (o.claimed.submission_id for o in outcomes))
+    # A step parked for budget in a canceled submission would wait for nothing: it is skipped instead.
+    outcomes = [
+        replace(o, kind="skipped", skip_reason="submission_canceled", error_message=None, error_details=None)
+        if o.kind == "budget_exhausted" and o.claimed.submission_id in canceled
+        else o
+        for o in outcomes
+    ]
     owned = await repo.finish_steps(
         session, [finished_step_row(o, retry_base_seconds) for o in outcomes], worker=worker
     )
     outcomes = [o for o in outcomes if o.claimed.step_id in owned]
-    canceled = await repo.canceled_submissions(session, (o.claimed.submission_id for o in outcomes))
     progress = Progress(session, plans, retry_base_seconds=retry_base_seconds)
     for outcome in outcomes:
         await progress.after_step(outcome, canceled=outcome.claimed.submission_id in canceled)
@@ -586,6 +602,27 @@ async def claim(
         if len(still_ready) == len(orgs) or not still_ready:
             break
         orgs = still_ready
+    return await _start_claimed(session, plans, claimed_rows)
+
+
+async def claim_ids(
+    session: AsyncSession,
+    plans: PlanCache,
+    *,
+    worker: str,
+    lease_seconds: float,
+    step_ids: Sequence[uuid.UUID],
+) -> list[ClaimedStep]:
+    """Claim the named steps that are still ready (scale-out workers: one message names one step), with
+    the same lease, attempt and run transitions as :func:`claim`."""
+    rows = await repo.claim_step_ids(session, step_ids=step_ids, worker=worker, lease_seconds=lease_seconds)
+    return await _start_claimed(session, plans, rows)
+
+
+async def _start_claimed(
+    session: AsyncSession, plans: PlanCache, claimed_rows: list[Any]
+) -> list[ClaimedStep]:
+    """Mark the runs of freshly claimed step rows running and describe each step for the runner."""
     if not claimed_rows:
         return []
     runs = await repo.run_info(session, {row["pipeline_run_id"] for row in claimed_rows})

@@ -5,10 +5,10 @@ State changes carry their legal source statuses (``pipeline.states.sources``) in
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,26 +53,32 @@ ORGS_WITH_READY_STEPS = text(
     """
 )
 
-# The candidate rows are locked in a CTE, which PostgreSQL evaluates exactly once; a LIMIT subquery joined
-# into the UPDATE may be re-scanned by some plans and claim more than the limit.
-CLAIM = text(
-    f"""
-    WITH ready AS MATERIALIZED (
-        SELECT r.id FROM step_results r
-        WHERE r.org_id = :org_id AND {ready("r")}
-        ORDER BY r.available_at
-        LIMIT :limit
-        FOR UPDATE SKIP LOCKED
+
+def _claim(candidates: str) -> TextClause:
+    """Claim the ready steps ``candidates`` selects (``SELECT r.id FROM step_results r …``): a lease for
+    ``:worker``, the next attempt. The candidates are locked in a CTE, which PostgreSQL evaluates exactly
+    once; a LIMIT subquery joined into the UPDATE may be re-scanned by some plans and claim more."""
+    return text(
+        f"""
+        WITH ready AS MATERIALIZED ({candidates} FOR UPDATE SKIP LOCKED)
+        UPDATE step_results s
+        SET status = 'running', claimed_by = :worker, attempt = s.attempt + 1, started_at = now(),
+            lease_expires_at = now() + make_interval(secs => :lease_seconds)
+        FROM ready
+        WHERE s.id = ready.id AND s.status IN ({_in(states.sources("step", "running"))})
+        RETURNING s.id, s.pipeline_run_id, s.org_id, s.company_id, s.submission_id, s.step_position,
+                  s.attempt, s.input_payload
+        """
     )
-    UPDATE step_results s
-    SET status = 'running', claimed_by = :worker, attempt = s.attempt + 1, started_at = now(),
-        lease_expires_at = now() + make_interval(secs => :lease_seconds)
-    FROM ready
-    WHERE s.id = ready.id AND s.status IN ({_in(states.sources("step", "running"))})
-    RETURNING s.id, s.pipeline_run_id, s.org_id, s.company_id, s.submission_id, s.step_position, s.attempt,
-              s.input_payload
-    """
+
+
+CLAIM = _claim(
+    f"SELECT r.id FROM step_results r WHERE r.org_id = :org_id AND {ready('r')} "
+    "ORDER BY r.available_at LIMIT :limit"
 )
+# Scale-out workers claim the steps their messages name; a step that is no longer ready (already run,
+# skipped, or claimed by another worker from a duplicate message) is simply not returned.
+CLAIM_IDS = _claim(f"SELECT r.id FROM step_results r WHERE r.id = ANY(:ids) AND {ready('r')}")
 
 RUN_INFO = text(
     "SELECT id, entity_type, blueprint_id, blueprint_version_id, blueprint_version, depth "
@@ -93,18 +99,31 @@ async def claim_steps(
     return list(result.mappings())
 
 
+async def claim_step_ids(
+    session: AsyncSession, *, step_ids: Sequence[uuid.UUID], worker: str, lease_seconds: float
+) -> list[Any]:
+    result = await session.execute(
+        CLAIM_IDS, {"ids": list(step_ids), "worker": worker, "lease_seconds": lease_seconds}
+    )
+    return list(result.mappings())
+
+
 async def run_info(session: AsyncSession, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
     rows = await session.execute(RUN_INFO, {"ids": list(run_ids)})
     return {row.id: row for row in rows.mappings()}
 
 
-async def renew_leases(session: AsyncSession, *, worker: str, lease_seconds: float) -> int:
+async def renew_leases(
+    session: AsyncSession, *, worker: str, lease_seconds: float, step_ids: Collection[uuid.UUID]
+) -> int:
+    """Extend the leases of the steps ``worker`` is still working on. Only those: a step whose task died
+    inside a live worker must see its lease expire, or it would stay running for the life of the process."""
     result = await session.execute(
         text(
             "UPDATE step_results SET lease_expires_at = now() + make_interval(secs => :lease) "
-            "WHERE claimed_by = :worker AND status = 'running'"
+            "WHERE id = ANY(:ids) AND claimed_by = :worker AND status = 'running'"
         ),
-        {"worker": worker, "lease": lease_seconds},
+        {"worker": worker, "lease": lease_seconds, "ids": list(step_ids)},
     )
     return result.rowcount
 
@@ -158,7 +177,9 @@ FINISH_STEPS = text(
         error_message = v.error_message,
         error_details = v.error_details,
         duration_ms = v.duration_ms,
-        finished_at = CASE WHEN v.status = 'retrying' THEN NULL ELSE now() END,
+        finished_at = CASE WHEN v.status IN ('retrying', 'budget_exhausted') THEN NULL ELSE now() END,
+        -- A step parked for budget spent nothing: its claim does not use up one of its attempts.
+        attempt = CASE WHEN v.status = 'budget_exhausted' THEN s.attempt - 1 ELSE s.attempt END,
         available_at = CASE WHEN v.status = 'retrying'
                             THEN now() + make_interval(secs => v.retry_delay_seconds) ELSE NULL END,
         lease_expires_at = NULL
@@ -220,13 +241,15 @@ MOVE_RUNS = text(
         FOR UPDATE OF p
     ) v
     WHERE r.id = v.id
-    RETURNING r.id, r.submission_id, v.old_status
+    RETURNING r.id, r.submission_id, v.old_status, r.org_id, r.company_id, r.entity_type, r.entity_index,
+              r.parent_pipeline_run_id, r.depth, r.error_message
     """
 )
 
 
 async def move_runs(session: AsyncSession, target: str, rows: list[dict[str, Any]]) -> list[Any]:
-    """Move runs to ``target`` from any legal source status; returns (id, submission_id, old_status)."""
+    """Move runs to ``target`` from any legal source status; returns each moved run's id, submission_id,
+    old_status and what webhooks and live progress tell about it."""
     if not rows:
         return []
     result = await session.execute(
@@ -250,20 +273,23 @@ BUMP_COUNTERS = text(
     ) v
     WHERE s.id = v.id
     RETURNING s.id, s.status, s.canceled_at, s.runs_total, s.runs_running, s.runs_succeeded, s.runs_failed,
-              s.runs_canceled
+              s.runs_canceled, s.org_id, s.company_id, s.blueprint_id
     """
 )
 
 
-async def bump_counters(session: AsyncSession, deltas: dict[uuid.UUID, dict[str, int]]) -> None:
-    """Apply run-counter deltas to submissions and re-derive their status, in the caller's transaction."""
+async def bump_counters(
+    session: AsyncSession, deltas: dict[uuid.UUID, dict[str, int]]
+) -> list[dict[str, Any]]:
+    """Apply run-counter deltas to submissions and re-derive their status, in the caller's transaction.
+    Returns the submissions whose status changed: id, new status, org, company, blueprint and counters."""
     rows = [
         {"id": submission_id, **delta}
         for submission_id, delta in sorted(deltas.items())
         if any(delta.values())
     ]
     if not rows:
-        return
+        return []
     result = await session.execute(BUMP_COUNTERS, {"rows": dumps(rows)})
     changes = []
     for row in result.mappings():
@@ -276,7 +302,16 @@ async def bump_counters(session: AsyncSession, deltas: dict[uuid.UUID, dict[str,
         )
         status = states.submission_status(counters, canceled=row["canceled_at"] is not None)
         if status != row["status"]:
-            changes.append({"id": row["id"], "status": status})
+            changes.append(
+                {
+                    "id": row["id"],
+                    "status": status,
+                    "org_id": row["org_id"],
+                    "company_id": row["company_id"],
+                    "blueprint_id": row["blueprint_id"],
+                    "counters": counters,
+                }
+            )
     if changes:
         await session.execute(
             text(
@@ -284,8 +319,9 @@ async def bump_counters(session: AsyncSession, deltas: dict[uuid.UUID, dict[str,
                 "finished_at = CASE WHEN v.status IN ('completed', 'failed', 'canceled') THEN now() END "
                 "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, status text) WHERE s.id = v.id"
             ),
-            {"rows": dumps(changes)},
+            {"rows": dumps([{"id": change["id"], "status": change["status"]} for change in changes])},
         )
+    return changes
 
 
 async def canceled_submissions(session: AsyncSession, submission_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from dex.api.deps import SessionDep
 from dex.api.envelopes import ERROR_RESPONSES, Envelope, ListEnvelope, list_envelope
-from dex.pipeline import service
+from dex.errors import BadRequest
+from dex.pipeline import ingest, live, service
 from dex.pipeline.schemas import (
+    BatchEventsRequest,
     BatchStatus,
     BatchStatusRequest,
     BatchSubmitRequest,
     BatchSubmitted,
     CancelResult,
+    CsvSubmitFields,
+    CsvSubmitRequest,
+    CsvSubmitted,
     IdRequest,
+    Rejections,
+    RejectionsRequest,
     ResumeRequest,
     ResumeResult,
     RunListRequest,
@@ -55,6 +69,87 @@ async def submit(
     return {"data": result}
 
 
+async def _csv_upload(request: Request) -> tuple[ingest.CsvUpload, uuid.UUID | None]:
+    """The file and its fields from a multipart form, or from a JSON body (``csv`` holds the text)."""
+    try:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form()
+            file = form.get("file")
+            if not isinstance(file, UploadFile):
+                raise BadRequest("the form needs the CSV as a file in its 'file' field")
+            fields = CsvSubmitFields.model_validate({k: v for k, v in form.items() if k != "file"})
+            data, filename = await file.read(), file.filename
+        else:
+            body = CsvSubmitRequest.model_validate_json(await request.body())
+            fields, data, filename = body, body.csv.encode(), body.filename
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    upload = ingest.CsvUpload(data, fields.blueprint_id, fields.company_id, filename, fields.column_map)
+    return upload, fields.org_id
+
+
+CSV_SUBMIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "blueprint_id"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "blueprint_id": {"type": "string", "format": "uuid"},
+                        "company_id": {"type": "string", "format": "uuid"},
+                        "org_id": {"type": "string", "format": "uuid"},
+                        "column_map": {"type": "string", "description": "JSON object: header → input key"},
+                    },
+                }
+            },
+            "application/json": {"schema": CsvSubmitRequest.model_json_schema()},
+        },
+    }
+}
+
+
+@batch_router.post("/submit-csv", response_model=Envelope[CsvSubmitted], openapi_extra=CSV_SUBMIT_BODY)
+async def submit_csv(
+    auth: FlexibleAuth,
+    session: SessionDep,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> dict[str, Any]:
+    """Submit a CSV, one entity per row (multipart ``file`` + ``blueprint_id`` [+ ``company_id``,
+    ``column_map``], or JSON with the text in ``csv``). Encoding, delimiter and header spelling are
+    detected; rows that cannot run are rejected and duplicates collapsed, each reported with its row
+    number and reason — here (the first 10,000) and later at ``/api/v1/batch/rejections``."""
+    upload, org_id = await _csv_upload(request)
+    scope = tenant_scope(auth, org_id=org_id, company_id=upload.company_id)
+    result = await ingest.submit_csv(
+        session, scope, upload, plans=_plans(request), idempotency_key=idempotency_key
+    )
+    return {"data": result}
+
+
+@batch_router.post("/rejections", response_model=Envelope[Rejections])
+async def rejections(body: RejectionsRequest, auth: FlexibleAuth, session: SessionDep) -> Any:
+    """The ingest report of a CSV submission: what was accepted, and each rejected or collapsed row with
+    its reason; ``"format": "csv"`` downloads the rows as ``row_number,reason``."""
+    scope = tenant_scope(auth, org_id=body.org_id)
+    submission = await service.load_submission(session, scope, body.submission_id)
+    report = submission.ingest_report
+    if body.format == "json":
+        return {"data": {"submission_id": submission.id, "ingest_report": report}}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row_number", "reason"])
+    writer.writerows((row["row_number"], row["reason"]) for row in (report or {}).get("rejected", []))
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="rejections-{submission.id}.csv"'},
+    )
+
+
 @batch_router.post("/status", response_model=Envelope[BatchStatus])
 async def status(body: BatchStatusRequest, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
     scope = tenant_scope(auth, org_id=body.org_id)
@@ -63,6 +158,50 @@ async def status(body: BatchStatusRequest, auth: FlexibleAuth, session: SessionD
             session, scope, submission_id=body.submission_id, limit=body.limit, offset=body.offset
         )
     }
+
+
+def progress_hub(request: Request) -> live.ProgressHub:
+    hub = getattr(request.app.state, "progress_hub", None)
+    if hub is None:
+        hub = request.app.state.progress_hub = live.ProgressHub(request.app.state.db)
+    return hub
+
+
+async def _events(request: Request, auth: Any, session: Any, body: BatchEventsRequest) -> StreamingResponse:
+    scope = tenant_scope(auth, org_id=body.org_id)
+    # Access is decided (and the request's transaction closed) before the stream starts.
+    await service.load_submission(session, scope, body.submission_id)
+    return StreamingResponse(
+        live.stream(
+            request.app.state.db, progress_hub(request), body.submission_id, max_seconds=body.max_seconds
+        ),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@batch_router.get("/events", response_class=StreamingResponse)
+async def events(
+    request: Request,
+    auth: FlexibleAuth,
+    session: SessionDep,
+    submission_id: Annotated[uuid.UUID, Query()],
+    org_id: Annotated[uuid.UUID | None, Query()] = None,
+    max_seconds: Annotated[float, Query(ge=0, le=3600)] = 300,
+) -> StreamingResponse:
+    """Server-Sent Events of one submission: ``snapshot``, then ``run`` and ``step`` transitions and
+    ``summary`` counts as they change, and ``end`` when it has finished. The stream closes after
+    ``max_seconds``; clients reconnect (EventSource does so by itself)."""
+    body = BatchEventsRequest(submission_id=submission_id, org_id=org_id, max_seconds=max_seconds)
+    return await _events(request, auth, session, body)
+
+
+@batch_router.post("/events", response_class=StreamingResponse)
+async def events_post(
+    body: BatchEventsRequest, request: Request, auth: FlexibleAuth, session: SessionDep
+) -> StreamingResponse:
+    """The same stream for clients that send JSON bodies."""
+    return await _events(request, auth, session, body)
 
 
 @batch_router.post("/cancel", response_model=Envelope[CancelResult])

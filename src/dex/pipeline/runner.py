@@ -21,6 +21,7 @@ from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.pipeline.plan import StepDef
 from dex.providers.runtime import ProviderRuntime
+from dex.usage.budgets import exhausted_budget, next_call_cost
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,21 @@ class ClaimedStep:
     depth: int
 
 
+# The step status each outcome kind leaves the step in.
+OUTCOME_STATUS = {
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "skipped": "skipped",
+    "retry": "retrying",
+    "budget_exhausted": "budget_exhausted",
+}
+
+
 @dataclass
 class StepOutcome:
     claimed: ClaimedStep
     step: StepDef
-    # succeeded | failed | skipped | retry
+    # succeeded | failed | skipped | retry | budget_exhausted
     kind: str
     context: dict[str, Any]
     result: OperationResult | None = None
@@ -157,6 +168,20 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
                 merge_context(claimed.context, fresh.pop("canonical_payload")),
                 skip_reason="entity_state_fresh",
                 skip_metadata={**fresh, "max_age_hours": freshness[0], "identity_fields": freshness[1]},
+            )
+    next_cost = next_call_cost(spec)
+    if next_cost is not None:
+        async with deps.database.transaction() as session:
+            exhausted = await exhausted_budget(session, claimed.submission_id, next_cost)
+        if exhausted is not None:
+            # Parked without spending; raising the budget re-queues it (dex.usage.budgets).
+            return StepOutcome(
+                claimed,
+                step,
+                "budget_exhausted",
+                claimed.context,
+                error_message=exhausted.message,
+                error_details=exhausted.details(),
             )
     try:
         result = await asyncio.wait_for(

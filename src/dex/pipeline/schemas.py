@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Json
 
 from dex.api.envelopes import PageRequest
+from dex.usage.schemas import SubmissionUsage
 
 
 class EntityIn(BaseModel):
@@ -88,8 +89,68 @@ class RootPage(BaseModel):
 class BatchStatus(BaseModel):
     submission: SubmissionOut
     summary: Summary
+    # Credits spent and saved so far, its budget, and the steps waiting for budget.
+    usage: SubmissionUsage
     runs: list[RunNode]
     pagination: RootPage
+
+
+class BatchEventsRequest(BaseModel):
+    submission_id: uuid.UUID
+    org_id: uuid.UUID | None = None
+    # The stream closes after this long (clients reconnect); 0 sends the snapshot only.
+    max_seconds: float = Field(default=300, ge=0, le=3600)
+
+
+class CsvSubmitFields(BaseModel):
+    """What comes with a CSV: the multipart form's fields beside ``file``, or the JSON body's."""
+
+    blueprint_id: uuid.UUID
+    company_id: uuid.UUID | None = None
+    org_id: uuid.UUID | None = None
+    # CSV header → input key ("" drops the column); a JSON object (a JSON string in a form).
+    column_map: Json[dict[str, str]] | dict[str, str] | None = None
+
+
+class CsvSubmitRequest(CsvSubmitFields):
+    """The JSON form of ``submit-csv``, for clients that do not send multipart bodies."""
+
+    csv: str
+    filename: str | None = None
+
+
+class RejectedRowOut(BaseModel):
+    row_number: int
+    reason: str
+
+
+class IngestReport(BaseModel):
+    filename: str | None
+    encoding: str
+    delimiter: str
+    # CSV header → the input key its values went to ("" = dropped).
+    columns: dict[str, str]
+    accepted: int
+    duplicates: int
+    rejected_count: int
+    # Rejected and collapsed rows by row number (the header is row 1), at most 10,000 of them.
+    rejected: list[RejectedRowOut]
+
+
+class CsvSubmitted(IngestReport):
+    submission_id: uuid.UUID
+
+
+class RejectionsRequest(BaseModel):
+    submission_id: uuid.UUID
+    org_id: uuid.UUID | None = None
+    format: Literal["json", "csv"] = "json"
+
+
+class Rejections(BaseModel):
+    submission_id: uuid.UUID
+    # Null for batches that did not come from a CSV.
+    ingest_report: IngestReport | None
 
 
 class SubmissionRef(BaseModel):

@@ -21,6 +21,8 @@ from dex.pipeline.schemas import BatchSubmitRequest
 from dex.pipeline.states import RunCounters
 from dex.tenancy.context import AuthContext
 from dex.tenancy.models import Company
+from dex.usage.budgets import parked_steps
+from dex.usage.ledger import submission_usage
 
 STATUS_FOR_CLIENTS = {
     "succeeded": "completed",
@@ -39,6 +41,15 @@ def submission_company(scope: AuthContext, requested: uuid.UUID | None) -> uuid.
     if requested is None:
         raise BadRequest("company_id is required for org-scoped users")
     return requested
+
+
+async def check_company_in_org(session: AsyncSession, scope: AuthContext, company_id: uuid.UUID) -> None:
+    belongs = await session.scalar(
+        select(Company.id).where(Company.id == company_id, Company.org_id == scope.org_id)
+    )
+    if belongs is None:
+        # Another org's company (or none at all): not found, like every other org's resource.
+        raise NotFound("company_id does not belong to org_id")
 
 
 async def _existing_submission(session: AsyncSession, org_id: uuid.UUID, key: str) -> dict[str, Any] | None:
@@ -82,12 +93,7 @@ async def submit(
         existing = await _existing_submission(session, scope.org_id, idempotency_key)
         if existing is not None:
             return existing
-    belongs = await session.scalar(
-        select(Company.id).where(Company.id == company_id, Company.org_id == scope.org_id)
-    )
-    if belongs is None:
-        # Another org's company (or none at all): not found, like every other org's resource.
-        raise NotFound("company_id does not belong to org_id")
+    await check_company_in_org(session, scope, company_id)
     version = await version_for_submission(session, scope.org_id, body.blueprint_id)
     expected_type = version.snapshot["blueprint"].get("entity_type") or "company"
     wrong = [i for i, entity in enumerate(body.entities) if entity.entity_type != expected_type]
@@ -291,6 +297,11 @@ async def batch_status(
             "pending": counters.pending,
             "running": counters.running,
         },
+        "usage": {
+            **await submission_usage(session, submission.id),
+            "budget_credits": submission.budget_credits,
+            "parked_steps": await parked_steps(session, submission.org_id, submission.id),
+        },
         "runs": roots,
         "pagination": {
             "limit": limit,
@@ -304,8 +315,8 @@ async def batch_status(
 async def cancel(
     session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID, *, plans: PlanCache
 ) -> dict[str, Any]:
-    """Skip every queued step of the submission (children included) and cancel those runs now; steps
-    already running finish, and their runs stop there (the writer sees ``canceled_at``)."""
+    """Skip every queued (or budget-parked) step of the submission, children included, and cancel those
+    runs now; steps already running finish, and their runs stop there (the writer sees ``canceled_at``)."""
     submission = await load_submission(session, scope, submission_id)
     await session.execute(
         text("UPDATE submissions SET canceled_at = COALESCE(canceled_at, now()) WHERE id = :id"),
@@ -318,7 +329,7 @@ async def cancel(
                     "UPDATE step_results SET status = 'skipped', available_at = NULL, finished_at = now(), "
                     "output_payload = jsonb_build_object('skip_reason', 'submission_canceled', "
                     "'cumulative_context', input_payload) "
-                    "WHERE submission_id = :id AND status IN ('queued', 'retrying') "
+                    "WHERE submission_id = :id AND status IN ('queued', 'retrying', 'budget_exhausted') "
                     "RETURNING pipeline_run_id, step_position, input_payload"
                 ),
                 {"id": submission.id},

@@ -30,8 +30,11 @@ RUN_TRANSITIONS: dict[str, frozenset[str]] = {
 STEP_TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"running", "skipped"}),
     # Back to queued when its lease expired (its worker died); retrying after a transient failure.
-    "running": frozenset({"succeeded", "failed", "skipped", "retrying", "queued"}),
+    # Parked as budget_exhausted when its paid operation would exceed the org's or submission's budget.
+    "running": frozenset({"succeeded", "failed", "skipped", "retrying", "queued", "budget_exhausted"}),
     "retrying": frozenset({"running", "skipped"}),
+    # Re-queued when the budget is raised; skipped when its submission is canceled.
+    "budget_exhausted": frozenset({"queued", "skipped"}),
     # Resume re-queues the failed step.
     "failed": frozenset({"queued"}),
     "succeeded": frozenset(),

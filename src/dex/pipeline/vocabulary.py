@@ -2,5 +2,5 @@
 
 ENTITY_TYPES = ("company", "person")
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
-STEP_STATUSES = ("queued", "running", "succeeded", "failed", "skipped", "retrying")
+STEP_STATUSES = ("queued", "running", "succeeded", "failed", "skipped", "retrying", "budget_exhausted")
 SUBMISSION_STATUSES = ("received", "validated", "queued", "running", "completed", "failed", "canceled")

@@ -22,6 +22,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from dex.observability import PROVIDER_CACHE_LOOKUPS, PROVIDER_CREDITS_SAVED, PROVIDER_CREDITS_SPENT
 from dex.providers.catalog import PROVIDERS, price_of
 from dex.providers.http import ProviderClient, ProviderResponse
 
@@ -250,8 +251,10 @@ def adapter(
             use_cache = cacheable and ctx.use_cache and ctx.cache is not None
             if use_cache:
                 hit = await ctx.cache.get(ctx.org_id, provider, action, key)  # type: ignore[union-attr]
+                PROVIDER_CACHE_LOOKUPS.labels(provider, "miss" if hit is None else "hit").inc()
                 if hit is not None:
                     result = _from_cache(ctx, provider, action, hit)
+                    PROVIDER_CREDITS_SAVED.labels(provider).inc(float(result.attempt.saved_credits))
                     ctx.attempts.append(result.attempt)
                     return result
             call = ProviderCall(ctx, provider, action, credentials)
@@ -260,6 +263,7 @@ def adapter(
             except Exception as exc:
                 log.exception("adapter %s.%s raised", provider, action)
                 result = call.result("failed", error=f"unhandled_exception:{type(exc).__name__}")
+            PROVIDER_CREDITS_SPENT.labels(provider).inc(float(result.attempt.cost_credits))
             ttl = CACHEABLE_STATUSES.get(result.status)
             if use_cache and ttl is not None:
                 await ctx.cache.put(  # type: ignore[union-attr]

@@ -20,7 +20,7 @@ from dex.errors import ConfigurationError
 from dex.providers.base import SANDBOX_ACCOUNT_EMAIL, ProviderContext, sandbox_credential
 from dex.providers.cache import EnrichmentCache
 from dex.providers.catalog import PROVIDERS, configured_limits
-from dex.providers.http import ProviderClient, ProviderLimits
+from dex.providers.http import ProviderClient, ProviderLimits, SharedLimiter
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,14 @@ class ProviderRuntime:
         *,
         sandbox_url: str | None = None,
         limits: dict[str, ProviderLimits] | None = None,
+        shared_limiter: SharedLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.mode = provider_mode(settings)
         self.sandbox_url = sandbox_url or settings.dex_sandbox_url
         if self.mode == "sandbox" and not self.sandbox_url:
             raise ConfigurationError("sandbox provider mode needs a sandbox URL (DEX_SANDBOX_URL)")
-        self.client = ProviderClient(limits or configured_limits())
+        self.client = ProviderClient(limits or configured_limits(), shared=shared_limiter)
         self.cache = EnrichmentCache(database) if database is not None else None
         self._base_url_overrides: dict[str, str] = json.loads(
             os.environ.get("DEX_PROVIDER_BASE_URLS") or "{}"
@@ -98,7 +99,7 @@ class ProviderRuntime:
 
 @asynccontextmanager
 async def open_provider_runtime(
-    settings: Settings, database: Database | None
+    settings: Settings, database: Database | None, *, shared_limiter: SharedLimiter | None = None
 ) -> AsyncIterator[ProviderRuntime]:
     """The process's provider runtime. In sandbox mode without ``DEX_SANDBOX_URL`` the sandbox is started
     in-process on a free local port, so embedded dex works with no provider account at all."""
@@ -109,6 +110,6 @@ async def open_provider_runtime(
             from dex.server import serve_in_background
 
             sandbox_url = await stack.enter_async_context(serve_in_background(create_sandbox_app()))
-        runtime = ProviderRuntime(settings, database, sandbox_url=sandbox_url)
+        runtime = ProviderRuntime(settings, database, sandbox_url=sandbox_url, shared_limiter=shared_limiter)
         stack.push_async_callback(runtime.close)
         yield runtime

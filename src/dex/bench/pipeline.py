@@ -1,0 +1,277 @@
+"""Workloads A (engine-bound) and B (provider-bound): one batch of companies through
+``company.enrich.profile`` → ``person.search`` (fan-out, 3 people each) → ``person.contact.resolve_email``.
+
+Every provider knows every entity (sandbox hit rate 1), so each company makes exactly 5 steps: its
+profile, its people search, and one email resolution per person. The two workloads differ only in the
+sandbox's latency (and optional rate limit) and the executor's concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from dex.bench.dbstats import StatsSnapshot, enable_statement_statistics, snapshot, usage
+from dex.bench.processes import BenchError, WatchedProcess, machine_busy_cpu_seconds
+from dex.bench.stack import Stack, StackOptions, open_stack
+from dex.client import TERMINAL_SUBMISSION_STATUSES
+from dex.providers.catalog import configured_limits
+from dex.sandbox.state import ProviderBehaviour, SandboxConfig
+
+BLUEPRINT = {
+    "name": "bench-people-at-companies",
+    "description": "dex bench workloads A and B: company profile, its people (3), their work email.",
+    "entity_type": "company",
+    "steps": [
+        {"position": 1, "operation_id": "company.enrich.profile"},
+        {"position": 2, "operation_id": "person.search", "fan_out": True, "step_config": {"max_results": 3}},
+        {"position": 3, "operation_id": "person.contact.resolve_email"},
+    ],
+}
+STEPS_PER_COMPANY = 5
+POLL_SECONDS = 0.5
+MB = 1024 * 1024
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PipelineWorkload:
+    key: str
+    description: str
+    companies: int
+    concurrency: int
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    rate_limit_per_second: float | None = None
+    timeout_seconds: float = 3600.0
+
+    def sandbox_config(self) -> SandboxConfig:
+        return SandboxConfig(
+            default=ProviderBehaviour(
+                latency_ms=self.latency_ms,
+                latency_jitter_ms=self.latency_jitter_ms,
+                hit_rate=1.0,
+                rate_limit_per_second=self.rate_limit_per_second,
+            )
+        )
+
+
+def company_entities(count: int, prefix: str = "bench") -> list[dict[str, Any]]:
+    return [{"entity_type": "company", "input": {"domain": f"{prefix}-{i:07d}.com"}} for i in range(count)]
+
+
+async def run_pipeline_workload(
+    options: StackOptions, workload: PipelineWorkload, *, count_round_trips: bool, progress: Progress
+) -> dict[str, Any]:
+    async with open_stack(
+        options,
+        workload.key.lower(),
+        blueprint=BLUEPRINT,
+        sandbox_config=workload.sandbox_config(),
+        dex_settings={"DEX_EXECUTOR_CONCURRENCY": str(workload.concurrency)},
+        count_round_trips=count_round_trips,
+    ) as stack:
+        return await _measure(stack, workload, progress)
+
+
+async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress) -> dict[str, Any]:
+    entities = company_entities(workload.companies)
+    with_statements = await enable_statement_statistics(stack.db)
+    processes = [stack.dex.watch, stack.sandbox.watch, WatchedProcess("bench", os.getpid())]
+    if stack.postgres is not None:
+        processes.append(stack.postgres)
+
+    # The window: from just before the submission to the moment the bench sees it finished.
+    bench_transactions_before = stack.db.transactions
+    before = await snapshot(stack.db, with_statements=with_statements)
+    proxy_before = stack.proxy.totals() if stack.proxy else None
+    cpu_before = {process.name: process.cpu_seconds() for process in processes}
+    machine_before = machine_busy_cpu_seconds()
+    stack.dex.watch.reset_peak()
+    started = time.monotonic()
+    submitted = await stack.client.submit(stack.blueprint["id"], entities, source="bench")
+    submit_seconds = time.monotonic() - started
+    submission_id = uuid.UUID(submitted["submission_id"])
+    status = await _wait_finished(stack, submission_id, workload, progress)
+    cpu = {process.name: process.cpu_seconds() - cpu_before[process.name] for process in processes}
+    machine = _machine_load(machine_busy_cpu_seconds() - machine_before, cpu, time.monotonic() - started)
+    dex_peak_rss = stack.dex.watch.peak_rss
+    proxy_after = stack.proxy.totals() if stack.proxy else None
+    bench_transactions = stack.db.transactions - bench_transactions_before
+
+    # Statistics are complete once every backend of the window has exited (see dbstats).
+    await stack.dex.stop()
+    await stack.db.close()
+    after = await snapshot(stack.db, with_statements=with_statements)
+    steps = await _step_counts(stack, submission_id)
+    executed = steps["executed"]
+    if not executed:
+        raise BenchError(f"workload {workload.key}: no step ran (submission {status})")
+    calls = await _provider_calls(stack)
+    result: dict[str, Any] = {
+        "workload": workload.key,
+        "description": workload.description,
+        "parameters": asdict(workload),
+        "submission_status": status,
+        "steps": steps,
+        "submit_seconds": round(submit_seconds, 3),
+        "busy_seconds": round(steps["busy_seconds"], 3),
+        "steps_per_second": round(executed / steps["busy_seconds"], 1),
+        "cpu_seconds": {name: round(seconds, 3) for name, seconds in cpu.items()},
+        "cpu_ms_per_step": {name: round(seconds * 1000 / executed, 3) for name, seconds in cpu.items()},
+        "dex_peak_rss_mb": round(dex_peak_rss / MB, 1),
+        "machine": machine,
+        "ready_to_start_ms": await _ready_to_start(stack, submission_id),
+        "database": _database_figures(before, after, proxy_before, proxy_after, executed, bench_transactions),
+        "provider_calls": {
+            "total": sum(calls.values()),
+            "per_step": round(sum(calls.values()) / executed, 3),
+            "by_provider": dict(calls.most_common()),
+        },
+    }
+    if workload.latency_ms > 0:
+        result["ideal"] = ideal_throughput(workload, executed, calls, result["steps_per_second"])
+    return result
+
+
+def _machine_load(busy: float, measured: dict[str, float], seconds: float) -> dict[str, float]:
+    """How busy the machine was in the window, and how much of that was none of the measured processes
+    (another workload on the machine makes every figure of the run suspect)."""
+    return {
+        "window_seconds": round(seconds, 3),
+        "cpu_capacity_seconds": round(seconds * (os.cpu_count() or 1), 3),
+        "cpu_busy_seconds": round(busy, 3),
+        "other_processes_cpu_seconds": round(max(0.0, busy - sum(measured.values())), 3),
+    }
+
+
+async def _wait_finished(
+    stack: Stack, submission_id: uuid.UUID, workload: PipelineWorkload, progress: Progress
+) -> str:
+    deadline = time.monotonic() + workload.timeout_seconds
+    while True:
+        row = await stack.db.fetchrow(
+            "SELECT status, runs_total, runs_succeeded + runs_failed + runs_canceled AS done "
+            "FROM submissions WHERE id = $1",
+            submission_id,
+        )
+        assert row is not None
+        if row["status"] in TERMINAL_SUBMISSION_STATUSES:
+            return row["status"]
+        progress(f"workload {workload.key}: {row['done']}/{row['runs_total']} runs finished")
+        if stack.dex.popen.poll() is not None:
+            raise BenchError(f"dex exited during workload {workload.key}; see {stack.dex.log_path}")
+        if time.monotonic() > deadline:
+            raise BenchError(f"workload {workload.key} did not finish in {workload.timeout_seconds:.0f} s")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _step_counts(stack: Stack, submission_id: uuid.UUID) -> dict[str, Any]:
+    """Executed steps (claimed at least once; skipped rows never run), and the span from the first start
+    to the last finish on the database's clock."""
+    row = await stack.db.fetchrow(
+        """
+        SELECT count(*) FILTER (WHERE attempt > 0) AS executed,
+               count(*) FILTER (WHERE attempt > 1) AS retried,
+               count(*) FILTER (WHERE status = 'failed') AS failed,
+               count(*) FILTER (WHERE status = 'skipped') AS skipped_rows,
+               EXTRACT(EPOCH FROM max(finished_at) FILTER (WHERE attempt > 0)
+                                  - min(started_at) FILTER (WHERE attempt > 0))::float8 AS busy_seconds
+        FROM step_results WHERE submission_id = $1
+        """,
+        submission_id,
+    )
+    assert row is not None
+    return {**dict(row), "busy_seconds": row["busy_seconds"] or 0.0}
+
+
+async def _ready_to_start(stack: Stack, submission_id: uuid.UUID) -> dict[str, Any]:
+    """Percentiles of ``started_at - created_at`` of steps claimed once. A step row is inserted at the
+    moment it becomes ready (``created_at`` is that transaction's ``now()``); ``available_at`` cannot be
+    used after the fact: it is cleared when the step finishes and stamped 1 s early on purpose. Steps made
+    ready by the submission itself (created in its transaction) wait behind the whole backlog; steps
+    made ready by the executor (the next step of a run, fan-out children) show its pipeline latency."""
+    rows = await stack.db.fetch(
+        """
+        SELECT GROUPING(at_submit) = 1 AS everything, at_submit, count(*) AS steps,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY wait) * 1000 AS p50,
+               percentile_cont(0.99) WITHIN GROUP (ORDER BY wait) * 1000 AS p99
+        FROM (
+            SELECT s.created_at = sub.created_at AS at_submit,
+                   EXTRACT(EPOCH FROM s.started_at - s.created_at)::float8 AS wait
+            FROM step_results s JOIN submissions sub ON sub.id = s.submission_id
+            WHERE s.submission_id = $1 AND s.attempt = 1
+        ) waits
+        GROUP BY GROUPING SETS ((), (at_submit))
+        """,
+        submission_id,
+    )
+    figures = {}
+    for row in rows:
+        key = (
+            "all" if row["everything"] else ("queued_at_submit" if row["at_submit"] else "queued_by_executor")
+        )
+        figures[key] = {"steps": row["steps"], "p50": round(row["p50"], 1), "p99": round(row["p99"], 1)}
+    return figures
+
+
+def _database_figures(
+    before: StatsSnapshot,
+    after: StatsSnapshot,
+    proxy_before: dict[str, int] | None,
+    proxy_after: dict[str, int] | None,
+    steps: int,
+    bench_transactions: int,
+) -> dict[str, Any]:
+    figures = usage(before, after, steps=steps, bench_transactions=bench_transactions)
+    if proxy_before is not None and proxy_after is not None:
+        protocol = {name: proxy_after[name] - proxy_before[name] for name in proxy_after}
+        figures["protocol"] = protocol
+        figures["round_trips_per_step"] = round(protocol["round_trips"] / steps, 3)
+        figures["statements_per_step"] = round(protocol["statements"] / steps, 3)
+    return figures
+
+
+async def _provider_calls(stack: Stack) -> Counter[str]:
+    """Requests the sandbox received, by provider (its ledger: one entry per HTTP request)."""
+    async with stack.http.get(f"{stack.sandbox.url}/_sandbox/ledger") as response:
+        ledger = await response.json()
+    return Counter(entry["provider"] for entry in ledger["entries"])
+
+
+def ideal_throughput(
+    workload: PipelineWorkload, steps: int, calls: Counter[str], measured: float
+) -> dict[str, Any]:
+    """What the provider latency allows. A step's provider calls are sequential (a waterfall, then the
+    verification), so its mean provider time is (calls per step) x (mean latency — the jitter is uniform
+    around it); with ``concurrency`` steps in flight, ``concurrency / step time`` steps finish per second.
+    A sandbox rate limit (per provider) caps a provider's calls per second, hence steps per second at
+    ``limit x steps / that provider's calls``. dex's own per-provider concurrency caps bound it the same
+    way; that bound is reported beside the ideal, not in it."""
+    calls_per_step = sum(calls.values()) / steps
+    step_seconds = calls_per_step * workload.latency_ms / 1000
+    bounds = {"executor_concurrency": workload.concurrency / step_seconds}
+    if workload.rate_limit_per_second:
+        bounds["sandbox_rate_limit"] = min(
+            workload.rate_limit_per_second * steps / count for count in calls.values()
+        )
+    limits = configured_limits()
+    provider_cap_bound = min(
+        limits[provider].concurrency / (workload.latency_ms / 1000) * steps / count
+        for provider, count in calls.items()
+    )
+    ideal = min(bounds.values())
+    return {
+        "mean_provider_ms_per_step": round(step_seconds * 1000, 1),
+        "bounds_steps_per_second": {name: round(value, 1) for name, value in bounds.items()},
+        "ideal_steps_per_second": round(ideal, 1),
+        "ratio_to_ideal": round(measured / ideal, 3),
+        "dex_provider_concurrency_cap_bound": round(provider_cap_bound, 1),
+    }

@@ -1,0 +1,163 @@
+"""The processes a benchmark measures: the dex API, the provider sandbox, ``dex submit``, PostgreSQL.
+
+CPU time is read from the kernel (psutil ``cpu_times``: user + system). PostgreSQL's work is done by the
+postmaster's child processes, so its figure is the whole process tree, including children that exited.
+Peak resident memory is sampled every 50 ms, because a process's own high-water mark cannot be reset
+between the phases of one workload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+from dex.errors import DexError
+
+SAMPLE_INTERVAL_SECONDS = 0.05
+
+
+class BenchError(DexError):
+    """The benchmark could not run (a process did not start, a workload did not finish)."""
+
+
+class WatchedProcess:
+    """CPU seconds and sampled peak RSS of one process (with ``with_children``, of its whole tree)."""
+
+    def __init__(self, name: str, pid: int, *, with_children: bool = False) -> None:
+        self.name = name
+        self.process = psutil.Process(pid)
+        self.with_children = with_children
+        self.peak_rss = 0
+        self._last_cpu = 0.0
+
+    def sample(self) -> None:
+        with contextlib.suppress(psutil.Error):
+            self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+
+    def reset_peak(self) -> None:
+        self.peak_rss = 0
+        self.sample()
+
+    def cpu_seconds(self) -> float:
+        """Total CPU so far; after the process exits, the last value read."""
+        with contextlib.suppress(psutil.Error):
+            times = self.process.cpu_times()
+            total = times.user + times.system
+            if self.with_children:
+                # Children that exited were accounted to their parent when it reaped them.
+                total += times.children_user + times.children_system
+                for child in self.process.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        child_times = child.cpu_times()
+                        total += child_times.user + child_times.system
+            self._last_cpu = total
+        return self._last_cpu
+
+
+@dataclass
+class Sampler:
+    """Samples the RSS of every watched process until stopped."""
+
+    watched: list[WatchedProcess] = field(default_factory=list)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Sampler]:
+        task = asyncio.create_task(self._loop())
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            for process in self.watched:
+                process.sample()
+            await asyncio.sleep(SAMPLE_INTERVAL_SECONDS)
+
+
+def machine_busy_cpu_seconds() -> float:
+    """CPU time every process of the machine spent, all cores together (what was not idle)."""
+    times = psutil.cpu_times()
+    return (
+        sum(times)
+        - times.idle
+        - getattr(times, "iowait", 0.0)
+        - getattr(times, "guest", 0.0)
+        - getattr(times, "guest_nice", 0.0)
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def dex_command(*args: str) -> list[str]:
+    """``dex <args>`` with this interpreter (the measured pid is the Python process itself)."""
+    return [sys.executable, "-m", "dex.cli", *args]
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+class Service:
+    """A dex command serving HTTP in its own process, its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], *, env: dict[str, str], log_path: Path, port: int) -> None:
+        self.name = name
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        with log_path.open("wb") as log:
+            self.popen = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.watch = WatchedProcess(name, self.popen.pid)
+
+    async def wait_ready(self, http: aiohttp.ClientSession, path: str, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise BenchError(f"{self.name} exited with {self.popen.returncode}:\n{tail(self.log_path)}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(self.url + path) as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+        raise BenchError(f"{self.name} did not answer {path} within {timeout:.0f} s:\n{tail(self.log_path)}")
+
+    async def stop(self) -> None:
+        """A graceful stop (SIGTERM: uvicorn shuts the app down, dex's executor finishes its writes)."""
+        if self.popen.poll() is None:
+            self.watch.cpu_seconds()  # the last reading stays available once the process is gone
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.popen.wait, 60)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                await asyncio.to_thread(self.popen.wait)
+
+
+def postgres_server(backend_pid: int) -> WatchedProcess | None:
+    """The postmaster of the server a connection's backend (``pg_backend_pid()``) belongs to, when that
+    server runs on this machine and is visible to us; None otherwise (a remote or containerised server)."""
+    try:
+        backend = psutil.Process(backend_pid)
+        postmaster = backend.parent()
+        if postmaster is None or not backend.name().startswith("postgres"):
+            return None
+        return WatchedProcess("postgres", postmaster.pid, with_children=True)
+    except psutil.Error:
+        return None

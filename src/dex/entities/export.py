@@ -1,0 +1,152 @@
+"""Streaming export of canonical entities per the export contract v1 (reference §12.3).
+
+Datasets ``dx_company_entities_v1`` and ``dx_person_entities_v1``: the contract's columns in its order,
+then the canonical columns it does not name (v1 allows additive columns). Rows come from a server-side
+cursor in chunks and are encoded chunk by chunk, so memory stays constant whatever the row count. No
+secrets and no payload blobs are exported: only canonical columns and lineage ids.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+from sqlalchemy import Select, func, select
+
+from dex.db.engine import Database
+from dex.db.queries import dumps
+from dex.entities.models import CompanyEntity, PersonEntity
+from dex.entities.schemas import ExportRequest
+from dex.entities.service import entity_scope
+from dex.tenancy.context import AuthContext
+
+EXPORT_SCHEMA_VERSION = "v1"
+CHUNK_ROWS = 1000
+MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    model: Any
+    columns: tuple[Any, ...]  # labelled SQL expressions, in export order
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return ("export_schema_version", *(column.key for column in self.columns))
+
+
+def _company_columns() -> tuple[Any, ...]:
+    entity = CompanyEntity
+    return (
+        entity.org_id,
+        entity.company_id,
+        entity.entity_id,
+        entity.canonical_name,
+        entity.canonical_domain,
+        entity.linkedin_url,
+        # Providers report the LinkedIn page's numeric id as company_linkedin_id.
+        entity.canonical_payload["company_linkedin_id"].astext.label("linkedin_page_id"),
+        entity.industry,
+        entity.employee_count,
+        entity.revenue_band,
+        entity.hq_country,
+        entity.enrichment_confidence,
+        entity.last_enriched_at,
+        entity.last_operation_id,
+        entity.last_run_id,
+        # The providers that contributed, in the order their data was first merged.
+        func.array_to_string(entity.source_providers, ",").label("source_priority"),
+        entity.record_version,
+        entity.updated_at,
+        entity.employee_range,
+        entity.description,
+    )
+
+
+def _person_columns() -> tuple[Any, ...]:
+    entity = PersonEntity
+    return (
+        entity.org_id,
+        entity.company_id,
+        entity.entity_id,
+        entity.full_name,
+        entity.first_name,
+        entity.last_name,
+        entity.linkedin_url,
+        entity.title,
+        entity.seniority,
+        entity.department,
+        entity.work_email,
+        entity.email_status,
+        entity.phone_e164,
+        entity.contact_confidence,
+        entity.last_enriched_at,
+        entity.last_operation_id,
+        entity.last_run_id,
+        entity.record_version,
+        entity.updated_at,
+        entity.company_domain,
+    )
+
+
+DATASETS = {
+    "company": Dataset("dx_company_entities_v1", CompanyEntity, _company_columns()),
+    "person": Dataset("dx_person_entities_v1", PersonEntity, _person_columns()),
+}
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode_csv(rows: Sequence[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([[_csv_cell(value) for value in row] for row in rows])
+    return buffer.getvalue()
+
+
+def encode_jsonl(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    return "".join(dumps(dict(zip(header, row, strict=True))) + "\n" for row in rows)
+
+
+def export_statement(dataset: Dataset, scope: AuthContext, updated_since: datetime | None) -> Select[Any]:
+    """The rows to export, oldest update first. Built before the response starts, so that a refused scope
+    is an error response rather than a broken stream."""
+    model = dataset.model
+    statement = select(*dataset.columns).where(entity_scope(model, scope))
+    if updated_since is not None:
+        statement = statement.where(model.updated_at >= updated_since)
+    return statement.order_by(model.updated_at, model.entity_id).execution_options(yield_per=CHUNK_ROWS)
+
+
+async def export_chunks(
+    database: Database, dataset: Dataset, statement: Select[Any], fmt: str
+) -> AsyncIterator[bytes]:
+    """The encoded export, a chunk of rows at a time, read on a connection of its own (a streaming
+    response outlives the request's session)."""
+    if fmt == "csv":
+        yield encode_csv([dataset.header]).encode()
+    async with database.engine.connect() as connection:
+        result = await connection.stream(statement)
+        async for partition in result.partitions():
+            rows = [(EXPORT_SCHEMA_VERSION, *row) for row in partition]
+            encoded = encode_csv(rows) if fmt == "csv" else encode_jsonl(dataset.header, rows)
+            yield encoded.encode()
+
+
+def export_response(database: Database, scope: AuthContext, request: ExportRequest) -> StreamingResponse:
+    dataset = DATASETS[request.entity_type]
+    statement = export_statement(dataset, scope, request.updated_since)
+    return StreamingResponse(
+        export_chunks(database, dataset, statement, request.format),
+        media_type=MEDIA_TYPES[request.format],
+        headers={"Content-Disposition": f'attachment; filename="{dataset.name}.{request.format}"'},
+    )

@@ -1,0 +1,50 @@
+"""The broker behind a URL — RabbitMQ (``amqp://``) or Redis (``redis://``) — and the one message kind.
+
+A message names one step and nothing else: the worker claims the step from PostgreSQL, and a message for a
+step that is no longer ready does nothing, so the publisher may send at least once and duplicates are
+harmless.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit
+
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
+
+from dex.errors import ConfigurationError
+
+STEP_QUEUE = "dex-steps"
+STEP_ACTOR = "dex_run_step"
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def is_redis_url(url: str) -> bool:
+    return urlsplit(url).scheme in REDIS_SCHEMES
+
+
+def describe_broker(url: str) -> str:
+    """scheme://host:port for messages — never the password."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or 'localhost'}{port}"
+
+
+def connect_broker(url: str) -> dramatiq.Broker:
+    if is_redis_url(url):
+        return RedisBroker(url=url)
+    if urlsplit(url).scheme in ("amqp", "amqps"):
+        # Publisher confirms: a send returns once RabbitMQ has the message, so the outbox row may be
+        # marked published.
+        return RabbitmqBroker(url=url, confirm_delivery=True)
+    raise ConfigurationError("the broker URL must start with amqp:// (RabbitMQ) or redis:// (Redis)")
+
+
+def step_message(step_id: uuid.UUID) -> dramatiq.Message:
+    return dramatiq.Message(
+        queue_name=STEP_QUEUE, actor_name=STEP_ACTOR, args=(str(step_id),), kwargs={}, options={}
+    )

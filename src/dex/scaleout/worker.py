@@ -1,0 +1,231 @@
+"""``dex worker``: the step actor of the scale-out executor.
+
+A Dramatiq worker process. Its actor receives a step id, claims that step if it is still ready, runs the
+embedded executor's step function and records the outcome — the same claim (lease, attempt, runs moved
+to running), runner and state changes (``pipeline.progress``) as ``dex.pipeline.executor``; only what
+wakes a worker differs: a broker message instead of a poll. The actor returns once the outcome is
+committed, so a message is acknowledged only for a recorded step; a crash before that leaves the step
+running with a lease that expires, and the sweeper sends it again.
+
+Within a process, concurrent actors share round trips: claims and outcomes go to PostgreSQL in batches.
+The actors run as coroutines on one event loop (Dramatiq's event-loop thread); ``concurrency`` worker
+threads wait on them, so that is how many steps a process runs at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from typing import Generic, TypeVar
+
+import dramatiq
+from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
+from sqlalchemy.exc import DBAPIError
+
+from dex.api.app import runner_deps
+from dex.config import Settings
+from dex.db.engine import Database
+from dex.pipeline.executor import (
+    ExecutorConfig,
+    keep_leases,
+    new_worker_id,
+    record_outcomes,
+    run_claimed_step,
+)
+from dex.pipeline.progress import PlanCache, claim_ids
+from dex.pipeline.runner import ClaimedStep, RunnerDeps, StepOutcome
+from dex.providers.runtime import open_provider_runtime
+from dex.scaleout.broker import STEP_ACTOR, STEP_QUEUE, connect_broker
+from dex.scaleout.limits import RedisProviderLimiter
+from dex.scaleout.outbox import enable_outbox
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Batcher(Generic[Item, Result]):
+    """Turns concurrent single calls into batched ones: each caller awaits ``batcher(item)``; one task
+    takes whatever is waiting (up to ``max_batch``) and calls ``process`` once with all of it, which
+    returns one result per item, in order."""
+
+    def __init__(
+        self, process: Callable[[list[Item]], Awaitable[Sequence[Result]]], *, max_batch: int
+    ) -> None:
+        self.process = process
+        self.max_batch = max_batch
+        self._waiting: asyncio.Queue[tuple[Item, asyncio.Future[Result]]] = asyncio.Queue()
+
+    async def __call__(self, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.put_nowait((item, future))
+        return await future
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self._waiting.get()]
+            while len(batch) < self.max_batch and not self._waiting.empty():
+                batch.append(self._waiting.get_nowait())
+            try:
+                results = await self.process([item for item, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+
+
+class StepWorker:
+    """The async half of a worker process: database, providers, batched claims and writes, leases."""
+
+    def __init__(
+        self, settings: Settings, database_url: str, config: ExecutorConfig, *, limits_redis_url: str | None
+    ) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.config = config
+        self.limits_redis_url = limits_redis_url
+        self.worker = new_worker_id()
+        self.plans = PlanCache()
+        self._claims: Batcher[uuid.UUID, ClaimedStep | None] = Batcher(
+            self._claim, max_batch=config.claim_batch
+        )
+        self._writes: Batcher[StepOutcome, None] = Batcher(self._record, max_batch=config.write_batch)
+        self._running: set[uuid.UUID] = set()
+        self._stack = AsyncExitStack()
+        self.database: Database
+        self.deps: RunnerDeps
+
+    async def start(self) -> None:
+        async with AsyncExitStack() as stack:
+            self.database = Database(self.database_url, pool_size=self.settings.database_pool_size)
+            enable_outbox(self.database)
+            stack.push_async_callback(self.database.dispose)
+            limiter = None
+            if self.limits_redis_url:
+                limiter = RedisProviderLimiter(self.limits_redis_url)
+                stack.callback(limiter.close)
+            else:
+                log.warning("no Redis for provider limits: each worker applies them on its own")
+            providers = await stack.enter_async_context(
+                open_provider_runtime(self.settings, self.database, shared_limiter=limiter)
+            )
+            self.deps = runner_deps(self.settings, providers, self.database)
+            for loop in (
+                self._claims.run(),
+                self._writes.run(),
+                keep_leases(
+                    self.database,
+                    worker=self.worker,
+                    lease_seconds=self.config.lease_seconds,
+                    running=lambda: self._running,
+                ),
+            ):
+                task = asyncio.create_task(loop)
+                stack.callback(task.cancel)
+            self._stack = stack.pop_all()
+        log.info("worker %s started", self.worker)
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+
+    async def handle(self, step_id: uuid.UUID) -> None:
+        """Run the step ``step_id`` if it is still ready; return once its outcome is recorded."""
+        try:
+            claimed = await self._claims(step_id)
+        except (DBAPIError, OSError) as exc:
+            # The step stays published and unclaimed: the sweeper sends it again.
+            log.warning("could not claim step %s: %s", step_id, exc)
+            return
+        if claimed is None:
+            return
+        self._running.add(step_id)
+        try:
+            outcome = await run_claimed_step(claimed, self.plans, self.deps)
+            await self._writes(outcome)
+        except Exception:
+            # Nothing is recorded: the lease expires, the step is re-queued and published again.
+            log.exception("step %s crashed before completing", step_id)
+        finally:
+            self._running.discard(step_id)
+
+    async def _claim(self, step_ids: list[uuid.UUID]) -> list[ClaimedStep | None]:
+        async with self.database.transaction() as session:
+            claimed = await claim_ids(
+                session,
+                self.plans,
+                worker=self.worker,
+                lease_seconds=self.config.lease_seconds,
+                step_ids=step_ids,
+            )
+        by_id = {step.step_id: step for step in claimed}
+        # Two messages for one step in a batch: the first gets the claim, the duplicate nothing.
+        return [by_id.pop(step_id, None) for step_id in step_ids]
+
+    async def _record(self, outcomes: list[StepOutcome]) -> list[None]:
+        await record_outcomes(
+            self.database,
+            outcomes,
+            worker=self.worker,
+            plans=self.plans,
+            retry_base_seconds=self.config.retry_base_seconds,
+        )
+        return [None] * len(outcomes)
+
+
+def declare_step_actor(broker: dramatiq.Broker, step_worker: StepWorker, step_timeout_seconds: float) -> None:
+    async def run_step_message(step_id: str) -> None:
+        await step_worker.handle(uuid.UUID(step_id))
+
+    dramatiq.actor(
+        run_step_message,
+        broker=broker,
+        actor_name=STEP_ACTOR,
+        queue_name=STEP_QUEUE,
+        # Recovery is the database's (leases, the sweeper), never a blind re-run of the message.
+        max_retries=0,
+        # Past the step's own timeout, with time to record it.
+        time_limit=int((step_timeout_seconds + 60) * 1000),
+    )
+
+
+def run_worker(
+    settings: Settings,
+    database_url: str,
+    broker_url: str,
+    config: ExecutorConfig,
+    *,
+    limits_redis_url: str | None,
+) -> None:
+    """Run a worker process until SIGINT or SIGTERM; it stops after its running steps are recorded."""
+    broker = connect_broker(broker_url)
+    step_worker = StepWorker(settings, database_url, config, limits_redis_url=limits_redis_url)
+    declare_step_actor(broker, step_worker, settings.dex_step_timeout_seconds)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    # Dramatiq runs async actors on this loop; the step worker's database and HTTP clients live on it too.
+    loop_thread = EventLoopThread(log)
+    loop_thread.start(timeout=5.0)
+    set_event_loop_thread(loop_thread)
+    try:
+        loop_thread.run_coroutine(step_worker.start())
+        worker = dramatiq.Worker(broker, worker_threads=config.concurrency)
+        worker.start()
+        while not stop.wait(0.5):
+            pass
+        worker.stop()
+        loop_thread.run_coroutine(step_worker.stop())
+    finally:
+        loop_thread.stop()
+        set_event_loop_thread(None)
+        broker.close()

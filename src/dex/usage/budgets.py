@@ -1,0 +1,218 @@
+"""Budgets: the most credits an org (and optionally one submission) may spend on providers.
+
+Before a step runs a paid operation, the runner asks :func:`exhausted_budget` whether its cheapest paid
+call would take the org or the submission past its budget; if so the step is parked as
+``budget_exhausted`` instead of spending, its run stays running, and nothing is lost. Raising (or removing)
+a budget re-queues the parked steps that now fit, through the state machine, and wakes the executors.
+
+Spend comes from counters a trigger keeps in the transaction that records each cost (``dex.usage.models``),
+so the check is four primary-key lookups. It is a soft limit: steps already in flight when the budget is
+reached finish, so an org may overshoot by at most what its in-flight steps spend (bounded by
+``DEX_PER_ORG_CONCURRENCY``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dex.errors import Forbidden, NotFound
+from dex.operations.registry import OperationSpec
+from dex.pipeline import repository as pipeline_repo
+from dex.pipeline import states
+from dex.providers.catalog import PROVIDERS, price_of
+from dex.tenancy.context import AuthContext
+
+
+@dataclass(frozen=True)
+class Exhausted:
+    """The budget a step would exceed."""
+
+    scope: str  # org | submission
+    budget_credits: Decimal
+    spent_credits: Decimal
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.scope} budget exhausted: {self.spent_credits:f} of {self.budget_credits:f} credits spent"
+        )
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "budget_scope": self.scope,
+            "budget_credits": float(self.budget_credits),
+            "spent_credits": float(self.spent_credits),
+        }
+
+
+@cache
+def cheapest_paid_call(operation_id: str, providers: tuple[str, ...]) -> Decimal | None:
+    """The least a paid call of the operation costs; None when none of its providers charges (free)."""
+    prices = [
+        price
+        for provider in providers
+        for action in PROVIDERS[provider].prices
+        if (price := price_of(provider, action)) > 0
+    ]
+    return min(prices) if prices else None
+
+
+def next_call_cost(spec: OperationSpec) -> Decimal | None:
+    return cheapest_paid_call(spec.operation_id, spec.providers)
+
+
+SPEND_AND_BUDGETS = text(
+    """
+    SELECT o.budget_credits AS org_budget, COALESCE(os.spent_credits, 0) AS org_spent,
+           s.budget_credits AS submission_budget, COALESCE(ss.spent_credits, 0) AS submission_spent
+    FROM submissions s
+    JOIN orgs o ON o.id = s.org_id
+    LEFT JOIN org_spend os ON os.org_id = s.org_id
+    LEFT JOIN submission_spend ss ON ss.submission_id = s.id
+    WHERE s.id = :submission_id
+    """
+)
+
+
+async def exhausted_budget(
+    session: AsyncSession, submission_id: uuid.UUID, next_cost: Decimal
+) -> Exhausted | None:
+    """The org's or the submission's budget that spending ``next_cost`` more would exceed, if any."""
+    row = (await session.execute(SPEND_AND_BUDGETS, {"submission_id": submission_id})).mappings().first()
+    if row is None:
+        return None
+    for scope in ("org", "submission"):
+        budget, spent = row[f"{scope}_budget"], row[f"{scope}_spent"]
+        if budget is not None and spent + next_cost > budget:
+            return Exhausted(scope, budget, spent)
+    return None
+
+
+# Parked steps whose org and submission are both under budget again go back to the queue.
+REQUEUE_PARKED = """
+    UPDATE step_results st
+    SET status = 'queued', available_at = now(), finished_at = NULL, claimed_by = NULL,
+        error_message = NULL, error_details = NULL
+    FROM submissions s
+    JOIN orgs o ON o.id = s.org_id
+    LEFT JOIN org_spend os ON os.org_id = s.org_id
+    LEFT JOIN submission_spend ss ON ss.submission_id = s.id
+    WHERE st.status = 'budget_exhausted' AND st.org_id = :org_id AND s.id = st.submission_id
+      AND (o.budget_credits IS NULL OR COALESCE(os.spent_credits, 0) < o.budget_credits)
+      AND (s.budget_credits IS NULL OR COALESCE(ss.spent_credits, 0) < s.budget_credits)
+    """
+
+
+async def requeue_parked(
+    session: AsyncSession, org_id: uuid.UUID, submission_id: uuid.UUID | None = None
+) -> int:
+    states.check("step", "budget_exhausted", "queued")
+    statement = REQUEUE_PARKED + (" AND st.submission_id = :submission_id" if submission_id else "")
+    params: dict[str, Any] = {"org_id": org_id}
+    if submission_id:
+        params["submission_id"] = submission_id
+    requeued = (await session.execute(text(statement), params)).rowcount
+    if requeued:
+        await pipeline_repo.notify_ready(session)
+    return requeued
+
+
+async def parked_steps(
+    session: AsyncSession, org_id: uuid.UUID, submission_id: uuid.UUID | None = None
+) -> int:
+    """Steps waiting for budget (an index of only parked steps answers this)."""
+    query = "SELECT count(*) FROM step_results WHERE status = 'budget_exhausted' AND org_id = :org_id"
+    params: dict[str, Any] = {"org_id": org_id}
+    if submission_id:
+        query += " AND submission_id = :submission_id"
+        params["submission_id"] = submission_id
+    return int(await session.scalar(text(query), params) or 0)
+
+
+def _require_org_admin(scope: AuthContext) -> None:
+    if not scope.is_org_admin:
+        raise Forbidden("org_admin role required to manage budgets")
+
+
+def _limit(budget: Decimal | None, spent: Decimal) -> dict[str, Any]:
+    return {
+        "budget_credits": budget,
+        "spent_credits": spent,
+        "remaining_credits": None if budget is None else max(Decimal("0"), budget - spent),
+    }
+
+
+async def _submission_in_org(session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID) -> None:
+    found = await session.scalar(
+        text("SELECT 1 FROM submissions WHERE id = :id AND org_id = :org"),
+        {"id": submission_id, "org": scope.org_id},
+    )
+    if found is None:
+        raise NotFound("Submission not found")
+
+
+async def budget_view(
+    session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    _require_org_admin(scope)
+    if submission_id is not None:
+        await _submission_in_org(session, scope, submission_id)
+    org = (
+        await session.execute(
+            text(
+                "SELECT o.budget_credits, COALESCE(os.spent_credits, 0) AS spent FROM orgs o "
+                "LEFT JOIN org_spend os ON os.org_id = o.id WHERE o.id = :org"
+            ),
+            {"org": scope.org_id},
+        )
+    ).one()
+    view: dict[str, Any] = {
+        "org_id": scope.org_id,
+        "org": _limit(org.budget_credits, org.spent),
+        "submission_id": submission_id,
+        "submission": None,
+        "parked_steps": await parked_steps(session, scope.org_id, submission_id),
+    }
+    if submission_id is not None:
+        submission = (
+            await session.execute(
+                text(
+                    "SELECT s.budget_credits, COALESCE(ss.spent_credits, 0) AS spent FROM submissions s "
+                    "LEFT JOIN submission_spend ss ON ss.submission_id = s.id WHERE s.id = :id"
+                ),
+                {"id": submission_id},
+            )
+        ).one()
+        view["submission"] = _limit(submission.budget_credits, submission.spent)
+    return view
+
+
+async def set_budget(
+    session: AsyncSession,
+    scope: AuthContext,
+    *,
+    budget_credits: Decimal | None,
+    submission_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """Set (null: remove) the org's budget, or one submission's; parked steps that now fit resume."""
+    _require_org_admin(scope)
+    if submission_id is None:
+        await session.execute(
+            text("UPDATE orgs SET budget_credits = :budget WHERE id = :org"),
+            {"budget": budget_credits, "org": scope.org_id},
+        )
+    else:
+        await _submission_in_org(session, scope, submission_id)
+        await session.execute(
+            text("UPDATE submissions SET budget_credits = :budget WHERE id = :id"),
+            {"budget": budget_credits, "id": submission_id},
+        )
+    requeued = await requeue_parked(session, scope.org_id, submission_id)
+    return {**await budget_view(session, scope, submission_id), "requeued_steps": requeued}

@@ -1,0 +1,63 @@
+"""``POST /api/v1/usage`` (the cost ledger) and ``POST /api/v1/budgets/get|set``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from dex.api.deps import SessionDep
+from dex.api.envelopes import ERROR_RESPONSES, Envelope
+from dex.pipeline.service import load_submission
+from dex.tenancy.auth import FlexibleAuth, SuperAdminContext, tenant_scope
+from dex.usage import budgets, ledger
+from dex.usage.schemas import (
+    BudgetRequest,
+    BudgetSet,
+    BudgetSetRequest,
+    BudgetView,
+    UsageReport,
+    UsageRequest,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["usage"], responses=ERROR_RESPONSES)
+
+
+@router.post("/usage", response_model=Envelope[UsageReport])
+async def usage(body: UsageRequest, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
+    """Credits spent and saved on providers. Org-wide callers see their org; company-scoped callers their
+    company; a super-admin without ``org_id`` every org."""
+    if isinstance(auth, SuperAdminContext) and body.org_id is None:
+        org_id, company_id = None, body.company_id
+    else:
+        scope = tenant_scope(auth, org_id=body.org_id, company_id=body.company_id)
+        org_id, company_id = scope.org_id, scope.own_company_id() or body.company_id
+        if body.submission_id is not None:
+            await load_submission(session, scope, body.submission_id)
+    filters = ledger.LedgerFilter(
+        org_id=org_id,
+        company_id=company_id,
+        submission_id=body.submission_id,
+        provider=body.provider,
+        date_from=body.date_from,
+        date_to=body.date_to,
+    )
+    report = await ledger.usage(session, filters, list(body.group_by), limit=body.limit, offset=body.offset)
+    return {"data": report}
+
+
+@router.post("/budgets/get", response_model=Envelope[BudgetView])
+async def get_budget(body: BudgetRequest, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
+    """The org's budget and spend (with ``submission_id``, that submission's too) and the steps waiting."""
+    scope = tenant_scope(auth, org_id=body.org_id)
+    return {"data": await budgets.budget_view(session, scope, body.submission_id)}
+
+
+@router.post("/budgets/set", response_model=Envelope[BudgetSet])
+async def set_budget(body: BudgetSetRequest, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
+    """Set or remove (``null``) a budget; steps parked as ``budget_exhausted`` that now fit resume."""
+    scope = tenant_scope(auth, org_id=body.org_id)
+    result = await budgets.set_budget(
+        session, scope, budget_credits=body.budget_credits, submission_id=body.submission_id
+    )
+    return {"data": result}
