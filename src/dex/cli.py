@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from dex.bench import cli as bench_cli
 from dex.config import Settings, get_settings
 from dex.entities import cli as entities_cli
 from dex.errors import DexError
+from dex.observability import configure_logging, secret_values
 from dex.pipeline import cli as pipeline_cli
 from dex.tenancy.cli import admin_app
 
@@ -45,8 +47,11 @@ def main(
         bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    # Commands print what matters themselves; `dex serve` turns dex's own logs up to INFO.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Commands print what matters themselves; `dex serve` turns dex's own logs up to INFO, as JSON.
+    try:
+        configure_logging(os.environ.get("DEX_LOG_FORMAT") or "text")
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def load_settings() -> Settings:
@@ -103,6 +108,8 @@ def serve(
 
     logging.getLogger("dex").setLevel(logging.INFO)
     settings = load_settings()
+    log_format = settings.dex_log_format or "json"
+    configure_logging(log_format, secrets=secret_values(settings))
     mode = executor or settings.dex_executor
     if mode not in ("embedded", "dramatiq", "none"):
         fail(f"--executor must be embedded, dramatiq or none, not {mode!r}")
@@ -118,7 +125,14 @@ def serve(
         enable_outbox(database)
         asyncio.run(serve_with_publisher(api, database, broker, host=host, port=port))
     else:
-        uvicorn.run(api, host=host, port=port)
+        # JSON logs: uvicorn's own records go through the same handler (log_config=None keeps them there).
+        uvicorn.run(
+            api,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=None if log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        )
 
 
 @app.command()

@@ -12,6 +12,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,7 +97,7 @@ class Settings(BaseSettings):
     dex_webhook_allow_private_urls: bool = False
 
     # Logs: "json" or "text" (default: json for `dex serve`, text for the other commands).
-    dex_log_format: str | None = None
+    dex_log_format: Literal["json", "text"] | None = None
 
     # Where providers are reached: "auto" = sandbox when no provider key is configured in embedded mode.
     dex_provider_mode: str = "auto"

@@ -22,12 +22,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
 
-if TYPE_CHECKING:
-    from fastapi import APIRouter
+from dex.tenancy.auth import SuperAdminAuth
 
+if TYPE_CHECKING:
     from dex.config import Settings
     from dex.db.engine import Database
 
@@ -113,21 +114,14 @@ async def refresh_queue_gauges(database: Database) -> None:
     WEBHOOK_BACKLOG.set(row["webhooks_pending"])
 
 
-def metrics_router() -> APIRouter:
-    """``GET /metrics`` (built on demand: the API layer imports this module, not the other way round)."""
-    from fastapi import APIRouter, Request, Response
+metrics_router = APIRouter(tags=["observability"])
 
-    from dex.tenancy.auth import SuperAdminAuth
 
-    router = APIRouter(tags=["observability"])
-
-    @router.get("/metrics", response_class=Response)
-    async def metrics(request: Request, _: SuperAdminAuth) -> Response:
-        """Prometheus metrics of this process (super-admin key or JWT as the bearer token)."""
-        await refresh_queue_gauges(request.app.state.db)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return router
+@metrics_router.get("/metrics", response_class=Response)
+async def metrics(request: Request, _: SuperAdminAuth) -> Response:
+    """Prometheus metrics of this process (super-admin key or JWT as the bearer token)."""
+    await refresh_queue_gauges(request.app.state.db)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 # --- logs -----------------------------------------------------------------------------------------------

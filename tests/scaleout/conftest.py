@@ -290,4 +290,3 @@ async def pipeline(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://dex.test") as http:
         yield PipelineHarness(http, ScaleoutExecutor(publisher), tenant)  # type: ignore[arg-type]
-from tests.scaleout.conftest_debug_tmp import dump_ledger  # noqa

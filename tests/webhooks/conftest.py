@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ class Receiver:
         self.received.append(Received(dict(request.headers), await request.read(), time.monotonic()))
         answer = self.script.pop(0) if self.script else "ok"
         if answer == "hang":
-            await asyncio.sleep(5)
+            await asyncio.sleep(2)  # past the tests' 1 s delivery timeout
         if answer.isdigit():
             return web.Response(status=int(answer), text=f"receiver says {answer}")
         return web.Response(text="thanks")
@@ -56,12 +57,12 @@ async def receiver() -> AsyncIterator[Receiver]:
     receiver = Receiver(url="")
     app = web.Application()
     app.router.add_post("/hooks", receiver.handle)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    receiver.url = f"http://127.0.0.1:{port}/hooks"
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, listening).start()
+    receiver.url = f"http://127.0.0.1:{listening.getsockname()[1]}/hooks"
     try:
         yield receiver
     finally:

@@ -136,10 +136,10 @@ def create_app(
                 await executor.start()
                 stack.push_async_callback(executor.stop)
                 app.state.executor = executor
-                # Webhooks are delivered by the process that does the work.
-                dispatcher = WebhookDispatcher(app.state.db, DeliveryConfig.from_settings(settings))
-                await dispatcher.start()
-                stack.push_async_callback(dispatcher.stop)
+            # Every API process delivers webhooks (they share the outbox through SKIP LOCKED claims).
+            dispatcher = WebhookDispatcher(app.state.db, DeliveryConfig.from_settings(settings))
+            await dispatcher.start()
+            stack.push_async_callback(dispatcher.stop)
             stack.push_async_callback(close_progress_hub, app)
             yield
 
@@ -167,7 +167,7 @@ def create_app(
         pipeline_routes.tenant_router,
         usage_routes.router,
         webhook_routes.router,
-        metrics_router(),
+        metrics_router,
         entity_routes.router,
     ):
         app.include_router(router)

@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
+CPU_COLUMNS = ("dex", "postgres", "sandbox", "bench")
+
 
 def _pipeline_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
     cpu = figures["cpu_ms_per_step"]
@@ -19,10 +21,8 @@ def _pipeline_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("steps/s", f"{figures['steps_per_second']}"),
         (
-            "CPU ms/step: dex, postgres, sandbox",
-            ", ".join(
-                f"{cpu[name]:.2f}" if name in cpu else "n/a" for name in ("dex", "postgres", "sandbox")
-            ),
+            "CPU ms/step: dex, postgres, sandbox, bench",
+            ", ".join(f"{cpu[name]:.2f}" if name in cpu else "n/a" for name in CPU_COLUMNS),
         ),
         ("ready→start p50/p99 ms (all)", f"{ready['all']['p50']} / {ready['all']['p99']}"),
     ]
@@ -68,7 +68,7 @@ def _scale_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
     status = figures["status_first_page_ms"]
     rows = [
         ("API submit s (dex peak RSS MB)", f"{api['seconds']} ({api['dex_peak_rss_mb']})"),
-        ("batch status first page ms (first, median)", f"{status['first']}, {status['median']}"),
+        ("batch status first page ms (first, median)", f"{status['timings'][0]}, {status['median']}"),
         (
             "dex submit CSV s (its RSS, dex RSS MB)",
             f"{cli['seconds']} ({cli['cli_peak_rss_mb']}, {cli['dex_peak_rss_mb']})",

@@ -64,10 +64,12 @@ async def run_benchmark(options: BenchOptions, progress: Progress) -> dict[str, 
         "dex_version": __version__,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": await _machine(options.stack),
-        "sizes": {
+        "options": {
+            "workloads": list(options.workloads),
             "companies": options.companies,
             "entities": options.entities,
             "export_rows": options.export_rows,
+            "count_round_trips": options.count_round_trips,
         },
         "workloads": {},
     }

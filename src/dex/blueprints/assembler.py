@@ -19,6 +19,7 @@ and options, then assembles those; no model is involved in choosing the steps.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from collections.abc import Iterable
@@ -161,58 +162,78 @@ class _Fields:
         return key in self.fields
 
 
-def runnable(spec: OperationSpec, available: frozenset[str]) -> bool:
-    return not spec.requirements.missing(_Fields(available))  # type: ignore[arg-type]
-
-
-def item_fields(spec: OperationSpec) -> frozenset[str]:
-    """What a fan-out operation's list items carry (its declared outputs beyond the output contract)."""
-    if spec.fan_out is None:
-        return frozenset()
-    return frozenset(spec.produces) - frozenset(spec.output_contract.model_fields)
-
-
-def context_fields(spec: OperationSpec) -> frozenset[str]:
-    """What the operation adds to the run's own context."""
-    return frozenset(spec.produces) - item_fields(spec)
-
-
-def child_fields(spec: OperationSpec) -> frozenset[str]:
-    """What a fan-out child receives from its item: the item's fields and their canonical names."""
-    assert spec.fan_out is not None
-    return item_fields(spec) | {target for _, target in spec.fan_out.item_aliases}
-
-
-def expand(fields: Iterable[str]) -> frozenset[str]:
+@functools.cache
+def expand(fields: frozenset[str]) -> frozenset[str]:
+    """Fields plus the canonical names they satisfy (``current_company_domain`` → ``company_domain``)."""
     return frozenset(with_aliases(set(fields)))
 
 
-def runs_on(spec: OperationSpec, entity_type: str) -> bool:
-    # Searches find *other* entities, so they run on any entity type (as blueprint validation allows).
-    return spec.entity_type == entity_type or spec.category == "search"
+@dataclass(frozen=True, eq=False)
+class Flow:
+    """One operation as the assembler sees it: what it needs, what it adds to its run's context and, when it
+    fans out, what each child receives. Compared by identity: there is one per operation."""
+
+    spec: OperationSpec
+    # What the operation adds to its run's context (for a fan-out operation: its list, not the items).
+    context: frozenset[str]
+    # What a fan-out child receives from its item: the item's fields and their canonical names.
+    item: frozenset[str]
+    # What it can make available on its run, and to its run or its children, with canonical names.
+    run_outputs: frozenset[str]
+    outputs: frozenset[str]
+
+    @classmethod
+    def of(cls, spec: OperationSpec) -> Flow:
+        item: frozenset[str] = frozenset()
+        if spec.fan_out is not None:
+            # The declared outputs beyond the output contract are the list items' fields.
+            item = frozenset(spec.produces) - frozenset(spec.output_contract.model_fields)
+            item |= {target for _, target in spec.fan_out.item_aliases}
+        context = frozenset(spec.produces) - item
+        return cls(spec, context, item, expand(context), expand(context | item))
+
+    @property
+    def operation_id(self) -> str:
+        return self.spec.operation_id
+
+    @property
+    def cost(self) -> int:
+        return COST_RANK[self.spec.cost_tier]
+
+    @property
+    def child_type(self) -> str | None:
+        return self.spec.fan_out.child_entity_type if self.spec.fan_out else None
+
+    def runs_on(self, entity_type: str) -> bool:
+        # Searches find *other* entities, so they run on any entity type (as blueprint validation allows).
+        return self.spec.entity_type == entity_type or self.spec.category == "search"
+
+    def after(self, available: frozenset[str]) -> frozenset[str]:
+        """The run's fields once this step ran without fanning out."""
+        return expand(available | self.context)
+
+    def child_start(self, available: frozenset[str]) -> frozenset[str]:
+        """What a fan-out child starts with: its parent's context without the list, plus its item."""
+        assert self.spec.fan_out is not None
+        return expand((available | self.context) - {self.spec.fan_out.list_key} | self.item)
 
 
-def cost(spec: OperationSpec) -> int:
-    return COST_RANK[spec.cost_tier]
+@functools.cache
+def flows() -> tuple[Flow, ...]:
+    return tuple(Flow.of(spec) for spec in registry().values())
+
+
+@functools.cache
+def runnable(flow: Flow, available: frozenset[str]) -> bool:
+    return not flow.spec.requirements.missing(_Fields(available))  # type: ignore[arg-type]
 
 
 # --- the search ------------------------------------------------------------------------------------------
 
 
-def outputs(spec: OperationSpec) -> frozenset[str]:
-    """Everything the operation can make available, to its run or (fanning out) to the children."""
-    return expand(context_fields(spec) | (child_fields(spec) if spec.fan_out else frozenset()))
-
-
-def fan_out_step(spec: OperationSpec, available: frozenset[str]) -> frozenset[str]:
-    """What a fan-out child starts with: its parent's context without the list, plus its item."""
-    inherited = (available | context_fields(spec)) - {spec.fan_out.list_key}  # type: ignore[union-attr]
-    return expand(inherited | child_fields(spec))
-
-
 @dataclass(frozen=True)
 class _Step:
-    spec: OperationSpec
+    flow: Flow
     fan_out: bool
     entity_type: str  # the entity type the step runs on
 
@@ -223,36 +244,49 @@ class _State:
     entity_type: str
     available: frozenset[str]
     covered: frozenset[str]
+    used: frozenset[Flow]
 
     @property
-    def key(self) -> tuple[str, frozenset[tuple[str, bool]]]:
-        return self.entity_type, frozenset((s.spec.operation_id, s.fan_out) for s in self.steps)
+    def key(self) -> tuple[str, frozenset[tuple[Flow, bool]]]:
+        return self.entity_type, frozenset((s.flow, s.fan_out) for s in self.steps)
 
-    @property
-    def used(self) -> frozenset[str]:
-        return frozenset(s.spec.operation_id for s in self.steps)
+    def then(
+        self, step: _Step, entity_type: str, available: frozenset[str], delivered: frozenset[str]
+    ) -> _State:
+        return _State(
+            (*self.steps, step), entity_type, available, self.covered | delivered, self.used | {step.flow}
+        )
 
 
 @dataclass(frozen=True)
 class _Problem:
     root: str
     goal: frozenset[str]
-    pinned: frozenset[str]
-    fan_outs: tuple[OperationSpec, ...]
+    pinned: frozenset[Flow]
+    fan_outs: tuple[Flow, ...]
     # Fields operations on the blueprint's own entities produce: they count only when they land there
     # (a person's current_company_name is no company name for the company entity).
     root_fields: frozenset[str]
     # Wanted fields only a specialist produces (so it may be chosen for them).
     specialist_only: frozenset[str]
 
-    def credited(self, spec: OperationSpec, gained: frozenset[str], entity_type: str) -> frozenset[str]:
+    def credited(self, flow: Flow, gained: frozenset[str], entity_type: str) -> frozenset[str]:
         """The wanted fields a step delivers when it makes ``gained`` available on ``entity_type``."""
         fields = gained & self.goal
         if entity_type != self.root:
             fields -= self.root_fields
-        if spec.operation_id in SPECIALISTS:
-            fields &= SPECIALISTS[spec.operation_id] | self.specialist_only
+        if flow.operation_id in SPECIALISTS:
+            fields &= SPECIALISTS[flow.operation_id] | self.specialist_only
         return fields
+
+    def can_deliver(self, flow: Flow, field: str, state: _State) -> bool:
+        """Whether ``flow``, added now or later, could deliver the wanted ``field`` (see ``credited``)."""
+        specialty = SPECIALISTS.get(flow.operation_id)
+        if specialty is not None and field not in specialty | self.specialist_only:
+            return False
+        if field in self.root_fields:
+            return state.entity_type == self.root and flow.runs_on(self.root) and field in flow.run_outputs
+        return field in flow.outputs
 
     def needs_children(self, state: _State) -> bool:
         return state.entity_type == self.root and bool(self.goal - state.covered - self.root_fields)
@@ -261,36 +295,57 @@ class _Problem:
         """Fields worth producing although nobody asked for them: inputs, direct or transitive, of unused
         operations that would deliver something wanted."""
         targets = set(self.goal - state.covered)
-        relevant: set[str] = set()
+        relevant: set[Flow] = set()
         grown = True
         while grown:
             grown = False
-            for spec in registry().values():
-                if spec.operation_id in state.used or spec.operation_id in relevant:
+            for flow in flows():
+                if flow in state.used or flow in relevant:
                     continue
-                wanted = spec.operation_id in self.pinned or outputs(spec) & targets
-                if wanted or (spec in self.fan_outs and self.needs_children(state)):
-                    relevant.add(spec.operation_id)
-                    targets |= spec.requirements.fields() - state.available
+                if (
+                    flow in self.pinned
+                    or flow.outputs & targets
+                    or (flow in self.fan_outs and self.needs_children(state))
+                ):
+                    relevant.add(flow)
+                    targets |= flow.spec.requirements.fields() - state.available
                     grown = True
         return frozenset(targets)
 
-    def lower_bound(self, state: _State) -> int:
-        """Steps still needed at least: wanted fields no two of which one operation can both deliver each
-        need their own step (packed greedily, fields with the fewest producers first)."""
-        unused = [s for s in registry().values() if s.operation_id not in state.used]
-        producers = {
-            f: {s.operation_id for s in unused if f in outputs(s)} for f in self.goal - state.covered
-        }
-        if any(not ops for ops in producers.values()):
-            return MAX_EXPANSIONS  # a dead end: something wanted can no longer be produced
-        taken: set[str] = set()
-        disjoint = 0
-        for field in sorted(producers, key=lambda f: (len(producers[f]), f)):
-            if not producers[field] & taken:
-                taken |= producers[field]
-                disjoint += 1
-        return max(disjoint, len(self.pinned - state.used))
+    def lower_bound(self, state: _State) -> tuple[int, int]:
+        """Steps and cost still needed at least (A*'s heuristic, never an overestimate).
+
+        Each wanted field demands a step among its producers and, when none of them can run yet, another
+        among the operations providing their inputs. Demands whose candidate steps do not overlap need
+        distinct steps, so a greedy packing of them (fewest candidates first) adds up, each costing at least
+        its cheapest candidate; a fan-out is added when what is left must land on other entities."""
+        unused = [flow for flow in flows() if flow not in state.used]
+        demands: list[frozenset[Flow]] = []
+        for field in self.goal - state.covered:
+            producers = frozenset(flow for flow in unused if self.can_deliver(flow, field, state))
+            if not producers:
+                return MAX_EXPANSIONS, 0  # a dead end: something wanted can no longer be produced
+            demands.append(producers)
+            if all(p.runs_on(state.entity_type) and not runnable(p, state.available) for p in producers):
+                missing = set().union(*(p.spec.requirements.fields() for p in producers)) - state.available
+                # A search may also get its inputs from a fan-out's items; other operations from the run.
+                reach = "outputs" if any(p.spec.category == "search" for p in producers) else "run_outputs"
+                enablers = (f for f in unused if getattr(f, reach) & missing and f not in producers)
+                demands.append(frozenset(enablers))
+        if self.needs_children(state):
+            demands.append(frozenset(self.fan_outs))
+        taken: set[Flow] = set()
+        steps = spent = 0
+        for candidates in sorted(demands, key=lambda d: (len(d), sorted(f.operation_id for f in d))):
+            if not candidates:
+                return MAX_EXPANSIONS, 0
+            if taken.isdisjoint(candidates):
+                taken |= candidates
+                steps, spent = steps + 1, spent + min(flow.cost for flow in candidates)
+        pinned = self.pinned - state.used
+        if len(pinned) > steps:
+            return len(pinned), sum(flow.cost for flow in pinned)
+        return steps, spent
 
     def done(self, state: _State) -> bool:
         return self.goal <= state.covered and self.pinned <= state.used
@@ -298,33 +353,29 @@ class _Problem:
 
 def _successors(problem: _Problem, state: _State) -> Iterable[_State]:
     needed = problem.needed(state)
-    for spec in registry().values():
-        if spec.operation_id in state.used or not runs_on(spec, state.entity_type):
+    for flow in flows():
+        if flow in state.used or not flow.runs_on(state.entity_type) or not runnable(flow, state.available):
             continue
-        if not runnable(spec, state.available):
-            continue
-        after = expand(state.available | context_fields(spec))
+        after = flow.after(state.available)
         gained = after - state.available
-        delivered = problem.credited(spec, gained, state.entity_type)
-        if delivered or gained & needed or spec.operation_id in problem.pinned:
-            step = _Step(spec, False, state.entity_type)
-            yield _State((*state.steps, step), state.entity_type, after, state.covered | delivered)
-        child = spec.fan_out.child_entity_type if spec.fan_out else None
-        if spec in problem.fan_outs and child != state.entity_type and problem.needs_children(state):
-            child_available = fan_out_step(spec, state.available)
-            delivered = problem.credited(spec, gained, state.entity_type) | problem.credited(
-                spec,
-                child_available - state.available,
-                child,  # type: ignore[arg-type]
-            )
-            step = _Step(spec, True, state.entity_type)
-            yield _State((*state.steps, step), child, child_available, state.covered | delivered)  # type: ignore[arg-type]
+        delivered = problem.credited(flow, gained, state.entity_type)
+        if delivered or gained & needed or flow in problem.pinned:
+            yield state.then(_Step(flow, False, state.entity_type), state.entity_type, after, delivered)
+        child = flow.child_type
+        if flow in problem.fan_outs and child != state.entity_type and problem.needs_children(state):
+            assert child is not None
+            start = flow.child_start(state.available)
+            delivered |= problem.credited(flow, start - state.available, child)
+            yield state.then(_Step(flow, True, state.entity_type), child, start, delivered)
 
 
-def _priority(problem: _Problem, state: _State) -> tuple[int, int, tuple[str, ...]]:
-    """Shortest first (steps taken plus a lower bound of those to come), then cheapest, then by ids."""
-    spent = sum(cost(s.spec) for s in state.steps)
-    return len(state.steps) + problem.lower_bound(state), spent, tuple(sorted(state.used))
+def _priority(problem: _Problem, state: _State) -> tuple[int, int, int, tuple[str, ...]]:
+    """A*: shortest first (steps taken plus a lower bound of those to come), then cheapest (likewise);
+    among equals the deepest (it is closest to done), then by operation ids."""
+    steps, spent = problem.lower_bound(state)
+    taken = len(state.steps)
+    ids = tuple(sorted(flow.operation_id for flow in state.used))
+    return taken + steps, sum(s.flow.cost for s in state.steps) + spent, -taken, ids
 
 
 def _search(problem: _Problem, start: _State) -> _State:
@@ -345,30 +396,30 @@ def _search(problem: _Problem, start: _State) -> _State:
 
 
 def _reachable(
-    entity_type: str, available: frozenset[str], fan_outs: tuple[OperationSpec, ...]
+    entity_type: str, available: frozenset[str], fan_outs: tuple[Flow, ...]
 ) -> dict[str, set[str]]:
     """Per entity type, every field some blueprint could make available on it from ``available``."""
-    fields = set(available)
+    fields = available
     grown = True
     while grown:
         grown = False
-        for spec in registry().values():
-            if runs_on(spec, entity_type) and runnable(spec, frozenset(fields)):
-                more = with_aliases(fields | context_fields(spec))
+        for flow in flows():
+            if flow.runs_on(entity_type) and runnable(flow, fields):
+                more = flow.after(fields)
                 grown |= more != fields
                 fields = more
     reached = {entity_type: set(fields)}
-    for spec in fan_outs:
-        child = spec.fan_out.child_entity_type  # type: ignore[union-attr]
-        if child != entity_type and runnable(spec, frozenset(fields)):
-            rest = tuple(other for other in fan_outs if other is not spec)
-            for kind, found in _reachable(child, fan_out_step(spec, frozenset(fields)), rest).items():
+    for flow in fan_outs:
+        child = flow.child_type
+        if child is not None and child != entity_type and runnable(flow, fields):
+            rest = tuple(other for other in fan_outs if other is not flow)
+            for kind, found in _reachable(child, flow.child_start(fields), rest).items():
                 reached.setdefault(kind, set()).update(found)
     return reached
 
 
 def _unresolvable_reason(field: str) -> str:
-    producers = sorted(spec.operation_id for spec in registry().values() if field in outputs(spec))
+    producers = sorted(flow.operation_id for flow in flows() if field in flow.outputs)
     if not producers:
         return "no operation produces this field"
     return (
@@ -377,16 +428,15 @@ def _unresolvable_reason(field: str) -> str:
     )
 
 
-def _fan_out_choices(entity_type: str, options: AssemblyOptions) -> tuple[OperationSpec, ...]:
+def _fan_out_choices(options: AssemblyOptions) -> tuple[Flow, ...]:
     """The operations allowed to switch the run's entity type: the one named by ``fan_out_operation``,
     else the searches (a company's people come from ``person.search``, not from its alumni)."""
-    specs = registry()
     if options.fan_out_operation:
-        spec = specs.get(options.fan_out_operation)
-        if spec is None or spec.fan_out is None:
+        chosen = [f for f in flows() if f.operation_id == options.fan_out_operation and f.child_type]
+        if not chosen:
             raise BadRequest(f"fan_out_operation {options.fan_out_operation} is not a fan-out operation")
-        return (spec,)
-    return tuple(s for s in specs.values() if s.fan_out is not None and s.category == "search")
+        return tuple(chosen)
+    return tuple(f for f in flows() if f.child_type and f.spec.category == "search")
 
 
 # --- ordering, conditions and explanations ---------------------------------------------------------------
@@ -401,17 +451,16 @@ def _ordered(state: _State, start: frozenset[str]) -> list[_Step]:
         phase = remaining[0].entity_type
         in_phase = [s for s in remaining if s.entity_type == phase and not s.fan_out]
         while in_phase:
-            step = min(
-                (s for s in in_phase if runnable(s.spec, available)), key=lambda s: s.spec.operation_id
-            )
+            ready = (s for s in in_phase if runnable(s.flow, available))
+            step = min(ready, key=lambda s: s.flow.operation_id)
             ordered.append(step)
             in_phase.remove(step)
-            available = expand(available | context_fields(step.spec))
+            available = step.flow.after(available)
         remaining = [s for s in remaining if s.entity_type != phase or s.fan_out]
         if remaining:
             fan_out = remaining.pop(0)
             ordered.append(fan_out)
-            available = fan_out_step(fan_out.spec, available)
+            available = fan_out.flow.child_start(available)
     return ordered
 
 
@@ -452,19 +501,18 @@ def _plan_steps(
     for step in ordered:
         befores.append(available)
         phase_starts.append(phase_start)
-        after = expand(available | context_fields(step.spec))
-        served = problem.credited(step.spec, after - available, step.entity_type)
+        after = step.flow.after(available)
+        served = problem.credited(step.flow, after - available, step.entity_type)
         if step.fan_out:
-            child = step.spec.fan_out.child_entity_type  # type: ignore[union-attr]
-            after = phase_start = fan_out_step(step.spec, available)
-            served |= problem.credited(step.spec, after - available, child)
+            after = phase_start = step.flow.child_start(available)
+            served |= problem.credited(step.flow, after - available, step.flow.child_type or "")
         gains.append(after - available)
         delivered.append(served)
         available = after
     steps, explanations = [], []
     served_before: set[str] = set()
     for index, step in enumerate(ordered):
-        spec, position = step.spec, index + 1
+        spec, position = step.flow.spec, index + 1
         config = {key: value for key, value in step_options.items() if key in spec.options}
         guard = None if step.fan_out else _guard(spec, phase_starts[index])
         if guard is not None:
@@ -481,8 +529,11 @@ def _plan_steps(
         served_before.update(serves)
         feeds = []
         for later_index in range(index + 1, len(ordered)):
-            later = ordered[later_index].spec
-            inputs = sorted(later.requirements.fields() & gains[index] & befores[later_index])
+            later = ordered[later_index].flow
+            # Only the steps that could not run without this one's outputs.
+            if runnable(later, befores[later_index] - gains[index]):
+                continue
+            inputs = sorted(later.spec.requirements.fields() & gains[index] & befores[later_index])
             if inputs:
                 feeds.append(
                     {"position": later_index + 1, "operation_id": later.operation_id, "inputs": inputs}
@@ -495,7 +546,7 @@ def _plan_steps(
                 category=spec.category,
                 cost_tier=spec.cost_tier,
                 fan_out=step.fan_out,
-                fans_out_to=spec.fan_out.child_entity_type if step.fan_out else None,  # type: ignore[union-attr]
+                fans_out_to=step.flow.child_type if step.fan_out else None,
                 serves_fields=serves,
                 feeds=feeds,
                 reason=_reason(step, serves, feeds),
@@ -507,7 +558,7 @@ def _plan_steps(
 def _reason(step: _Step, serves: list[str], feeds: list[dict[str, Any]]) -> str:
     parts = []
     if step.fan_out:
-        child = step.spec.fan_out.child_entity_type  # type: ignore[union-attr]
+        child = step.flow.child_type
         parts.append(
             f"turns each {step.entity_type} into its {child} entities; later steps run once per {child}"
         )
@@ -549,17 +600,12 @@ def assemble(
     )
     wanted = list(dict.fromkeys(f.strip() for f in desired_fields if f and f.strip()))
     given = _inputs(entity_type, inputs)
-    start = expand(given)
-    pinned = frozenset(op for option, op in PINNING_OPTIONS.items() if getattr(parsed, option, False))
-    fan_outs = _fan_out_choices(entity_type, parsed)
-    root_fields = frozenset().union(
-        *(
-            context_fields(s)
-            for s in registry().values()
-            if s.entity_type == entity_type and s.category != "search"
-        )
-    )
-    root_fields = expand(root_fields)
+    start = expand(frozenset(given))
+    by_id = {flow.operation_id: flow for flow in flows()}
+    pinned = frozenset(by_id[op] for option, op in PINNING_OPTIONS.items() if getattr(parsed, option, False))
+    fan_outs = _fan_out_choices(parsed)
+    own = [f for f in flows() if f.spec.entity_type == entity_type and f.spec.category != "search"]
+    root_fields = expand(frozenset().union(*(flow.context for flow in own)))
     reachable = _reachable(entity_type, start, fan_outs)
     elsewhere = set().union(*(found for kind, found in reachable.items() if kind != entity_type))
     provided = [f for f in wanted if f in start]
@@ -567,16 +613,16 @@ def assemble(
         f for f in wanted if f not in reachable[entity_type] and (f in root_fields or f not in elsewhere)
     )
     goal = frozenset(wanted) - start - set(unresolvable)
-    others = [s for s in registry().values() if s.operation_id not in SPECIALISTS]
+    generalists = [flow for flow in flows() if flow.operation_id not in SPECIALISTS]
     problem = _Problem(
         root=entity_type,
         goal=goal,
         pinned=pinned,
         fan_outs=fan_outs,
         root_fields=root_fields,
-        specialist_only=frozenset(f for f in goal if not any(f in outputs(s) for s in others)),
+        specialist_only=frozenset(f for f in goal if not any(f in flow.outputs for flow in generalists)),
     )
-    found = _search(problem, _State((), entity_type, start, frozenset()))
+    found = _search(problem, _State((), entity_type, start, frozenset(), frozenset()))
     steps, explanation = _plan_steps(_ordered(found, start), problem, start, parsed)
     return AssembledBlueprint(
         name=name,
@@ -640,8 +686,8 @@ OPTION_TYPES = {
 
 def valid_fields(entity_type: str) -> list[str]:
     """Every field an assembly for ``entity_type`` could be asked for."""
-    fan_outs = _fan_out_choices(entity_type, AssemblyOptions())
-    reachable = _reachable(entity_type, expand(ENTITY_INPUT_FIELDS[entity_type]), fan_outs)
+    fan_outs = _fan_out_choices(AssemblyOptions())
+    reachable = _reachable(entity_type, expand(frozenset(ENTITY_INPUT_FIELDS[entity_type])), fan_outs)
     return sorted(set().union(*reachable.values()))
 
 

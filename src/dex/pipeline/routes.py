@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from dex.api.deps import SessionDep
@@ -42,7 +43,7 @@ from dex.pipeline.schemas import (
     SubmissionRow,
     SubmissionWithRuns,
 )
-from dex.tenancy.auth import FlexibleAuth, TenantAuth, tenant_scope
+from dex.tenancy.auth import AuthContext, FlexibleAuth, SuperAdminContext, TenantAuth, tenant_scope
 
 batch_router = APIRouter(prefix="/api/v1/batch", tags=["batch"], responses=ERROR_RESPONSES)
 tenant_router = APIRouter(prefix="/api", tags=["submissions"], responses=ERROR_RESPONSES)
@@ -167,7 +168,9 @@ def progress_hub(request: Request) -> live.ProgressHub:
     return hub
 
 
-async def _events(request: Request, auth: Any, session: Any, body: BatchEventsRequest) -> StreamingResponse:
+async def _events(
+    request: Request, auth: AuthContext | SuperAdminContext, session: AsyncSession, body: BatchEventsRequest
+) -> StreamingResponse:
     scope = tenant_scope(auth, org_id=body.org_id)
     # Access is decided (and the request's transaction closed) before the stream starts.
     await service.load_submission(session, scope, body.submission_id)

@@ -147,8 +147,10 @@ class WebhookDispatcher:
         while True:
             try:
                 sent = await self.deliver_due()
-            except (OSError, asyncpg.PostgresError, aiohttp.ClientError) as exc:
-                log.warning("webhook delivery round failed: %s", exc)
+            except Exception:
+                # Whatever went wrong in one round (the database away, a bug), deliveries must go on:
+                # claimed ones are retried when their lease runs out.
+                log.exception("webhook delivery round failed")
                 sent = 0
             if sent == self.config.batch:
                 continue  # more may be due: go on at once

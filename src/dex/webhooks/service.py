@@ -65,22 +65,6 @@ async def delete_endpoint(session: AsyncSession, scope: AuthContext, endpoint_id
         raise NotFound("Webhook endpoint not found")
 
 
-async def _with_attempt_log(session: AsyncSession, deliveries: list[WebhookDelivery]) -> list[dict[str, Any]]:
-    log: dict[uuid.UUID, list[WebhookDeliveryAttempt]] = defaultdict(list)
-    if deliveries:
-        attempts = await session.scalars(
-            select(WebhookDeliveryAttempt)
-            .where(WebhookDeliveryAttempt.delivery_id.in_([d.id for d in deliveries]))
-            .order_by(WebhookDeliveryAttempt.created_at, WebhookDeliveryAttempt.id)
-        )
-        for attempt in attempts:
-            log[attempt.delivery_id].append(attempt)
-    return [
-        {**{column: getattr(delivery, column) for column in DELIVERY_FIELDS}, "attempt_log": log[delivery.id]}
-        for delivery in deliveries
-    ]
-
-
 DELIVERY_FIELDS = (
     "id",
     "endpoint_id",
@@ -96,6 +80,22 @@ DELIVERY_FIELDS = (
     "delivered_at",
     "created_at",
 )
+
+
+async def _with_attempt_log(session: AsyncSession, deliveries: list[WebhookDelivery]) -> list[dict[str, Any]]:
+    log: dict[uuid.UUID, list[WebhookDeliveryAttempt]] = defaultdict(list)
+    if deliveries:
+        attempts = await session.scalars(
+            select(WebhookDeliveryAttempt)
+            .where(WebhookDeliveryAttempt.delivery_id.in_([d.id for d in deliveries]))
+            .order_by(WebhookDeliveryAttempt.created_at, WebhookDeliveryAttempt.id)
+        )
+        for attempt in attempts:
+            log[attempt.delivery_id].append(attempt)
+    return [
+        {**{column: getattr(delivery, column) for column in DELIVERY_FIELDS}, "attempt_log": log[delivery.id]}
+        for delivery in deliveries
+    ]
 
 
 async def list_deliveries(
