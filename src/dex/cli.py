@@ -14,6 +14,7 @@ from rich.console import Console
 
 from dex import __version__
 from dex.bench import cli as bench_cli
+from dex.blueprints.cli import blueprint_app
 from dex.config import Settings, get_settings
 from dex.entities import cli as entities_cli
 from dex.errors import DexError
@@ -25,6 +26,7 @@ app = typer.Typer(name="dex", help="dex — Data Engine X: entity intelligence y
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+app.add_typer(blueprint_app, name="blueprint")
 
 console = Console()
 err_console = Console(stderr=True)

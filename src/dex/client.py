@@ -97,7 +97,14 @@ class DexClient:
         existing = await self.find_blueprint(definition["name"])
         if existing is not None:
             return existing
+        return await self.create_blueprint(definition)
+
+    async def create_blueprint(self, definition: dict[str, Any]) -> dict[str, Any]:
         return await self.post(f"{self._blueprints}/create", self._scoped(definition))
+
+    async def assemble(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The blueprint the assembler proposes (``/api/v1/blueprints/assemble``); nothing is saved."""
+        return await self.post("/api/v1/blueprints/assemble", request)
 
     async def submit(
         self,

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from dex.api.app import create_app
 from dex.errors import Conflict, NotFound
+from tests.conftest import Tenant
 
 
 async def test_health_reports_database_version(client: httpx.AsyncClient) -> None:
@@ -64,3 +65,13 @@ async def test_errors_use_the_error_envelope(settings, database) -> None:  # typ
         assert garbage.status_code == 422 and "error" in garbage.json()
         unknown = await http.post("/no/such/route")
         assert (unknown.status_code, unknown.json()) == (404, {"error": "Not Found"})
+
+
+XX
+    response = await client.post(
+        "/api/v1/execute", content=body, headers={**tenant.headers, "content-type": "application/json"}
+    )
+    assert (response.status_code, response.json()) == (
+        422,
+        {"error": "invalid request: NUL characters are not allowed"},
+    )

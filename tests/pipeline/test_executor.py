@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import text
-
 from dex.db.engine import Database
 from dex.pipeline.progress import claim
 from tests.conftest import PipelineHarness, SandboxHandle

@@ -91,8 +91,31 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@dataclass
+class RabbitmqServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    epmd_port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+
+    def stop(self) -> None:
+        # A throwaway node: no graceful shutdown needed. Its port mapper goes once the node is gone.
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        for _ in range(50):
+            killed = subprocess.run([EPMD, "-port", str(self.epmd_port), "-kill"], capture_output=True)
+            if b"Killed" in killed.stdout + killed.stderr:
+                return
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
-def rabbitmq_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def rabbitmq_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitmqServer]:
+    """A RabbitMQ node of its own, booting (about 8 s) while other tests run: see ``rabbitmq_url``."""
     require_installed(RABBITMQ_SERVER, "rabbitmq-server")
     home = tmp_path_factory.mktemp("rabbitmq")
     port, dist_port, epmd_port = free_port(), free_port(), free_port()
@@ -116,21 +139,20 @@ def rabbitmq_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process = subprocess.Popen(
             [str(RABBITMQ_SERVER)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    try:
-        wait_for_port(port, process, log, timeout=90)
-        yield f"amqp://guest:guest@127.0.0.1:{port}/%2F"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        subprocess.run([EPMD, "-port", str(epmd_port), "-kill"], capture_output=True, check=False)
+    server = RabbitmqServer(process, port, epmd_port, log)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url(rabbitmq_server: RabbitmqServer) -> str:
+    wait_for_port(rabbitmq_server.port, rabbitmq_server.process, rabbitmq_server.log, timeout=90)
+    return rabbitmq_server.url
 
 
 @pytest.fixture(scope="session", params=["redis", "rabbitmq"])
 def broker_url(request: pytest.FixtureRequest) -> str:
+    request.getfixturevalue("rabbitmq_server")  # boot it now, ready by the time its runs come
     return request.getfixturevalue(f"{request.param}_url")
 
 
@@ -178,7 +200,8 @@ def provider_limits_env() -> str:
 
 @dataclass
 class WorkerPool:
-    """Two ``dex worker`` processes per broker, kept for the session; one a test killed is replaced."""
+    """Two ``dex worker`` processes on the broker under test, kept while its tests run (a worker a test
+    killed is replaced); the previous broker's stop when the next broker's tests begin."""
 
     env: dict[str, str]
     redis_url: str
@@ -186,6 +209,7 @@ class WorkerPool:
     running: dict[str, list[WorkerProcess]]
 
     def ensure(self, broker_url: str, count: int = 2) -> list[WorkerProcess]:
+        self.stop_all(except_for=broker_url)
         alive = [worker for worker in self.running.get(broker_url, []) if worker.process.poll() is None]
         fresh = [self._spawn(broker_url) for _ in range(count - len(alive))]
         for worker in fresh:
@@ -205,10 +229,14 @@ class WorkerPool:
             )
         return WorkerProcess(process, log)
 
-    def stop_all(self) -> None:
-        for workers in self.running.values():
-            for worker in workers:
-                worker.stop()
+    def stop_all(self, except_for: str | None = None) -> None:
+        workers = [
+            worker for url in list(self.running) if url != except_for for worker in self.running.pop(url)
+        ]
+        for worker in workers:
+            worker.process.terminate()
+        for worker in workers:
+            worker.stop()
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ test_nested_fan_out = scenarios.test_nested_fan_out_reaches_grandchildren
 test_cancel = scenarios.test_cancel_skips_queued_work
 test_resume = scenarios.test_resume_continues_a_failed_run_from_its_failed_step
 
-PEOPLE = 40
+PEOPLE = 30
 
 
 def busiest_second(timestamps: list[float]) -> int:

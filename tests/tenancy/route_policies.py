@@ -77,6 +77,23 @@ ROUTE_POLICIES: dict[str, Policy] = {
         f"/api/v1/entities/{action}": "flexible"
         for action in ("companies", "persons", "timeline", "snapshots", "changes", "export")
     },
+    "/api/v1/blueprints/assemble": "flexible",
+    "/api/v1/coverage/check": "flexible",
+    **{
+        f"/api/internal/{path}": "internal"
+        for path in (
+            "pipeline-runs/get",
+            "pipeline-runs/update-status",
+            "pipeline-runs/fan-out",
+            "step-results/update",
+            "step-results/mark-remaining-skipped",
+            "submissions/update-status",
+            "submissions/sync-status",
+            "entity-state/upsert",
+            "entity-state/check-freshness",
+            "entity-timeline/record-step-event",
+        )
+    },
 }
 
 
@@ -341,4 +358,17 @@ ISOLATION_CASES: list[IsolationCase] = [
     # Entities: company-scoped roles see their own company's entities (and their snapshots and events) only.
     *_entity_cases(),
     *_operator_cases(),
+    # The assembler reads only the registry: the same answer for everyone.
+    IsolationCase(
+        "/api/v1/blueprints/assemble", lambda target: {"desired_fields": ["company_name"]}, kind="global"
+    ),
+    # Coverage answers from the caller's own org (and company) whatever domain it names; naming another org
+    # is refused.
+    IsolationCase("/api/v1/coverage/check", lambda target: {"domain": "acme.io"}, kind="own_scope"),
+    IsolationCase(
+        "/api/v1/coverage/check",
+        lambda target: {"domain": "acme.io", "org_id": str(target.org_id)},
+        kind="own_scope",
+        label="with org_id",
+    ),
 ]

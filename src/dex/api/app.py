@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,9 +17,11 @@ from dex import __version__
 from dex.api import health
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
+from dex.coverage import routes as coverage_routes
 from dex.db.engine import Database, resolve_database_url
 from dex.entities import routes as entity_routes
 from dex.errors import DexError
+from dex.internal import routes as internal_routes
 from dex.observability import metrics_router
 from dex.operations import routes as operation_routes
 from dex.pipeline import routes as pipeline_routes
@@ -44,6 +47,41 @@ def _validation_message(exc: RequestValidationError) -> str:
         location = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         parts.append(f"{location}: {err.get('msg')}" if location else str(err.get("msg")))
     return "invalid request: " + "; ".join(parts)
+
+
+NUL_ESCAPE = b"\\u0000"
+
+
+class RefuseNulCharacters:
+    """422 for a JSON body holding ``\\u0000``: PostgreSQL cannot store NUL in text or jsonb, and a client
+    mistake must be a clear error, not a database failure deep in a batch."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or b"json" not in dict(scope.get("headers") or []).get(
+            b"content-type", b""
+        ):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        body = b"".join(m.get("body", b"") for m in chunks if m["type"] == "http.request")
+        if NUL_ESCAPE in body:
+            response = JSONResponse({"error": "invalid request: NUL characters are not allowed"}, 422)
+            await response(scope, receive, send)
+            return
+        replay = iter(chunks)
+
+        async def replayed() -> Any:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -157,12 +195,16 @@ def create_app(
     if providers is not None:
         app.state.providers = providers
     install_error_handlers(app)
+    app.add_middleware(RefuseNulCharacters)
     for router in (
         health.router,
         tenancy_routes.router,
         operation_routes.router,
         blueprint_routes.tenant_router,
         blueprint_routes.super_admin_router,
+        blueprint_routes.assemble_router,
+        coverage_routes.router,
+        internal_routes.router,
         pipeline_routes.batch_router,
         pipeline_routes.tenant_router,
         usage_routes.router,

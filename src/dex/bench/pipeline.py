@@ -88,7 +88,9 @@ async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress)
     if stack.postgres is not None:
         processes.append(stack.postgres)
 
-    # The window: from just before the submission to the moment the bench sees it finished.
+    # The window: from just before the submission to the moment the bench sees it finished. A fresh
+    # connection, so the statistics of the bench's earlier transactions are flushed before it opens.
+    await stack.db.close()
     bench_transactions_before = stack.db.transactions
     before = await snapshot(stack.db, with_statements=with_statements)
     proxy_before = stack.proxy.totals() if stack.proxy else None

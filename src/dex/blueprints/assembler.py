@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dex.blueprints.schemas import EntityType
 from dex.blueprints.validation import ENTITY_INPUT_FIELDS, with_aliases
@@ -82,6 +82,14 @@ class AssemblyOptions(BaseModel):
     job_title: str | None = None
     # The fan-out that turns entities into entities of another type; default: that type's search.
     fan_out_operation: str | None = None
+
+    @classmethod
+    def parse(cls, options: dict[str, Any]) -> AssemblyOptions:
+        try:
+            return cls.model_validate(options)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise BadRequest(f"invalid option {'.'.join(map(str, error['loc']))}: {error['msg']}") from exc
 
     def step_options(self) -> dict[str, Any]:
         control = {"include_pricing_intelligence", "fan_out_operation"}
@@ -595,9 +603,7 @@ def assemble(
 ) -> AssembledBlueprint:
     """The shortest, then cheapest, blueprint producing ``desired_fields`` for ``entity_type`` entities
     whose input carries ``inputs``. Pure and deterministic."""
-    parsed = (
-        options if isinstance(options, AssemblyOptions) else AssemblyOptions.model_validate(options or {})
-    )
+    parsed = options if isinstance(options, AssemblyOptions) else AssemblyOptions.parse(options or {})
     wanted = list(dict.fromkeys(f.strip() for f in desired_fields if f and f.strip()))
     given = _inputs(entity_type, inputs)
     start = expand(frozenset(given))

@@ -1,14 +1,16 @@
-"""Blueprint endpoints for tenants and for super-admins (reference §4.5–4.6)."""
+"""Blueprint endpoints for tenants and for super-admins (reference §4.5–4.6), and the assembler (§4.7)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from dex.api.deps import SessionDep
+from dex.api.deps import SessionDep, SettingsDep
 from dex.api.envelopes import ERROR_RESPONSES, Envelope, ListEnvelope, list_envelope
-from dex.blueprints import service
+from dex.blueprints import assembler, service
+from dex.blueprints.assembler import AssembledBlueprint, AssembleRequest
 from dex.blueprints.schemas import (
     BlueprintCreate,
     BlueprintGet,
@@ -19,12 +21,14 @@ from dex.blueprints.schemas import (
     SuperAdminBlueprintCreate,
     SuperAdminBlueprintList,
 )
-from dex.tenancy.auth import SuperAdminAuth, TenantAuth, tenant_scope
+from dex.errors import BadRequest
+from dex.tenancy.auth import AuthContext, FlexibleAuth, SuperAdminAuth, TenantAuth, tenant_scope
 
 tenant_router = APIRouter(prefix="/api/blueprints", tags=["blueprints"], responses=ERROR_RESPONSES)
 super_admin_router = APIRouter(
     prefix="/api/super-admin/blueprints", tags=["super-admin"], responses=ERROR_RESPONSES
 )
+assemble_router = APIRouter(prefix="/api/v1/blueprints", tags=["blueprints"], responses=ERROR_RESPONSES)
 
 
 @tenant_router.post("/create", response_model=Envelope[BlueprintWithSteps])
@@ -76,3 +80,28 @@ async def super_admin_list(
 ) -> dict[str, Any]:
     page = await service.list_blueprints(session, body.org_id, body)
     return list_envelope(page.items, total=page.total, page=body)
+
+
+@assemble_router.post("/assemble", response_model=Envelope[AssembledBlueprint])
+async def assemble(
+    body: AssembleRequest, auth: FlexibleAuth, settings: SettingsDep, request: Request
+) -> dict[str, Any]:
+    """The shortest blueprint producing the wanted fields (``mode: fields``), or the fields an LLM reads in
+    a sentence (``mode: natural_language``; the request's own options override the extracted ones). The
+    result is not saved: create a blueprint from its ``steps``."""
+    fields, options, extracted = body.desired_fields, body.options, None
+    if body.mode == "fields" and not any(f.strip() for f in fields):
+        raise BadRequest("desired_fields is required when mode=fields")
+    if body.mode == "natural_language":
+        if not (body.prompt or "").strip():
+            raise BadRequest("prompt is required when mode=natural_language")
+        # A sentence is not an enrichment: it is never cached, so the org (a super-admin has none) is unused.
+        org_id = auth.org_id if isinstance(auth, AuthContext) else uuid.UUID(int=0)
+        providers = request.app.state.providers.context(org_id, use_cache=False)
+        extracted = await assembler.interpret(body.prompt or "", body.entity_type, providers, settings)
+        fields, options = extracted.desired_fields, {**extracted.options, **body.options}
+        if not fields:
+            raise BadRequest("the prompt names no field dex can produce")
+    result = assembler.assemble(fields, body.entity_type, options, inputs=body.inputs, name=body.name)
+    result.llm_extracted = extracted
+    return {"data": result}

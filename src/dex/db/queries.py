@@ -56,3 +56,15 @@ def _json_default(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """JSON for a ``CAST(:rows AS jsonb)`` parameter: how set-based writes pass many rows at once."""
     return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def storable(value: Any) -> Any:
+    """``value`` without NUL characters, which PostgreSQL text and jsonb refuse: provider payloads and
+    client input are cleaned where they enter, so one stray byte never fails a whole write batch."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value

@@ -104,6 +104,12 @@ def dedup_key(org_id: uuid.UUID, entity_type: str, context: dict[str, Any]) -> s
     return None
 
 
+def _entity_lock_order(completion: _Completion) -> tuple[str, str, str]:
+    run = completion.run
+    identity = resolve_identity(run.org_id, run.entity_type, completion.context)
+    return str(run.org_id), run.entity_type, str(identity.entity_id) if identity else ""
+
+
 class Progress:
     def __init__(self, session: AsyncSession, plans: PlanCache, *, retry_base_seconds: float = 2.0) -> None:
         self.session = session
@@ -394,7 +400,8 @@ class Progress:
 
     async def _complete_runs(self) -> None:
         repoints = []
-        for completion in self.completions:
+        # One lock order for every writer: concurrent batches upserting the same entities cannot deadlock.
+        for completion in sorted(self.completions, key=_entity_lock_order):
             run = completion.run
             entities = EntityRepository(self.session, run.org_id)
             upserted = await entities.upsert(

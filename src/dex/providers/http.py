@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from dex.db.queries import storable
 from dex.observability import observe_provider_request
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -99,13 +100,13 @@ class TokenBucket:
 
 
 def parse_body(text: str) -> tuple[Any, bool]:
-    """Returns (body, is_json)."""
+    """Returns (body, is_json). NUL characters are dropped: nothing a provider says may be unstorable."""
     if not text.strip():
         return None, True
     try:
-        value = json.loads(text)
+        value = storable(json.loads(text))
     except ValueError:
-        return {"raw": text[:4096]}, False
+        return {"raw": storable(text[:4096])}, False
     return (value if isinstance(value, dict) else {"value": value}), True
 
 

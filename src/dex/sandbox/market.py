@@ -188,6 +188,8 @@ def company_in_prompt(prompt: str) -> Company | None:
 def research_answer(prompt: str, known: Callable[[str], bool]) -> dict[str, Any]:
     """What a well-read model answers to a research prompt, in the JSON shape the prompt requests: the URL
     asked for when the model knows the company (``known(domain)``), else nulls and zero confidence."""
+    if '"desired_fields"' in prompt:
+        return field_request_answer(prompt)
     company = company_in_prompt(prompt)
     recognised = company is not None and known(company.domain)
     for key, url_of in (("g2_url", g2_url), ("pricing_page_url", pricing_page_url)):
@@ -196,6 +198,45 @@ def research_answer(prompt: str, known: Callable[[str], bool]) -> dict[str, Any]
                 return {key: None, "confidence": 0.0, "reason": "No reliable source found for this company."}
             return {key: url_of(company), "confidence": 0.9, "reason": f"Official page of {company.name}."}
     return {"answer": None, "confidence": 0.0, "reason": "The question is outside this model's knowledge."}
+
+
+REQUEST_LINE = re.compile(r"^Request: (.*)$", re.MULTILINE)
+VALID_FIELDS_LINE = re.compile(r"^Valid fields: (.*)$", re.MULTILINE)
+KEYWORD_RULE = re.compile(r'^- "([^"]+)" -> (.*)$', re.MULTILINE)
+
+
+def _option_value(text: str) -> Any:
+    text = text.strip()
+    if text in ("true", "false"):
+        return text == "true"
+    return int(text) if text.isdigit() else text
+
+
+def field_request_answer(prompt: str) -> dict[str, Any]:
+    """What a model answers to the assembler's field-extraction prompt: it applies the prompt's keyword
+    rules (``- "emails" -> email; job_title=VP``) to the request line, adds any valid field the request names
+    verbatim, and reads the first number in the request as ``max_results``. Deterministic by construction."""
+    found = REQUEST_LINE.search(prompt)
+    request = found.group(1) if found else ""
+    fields: list[str] = []
+    options: dict[str, Any] = {}
+    for keyword, outcome in KEYWORD_RULE.findall(prompt):
+        if not re.search(rf"\b{re.escape(keyword)}(?:e?s)?\b", request, re.IGNORECASE):
+            continue
+        named, _, settings = outcome.partition(";")
+        fields += [name.strip() for name in named.split(",") if name.strip()]
+        for setting in settings.split(","):
+            key, assigned, value = setting.strip().partition("=")
+            if assigned:
+                options[key] = _option_value(value)
+    valid = VALID_FIELDS_LINE.search(prompt)
+    for name in valid.group(1).split(", ") if valid else []:
+        if re.search(rf"\b{re.escape(name)}\b", request):
+            fields.append(name)
+    number = re.search(r"\b(\d+)\b", request)
+    if number and "max_results" in prompt:
+        options["max_results"] = int(number.group(1))
+    return {"desired_fields": list(dict.fromkeys(fields)), "options": options}
 
 
 # --- ads (Adyntel) -------------------------------------------------------------------------------------

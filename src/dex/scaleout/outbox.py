@@ -198,8 +198,8 @@ class OutboxPublisher:
                 # Whatever failed (database, broker), the rows are still unpublished: try again shortly.
                 log.exception("publishing ready steps failed")
                 sent = 0
-            if sent == self.config.batch:
-                continue
+            if sent:
+                continue  # an org's share may leave a batch short: more may be due at once
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.config.poll_interval_seconds)
 

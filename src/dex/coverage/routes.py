@@ -1,0 +1,23 @@
+"""``POST /api/v1/coverage/check`` (flexible auth, reference §4.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from dex.api.deps import SessionDep
+from dex.api.envelopes import ERROR_RESPONSES, Envelope
+from dex.coverage import service
+from dex.coverage.schemas import Coverage, CoverageRequest
+from dex.tenancy.auth import FlexibleAuth, tenant_scope
+
+router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"], responses=ERROR_RESPONSES)
+
+
+@router.post("/check", response_model=Envelope[Coverage])
+async def check(body: CoverageRequest, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
+    """What the org already knows about a company, its market (the related companies its research listed)
+    and their people; company-scoped callers see their company's entities only."""
+    scope = tenant_scope(auth, org_id=body.org_id)
+    return {"data": await service.check(session, scope, body.domain)}
