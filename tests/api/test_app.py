@@ -67,7 +67,11 @@ async def test_errors_use_the_error_envelope(settings, database) -> None:  # typ
         assert (unknown.status_code, unknown.json()) == (404, {"error": "Not Found"})
 
 
-XX
+async def test_nul_characters_are_refused_not_stored(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    body = (
+        '{"operation_id": "person.contact.verify_email", "entity_type": "person", '
+        '"input": {"email": "a\\u0000@b.io"}}'
+    )
     response = await client.post(
         "/api/v1/execute", content=body, headers={**tenant.headers, "content-type": "application/json"}
     )
