@@ -38,7 +38,7 @@ from dex.pipeline import repository as repo
 from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import StepRow
-from dex.pipeline.progress import PlanCache, Progress, RunRef, _Completion, _FanOut, dedup_key
+from dex.pipeline.progress import PlanCache, Progress, RunRef, Completion, FanOutRecord, dedup_key
 from dex.pipeline.runner import merge_context
 from dex.pipeline.service import run_steps
 from dex.pipeline.vocabulary import ENTITY_TYPES
@@ -341,7 +341,7 @@ async def fan_out(
         "operation_id": spec.operation_id if spec else body.fan_out_operation_id,
         "provider": body.provider,
     }
-    record = _FanOut(
+    record = FanOutRecord(
         run_ref(parent),
         step_id,
         step,
@@ -418,7 +418,7 @@ async def upsert_entity(
         raise BadRequest("Entity state upsert requires a succeeded pipeline run")
     progress = Progress(session, plans)
     progress.completions.append(
-        _Completion(run_ref(run, body.entity_type), body.cumulative_context, body.last_operation_id)
+        Completion(run_ref(run, body.entity_type), body.cumulative_context, body.last_operation_id)
     )
     await progress.flush()
     upserted = next(

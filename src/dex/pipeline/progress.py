@@ -65,14 +65,14 @@ class RunRef:
 
 
 @dataclass
-class _Completion:
+class Completion:
     run: RunRef
     context: dict[str, Any]
     last_operation_id: str | None
 
 
 @dataclass
-class _FanOut:
+class FanOutRecord:
     parent: RunRef
     step_result_id: uuid.UUID
     step: StepDef
@@ -104,7 +104,7 @@ def dedup_key(org_id: uuid.UUID, entity_type: str, context: dict[str, Any]) -> s
     return None
 
 
-def _entity_lock_order(completion: _Completion) -> tuple[str, str, str]:
+def _entity_lock_order(completion: Completion) -> tuple[str, str, str]:
     run = completion.run
     identity = resolve_identity(run.org_id, run.entity_type, completion.context)
     return str(run.org_id), run.entity_type, str(identity.entity_id) if identity else ""
@@ -124,8 +124,8 @@ class Progress:
         self.op_runs: list[dict[str, Any]] = []
         self.op_attempts: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
-        self.completions: list[_Completion] = []
-        self.fan_outs: list[_FanOut] = []
+        self.completions: list[Completion] = []
+        self.fan_outs: list[FanOutRecord] = []
         # What webhooks, live progress and metrics are told about: steps finished, runs moved.
         self.finished_steps: list[StepOutcome] = []
         self.moved_runs: list[dict[str, Any]] = []
@@ -223,7 +223,7 @@ class Progress:
         step_plan = advance(steps, context)
         self.add_rows(run, step_plan.rows)
         if step_plan.complete:
-            self.completions.append(_Completion(run, context, last_operation_id))
+            self.completions.append(Completion(run, context, last_operation_id))
 
     # --- events ---------------------------------------------------------------------------------------
 
@@ -289,7 +289,7 @@ class Progress:
             k: v for k, v in outcome.context.items() if k not in (spec.fan_out.list_key, "entity_id")
         }
         start = step.position + 1
-        fan_out = _FanOut(
+        fan_out = FanOutRecord(
             parent,
             outcome.claimed.step_id,
             step,
@@ -323,7 +323,7 @@ class Progress:
         self.add_rows(
             parent, skip_all(later, outcome.context, reason, {"fan_out_step_position": step.position})
         )
-        self.completions.append(_Completion(parent, outcome.context, step.operation_id))
+        self.completions.append(Completion(parent, outcome.context, step.operation_id))
 
     @staticmethod
     def run_row(
