@@ -38,7 +38,7 @@ from dex.pipeline import repository as repo
 from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import StepRow
-from dex.pipeline.progress import PlanCache, Progress, RunRef, Completion, FanOutRecord, dedup_key
+from dex.pipeline.progress import Completion, FanOutRecord, PlanCache, Progress, RunRef, dedup_key
 from dex.pipeline.runner import merge_context
 from dex.pipeline.service import run_steps
 from dex.pipeline.vocabulary import ENTITY_TYPES
