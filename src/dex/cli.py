@@ -122,19 +122,18 @@ def serve(
     api = create_app(settings, database=database, run_executor=mode == "embedded")
     console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs), executor: {mode}")
     if mode == "dramatiq":
-        from dex.scaleout.outbox import enable_outbox, serve_with_publisher
+        from dex.scaleout.outbox import enable_outbox, publish_from
 
         enable_outbox(database)
-        asyncio.run(serve_with_publisher(api, database, broker, host=host, port=port))
-    else:
-        # JSON logs: uvicorn's own records go through the same handler (log_config=None keeps them there).
-        uvicorn.run(
-            api,
-            host=host,
-            port=port,
-            log_level="info",
-            log_config=None if log_format == "json" else uvicorn.config.LOGGING_CONFIG,
-        )
+        api = publish_from(api, database, broker)  # type: ignore[arg-type]  # checked above
+    # JSON logs: uvicorn's own records go through the same handler (log_config=None keeps them there).
+    uvicorn.run(
+        api,
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None if log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+    )
 
 
 @app.command()
@@ -155,12 +154,13 @@ def worker(
     against the API's database (DATABASE_URL) and broker."""
     from dataclasses import replace
 
-    from dex.api.app import executor_config
+    from dex.pipeline.executor import executor_config
     from dex.scaleout.broker import describe_broker, is_redis_url
     from dex.scaleout.worker import run_worker
 
     logging.getLogger("dex").setLevel(logging.INFO)
     settings = load_settings()
+    configure_logging(settings.dex_log_format or "json", secrets=secret_values(settings))
     url = prepare_database(settings, migrate=False)
     limits_url = limits_redis or (broker if is_redis_url(broker) else None)
     console.print(f"dex worker: {concurrency} steps at once from {describe_broker(broker)}")

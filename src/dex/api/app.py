@@ -25,9 +25,8 @@ from dex.internal import routes as internal_routes
 from dex.observability import metrics_router
 from dex.operations import routes as operation_routes
 from dex.pipeline import routes as pipeline_routes
-from dex.pipeline.executor import Executor, ExecutorConfig
+from dex.pipeline.executor import Executor, executor_config, runner_deps
 from dex.pipeline.progress import PlanCache
-from dex.pipeline.runner import RunnerDeps
 from dex.providers.runtime import ProviderRuntime, open_provider_runtime
 from dex.tenancy import routes as tenancy_routes
 from dex.usage import routes as usage_routes
@@ -119,25 +118,6 @@ async def close_progress_hub(app: FastAPI) -> None:
     hub = getattr(app.state, "progress_hub", None)
     if hub is not None:
         await hub.close()
-
-
-def executor_config(settings: Settings) -> ExecutorConfig:
-    return ExecutorConfig(
-        concurrency=settings.dex_executor_concurrency,
-        lease_seconds=settings.dex_executor_lease_seconds,
-        per_org_concurrency=settings.dex_per_org_concurrency,
-        retry_base_seconds=settings.dex_step_retry_base_seconds,
-    )
-
-
-def runner_deps(settings: Settings, providers: ProviderRuntime, database: Database) -> RunnerDeps:
-    return RunnerDeps(
-        settings=settings,
-        providers=providers,
-        database=database,
-        step_timeout_seconds=settings.dex_step_timeout_seconds,
-        max_attempts=settings.dex_step_max_attempts,
-    )
 
 
 def create_app(

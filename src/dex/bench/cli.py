@@ -39,7 +39,8 @@ def bench(
     """Benchmark dex: A engine-bound, B provider-bound, C scale (see bench/README.md). dex and the
     provider sandbox run in processes of their own on a fresh database of the embedded PostgreSQL (or of
     DATABASE_URL's server)."""
-    from dex.cli import fail, load_settings
+    from dex.cli import fail
+    from dex.config import Settings
 
     try:
         from dex.bench.processes import BenchError
@@ -57,7 +58,8 @@ def bench(
     run_dir = results_dir / timestamp
     run_dir.mkdir(parents=True, exist_ok=True)
     options = BenchOptions(
-        stack=StackOptions(load_settings().dex_home, run_dir.resolve(), keep_databases),
+        # Only DEX_HOME is needed (where the embedded server lives); dex's secrets are the bench's own.
+        stack=StackOptions(Settings().dex_home, run_dir.resolve(), keep_databases),
         workloads=chosen,
         companies=companies,
         entities=entities,

@@ -9,7 +9,6 @@ sandbox's latency (and optional rate limit) and the executor's concurrency.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections import Counter
@@ -18,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from dex.bench.dbstats import StatsSnapshot, enable_statement_statistics, snapshot, usage
-from dex.bench.processes import BenchError, WatchedProcess, machine_busy_cpu_seconds
+from dex.bench.processes import BenchError, CpuWindow, measured_processes
 from dex.bench.stack import Stack, StackOptions, open_stack
 from dex.client import TERMINAL_SUBMISSION_STATUSES
 from dex.providers.catalog import configured_limits
@@ -84,9 +83,6 @@ async def run_pipeline_workload(
 async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress) -> dict[str, Any]:
     entities = company_entities(workload.companies)
     with_statements = await enable_statement_statistics(stack.db)
-    processes = [stack.dex.watch, stack.sandbox.watch, WatchedProcess("bench", os.getpid())]
-    if stack.postgres is not None:
-        processes.append(stack.postgres)
 
     # The window: from just before the submission to the moment the bench sees it finished. A fresh
     # connection, so the statistics of the bench's earlier transactions are flushed before it opens.
@@ -94,16 +90,14 @@ async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress)
     bench_transactions_before = stack.db.transactions
     before = await snapshot(stack.db, with_statements=with_statements)
     proxy_before = stack.proxy.totals() if stack.proxy else None
-    cpu_before = {process.name: process.cpu_seconds() for process in processes}
-    machine_before = machine_busy_cpu_seconds()
+    window = CpuWindow(measured_processes(stack.dex.watch, stack.sandbox.watch, stack.postgres))
     stack.dex.watch.reset_peak()
     started = time.monotonic()
     submitted = await stack.client.submit(stack.blueprint["id"], entities, source="bench")
     submit_seconds = time.monotonic() - started
     submission_id = uuid.UUID(submitted["submission_id"])
     status = await _wait_finished(stack, submission_id, workload, progress)
-    cpu = {process.name: process.cpu_seconds() - cpu_before[process.name] for process in processes}
-    machine = _machine_load(machine_busy_cpu_seconds() - machine_before, cpu, time.monotonic() - started)
+    cpu, machine = window.close()
     dex_peak_rss = stack.dex.watch.peak_rss
     proxy_after = stack.proxy.totals() if stack.proxy else None
     bench_transactions = stack.db.transactions - bench_transactions_before
@@ -141,17 +135,6 @@ async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress)
     if workload.latency_ms > 0:
         result["ideal"] = ideal_throughput(workload, executed, calls, result["steps_per_second"])
     return result
-
-
-def _machine_load(busy: float, measured: dict[str, float], seconds: float) -> dict[str, float]:
-    """How busy the machine was in the window, and how much of that was none of the measured processes
-    (another workload on the machine makes every figure of the run suspect)."""
-    return {
-        "window_seconds": round(seconds, 3),
-        "cpu_capacity_seconds": round(seconds * (os.cpu_count() or 1), 3),
-        "cpu_busy_seconds": round(busy, 3),
-        "other_processes_cpu_seconds": round(max(0.0, busy - sum(measured.values())), 3),
-    }
 
 
 async def _wait_finished(

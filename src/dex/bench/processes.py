@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -91,13 +92,45 @@ class Sampler:
 def machine_busy_cpu_seconds() -> float:
     """CPU time every process of the machine spent, all cores together (what was not idle)."""
     times = psutil.cpu_times()
-    return (
-        sum(times)
-        - times.idle
-        - getattr(times, "iowait", 0.0)
-        - getattr(times, "guest", 0.0)
-        - getattr(times, "guest_nice", 0.0)
-    )
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    # Guest time is already counted in user time.
+    guest = getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+    return sum(times) - idle - guest
+
+
+class CpuWindow:
+    """The CPU each measured process used between ``open`` and ``close``, and how busy the whole machine
+    was meanwhile: CPU the measured processes did not use means another workload shared the machine,
+    which makes every figure of the run suspect."""
+
+    def __init__(self, processes: list[WatchedProcess]) -> None:
+        self.processes = list(processes)
+        self.start = {process.name: process.cpu_seconds() for process in processes}
+        self.machine_start = machine_busy_cpu_seconds()
+        self.started = time.monotonic()
+
+    def add(self, process: WatchedProcess) -> None:
+        """A process started inside the window: all its CPU counts."""
+        self.processes.append(process)
+        self.start[process.name] = 0.0
+
+    def close(self) -> tuple[dict[str, float], dict[str, float]]:
+        """(CPU seconds by process, machine load)."""
+        cpu = {process.name: process.cpu_seconds() - self.start[process.name] for process in self.processes}
+        seconds = time.monotonic() - self.started
+        busy = machine_busy_cpu_seconds() - self.machine_start
+        machine = {
+            "window_seconds": round(seconds, 3),
+            "cpu_capacity_seconds": round(seconds * (os.cpu_count() or 1), 3),
+            "cpu_busy_seconds": round(busy, 3),
+            "other_processes_cpu_seconds": round(max(0.0, busy - sum(cpu.values())), 3),
+        }
+        return cpu, machine
+
+
+def measured_processes(*processes: WatchedProcess | None) -> list[WatchedProcess]:
+    """The given processes (None: not measurable, e.g. a remote PostgreSQL) and the bench's own."""
+    return [*(process for process in processes if process is not None), WatchedProcess("bench", os.getpid())]
 
 
 def free_port() -> int:

@@ -13,7 +13,6 @@ def _pipeline_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
     cpu = figures["cpu_ms_per_step"]
     ready = figures["ready_to_start_ms"]
     database = figures["database"]
-    machine = figures["machine"]
     rows = [
         (
             "steps (retried, failed)",
@@ -46,11 +45,7 @@ def _pipeline_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
         ("DB rows written per step", f"{database['rows_written_per_step']}"),
         ("provider calls per step", f"{figures['provider_calls']['per_step']}"),
         ("dex peak RSS MB", f"{figures['dex_peak_rss_mb']}"),
-        (
-            "machine CPU s: busy (other processes) of capacity",
-            f"{machine['cpu_busy_seconds']:.0f} ({machine['other_processes_cpu_seconds']:.0f}) "
-            f"of {machine['cpu_capacity_seconds']:.0f}",
-        ),
+        _machine_row(figures["machine"]),
     ]
     if "ideal" in figures:
         ideal = figures["ideal"]
@@ -61,6 +56,14 @@ def _pipeline_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
             ("bound of dex per-provider caps", f"{ideal['dex_provider_concurrency_cap_bound']} steps/s")
         )
     return rows
+
+
+def _machine_row(machine: dict[str, float]) -> tuple[str, str]:
+    return (
+        "machine CPU s: busy (other processes) of capacity",
+        f"{machine['cpu_busy_seconds']:.0f} ({machine['other_processes_cpu_seconds']:.0f}) "
+        f"of {machine['cpu_capacity_seconds']:.0f}",
+    )
 
 
 def _scale_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
@@ -83,6 +86,7 @@ def _scale_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{export['seconds']} ({export['dex_peak_rss_mb']})",
             )
         )
+    rows.append(_machine_row(figures["machine"]))
     return rows
 
 

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from dex.bench.pipeline import BLUEPRINT, MB, Progress, company_entities
-from dex.bench.processes import BenchError, WatchedProcess, dex_command
+from dex.bench.processes import BenchError, CpuWindow, WatchedProcess, dex_command, measured_processes
 from dex.bench.stack import Stack, StackOptions, open_stack
 from dex.sandbox.state import SandboxConfig
 
@@ -34,15 +34,18 @@ async def run_scale_workload(
         dex_settings={"DEX_EXECUTOR": "none"},
         count_round_trips=False,
     ) as stack:
+        window = CpuWindow(measured_processes(stack.dex.watch, stack.sandbox.watch, stack.postgres))
         progress(f"workload C: submitting {entities} entities through the API")
         result: dict[str, Any] = {"workload": "C", "entities": entities}
         result["api_submit"] = await _api_submit(stack, entities)
         progress("workload C: batch status, first page")
         result["status_first_page_ms"] = await _status_latency(stack, result["api_submit"]["submission_id"])
         progress(f"workload C: submitting {entities} entities with `dex submit` (CSV)")
-        result["cli_submit"] = await _cli_submit(stack, options, entities)
+        result["cli_submit"] = await _cli_submit(stack, options, entities, window)
         progress(f"workload C: exporting {export_rows} company entities")
         result["export"] = await _export(stack, export_rows)
+        cpu, result["machine"] = window.close()
+        result["cpu_seconds"] = {name: round(seconds, 3) for name, seconds in cpu.items()}
         return result
 
 
@@ -72,7 +75,9 @@ async def _status_latency(stack: Stack, submission_id: str) -> dict[str, Any]:
     }
 
 
-async def _cli_submit(stack: Stack, options: StackOptions, entities: int) -> dict[str, Any]:
+async def _cli_submit(
+    stack: Stack, options: StackOptions, entities: int, window: CpuWindow
+) -> dict[str, Any]:
     """``dex submit FILE --api-url … --token …`` in its own process, timed from its start to its
     "submitted N entities" line (it then follows the batch, which never ends with the executor off, so
     it is stopped there)."""
@@ -93,12 +98,14 @@ async def _cli_submit(stack: Stack, options: StackOptions, entities: int) -> dic
     )
     watch = WatchedProcess("dex submit", process.pid)
     stack.sampler.watched.append(watch)
+    window.add(watch)
     try:
         await asyncio.wait_for(_read_until(process, b"submitted "), CLI_SUBMIT_TIMEOUT_SECONDS)
         seconds = time.monotonic() - started
     finally:
         stack.sampler.watched.remove(watch)
         watch.sample()
+        watch.cpu_seconds()  # its last reading stays available once it is killed
         process.kill()
         await process.wait()
     return {

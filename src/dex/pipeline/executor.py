@@ -30,12 +30,14 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dex.config import Settings
 from dex.db.engine import Database, libpq_url
 from dex.observability import STEPS_FINISHED, log_context
 from dex.pipeline import progress as progress_module
 from dex.pipeline import repository as repo
 from dex.pipeline.progress import PlanCache, apply_outcomes
 from dex.pipeline.runner import OUTCOME_STATUS, ClaimedStep, RunnerDeps, StepOutcome, run_step
+from dex.providers.runtime import ProviderRuntime
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,25 @@ class ExecutorConfig:
     poll_interval_seconds: float = 1.0
     per_org_concurrency: int | None = None
     retry_base_seconds: float = 2.0
+
+
+def executor_config(settings: Settings) -> ExecutorConfig:
+    return ExecutorConfig(
+        concurrency=settings.dex_executor_concurrency,
+        lease_seconds=settings.dex_executor_lease_seconds,
+        per_org_concurrency=settings.dex_per_org_concurrency,
+        retry_base_seconds=settings.dex_step_retry_base_seconds,
+    )
+
+
+def runner_deps(settings: Settings, providers: ProviderRuntime, database: Database) -> RunnerDeps:
+    return RunnerDeps(
+        settings=settings,
+        providers=providers,
+        database=database,
+        step_timeout_seconds=settings.dex_step_timeout_seconds,
+        max_attempts=settings.dex_step_max_attempts,
+    )
 
 
 def new_worker_id() -> str:

@@ -23,11 +23,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -212,13 +213,20 @@ class OutboxPublisher:
                 log.exception("outbox sweep failed")
 
 
-async def serve_with_publisher(
-    app: FastAPI, database: Database, broker_url: str, *, host: str, port: int
-) -> None:
-    """``dex serve --executor dramatiq``: the API, and the publisher beside it in the same event loop."""
-    publisher = OutboxPublisher(database, broker_url)
-    await publisher.start()
-    try:
-        await uvicorn.Server(uvicorn.Config(app, host=host, port=port)).serve()
-    finally:
-        await publisher.close()
+def publish_from(app: FastAPI, database: Database, broker_url: str) -> FastAPI:
+    """``dex serve --executor dramatiq``: a publisher for ``database`` that starts and stops with the
+    API's lifespan (inside the app's own, so the database is open before and after it)."""
+    app_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with app_lifespan(app):
+            publisher = OutboxPublisher(database, broker_url)
+            await publisher.start()
+            try:
+                yield
+            finally:
+                await publisher.close()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -27,7 +27,6 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from sqlalchemy.exc import DBAPIError
 
-from dex.api.app import runner_deps
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.pipeline.executor import (
@@ -36,6 +35,7 @@ from dex.pipeline.executor import (
     new_worker_id,
     record_outcomes,
     run_claimed_step,
+    runner_deps,
 )
 from dex.pipeline.progress import PlanCache, claim_ids
 from dex.pipeline.runner import ClaimedStep, RunnerDeps, StepOutcome
