@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     person_resolve_mobile_order: str = "leadmagic,blitzapi"
 
     # The embedded executor.
-    dex_executor: str = "embedded"  # embedded | none
+    dex_executor: str = "embedded"  # embedded | dramatiq | none
     dex_executor_concurrency: int = 200
     dex_executor_lease_seconds: float = 60.0
     dex_per_org_concurrency: int | None = None
