@@ -74,7 +74,9 @@ class Database:
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            # No pre-ping: it costs a round trip per checkout on the executor's hot path; a dropped
+            # connection surfaces as an error that the request (503) or the writer (retry) handles.
+            pool_pre_ping=False,
             connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -9,11 +9,21 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
 from dex.db.engine import Database
 from dex.operations.models import EnrichmentCacheEntry
+
+_table = EnrichmentCacheEntry.__table__
+# Built once: the lookup runs for every provider call, so it should not be re-compiled for each one.
+LOOKUP = select(_table.c.response, _table.c.cost_credits).where(
+    _table.c.org_id == bindparam("org_id"),
+    _table.c.provider == bindparam("provider"),
+    _table.c.action == bindparam("action"),
+    _table.c.request_hash == bindparam("key"),
+    _table.c.expires_at > bindparam("now"),
+)
 
 
 class EnrichmentCache:
@@ -21,16 +31,19 @@ class EnrichmentCache:
         self.database = database
 
     async def get(self, org_id: uuid.UUID, provider: str, action: str, key: str) -> dict[str, Any] | None:
-        table = EnrichmentCacheEntry.__table__
-        query = select(table.c.response, table.c.cost_credits).where(
-            table.c.org_id == org_id,
-            table.c.provider == provider,
-            table.c.action == action,
-            table.c.request_hash == key,
-            table.c.expires_at > datetime.now(UTC),
-        )
         async with self.database.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+            row = (
+                await conn.execute(
+                    LOOKUP,
+                    {
+                        "org_id": org_id,
+                        "provider": provider,
+                        "action": action,
+                        "key": key,
+                        "now": datetime.now(UTC),
+                    },
+                )
+            ).first()
         if row is None:
             return None
         return {**row.response, "cost_credits": row.cost_credits}
