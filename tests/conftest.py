@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.api.app import create_app, runner_deps
 from dex.config import Settings
@@ -157,6 +158,29 @@ class Tenant:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+async def add_user_with_token(
+    session: AsyncSession, org_id: uuid.UUID, company_id: uuid.UUID, role: str, email: str, token: str
+) -> uuid.UUID:
+    """A user of ``role`` in ``company_id`` whose API token is ``token``; returns the user id."""
+    user_id = (
+        await session.execute(
+            text(
+                "INSERT INTO users (org_id, company_id, email, role) "
+                "VALUES (:org, :company, :email, :role) RETURNING id"
+            ),
+            {"org": org_id, "company": company_id, "email": email, "role": role},
+        )
+    ).scalar_one()
+    await session.execute(
+        text(
+            "INSERT INTO api_tokens (org_id, company_id, user_id, name, token_hash, role) "
+            "VALUES (:org, :company, :user, 'test', :hash, :role)"
+        ),
+        {"org": org_id, "company": company_id, "user": user_id, "hash": hash_api_token(token), "role": role},
+    )
+    return user_id
+
+
 async def create_tenant(database: Database, slug: str, role: str = "org_admin") -> Tenant:
     """An org with one company, one user of ``role`` in it, and an API token for that user."""
     token = f"test-token-{slug}-{uuid.uuid4().hex}"
@@ -172,28 +196,7 @@ async def create_tenant(database: Database, slug: str, role: str = "org_admin") 
                 {"org": org_id, "name": f"{slug} client"},
             )
         ).scalar_one()
-        user_id = (
-            await session.execute(
-                text(
-                    "INSERT INTO users (org_id, company_id, email, role) "
-                    "VALUES (:org, :company, :email, :role) RETURNING id"
-                ),
-                {"org": org_id, "company": company_id, "email": f"{role}@{slug}.test", "role": role},
-            )
-        ).scalar_one()
-        await session.execute(
-            text(
-                "INSERT INTO api_tokens (org_id, company_id, user_id, name, token_hash, role) "
-                "VALUES (:org, :company, :user, 'test', :hash, :role)"
-            ),
-            {
-                "org": org_id,
-                "company": company_id,
-                "user": user_id,
-                "hash": hash_api_token(token),
-                "role": role,
-            },
-        )
+        user_id = await add_user_with_token(session, org_id, company_id, role, f"{role}@{slug}.test", token)
     return Tenant(org_id, company_id, user_id, token)
 
 

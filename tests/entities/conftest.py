@@ -11,8 +11,7 @@ from sqlalchemy import text
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.entities.repository import EntityRepository, Lineage, UpsertResult
-from dex.tenancy.tokens import hash_api_token
-from tests.conftest import Tenant
+from tests.conftest import Tenant, add_user_with_token
 
 Post = Callable[..., Awaitable[httpx.Response]]
 
@@ -50,28 +49,7 @@ async def add_token(
     """Headers of a new user of ``role`` in ``company_id``."""
     token = f"test-token-{role}-{uuid.uuid4().hex}"
     async with database.transaction() as session:
-        user_id = (
-            await session.execute(
-                text(
-                    "INSERT INTO users (org_id, company_id, email, role) "
-                    "VALUES (:org, :company, :email, :role) RETURNING id"
-                ),
-                {"org": org_id, "company": company_id, "email": f"{uuid.uuid4().hex}@x.test", "role": role},
-            )
-        ).scalar_one()
-        await session.execute(
-            text(
-                "INSERT INTO api_tokens (org_id, company_id, user_id, name, token_hash, role) "
-                "VALUES (:org, :company, :user, 'test', :hash, :role)"
-            ),
-            {
-                "org": org_id,
-                "company": company_id,
-                "user": user_id,
-                "hash": hash_api_token(token),
-                "role": role,
-            },
-        )
+        await add_user_with_token(session, org_id, company_id, role, f"{uuid.uuid4().hex}@x.test", token)
     return {"Authorization": f"Bearer {token}"}
 
 
