@@ -34,7 +34,7 @@ class Settings(BaseSettings):
 
     dex_home: Path = Field(default_factory=_default_home)
     database_url: str | None = None
-    database_pool_size: int = 20
+    database_pool_size: int = 30
 
     jwt_secret: str | None = None
     super_admin_jwt_secret: str | None = None

@@ -73,7 +73,10 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
-            max_overflow=pool_size,
+            # Overflow connections are closed when returned, and every new PostgreSQL connection is a forked
+            # backend: under executor load a large overflow churns connections (measured: one new connection
+            # per five steps). A small overflow makes bursts wait for a pooled connection instead.
+            max_overflow=max(2, pool_size // 5),
             # No pre-ping: it costs a round trip per checkout on the executor's hot path; a dropped
             # connection surfaces as an error that the request (503) or the writer (retry) handles.
             pool_pre_ping=False,
