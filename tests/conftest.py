@@ -110,6 +110,13 @@ class SandboxHandle:
         base = SANDBOX_TEST_CONFIG.default.model_dump()
         self.state.configure(SandboxConfig(default=ProviderBehaviour(**{**base, **behaviour})))
 
+    def set_hit_rates(self, **rates: float) -> None:
+        """Give the named providers these hit rates (the others keep the test default of 1.0); clears the
+        ledger and faults."""
+        default = SANDBOX_TEST_CONFIG.default
+        providers = {name: default.model_copy(update={"hit_rate": rate}) for name, rate in rates.items()}
+        self.state.configure(SandboxConfig(default=default, providers=providers))
+
 
 @pytest.fixture(scope="session")
 async def sandbox_server() -> AsyncIterator[SandboxHandle]:

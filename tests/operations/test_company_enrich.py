@@ -12,19 +12,11 @@ from dex.operations.catalog.company_enrich import PROFILE_FIELDS
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.providers.runtime import ProviderRuntime
-from dex.sandbox.state import SandboxConfig
 from dex.sandbox.world import company_for_domain
-from tests.conftest import SANDBOX_TEST_CONFIG, SandboxHandle, Tenant
+from tests.conftest import SandboxHandle, Tenant
 from tests.operations.test_execute import execute
 
 ACME = company_for_domain("acme.io")
-
-
-def hit_rates(sandbox: SandboxHandle, **rates: float) -> None:
-    """Give the named providers these hit rates (the others keep the test default of 1.0)."""
-    default = SANDBOX_TEST_CONFIG.default
-    providers = {name: default.model_copy(update={"hit_rate": rate}) for name, rate in rates.items()}
-    sandbox.state.configure(SandboxConfig(default=default, providers=providers))
 
 
 async def run(
@@ -126,7 +118,7 @@ async def test_profile_bridges_a_domain_to_linkedin_for_blitzapi(
 async def test_profile_keeps_asking_while_fields_are_missing(
     providers: ProviderRuntime, tenant: Tenant, sandbox_settings: Settings, sandbox: SandboxHandle
 ) -> None:
-    hit_rates(sandbox, prospeo=0.0, companyenrich=0.0)
+    sandbox.set_hit_rates(prospeo=0.0, companyenrich=0.0)
     result = await run(
         providers, tenant, sandbox_settings, "company.enrich.profile", {"company_domain": "acme.io"}
     )

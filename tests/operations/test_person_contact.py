@@ -13,9 +13,8 @@ from dex.operations.engine import execute_operation
 from dex.operations.registry import get_operation
 from dex.providers import parallel
 from dex.providers.runtime import ProviderRuntime
-from dex.sandbox.state import SandboxConfig
 from dex.sandbox.world import company_for_domain, staff
-from tests.conftest import SANDBOX_TEST_CONFIG, SandboxHandle, Tenant
+from tests.conftest import SandboxHandle, Tenant
 from tests.operations.test_execute import execute
 
 NORTHWIND = company_for_domain("northwind.io")
@@ -34,19 +33,6 @@ def sandbox_settings(settings: Settings) -> Settings:
     """The sandbox's Icypeas searches finish within tens of milliseconds: poll accordingly."""
     return settings.model_copy(
         update={"dex_provider_mode": "sandbox", "icypeas_poll_interval_ms": 10, "icypeas_max_wait_ms": 2000}
-    )
-
-
-def set_hit_rates(sandbox: SandboxHandle, **hit_rates: float) -> None:
-    """Per-provider hit rates on top of the test defaults (also clears the ledger)."""
-    default = SANDBOX_TEST_CONFIG.default
-    sandbox.state.configure(
-        SandboxConfig(
-            default=default,
-            providers={
-                name: default.model_copy(update={"hit_rate": rate}) for name, rate in hit_rates.items()
-            },
-        )
     )
 
 
@@ -99,7 +85,7 @@ async def test_inconclusive_verdict_is_settled_by_reoon(
 async def test_falls_through_to_icypeas_which_is_polled_until_done(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, leadmagic=0)
+    sandbox.set_hit_rates(leadmagic=0)
     result = await resolve_email(client, tenant, MAYA_BY_NAME)
     assert result["output"]["email"] == MAYA.work_email
     assert result["output"]["source_provider"] == "icypeas"
@@ -118,7 +104,7 @@ async def test_falls_through_to_icypeas_which_is_polled_until_done(
 async def test_falls_through_to_a_parallel_task_run(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, leadmagic=0, icypeas=0)
+    sandbox.set_hit_rates(leadmagic=0, icypeas=0)
     yara = staff(GLOBEX)[0]
     result = await resolve_email(client, tenant, {"full_name": yara.full_name, "company_name": GLOBEX.name})
     assert result["status"] == "found"
@@ -138,7 +124,7 @@ async def test_falls_through_to_a_parallel_task_run(
 async def test_nobody_finds_an_address(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, leadmagic=0, icypeas=0, parallel=0)
+    sandbox.set_hit_rates(leadmagic=0, icypeas=0, parallel=0)
     result = await resolve_email(client, tenant, MAYA_BY_NAME)
     assert result["status"] == "not_found"
     assert result["output"] == {
@@ -154,7 +140,7 @@ async def test_nobody_finds_an_address(
 async def test_icypeas_gives_up_at_its_deadline(
     sandbox_settings: Settings, providers: ProviderRuntime, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, leadmagic=0)
+    sandbox.set_hit_rates(leadmagic=0)
     impatient = sandbox_settings.model_copy(update={"icypeas_max_wait_ms": 20})
     result = await execute_operation(
         get_operation("person.contact.resolve_email"),  # type: ignore[arg-type]
@@ -236,7 +222,7 @@ async def test_noisy_context_around_usable_inputs_still_resolves(
 async def test_second_identical_call_costs_nothing(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, leadmagic=0)
+    sandbox.set_hit_rates(leadmagic=0)
     first = await resolve_email(client, tenant, MAYA_BY_NAME)
     calls = len(sandbox.state.ledger)
     second = await resolve_email(client, tenant, MAYA_BY_NAME)
@@ -263,7 +249,7 @@ async def test_mobile_from_the_first_provider_of_the_default_order(
 async def test_mobile_falls_through_to_blitzapi(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, leadmagic=0)
+    sandbox.set_hit_rates(leadmagic=0)
     result = await resolve_mobile(client, tenant, {"linkedin_url": MAYA.linkedin_url})
     assert result["output"] == {"mobile_phone": MAYA.mobile_phone, "source_provider": "blitzapi"}
     assert providers_of(result) == ["leadmagic", "blitzapi"]
@@ -287,7 +273,7 @@ async def test_mobile_order_follows_the_setting(
 async def test_blitzapi_is_skipped_without_a_linkedin_url(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, leadmagic=0)
+    sandbox.set_hit_rates(leadmagic=0)
     result = await resolve_mobile(client, tenant, {"work_email": MAYA.work_email})
     assert result["status"] == "not_found"
     assert result["output"] == {"mobile_phone": None, "source_provider": None}

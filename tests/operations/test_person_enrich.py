@@ -8,7 +8,7 @@ import pytest
 from dex.sandbox.world import company_for_domain, staff
 from tests.conftest import SandboxHandle, Tenant
 from tests.operations.test_execute import execute
-from tests.operations.test_person_contact import called, providers_of, set_hit_rates
+from tests.operations.test_person_contact import called, providers_of
 
 NORTHWIND = company_for_domain("northwind.io")
 PRIYA = staff(NORTHWIND)[6]
@@ -47,7 +47,7 @@ async def test_by_name_at_a_company(
 async def test_without_work_history_falls_through_to_leadmagic(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, prospeo=0)
+    sandbox.set_hit_rates(prospeo=0)
     result = await enrich(client, tenant, BY_LINKEDIN)
     assert result["output"]["source_provider"] == "leadmagic"
     assert providers_of(result) == ["prospeo", "leadmagic"]
@@ -67,7 +67,7 @@ async def test_without_work_history_falls_through_to_leadmagic(
 async def test_include_work_history_asks_ampleleads(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, flag_input: dict, extra: dict
 ) -> None:
-    set_hit_rates(sandbox, prospeo=0)
+    sandbox.set_hit_rates(prospeo=0)
     result = await enrich(client, tenant, {**BY_LINKEDIN, **flag_input}, **extra)
     assert result["output"]["source_provider"] == "ampleleads"
     assert [job["is_current"] for job in result["output"]["work_history"]] == [True, False]
@@ -80,7 +80,7 @@ async def test_include_work_history_asks_ampleleads(
 async def test_anything_but_a_true_flag_leaves_ampleleads_out(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, flag: object
 ) -> None:
-    set_hit_rates(sandbox, prospeo=0)
+    sandbox.set_hit_rates(prospeo=0)
     result = await enrich(client, tenant, {**BY_LINKEDIN, "include_work_history": flag})
     assert providers_of(result) == ["prospeo", "leadmagic"]
 
@@ -88,7 +88,7 @@ async def test_anything_but_a_true_flag_leaves_ampleleads_out(
 async def test_ampleleads_falls_through_to_leadmagic(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, prospeo=0, ampleleads=0)
+    sandbox.set_hit_rates(prospeo=0, ampleleads=0)
     result = await enrich(client, tenant, {**BY_LINKEDIN, "include_work_history": True})
     assert result["output"]["source_provider"] == "leadmagic"
     assert providers_of(result) == ["prospeo", "ampleleads", "leadmagic"]
@@ -97,7 +97,7 @@ async def test_ampleleads_falls_through_to_leadmagic(
 async def test_nobody_knows_the_person(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, prospeo=0, ampleleads=0, leadmagic=0)
+    sandbox.set_hit_rates(prospeo=0, ampleleads=0, leadmagic=0)
     result = await enrich(client, tenant, {**BY_LINKEDIN, "include_work_history": True})
     assert result["status"] == "not_found"
     assert result["output"] is None and result["missing_inputs"] is None
@@ -106,7 +106,7 @@ async def test_nobody_knows_the_person(
 async def test_linkedin_only_providers_are_skipped_without_a_linkedin_url(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, prospeo=0)
+    sandbox.set_hit_rates(prospeo=0)
     result = await enrich(client, tenant, {**BY_NAME, "include_work_history": True})
     assert result["status"] == "not_found"
     assert [(a["provider"], a["status"]) for a in result["provider_attempts"]] == [
@@ -158,7 +158,7 @@ async def test_noisy_context_never_crashes(
 async def test_second_identical_call_costs_nothing(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
-    set_hit_rates(sandbox, prospeo=0)
+    sandbox.set_hit_rates(prospeo=0)
     first = await enrich(client, tenant, {**BY_LINKEDIN, "include_work_history": True})
     calls = len(sandbox.state.ledger)
     second = await enrich(client, tenant, {**BY_LINKEDIN, "include_work_history": True})

@@ -11,7 +11,7 @@ from dex.operations.registry import get_operation
 from dex.providers.runtime import ProviderRuntime
 from dex.sandbox.world import company_for_domain, staff
 from tests.conftest import SandboxHandle, Tenant
-from tests.operations.test_company_enrich import calls, hit_rates, run
+from tests.operations.test_company_enrich import calls, run
 from tests.operations.test_execute import execute
 
 ACME = company_for_domain("acme.io")
@@ -143,7 +143,7 @@ async def test_person_search_first_provider_with_results_wins(
 async def test_person_search_falls_through_providers_without_results(
     providers: ProviderRuntime, tenant: Tenant, sandbox_settings: Settings, sandbox: SandboxHandle
 ) -> None:
-    hit_rates(sandbox, prospeo=0.0)
+    sandbox.set_hit_rates(prospeo=0.0)
     result = await run(providers, tenant, sandbox_settings, "person.search", {"company_domain": "acme.io"})
     assert calls(result) == [
         "prospeo.search_person",
@@ -157,7 +157,7 @@ async def test_person_search_falls_through_providers_without_results(
 async def test_person_search_always_ends_with_leadmagic(
     providers: ProviderRuntime, tenant: Tenant, sandbox_settings: Settings, sandbox: SandboxHandle
 ) -> None:
-    hit_rates(sandbox, prospeo=0.0)
+    sandbox.set_hit_rates(prospeo=0.0)
     result = await run(
         providers,
         tenant,
@@ -184,7 +184,7 @@ async def test_person_search_job_title_plan(
     assert [item["full_name"] for item in found.output["results"]] == [ACME_STAFF[1].full_name]
 
     # LeadMagic misses → the configured order of Prospeo/CompanyEnrich → BlitzAPI with a derived job level.
-    hit_rates(sandbox, leadmagic=0.0, prospeo=0.0, companyenrich=0.0)
+    sandbox.set_hit_rates(leadmagic=0.0, prospeo=0.0, companyenrich=0.0)
     fallback = await run(
         providers,
         tenant,
