@@ -57,15 +57,22 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_the_rate_limit_holds(
         if await scalar(database, succeeded) >= PEOPLE // 4:
             break
         await asyncio.sleep(0.05)
+    pid = workers[0].process.pid
     workers[0].kill()
     assert await scalar(database, succeeded) < PEOPLE  # killed mid-batch
+    # The steps the dead worker held at that moment (there may be none: the kill is a race by nature).
+    orphaned = await scalar(
+        database,
+        f"SELECT count(*) FROM step_results WHERE status = 'running' AND claimed_by LIKE '%:{pid}:%'",
+    )
 
     await pipeline.run_until_idle(timeout=60)
     status = await pipeline.status(submission)
     assert status["submission"]["status"] == "completed"
     assert status["summary"]["completed"] == PEOPLE
     # The killed worker's steps were claimed again (a new attempt) ...
-    assert await scalar(database, "SELECT max(attempt) FROM step_results") >= 2
+    if orphaned:
+        assert await scalar(database, "SELECT max(attempt) FROM step_results") >= 2
     # ... but no step that had succeeded ran twice.
     twice = "SELECT count(*) FROM (SELECT step_result_id FROM operation_runs WHERE status <> 'failed' "
     assert await scalar(database, twice + "GROUP BY 1 HAVING count(*) > 1) AS again") == 0
