@@ -19,6 +19,7 @@ from dex.config import Settings
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import OperationSpec
 from dex.providers.base import Attempt, ProviderContext
+from dex.providers.journal import CallOrigin
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,10 @@ async def execute_operation(
     if missing:
         result.missing_inputs = missing
         return result
+    if providers.requester is not None:
+        providers.origin = CallOrigin(
+            providers.org_id, result.run_id, spec.operation_id, spec.entity_type, providers.requester
+        )
     invocation = Invocation(spec, inp, dict(options or {}), providers, settings)
     try:
         outcome = await spec.handler(invocation)

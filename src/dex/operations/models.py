@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, uuid_pk
@@ -104,6 +104,50 @@ class OperationAttempt(Base):
     sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
     saved_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
+    # The journal ids of the HTTP requests this attempt made (sent as ``X-Request-Id``).
+    call_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), nullable=False, server_default="{}"
+    )
+    created_at: Mapped[datetime] = created_at()
+
+
+class JournaledCall(Base):
+    """The write-ahead journal of provider requests: a row is committed before its request is sent and
+    deleted in the transaction that records the attempt that made it. A row that outlives its process
+    (SIGKILL, a lost step) is settled into the history by recovery, so no paid call goes unrecorded."""
+
+    __tablename__ = "provider_call_journal"
+    __table_args__ = (
+        Index("ix_provider_call_journal_run_id", "run_id"),
+        Index("ix_provider_call_journal_step_result_id", "step_result_id"),
+        Index("ix_provider_call_journal_owner", "owner"),
+    )
+
+    call_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # The operation run the request's attempt will be recorded under.
+    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
+    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+    auth_method: Mapped[str] = mapped_column(Text, nullable=False)
+    operation_id: Mapped[str] = mapped_column(Text, nullable=False)
+    entity_type: Mapped[str] = mapped_column(Text, nullable=False)
+    pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    step_result_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    submission_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    provider: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    # The process that sent it: host:pid:nonce.
+    owner: Mapped[str] = mapped_column(Text, nullable=False)
+    # What the request costs if the provider bills it; the answer, once one arrived.
+    price_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False)
+    sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    answered: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    cost_credits: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
     created_at: Mapped[datetime] = created_at()
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.operations.engine import OperationResult
@@ -62,15 +65,149 @@ def attempt_rows(result: OperationResult, org_id: uuid.UUID) -> list[dict[str, A
             "sandbox": attempt.sandbox,
             "cost_credits": attempt.cost_credits,
             "saved_credits": attempt.saved_credits,
+            "call_ids": attempt.call_ids,
         }
         for index, attempt in enumerate(result.attempts)
     ]
 
 
+# A journaled request this old has no live owner that could still record it: no step runs for an hour.
+ORPHANED_CALL_AGE_SECONDS = 3600
+
+_TAKE_BY_RUN = text("DELETE FROM provider_call_journal WHERE run_id = ANY(:run_ids) RETURNING *")
+_TAKE_ORPHANED = text(
+    "DELETE FROM provider_call_journal WHERE owner = ANY(:dead_owners) "
+    "OR (step_result_id = ANY(:step_ids) AND run_id <> ALL(:keep_runs)) "
+    "OR created_at < now() - make_interval(secs => :max_age) RETURNING *"
+)
+
+
 async def record_operation_runs(
+    session: AsyncSession,
+    runs: list[dict[str, Any]],
+    attempts: list[dict[str, Any]],
+    *,
+    finished_steps: Sequence[uuid.UUID] = (),
+) -> None:
+    """Bulk-insert operation runs and their attempts (the executor batches many steps into one call), and
+    take their requests out of the journal in the same transaction. ``finished_steps``: steps whose outcome
+    this transaction records — requests an earlier, interrupted execution of them journaled are settled
+    here too."""
+    journaled = [attempt for attempt in attempts if attempt["call_ids"]]
+    if journaled:
+        taken = await session.execute(_TAKE_BY_RUN, {"run_ids": list({a["run_id"] for a in journaled})})
+        calls = {row.call_id: row for row in taken}
+        # A request recovery already settled (this process was cut off from the database for long) is in
+        # the history once; its attempt is not recorded a second time.
+        settled = [a for a in journaled if not all(call_id in calls for call_id in a["call_ids"])]
+        if settled:
+            attempts = [a for a in attempts if a not in settled]
+            _deduct(runs, settled)
+        referenced = {call_id for attempt in journaled for call_id in attempt["call_ids"]}
+        await _insert_history(
+            session, *interrupted_history(c for i, c in calls.items() if i not in referenced)
+        )
+    if finished_steps:
+        await settle_orphaned_calls(
+            session, step_ids=finished_steps, keep_runs=[run["run_id"] for run in runs]
+        )
+    await _insert_history(session, runs, attempts)
+
+
+async def journal_owners(session: AsyncSession) -> list[str]:
+    return list((await session.execute(text("SELECT DISTINCT owner FROM provider_call_journal"))).scalars())
+
+
+async def settle_orphaned_calls(
+    session: AsyncSession,
+    *,
+    dead_owners: Sequence[str] = (),
+    step_ids: Sequence[uuid.UUID] = (),
+    keep_runs: Sequence[uuid.UUID] = (),
+) -> int:
+    """Record the journaled requests nobody will record any more — of processes that are gone, of earlier
+    executions of ``step_ids`` (other than ``keep_runs``), and any older than an hour — as attempts of an
+    interrupted operation run, and return how many there were."""
+    taken = await session.execute(
+        _TAKE_ORPHANED,
+        {
+            "dead_owners": list(dead_owners),
+            "step_ids": list(step_ids),
+            "keep_runs": list(keep_runs),
+            "max_age": ORPHANED_CALL_AGE_SECONDS,
+        },
+    )
+    calls = list(taken)
+    await _insert_history(session, *interrupted_history(calls))
+    return len(calls)
+
+
+def interrupted_history(calls: Iterable[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Operation runs and attempts for journaled requests whose outcome was never recorded: one failed run
+    per interrupted execution. A request whose answer arrived costs what it cost; one without an answer
+    costs its price — the provider may have billed it, and dex never under-counts spend."""
+    by_execution: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for call in calls:
+        by_execution[call.run_id].append(call)
+    runs, attempts = [], []
+    for execution in by_execution.values():
+        first, run_id = execution[0], uuid.uuid4()
+        costs = [call.cost_credits if call.answered else call.price_credits for call in execution]
+        runs.append(
+            {
+                "run_id": run_id,
+                "org_id": first.org_id,
+                "company_id": first.company_id,
+                "user_id": first.user_id,
+                "role": first.role,
+                "auth_method": first.auth_method,
+                "operation_id": first.operation_id,
+                "entity_type": first.entity_type,
+                "status": "failed",
+                "missing_inputs": [],
+                "input_payload": {},
+                "output_payload": None,
+                "pipeline_run_id": first.pipeline_run_id,
+                "step_result_id": first.step_result_id,
+                "submission_id": first.submission_id,
+                "cost_credits": sum(costs, Decimal("0")),
+                "duration_ms": None,
+            }
+        )
+        attempts += [
+            {
+                "run_id": run_id,
+                "org_id": call.org_id,
+                "sequence": index,
+                "provider": call.provider,
+                "action": call.action,
+                "status": "failed",
+                "skip_reason": None,
+                "http_status": call.http_status,
+                "provider_status": "answer_not_recorded" if call.answered else "outcome_unknown",
+                "duration_ms": None,
+                "raw_response": None,
+                "http_attempts": 1,
+                "cached": False,
+                "sandbox": call.sandbox,
+                "cost_credits": cost,
+                "saved_credits": Decimal("0"),
+                "call_ids": [call.call_id],
+            }
+            for index, (call, cost) in enumerate(zip(execution, costs, strict=True))
+        ]
+    return runs, attempts
+
+
+def _deduct(runs: list[dict[str, Any]], dropped: list[dict[str, Any]]) -> None:
+    by_run = {run["run_id"]: run for run in runs}
+    for attempt in dropped:
+        by_run[attempt["run_id"]]["cost_credits"] -= attempt["cost_credits"]
+
+
+async def _insert_history(
     session: AsyncSession, runs: list[dict[str, Any]], attempts: list[dict[str, Any]]
 ) -> None:
-    """Bulk-insert operation runs and their attempts (the executor batches many steps into one call)."""
     if runs:
         await session.execute(insert(OperationRun), runs)
     if attempts:

@@ -11,6 +11,7 @@ from dex.errors import BadRequest
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import OperationSpec, get_operation, registry
 from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
+from dex.providers.journal import Requester
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext
 
@@ -45,7 +46,9 @@ async def execute(
     result = await execute_operation(
         spec,
         input_payload,
-        providers=runtime.context(auth.org_id, use_cache=cache_enabled(options)),
+        providers=runtime.context(
+            auth.org_id, use_cache=cache_enabled(options), requester=Requester.acting_as(auth)
+        ),
         settings=settings,
         options=options,
     )

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.config import Settings
 from dex.db.engine import Database, libpq_url
 from dex.observability import STEPS_FINISHED, log_context
+from dex.operations.repository import journal_owners, settle_orphaned_calls
 from dex.pipeline import progress as progress_module
 from dex.pipeline import repository as repo
 from dex.pipeline.progress import PlanCache, apply_outcomes
@@ -154,9 +155,14 @@ async def record_outcomes(
 
 async def requeue_abandoned(session: AsyncSession) -> int:
     """Put the running steps of workers that are gone (expired lease, or a dead process of this host) back
-    in the queue, and wake whoever claims."""
+    in the queue, and wake whoever claims. The provider requests dead processes journaled go into the
+    history, so what they spent is counted even though their steps run again."""
     dead = _dead_local_workers(await repo.running_workers(session))
     requeued = await repo.requeue_expired_leases(session, dead_workers=dead)
+    if settled := await settle_orphaned_calls(
+        session, dead_owners=_dead_local_workers(await journal_owners(session))
+    ):
+        log.info("recorded %d provider requests of stopped processes", settled)
     if requeued:
         await repo.notify_ready(session)
     return requeued

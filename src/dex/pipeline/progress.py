@@ -29,8 +29,14 @@ from dex.operations.repository import attempt_rows, operation_run_row, record_op
 from dex.pipeline import live, states
 from dex.pipeline import repository as repo
 from dex.pipeline.plan import Plan, StepDef, StepRow, advance, skip_all
-from dex.pipeline.runner import OUTCOME_STATUS, ClaimedStep, StepOutcome, merge_context, source_of
-from dex.tenancy.context import AuthContext
+from dex.pipeline.runner import (
+    OUTCOME_STATUS,
+    ClaimedStep,
+    StepOutcome,
+    merge_context,
+    pipeline_auth,
+    source_of,
+)
 from dex.webhooks import outbox as webhook_outbox
 
 
@@ -84,13 +90,6 @@ class FanOutRecord:
 
 def retry_delay_seconds(attempt: int, base: float) -> float:
     return min(300.0, base * 2 ** max(0, attempt - 1)) * random.uniform(0.5, 1.0)
-
-
-def pipeline_auth(org_id: uuid.UUID, company_id: uuid.UUID) -> AuthContext:
-    """How pipeline steps appear in operation history: the executor acting for the run's tenant."""
-    return AuthContext(
-        org_id=org_id, user_id=None, company_id=company_id, role="org_admin", auth_method="pipeline"
-    )
 
 
 def dedup_key(org_id: uuid.UUID, entity_type: str, context: dict[str, Any]) -> str | None:
@@ -237,19 +236,7 @@ class Progress:
         run = await self._run_ref(claimed)
         plan = await self.plans.get(self.session, claimed.version_id)
         result = outcome.result.to_dict() if outcome.result else None
-        if outcome.result is not None:
-            auth = pipeline_auth(run.org_id, run.company_id)
-            self.op_runs.append(
-                operation_run_row(
-                    outcome.result,
-                    auth=auth,
-                    input_payload=claimed.context,
-                    pipeline_run_id=run.run_id,
-                    step_result_id=claimed.step_id,
-                    submission_id=run.submission_id,
-                )
-            )
-            self.op_attempts.extend(attempt_rows(outcome.result, run.org_id))
+        self.record_history(outcome)
         if outcome.kind in ("retry", "budget_exhausted"):
             return  # the step waits (for its retry, or for budget) and its run stays running
         status = OUTCOME_STATUS[outcome.kind]
@@ -280,6 +267,23 @@ class Progress:
             self._continue(
                 run, later, outcome.context, step.operation_id if outcome.kind == "succeeded" else None
             )
+
+    def record_history(self, outcome: StepOutcome) -> None:
+        """The operation run the step's execution made, with its provider attempts (and their spend)."""
+        claimed = outcome.claimed
+        if outcome.result is None:
+            return
+        self.op_runs.append(
+            operation_run_row(
+                outcome.result,
+                auth=pipeline_auth(claimed.org_id, claimed.company_id),
+                input_payload=claimed.context,
+                pipeline_run_id=claimed.run_id,
+                step_result_id=claimed.step_id,
+                submission_id=claimed.submission_id,
+            )
+        )
+        self.op_attempts.extend(attempt_rows(outcome.result, claimed.org_id))
 
     async def _fan_out(self, parent: RunRef, plan: Plan, outcome: StepOutcome, later: list[StepDef]) -> None:
         step = outcome.step
@@ -378,7 +382,12 @@ class Progress:
             self._continue(run, plan.from_position(row["start_from_position"]), context, None)
         await self._complete_runs()
         await repo.insert_steps(self.session, self.step_rows)
-        await record_operation_runs(self.session, self.op_runs, self.op_attempts)
+        await record_operation_runs(
+            self.session,
+            self.op_runs,
+            self.op_attempts,
+            finished_steps=[outcome.claimed.step_id for outcome in self.finished_steps],
+        )
         self._fan_out_events(created)
         await timeline.insert_events(self.session, self.events)
         for target in ("running", "succeeded", "failed", "canceled"):
@@ -569,10 +578,14 @@ async def apply_outcomes(
     owned = await repo.finish_steps(
         session, [finished_step_row(o, retry_base_seconds) for o in outcomes], worker=worker
     )
-    outcomes = [o for o in outcomes if o.claimed.step_id in owned]
     progress = Progress(session, plans, retry_base_seconds=retry_base_seconds)
     for outcome in outcomes:
-        await progress.after_step(outcome, canceled=outcome.claimed.submission_id in canceled)
+        if outcome.claimed.step_id in owned:
+            await progress.after_step(outcome, canceled=outcome.claimed.submission_id in canceled)
+        else:
+            # The step was taken from this worker (its lease expired) and runs elsewhere; what this
+            # execution spent still happened and is recorded.
+            progress.record_history(outcome)
     await progress.flush()
     return progress
 

@@ -20,10 +20,19 @@ from dex.entities.repository import EntityRepository
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.pipeline.plan import StepDef
+from dex.providers.journal import Requester
 from dex.providers.runtime import ProviderRuntime
+from dex.tenancy.context import AuthContext
 from dex.usage.budgets import exhausted_budget, next_call_cost
 
 log = logging.getLogger(__name__)
+
+
+def pipeline_auth(org_id: uuid.UUID, company_id: uuid.UUID) -> AuthContext:
+    """How pipeline steps appear in operation history: the executor acting for the run's tenant."""
+    return AuthContext(
+        org_id=org_id, user_id=None, company_id=company_id, role="org_admin", auth_method="pipeline"
+    )
 
 
 @dataclass(frozen=True)
@@ -188,7 +197,15 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
             execute_operation(
                 spec,
                 claimed.context,
-                providers=deps.providers.context(claimed.org_id),
+                providers=deps.providers.context(
+                    claimed.org_id,
+                    requester=Requester.acting_as(
+                        pipeline_auth(claimed.org_id, claimed.company_id),
+                        pipeline_run_id=claimed.run_id,
+                        step_result_id=claimed.step_id,
+                        submission_id=claimed.submission_id,
+                    ),
+                ),
                 settings=deps.settings,
                 options=step.options,
             ),

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from dex.observability import PROVIDER_CACHE_LOOKUPS, PROVIDER_CREDITS_SAVED, PROVIDER_CREDITS_SPENT
 from dex.providers.catalog import PROVIDERS, price_of
 from dex.providers.http import ProviderClient, ProviderResponse
+from dex.providers.journal import CallJournal, CallOrigin, JournalUnavailable, Requester
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Attempt:
     cost_credits: Decimal = Decimal("0")
     saved_credits: Decimal = Decimal("0")
     extra: dict[str, Any] = field(default_factory=dict)
+    call_ids: list[uuid.UUID] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The attempt as the API shows it: the reference's keys, None-valued ones left out."""
@@ -122,6 +124,11 @@ class ProviderContext:
     cache: CacheBackend | None = None
     use_cache: bool = True
     attempts: list[Attempt] = field(default_factory=list)
+    # With a journal and a requester, every request is journaled before it is sent (dex.providers.journal);
+    # ``origin`` names the operation run it belongs to and is set when the operation starts.
+    journal: CallJournal | None = None
+    requester: Requester | None = None
+    origin: CallOrigin | None = None
 
 
 class ProviderCall:
@@ -138,6 +145,7 @@ class ProviderCall:
         self.cost = Decimal("0")
         self.http_attempts = 0
         self.http_status: int | None = None
+        self.call_ids: list[uuid.UUID] = []
         self.started = time.monotonic()
 
     @property
@@ -160,19 +168,32 @@ class ProviderCall:
         provider answered (2xx or a documented 404) costs the price of ``price_action`` (default: the
         adapter's action)."""
         url = path if path.startswith(("http://", "https://")) else self.base_url.rstrip("/") + path
+        price = price_of(self.provider, price_action or self.action) if billable else Decimal("0")
+        call_id = uuid.uuid4()
+        journal, origin = self.ctx.journal, self.ctx.origin
+        if journal is not None and origin is not None:
+            try:
+                await journal.before_send(
+                    origin, call_id, self.provider, self.action, price=price, sandbox=self.ctx.sandbox
+                )
+            except JournalUnavailable:
+                return ProviderResponse(None, None, 0, 0, error="journal_unavailable")
+            self.call_ids.append(call_id)
         response = await self.ctx.client.request(
             self.provider,
             method,
             url,
-            headers=headers,
+            headers={**(headers or {}), "X-Request-Id": str(call_id)},
             params=params,
             json_body=json_body,
             timeout_seconds=timeout_seconds,
         )
         self.http_attempts += response.http_attempts
         self.http_status = response.http_status
-        if billable and response.answered:
-            self.cost += price_of(self.provider, price_action or self.action)
+        cost = price if response.answered else Decimal("0")
+        self.cost += cost
+        if journal is not None and origin is not None:
+            journal.answered(call_id, response.http_status, cost)
         return response
 
     def result(
@@ -200,6 +221,7 @@ class ProviderCall:
             sandbox=self.ctx.sandbox,
             cost_credits=self.cost,
             extra=extra,
+            call_ids=self.call_ids,
         )
         return AdapterResult(attempt, mapped)
 

@@ -21,6 +21,7 @@ from dex.providers.base import SANDBOX_ACCOUNT_EMAIL, ProviderContext, sandbox_c
 from dex.providers.cache import EnrichmentCache
 from dex.providers.catalog import PROVIDERS, configured_limits
 from dex.providers.http import ProviderClient, ProviderLimits, SharedLimiter
+from dex.providers.journal import CallJournal, Requester
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class ProviderRuntime:
             raise ConfigurationError("sandbox provider mode needs a sandbox URL (DEX_SANDBOX_URL)")
         self.client = ProviderClient(limits or configured_limits(), shared=shared_limiter)
         self.cache = EnrichmentCache(database) if database is not None else None
+        self.journal = CallJournal(database) if database is not None else None
         self._base_url_overrides: dict[str, str] = json.loads(
             os.environ.get("DEX_PROVIDER_BASE_URLS") or "{}"
         )
@@ -82,7 +84,11 @@ class ProviderRuntime:
             return self.settings.revenueinfra_api_url
         return PROVIDERS[provider].base_url
 
-    def context(self, org_id: uuid.UUID, *, use_cache: bool = True) -> ProviderContext:
+    def context(
+        self, org_id: uuid.UUID, *, use_cache: bool = True, requester: Requester | None = None
+    ) -> ProviderContext:
+        """``requester`` (who the calls are for) turns on the journal: pass it wherever the operation's
+        attempts will be recorded."""
         return ProviderContext(
             org_id=org_id,
             client=self.client,
@@ -91,6 +97,8 @@ class ProviderRuntime:
             sandbox=self.sandbox,
             cache=self.cache,
             use_cache=use_cache,
+            journal=self.journal,
+            requester=requester,
         )
 
     async def close(self) -> None:

@@ -52,6 +52,8 @@ class LedgerEntry(BaseModel):
     fault: str | None
     billable: bool
     at: float
+    # The client's ``X-Request-Id``: dex sends its journal id, so chaos tests match each entry to an attempt.
+    request_id: str | None = None
 
 
 class SandboxState:
@@ -136,6 +138,7 @@ class SandboxState:
                 fault=fault,
                 billable=billable and (200 <= response.status_code < 300 or response.status_code == 404),
                 at=time.time(),
+                request_id=request.headers.get("x-request-id"),
             )
         )
         return response

@@ -1,0 +1,144 @@
+"""The write-ahead journal of provider requests: journaled before sending, settled exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import httpx
+from sqlalchemy import text
+
+from dex.config import Settings
+from dex.db.engine import Database
+from dex.operations.engine import OperationResult, execute_operation
+from dex.operations.registry import get_operation
+from dex.operations.repository import (
+    attempt_rows,
+    operation_run_row,
+    record_operation_runs,
+    settle_orphaned_calls,
+)
+from dex.pipeline.executor import requeue_abandoned
+from dex.providers.base import Attempt
+from dex.providers.journal import CallJournal, CallOrigin, Requester
+from dex.providers.runtime import ProviderRuntime
+from dex.tenancy.context import AuthContext
+from tests.conftest import SandboxHandle, Tenant
+from tests.operations.test_execute import execute
+
+
+async def scalar(database: Database, sql: str, **params: object) -> object:
+    async with database.transaction() as session:
+        return (await session.execute(text(sql), params)).scalar_one()
+
+
+def origin_for(tenant: Tenant, step_result_id: uuid.UUID | None = None) -> CallOrigin:
+    return CallOrigin(
+        org_id=tenant.org_id,
+        run_id=uuid.uuid4(),
+        operation_id="person.contact.verify_email",
+        entity_type="person",
+        requester=Requester(role="org_admin", auth_method="api_token", step_result_id=step_result_id),
+    )
+
+
+async def test_every_request_carries_its_journal_id_and_the_journal_empties_when_recorded(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database, sandbox: SandboxHandle
+) -> None:
+    sandbox.state.script_faults("millionverifier", ["503"])  # a retried request keeps its id
+    response = await execute(client, tenant, "person.contact.verify_email", "person", {"email": "a@b.io"})
+    assert response.status_code == 200, response.text
+    async with database.transaction() as session:
+        call_ids = (await session.execute(text("SELECT call_ids FROM operation_attempts"))).scalars().all()
+    ledger_ids = [entry.request_id for entry in sandbox.state.ledger]
+    assert len(ledger_ids) == 2 and len(set(ledger_ids)) == 1
+    assert [[str(call_id) for call_id in ids] for ids in call_ids] == [ledger_ids[:1]]
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+
+
+async def test_requests_of_a_dead_process_are_recorded_as_interrupted_spend(
+    tenant: Tenant, database: Database
+) -> None:
+    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
+    answered, unanswered = uuid.uuid4(), uuid.uuid4()
+    origin = origin_for(tenant)
+    await dead.before_send(origin, answered, "millionverifier", "verify", price=Decimal("1"), sandbox=True)
+    await dead.before_send(origin, unanswered, "leadmagic", "find", price=Decimal("2"), sandbox=True)
+    dead.answered(answered, 200, Decimal("1"))
+    await dead.before_send(
+        origin_for(tenant), uuid.uuid4(), "icypeas", "find", price=Decimal("0"), sandbox=True
+    )
+
+    # Only processes of this host can be known dead; the owner's host is not this one.
+    async with database.transaction() as session:
+        assert await requeue_abandoned(session) == 0
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 3
+
+    async with database.transaction() as session:
+        settled = await settle_orphaned_calls(session, dead_owners=[dead.owner])
+    assert settled == 3
+    async with database.transaction() as session:
+        runs = (await session.execute(text("SELECT * FROM operation_runs ORDER BY cost_credits"))).all()
+        attempts = (
+            await session.execute(
+                text("SELECT provider, status, provider_status, cost_credits FROM operation_attempts")
+            )
+        ).all()
+        spent = (await session.execute(text("SELECT spent_credits FROM org_spend"))).scalar_one()
+    assert [(run.status, run.cost_credits) for run in runs] == [("failed", 0), ("failed", 3)]
+    assert sorted(attempts) == [
+        ("icypeas", "failed", "outcome_unknown", 0),
+        ("leadmagic", "failed", "outcome_unknown", 2),
+        ("millionverifier", "failed", "answer_not_recorded", 1),
+    ]
+    assert spent == 3
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+
+
+async def test_a_late_record_does_not_count_requests_recovery_already_settled(
+    tenant: Tenant, database: Database
+) -> None:
+    """A process cut off from the database long enough for recovery to settle its requests must not
+    record them a second time when it comes back."""
+    journal = CallJournal(database)
+    origin, call_id = origin_for(tenant), uuid.uuid4()
+    await journal.before_send(origin, call_id, "millionverifier", "verify", price=Decimal("1"), sandbox=True)
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[journal.owner]) == 1
+    attempt = Attempt("millionverifier", "verify", "verified", cost_credits=Decimal("1"), call_ids=[call_id])
+    result = OperationResult(origin.run_id, origin.operation_id, "person", "verified", attempts=[attempt])
+    auth = AuthContext(tenant.org_id, None, None, "org_admin", "api_token")
+    async with database.transaction() as session:
+        await record_operation_runs(
+            session,
+            [operation_run_row(result, auth=auth, input_payload={})],
+            attempt_rows(result, tenant.org_id),
+        )
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 1
+    assert await scalar(database, "SELECT sum(cost_credits) FROM operation_runs") == 1
+    assert await scalar(database, "SELECT count(*) FROM operation_attempts") == 1
+
+
+async def test_no_request_is_sent_when_the_journal_cannot_be_written(
+    tenant: Tenant, sandbox: SandboxHandle, providers: ProviderRuntime, sandbox_settings: Settings
+) -> None:
+    unreachable = Database("postgresql+asyncpg://dex@127.0.0.1:9/none", pool_size=1)
+    providers.journal = CallJournal(unreachable)
+    spec = get_operation("person.contact.verify_email")
+    assert spec is not None
+    try:
+        result = await execute_operation(
+            spec,
+            {"email": "e@f.io"},
+            providers=providers.context(
+                tenant.org_id, requester=Requester(role="org_admin", auth_method="api_token")
+            ),
+            settings=sandbox_settings,
+        )
+    finally:
+        await unreachable.dispose()
+    assert result.status == "failed"
+    assert {attempt.error for attempt in result.attempts if attempt.status != "skipped"} == {
+        "journal_unavailable"
+    }
+    assert sandbox.state.ledger == []
