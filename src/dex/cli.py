@@ -15,6 +15,7 @@ from rich.console import Console
 from dex import __version__
 from dex.bench import cli as bench_cli
 from dex.blueprints.cli import blueprint_app
+from dex.chaos import cli as chaos_cli
 from dex.config import Settings, get_settings
 from dex.entities import cli as entities_cli
 from dex.errors import DexError
@@ -179,6 +180,7 @@ def worker(
 app.command()(pipeline_cli.submit)
 app.command()(pipeline_cli.status)
 app.command()(bench_cli.bench)
+app.command()(chaos_cli.chaos)
 app.command()(entities_cli.export)
 
 

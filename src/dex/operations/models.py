@@ -104,9 +104,13 @@ class OperationAttempt(Base):
     sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
     saved_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
-    # The journal ids of the HTTP requests this attempt made (sent as ``X-Request-Id``).
+    # The journal ids of the provider requests this attempt made (sent as ``X-Request-Id``) and what each
+    # cost: the attempt's cost, request by request, for reconciling with a provider's own records.
     call_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(UUID(as_uuid=True)), nullable=False, server_default="{}"
+    )
+    call_costs: Mapped[list[Decimal]] = mapped_column(
+        ARRAY(Numeric(14, 4)), nullable=False, server_default="{}"
     )
     created_at: Mapped[datetime] = created_at()
 

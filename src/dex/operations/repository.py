@@ -66,6 +66,7 @@ def attempt_rows(result: OperationResult, org_id: uuid.UUID) -> list[dict[str, A
             "cost_credits": attempt.cost_credits,
             "saved_credits": attempt.saved_credits,
             "call_ids": attempt.call_ids,
+            "call_costs": attempt.call_costs,
         }
         for index, attempt in enumerate(result.attempts)
     ]
@@ -193,6 +194,7 @@ def interrupted_history(calls: Iterable[Any]) -> tuple[list[dict[str, Any]], lis
                 "cost_credits": cost,
                 "saved_credits": Decimal("0"),
                 "call_ids": [call.call_id],
+                "call_costs": [cost],
             }
             for index, (call, cost) in enumerate(zip(execution, costs, strict=True))
         ]

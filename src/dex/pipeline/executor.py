@@ -95,13 +95,31 @@ def _dead_local_workers(workers: list[str]) -> list[str]:
 
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
+# Connection exceptions, and the server shutting down or starting up (a restart, a terminated backend).
+CONNECTION_SQLSTATE_PREFIXES = ("08", "57P")
+# How long a finished batch waits for the database to come back before its steps are left to run again.
+RECORD_PATIENCE_SECONDS = 60.0
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    orig = getattr(exc, "orig", None)
+    return [e for e in (exc, orig, getattr(orig, "__cause__", None)) if e is not None]
 
 
 def _retryable(exc: BaseException) -> bool:
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
-        getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None
+    sqlstates = {getattr(cause, "sqlstate", None) for cause in _causes(exc)}
+    return bool(sqlstates & RETRYABLE_SQLSTATES) or isinstance(exc, OperationalError)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database went away (restart, dropped connection) rather than refusing the statement."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    return any(
+        isinstance(cause, (OSError, asyncpg.InterfaceError))
+        or str(getattr(cause, "sqlstate", "") or "").startswith(CONNECTION_SQLSTATE_PREFIXES)
+        for cause in _causes(exc)
     )
-    return sqlstate in RETRYABLE_SQLSTATES or isinstance(exc, OperationalError)
 
 
 # --- shared with the scale-out workers (dex.scaleout): one step function, one way to record and to lease ---
@@ -132,10 +150,11 @@ async def record_outcomes(
     plans: PlanCache,
     retry_base_seconds: float,
 ) -> bool:
-    """Record a batch of finished steps in one transaction, retrying deadlocks and lost connections.
-    False when it gave up: the steps' leases then expire and they run again — results are never
-    half-written."""
+    """Record a batch of finished steps in one transaction, retrying deadlocks, and lost connections until
+    the database is back (up to ``RECORD_PATIENCE_SECONDS``). False when it gave up: the steps' leases then
+    expire and they run again — results are never half-written."""
     failures = 0
+    deadline = time.monotonic() + RECORD_PATIENCE_SECONDS
     while True:
         try:
             async with database.transaction() as session:
@@ -147,10 +166,12 @@ async def record_outcomes(
             return True
         except (DBAPIError, OSError) as exc:
             failures += 1
-            if failures == 5 or not (_retryable(exc) or isinstance(exc, OSError)):
+            patient = connection_lost(exc) and time.monotonic() < deadline
+            if not patient and (failures >= 5 or not _retryable(exc)):
                 log.exception("could not record %d finished steps", len(batch))
                 return False
-            await asyncio.sleep(0.05 * 2**failures)
+            log.warning("recording %d finished steps failed (%s); retrying", len(batch), exc)
+            await asyncio.sleep(min(2.0, 0.05 * 2**failures))
 
 
 async def requeue_abandoned(session: AsyncSession) -> int:

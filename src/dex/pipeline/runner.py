@@ -20,6 +20,7 @@ from dex.entities.repository import EntityRepository
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.pipeline.plan import StepDef
+from dex.providers.base import Attempt
 from dex.providers.journal import Requester
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext
@@ -50,6 +51,8 @@ class ClaimedStep:
     context: dict[str, Any]
     run_entity_type: str
     depth: int
+    # Whether the step's org or submission had a budget when it was claimed (dex.usage.budgets).
+    budgeted: bool
 
 
 # The step status each outcome kind leaves the step in.
@@ -88,16 +91,29 @@ class RunnerDeps:
     max_attempts: int = 3
 
 
+def failed_transiently(attempt: Attempt) -> bool:
+    """The provider did not answer for a passing reason: 429, 5xx, a transport error, a garbled body."""
+    return attempt.status == "failed" and (
+        attempt.http_status is None
+        or attempt.http_status == 429
+        or attempt.http_status >= 500
+        or attempt.error == "malformed_json"
+    )
+
+
 def is_transient(result: OperationResult) -> bool:
-    """A failure worth retrying: providers were reached and every one failed with a 429/5xx/transport
-    error — not missing inputs, not a bad answer, not a provider that said no."""
+    """A failure worth retrying: providers were reached and every one failed transiently — not missing
+    inputs, not a bad answer, not a provider that said no."""
     if result.status != "failed" or result.missing_inputs or result.error is not None:
         return False
     tried = [a for a in result.attempts if a.status != "skipped"]
-    return bool(tried) and all(
-        a.status == "failed" and (a.http_status is None or a.http_status == 429 or a.http_status >= 500)
-        for a in tried
-    )
+    return bool(tried) and all(failed_transiently(a) for a in tried)
+
+
+def is_degraded(result: OperationResult) -> bool:
+    """An answer reached while some provider of the waterfall was failing: a fault-free run could have
+    answered differently (the failing provider ranks first, or holds fields the others lack)."""
+    return result.status != "failed" and any(failed_transiently(a) for a in result.attempts)
 
 
 LINEAGE_KEY = "_lineage"
@@ -179,7 +195,7 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
                 skip_metadata={**fresh, "max_age_hours": freshness[0], "identity_fields": freshness[1]},
             )
     next_cost = next_call_cost(spec)
-    if next_cost is not None:
+    if next_cost is not None and claimed.budgeted:
         async with deps.database.transaction() as session:
             exhausted = await exhausted_budget(session, claimed.submission_id, next_cost)
         if exhausted is not None:
@@ -215,6 +231,13 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
         return _retry_or_fail(
             claimed, step, None, f"Step timed out after {deps.step_timeout_seconds:g}s", deps
         )
+    if is_degraded(result) and claimed.attempt < deps.max_attempts:
+        # Retried rather than accepted, so the answer never depends on a provider's passing outage; what
+        # the execution paid for is in the enrichment cache, so the retry does not pay for it again.
+        failing = sorted({a.provider for a in result.attempts if failed_transiently(a)})
+        result.status, result.output = "failed", None
+        result.error = {"code": "provider_unavailable", "message": f"retrying: {', '.join(failing)} failed"}
+        return _retry_or_fail(claimed, step, result, f"Provider unavailable: {', '.join(failing)}", deps)
     context = merge_context(claimed.context, result.output, source_of(result))
     if result.status != "failed":
         items = None

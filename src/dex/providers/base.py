@@ -69,6 +69,7 @@ class Attempt:
     saved_credits: Decimal = Decimal("0")
     extra: dict[str, Any] = field(default_factory=dict)
     call_ids: list[uuid.UUID] = field(default_factory=list)
+    call_costs: list[Decimal] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The attempt as the API shows it: the reference's keys, None-valued ones left out."""
@@ -146,6 +147,7 @@ class ProviderCall:
         self.http_attempts = 0
         self.http_status: int | None = None
         self.call_ids: list[uuid.UUID] = []
+        self.call_costs: list[Decimal] = []
         self.started = time.monotonic()
 
     @property
@@ -178,7 +180,6 @@ class ProviderCall:
                 )
             except JournalUnavailable:
                 return ProviderResponse(None, None, 0, 0, error="journal_unavailable")
-            self.call_ids.append(call_id)
         response = await self.ctx.client.request(
             self.provider,
             method,
@@ -193,6 +194,8 @@ class ProviderCall:
         cost = price if response.answered else Decimal("0")
         self.cost += cost
         if journal is not None and origin is not None:
+            self.call_ids.append(call_id)
+            self.call_costs.append(cost)
             journal.answered(call_id, response.http_status, cost)
         return response
 
@@ -222,6 +225,7 @@ class ProviderCall:
             cost_credits=self.cost,
             extra=extra,
             call_ids=self.call_ids,
+            call_costs=self.call_costs,
         )
         return AdapterResult(attempt, mapped)
 

@@ -4,6 +4,7 @@ provider was paid, its answer is kept even if the step that asked for it later r
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,9 +12,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 
 from dex.db.engine import Database
 from dex.operations.models import EnrichmentCacheEntry
+
+log = logging.getLogger(__name__)
 
 _table = EnrichmentCacheEntry.__table__
 # Built once: the lookup runs for every provider call, so it should not be re-compiled for each one.
@@ -39,19 +43,25 @@ class EnrichmentCache:
         self.database = database
 
     async def get(self, org_id: uuid.UUID, provider: str, action: str, key: str) -> dict[str, Any] | None:
-        async with self.database.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    LOOKUP,
-                    {
-                        "org_id": org_id,
-                        "provider": provider,
-                        "action": action,
-                        "key": key,
-                        "now": datetime.now(UTC),
-                    },
-                )
-            ).first()
+        """The cached answer, or None — also when the database cannot be reached: the request then goes to
+        the provider, whose journal write fails the same way and stops it before anything is spent."""
+        try:
+            async with self.database.engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        LOOKUP,
+                        {
+                            "org_id": org_id,
+                            "provider": provider,
+                            "action": action,
+                            "key": key,
+                            "now": datetime.now(UTC),
+                        },
+                    )
+                ).first()
+        except (DBAPIError, OSError) as exc:
+            log.warning("enrichment cache lookup failed: %s", exc)
+            return None
         if row is None:
             return None
         return {**row.response, "cost_credits": row.cost_credits}
@@ -80,5 +90,8 @@ class EnrichmentCache:
             "sandbox": sandbox,
             "expires_at": datetime.now(UTC) + ttl,
         }
-        async with self.database.engine.begin() as conn:
-            await conn.execute(STORE, values)
+        try:
+            async with self.database.engine.begin() as conn:
+                await conn.execute(STORE, values)
+        except (DBAPIError, OSError) as exc:  # the answer is recorded with its attempt all the same
+            log.warning("enrichment cache write failed: %s", exc)

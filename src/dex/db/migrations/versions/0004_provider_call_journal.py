@@ -5,7 +5,8 @@ Revises: 0003
 Create Date: 2026-11-22
 
 ``provider_call_journal`` holds a row per provider request from just before it is sent until the attempt
-that made it is recorded; ``operation_attempts.call_ids`` ties each attempt to its requests.
+that made it is recorded; ``operation_attempts.call_ids``/``call_costs`` tie each attempt to its requests
+and what each cost.
 """
 
 from collections.abc import Sequence
@@ -29,6 +30,10 @@ def upgrade() -> None:
             server_default="{}",
             nullable=False,
         ),
+    )
+    op.add_column(
+        "operation_attempts",
+        sa.Column("call_costs", postgresql.ARRAY(sa.Numeric(14, 4)), server_default="{}", nullable=False),
     )
     op.create_table(
         "provider_call_journal",
@@ -68,4 +73,5 @@ def downgrade() -> None:
     op.drop_index("ix_provider_call_journal_run_id", table_name="provider_call_journal")
     op.drop_index("ix_provider_call_journal_owner", table_name="provider_call_journal")
     op.drop_table("provider_call_journal")
+    op.drop_column("operation_attempts", "call_costs")
     op.drop_column("operation_attempts", "call_ids")
