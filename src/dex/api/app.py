@@ -107,6 +107,12 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("database error: %s", exc.orig)
         return _error(503, "database unavailable, retry later")
 
+    @app.exception_handler(OSError)
+    async def connection_error(_: Request, exc: OSError) -> JSONResponse:
+        # What a connection attempt raises while PostgreSQL restarts (its socket is briefly gone).
+        log.error("database connection failed: %s", exc)
+        return _error(503, "database unavailable, retry later")
+
     @app.exception_handler(Exception)
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
