@@ -123,10 +123,11 @@ def serve(
     api = create_app(settings, database=database, run_executor=mode == "embedded")
     console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs), executor: {mode}")
     if mode == "dramatiq":
-        from dex.scaleout.outbox import enable_outbox, publish_from
+        from dex.scaleout.outbox import PublisherConfig, enable_outbox, publish_from
 
         enable_outbox(database)
-        api = publish_from(api, database, broker)  # type: ignore[arg-type]  # checked above
+        publishing = PublisherConfig(stale_seconds=settings.dex_outbox_stale_seconds)
+        api = publish_from(api, database, broker, publishing)  # type: ignore[arg-type]  # checked above
     # JSON logs: uvicorn's own records go through the same handler (log_config=None keeps them there).
     uvicorn.run(
         api,

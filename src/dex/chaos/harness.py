@@ -17,6 +17,7 @@ import json
 import os
 import random
 import secrets
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -30,7 +31,7 @@ import aiohttp
 import asyncpg
 
 from dex.bench.pipeline import company_entities
-from dex.bench.processes import Service, dex_command, free_port
+from dex.bench.processes import Service, dex_command, free_port, tail
 from dex.chaos.invariants import (
     Findings,
     check_entities_match,
@@ -59,6 +60,8 @@ BLUEPRINT = {
     ],
 }
 FAULT_KINDS = ("kill_dex", "restart_postgres", "drop_connections")
+SCALEOUT_FAULT_KINDS = (*FAULT_KINDS, "kill_worker", "restart_broker")
+SCALEOUT_WORKERS = 2
 # Provider faults the sandbox injects; a hang outlasts dex's provider timeout and ends in a 504 (not billed).
 PROVIDER_FAULTS = ["429", "500", "503", "timeout", "malformed", "slow"]
 PROVIDER_TIMEOUT_SECONDS = 2.0
@@ -70,6 +73,8 @@ DEX_SETTINGS = {
     "DEX_EXECUTOR_CONCURRENCY": "50",
     "DEX_STEP_MAX_ATTEMPTS": "10",
     "DEX_STEP_RETRY_BASE_SECONDS": "0.2",
+    # Scale-out: step messages a broker restart lost are sent again after 3 s.
+    "DEX_OUTBOX_STALE_SECONDS": "3",
 }
 API_POLL_SECONDS = 0.1
 
@@ -87,6 +92,9 @@ class ChaosOptions:
     minutes: float = 0.0
     provider_fault_rate: float = 0.2
     faults_per_round: int = 6
+    # embedded: the executor runs inside `dex serve`; scaleout: `dex worker` processes fed through a Redis
+    # broker by the API's outbox publisher.
+    mode: str = "embedded"
     settle_timeout_seconds: float = 300.0
 
 
@@ -121,7 +129,8 @@ class ChaosReport:
     def replay_command(self) -> str:
         return (
             f"dex chaos --seed {self.seed} --companies {self.options.companies} "
-            f"--minutes {self.options.minutes:g} --faults-per-round {self.options.faults_per_round}"
+            f"--minutes {self.options.minutes:g} --faults-per-round {self.options.faults_per_round} "
+            f"--mode {self.options.mode}"
         )
 
     def describe(self) -> str:
@@ -146,6 +155,40 @@ class ChaosReport:
         return "\n".join(lines)
 
 
+class Background:
+    """A process without an HTTP endpoint (the broker, a worker), its output in a log file."""
+
+    def __init__(self, args: list[str], *, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with log_path.open("wb") as log:
+            self.popen = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        self.popen.kill()
+        self.popen.wait()
+
+    async def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                await asyncio.to_thread(self.popen.wait, 30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+async def _wait_for_port(port: int, process: Background, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise ChaosError(f"{process.log_path.stem} exited:\n{tail(process.log_path)}")
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        await asyncio.sleep(0.1)
+    raise ChaosError(f"{process.log_path.stem} is not listening on {port}:\n{tail(process.log_path)}")
+
+
 class ChaosWorld:
     """The processes of a run and the means to hurt them."""
 
@@ -159,7 +202,25 @@ class ChaosWorld:
         self.database_url = ""
         self.dex_env: dict[str, str] = {}
         self.dex_port = free_port()
-        self.dex_starts = 0
+        self.broker: Background | None = None
+        self.broker_port = free_port()
+        self.workers: list[Background] = []
+        self.process_starts: Counter[str] = Counter()
+
+    @property
+    def scaleout(self) -> bool:
+        return self.options.mode == "scaleout"
+
+    @property
+    def broker_url(self) -> str:
+        return f"redis://127.0.0.1:{self.broker_port}/0"
+
+    def fault_kinds(self) -> tuple[str, ...]:
+        return SCALEOUT_FAULT_KINDS if self.scaleout else FAULT_KINDS
+
+    def _log(self, name: str) -> Path:
+        self.process_starts[name] += 1
+        return self.options.run_dir / f"{name}-{self.process_starts[name]}.log"
 
     async def start(self, stack: AsyncExitStack) -> None:
         self.database_url = await asyncio.to_thread(ensure_embedded_database, self.pgdata)
@@ -190,16 +251,50 @@ class ChaosWorld:
             "DEX_PROVIDER_LIMITS": json.dumps(dict.fromkeys(PROVIDERS, limits)),
             **DEX_SETTINGS,
         }
+        if self.scaleout:
+            await self.start_broker()
+            stack.push_async_callback(self.stop_scaleout)
+            self.dex_env["DEX_BROKER_URL"] = self.broker_url
+            self.workers = [self.start_worker() for _ in range(SCALEOUT_WORKERS)]
         await self.start_dex()
         stack.push_async_callback(self.stop_dex)
 
+    async def start_broker(self) -> None:
+        """Redis without persistence: a restart loses every queued message, which dex must survive."""
+        self.broker = Background(
+            [
+                "redis-server",
+                "--port",
+                str(self.broker_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            env=dict(os.environ),
+            log_path=self._log("broker"),
+        )
+        await _wait_for_port(self.broker_port, self.broker)
+
+    def start_worker(self) -> Background:
+        return Background(
+            dex_command("worker", "--concurrency", "25"), env=self.dex_env, log_path=self._log("worker")
+        )
+
+    async def stop_scaleout(self) -> None:
+        for process in [*self.workers, self.broker]:
+            if process is not None:
+                await process.stop()
+
     async def start_dex(self) -> None:
-        self.dex_starts += 1
+        executor = ("--executor", "dramatiq") if self.scaleout else ()
         self.dex = Service(
             "dex",
-            dex_command("serve", "--port", str(self.dex_port)),
+            dex_command("serve", "--port", str(self.dex_port), *executor),
             env=self.dex_env,
-            log_path=self.options.run_dir / f"dex-{self.dex_starts}.log",
+            log_path=self._log("dex"),
             port=self.dex_port,
         )
         await self.dex.wait_ready(self.http, "/health")
@@ -345,15 +440,27 @@ async def _inject_faults(
         await asyncio.wait([settled], timeout=rng.uniform(0.5, 3.0))
         if settled.done():
             return
-        kind = rng.choice(FAULT_KINDS)
+        kind = rng.choice(world.fault_kinds())
         fault = Fault(round(time.monotonic() - started, 2), round_number, kind)
         report.schedule.append(fault)
+        downtime = rng.uniform(0, 1.5)
         if kind == "kill_dex":
             world.kill_dex()
-            downtime = rng.uniform(0, 1.5)
             fault.detail = f"down {downtime:.2f} s"
             await asyncio.sleep(downtime)
             await world.start_dex()
+        elif kind == "kill_worker":
+            victim = rng.randrange(len(world.workers))
+            world.workers[victim].kill()
+            fault.detail = f"worker {victim}, down {downtime:.2f} s"
+            await asyncio.sleep(downtime)
+            world.workers[victim] = world.start_worker()
+        elif kind == "restart_broker":
+            assert world.broker is not None
+            world.broker.kill()
+            fault.detail = f"down {downtime:.2f} s, queued messages lost"
+            await asyncio.sleep(downtime)
+            await world.start_broker()
         elif kind == "restart_postgres":
             immediate = rng.random() < 0.5
             fault.detail = "immediate (crash recovery)" if immediate else "fast"

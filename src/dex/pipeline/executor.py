@@ -307,6 +307,10 @@ class Executor:
                     log.warning("claim failed: %s", exc)
                     await asyncio.sleep(self.config.poll_interval_seconds)
                     continue
+                except Exception:  # a bug must not silently stop all claiming: it is logged, then retried
+                    log.exception("claim failed unexpectedly")
+                    await asyncio.sleep(self.config.poll_interval_seconds)
+                    continue
             for step in claimed:
                 self._inflight[step.step_id] = step.org_id
                 task = asyncio.create_task(self._execute(step))
@@ -337,6 +341,8 @@ class Executor:
                 batch.append(self._done.get_nowait())
             try:
                 await self._write(batch)
+            except Exception:  # the writer keeps going; these steps' leases expire and they run again
+                log.exception("recording %d finished steps failed unexpectedly", len(batch))
             finally:
                 for outcome in batch:
                     self._inflight.pop(outcome.claimed.step_id, None)

@@ -213,7 +213,9 @@ class OutboxPublisher:
                 log.exception("outbox sweep failed")
 
 
-def publish_from(app: FastAPI, database: Database, broker_url: str) -> FastAPI:
+def publish_from(
+    app: FastAPI, database: Database, broker_url: str, config: PublisherConfig | None = None
+) -> FastAPI:
     """``dex serve --executor dramatiq``: a publisher for ``database`` that starts and stops with the
     API's lifespan (inside the app's own, so the database is open before and after it)."""
     app_lifespan = app.router.lifespan_context
@@ -221,7 +223,7 @@ def publish_from(app: FastAPI, database: Database, broker_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with app_lifespan(app):
-            publisher = OutboxPublisher(database, broker_url)
+            publisher = OutboxPublisher(database, broker_url, config)
             await publisher.start()
             try:
                 yield
