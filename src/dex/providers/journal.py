@@ -7,15 +7,13 @@ carries the row's id as ``X-Request-Id``), the answer's status and cost are note
 arrives, and the transaction that records the attempt deletes the row. Whatever rows outlive their process
 are settled into the history by recovery (``dex.operations.repository.settle_orphaned_calls``).
 
-Writes are group-committed: while one flush is in flight the next requests gather, so 200 concurrent
-calls cost a handful of round trips, not 200. When the journal cannot be written the request is not sent:
+Writes are group-committed (``dex.db.batching``): 200 concurrent calls cost a handful of round trips,
+not 200. When the journal cannot be written the request is not sent:
 a call dex could not account for is never made.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import socket
 import uuid
@@ -24,12 +22,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from dex.db.batching import Batcher
 from dex.db.engine import Database
 from dex.db.queries import dumps
 from dex.tenancy.context import AuthContext
-
-log = logging.getLogger(__name__)
 
 JOURNAL_COLUMNS = {
     "call_id": "uuid",
@@ -122,9 +120,8 @@ class CallJournal:
     def __init__(self, database: Database, owner: str | None = None) -> None:
         self.database = database
         self.owner = owner or process_owner()
-        self._sent: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._answers: list[dict[str, Any]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._sent = Batcher(self._insert, "call-journal")
+        self._answers = Batcher(self._note_answers, "call-journal-answers")
 
     async def before_send(
         self,
@@ -146,37 +143,22 @@ class CallJournal:
             "price_credits": price,
             "sandbox": sandbox,
         }
-        done = asyncio.get_running_loop().create_future()
-        self._sent.append((row, done))
-        self._schedule()
-        await done
+        try:
+            await self._sent.submit(row)
+        except (DBAPIError, OSError) as exc:
+            raise JournalUnavailable(str(exc)) from exc
 
     def answered(self, call_id: uuid.UUID, http_status: int | None, cost: Decimal) -> None:
-        """Notes the answer on the row (written with the next flush; if it is lost, recovery prices the
-        request as if it had been billed)."""
-        self._answers.append({"call_id": call_id, "http_status": http_status, "cost_credits": cost})
-        self._schedule()
+        """Notes the answer on the row, without waiting (if the note is lost, recovery prices the request
+        as if it had been billed)."""
+        self._answers.post({"call_id": call_id, "http_status": http_status, "cost_credits": cost})
 
-    def _schedule(self) -> None:
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush(), name="dex-call-journal")
+    async def _insert(self, rows: list[dict[str, Any]]) -> list[None]:
+        async with self.database.engine.begin() as conn:
+            await conn.execute(INSERT_CALLS, {"rows": dumps(rows)})
+        return [None] * len(rows)
 
-    async def _flush(self) -> None:
-        while self._sent or self._answers:
-            sent, self._sent = self._sent, []
-            answers, self._answers = self._answers, []
-            try:
-                async with self.database.engine.begin() as conn:
-                    if sent:
-                        await conn.execute(INSERT_CALLS, {"rows": dumps([row for row, _ in sent])})
-                    if answers:
-                        await conn.execute(NOTE_ANSWERS, {"rows": dumps(answers)})
-            except Exception as exc:  # the database is unreachable: no request of this batch is sent
-                log.warning("provider call journal unavailable: %s", exc)
-                for _, done in sent:
-                    if not done.done():
-                        done.set_exception(JournalUnavailable(str(exc)))
-                continue
-            for _, done in sent:
-                if not done.done():
-                    done.set_result(None)
+    async def _note_answers(self, rows: list[dict[str, Any]]) -> list[None]:
+        async with self.database.engine.begin() as conn:
+            await conn.execute(NOTE_ANSWERS, {"rows": dumps(rows)})
+        return [None] * len(rows)

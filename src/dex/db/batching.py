@@ -1,0 +1,62 @@
+"""Group commit: many concurrent tasks, one database round trip.
+
+Hundreds of steps run at once and each makes small, independent statements (a cache lookup, a journal
+row). A :class:`Batcher` gathers the items submitted while its previous call is in flight and hands them
+to one call together, so the number of round trips follows the database's speed rather than the number
+of tasks, without any timer or added latency when the system is idle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Batcher(Generic[Item, Result]):
+    """``run`` takes a batch of items and returns their results in the same order; if it raises, every
+    submitter of that batch gets the exception."""
+
+    def __init__(self, run: Callable[[list[Item]], Awaitable[list[Result]]], name: str) -> None:
+        self._run = run
+        self._name = name
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        return await self._enqueue(item)
+
+    def post(self, item: Item) -> None:
+        """Submit without waiting; a failure is logged (for writes whose loss is tolerable)."""
+        self._enqueue(item).add_done_callback(self._log_failure)
+
+    def _enqueue(self, item: Item) -> asyncio.Future[Result]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Result] = loop.create_future()
+        self._pending.append((item, done))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain(), name=f"dex-batch-{self._name}")
+        return done
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                results = await self._run([item for item, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
+
+    def _log_failure(self, done: asyncio.Future[Result]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("%s: a batched write failed: %s", self._name, done.exception())
