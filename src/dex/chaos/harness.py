@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -77,6 +78,8 @@ DEX_SETTINGS = {
     "DEX_OUTBOX_STALE_SECONDS": "3",
 }
 API_POLL_SECONDS = 0.1
+# The harness's own database connections: the faults it injects spare them.
+HARNESS_APPLICATION = "dex-chaos-harness"
 
 
 class ChaosError(DexError):
@@ -316,8 +319,9 @@ class ChaosWorld:
             return int(
                 await conn.fetchval(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                    "AND backend_type = 'client backend'"
+                    "WHERE datname = current_database() AND application_name <> $1 "
+                    "AND backend_type = 'client backend'",
+                    HARNESS_APPLICATION,
                 )
             )
 
@@ -327,7 +331,9 @@ class ChaosWorld:
         deadline = time.monotonic() + 60
         while True:
             try:
-                conn = await asyncpg.connect(libpq_url(self.database_url))
+                conn = await asyncpg.connect(
+                    libpq_url(self.database_url), server_settings={"application_name": HARNESS_APPLICATION}
+                )
                 break
             except (OSError, asyncpg.PostgresError):
                 if time.monotonic() > deadline:
@@ -375,7 +381,7 @@ async def _tenant(world: ChaosWorld, slug: str) -> tuple[DexClient, str, dict[st
 async def _wait_settled(world: ChaosWorld, submission_id: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             async with world.connection() as conn:
                 status = await conn.fetchval(
                     "SELECT status FROM submissions WHERE id = $1", uuid.UUID(submission_id)
@@ -408,8 +414,7 @@ class ApiPoller:
 
     async def run(self) -> None:
         base = f"http://127.0.0.1:{self.world.dex_port}"
-        for index in range(10**9):
-            method, path, body = self.requests()[index % len(self.requests())]
+        for method, path, body in itertools.cycle(self.requests()):
             try:
                 async with self.world.http.request(
                     method,

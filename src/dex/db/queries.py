@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,6 +58,14 @@ def _json_default(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """JSON for a ``CAST(:rows AS jsonb)`` parameter: how set-based writes pass many rows at once."""
     return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def recordset(table: Table, columns: Sequence[str], *extra: str) -> str:
+    """``jsonb_to_recordset(:rows)`` typed like ``columns`` of ``table`` (plus ``extra`` "name type"
+    fields): the FROM item of a set-based write whose rows are one ``dumps`` parameter. A key a row lacks
+    reads as NULL."""
+    fields = [f"{column} {table.c[column].type.compile(dialect=postgresql.dialect())}" for column in columns]
+    return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({', '.join([*fields, *extra])})"
 
 
 def storable(value: Any) -> Any:

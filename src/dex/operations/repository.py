@@ -8,9 +8,10 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dex.db.queries import dumps, recordset
 from dex.operations.engine import OperationResult
 from dex.operations.models import OperationAttempt, OperationRun
 from dex.tenancy.context import AuthContext
@@ -207,10 +208,24 @@ def _deduct(runs: list[dict[str, Any]], dropped: list[dict[str, Any]]) -> None:
         by_run[attempt["run_id"]]["cost_credits"] -= attempt["cost_credits"]
 
 
+def _insert_rows(table: Table, columns: Sequence[str]) -> TextClause:
+    names = ", ".join(columns)
+    return text(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {recordset(table, columns)}")
+
+
+_RUN_COLUMNS = [column.name for column in OperationRun.__table__.c if column.name != "created_at"]
+_ATTEMPT_COLUMNS = [
+    column.name for column in OperationAttempt.__table__.c if column.name not in ("id", "created_at")
+]
+# One statement per batch, whatever the mix of nulls (an ORM bulk insert splits on them).
+INSERT_RUNS = _insert_rows(OperationRun.__table__, _RUN_COLUMNS)
+INSERT_ATTEMPTS = _insert_rows(OperationAttempt.__table__, _ATTEMPT_COLUMNS)
+
+
 async def _insert_history(
     session: AsyncSession, runs: list[dict[str, Any]], attempts: list[dict[str, Any]]
 ) -> None:
     if runs:
-        await session.execute(insert(OperationRun), runs)
+        await session.execute(INSERT_RUNS, {"rows": dumps(runs)})
     if attempts:
-        await session.execute(insert(OperationAttempt), attempts)
+        await session.execute(INSERT_ATTEMPTS, {"rows": dumps(attempts)})
