@@ -117,7 +117,7 @@ async def refresh_queue_gauges(database: Database) -> None:
 metrics_router = APIRouter(tags=["observability"])
 
 
-@metrics_router.get("/metrics", response_class=Response)
+@metrics_router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 async def metrics(request: Request, _: SuperAdminAuth) -> Response:
     """Prometheus metrics of this process (super-admin key or JWT as the bearer token)."""
     await refresh_queue_gauges(request.app.state.db)

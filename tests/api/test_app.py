@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import httpx
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from dex.api.app import create_app
+from dex.api.envelopes import JSON_INTEGER_MAX
+from dex.config import Settings
 from dex.errors import Conflict, NotFound
 from tests.conftest import Tenant
 
@@ -22,6 +27,62 @@ async def test_openapi_document_is_served(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert "/health" in response.json()["paths"]
     assert (await client.get("/docs")).status_code == 200
+
+
+def integer_inputs(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every integer a request can carry (parameters and bodies) in an OpenAPI document, and where it is."""
+    components = document["components"]["schemas"]
+
+    def walk(
+        schema: dict[str, Any], where: str, seen: frozenset[str]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name not in seen:
+                yield from walk(components[name], where, seen | {name})
+            return
+        if schema.get("type") == "integer":
+            yield where, schema
+        for branch in (*schema.get("anyOf", ()), *schema.get("oneOf", ()), *schema.get("allOf", ())):
+            yield from walk(branch, where, seen)
+        for name, field in schema.get("properties", {}).items():
+            yield from walk(field, f"{where}.{name}", seen)
+        for key in ("items", "additionalProperties"):
+            if isinstance(schema.get(key), dict):
+                yield from walk(schema[key], f"{where}[]", seen)
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            label = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                yield from walk(parameter["schema"], f"{label} {parameter['name']}", frozenset())
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                yield from walk(content.get("schema", {}), f"{label} body", frozenset())
+
+
+def test_every_integer_input_declares_a_range_json_and_postgres_hold(settings: Settings) -> None:
+    """An unbounded integer reaches PostgreSQL, which fails past bigint (a 503, not a 422). A declared range
+    also puts the bounds in the fuzz suite's boundary values, which checks them against the real columns."""
+    document = create_app(settings, run_executor=False).openapi()
+
+    def bounded(schema: dict[str, Any]) -> bool:
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        return low is not None and high is not None and -JSON_INTEGER_MAX <= low <= high <= JSON_INTEGER_MAX
+
+    inputs = list(integer_inputs(document))
+    assert inputs
+    assert [where for where, schema in inputs if not bounded(schema)] == []
+
+
+async def test_offsets_past_postgres_bigint_are_invalid_requests(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    past = await client.post("/api/companies/list", json={"offset": 2**63}, headers=tenant.headers)
+    assert past.status_code == 422
+    assert past.json()["error"].startswith("invalid request: offset:")
+    last = await client.post("/api/companies/list", json={"offset": JSON_INTEGER_MAX}, headers=tenant.headers)
+    assert (last.status_code, last.json()["data"]) == (200, [])
 
 
 class Body(BaseModel):

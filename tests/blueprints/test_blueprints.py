@@ -60,6 +60,16 @@ async def test_invalid_blueprints_are_refused_naming_step_and_field(
     assert (response.status_code, response.json()) == (400, {"error": message})
 
 
+async def test_step_positions_past_postgres_integer_are_invalid_requests(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    past = await create(client, tenant, [{"position": 2**31, "operation_id": "company.enrich.profile"}])
+    assert past.status_code == 422
+    assert past.json()["error"].startswith("invalid request: steps.0.position:")
+    last = await create(client, tenant, [{"position": 2**31 - 1, "operation_id": "company.enrich.profile"}])
+    assert last.status_code == 200, last.text
+
+
 async def test_produced_fields_satisfy_later_steps_and_fan_out_switches_entity_type(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:

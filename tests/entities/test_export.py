@@ -8,6 +8,7 @@ import io
 import json
 import os
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,7 @@ async def test_csv_export_follows_the_contract(api: Post, database: Database, te
         "0.85",
     )
     assert rows[1]["linkedin_url"] == "" and rows[1]["source_priority"] == ""
+    assert datetime.fromisoformat(acme["updated_at"]).utcoffset() is not None and "T" in acme["updated_at"]
     assert "sk-not-for-export" not in response.text and "outsider.io" not in response.text
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from dex.api.envelopes import JSON_INTEGER_MAX
 from dex.db.engine import Database
 from tests.conftest import PipelineHarness, Tenant
 from tests.entities.conftest import Post, add_company, add_token, upsert
@@ -55,6 +56,14 @@ async def test_company_pages_carry_a_total_and_cursors_walk_every_row_once(
         data = (await api("companies", {"per_page": 10, "page": page})).json()["data"]
         by_page += [item["entity_id"] for item in data["items"]]
     assert by_page == walked  # page/per_page and cursors agree while nothing changes
+
+
+async def test_pages_past_what_postgres_can_skip_are_invalid_requests(api: Post) -> None:
+    past = await api("companies", {"page": 2**63})
+    assert past.status_code == 422
+    assert past.json()["error"].startswith("invalid request: page:")
+    last = await api("companies", {"page": JSON_INTEGER_MAX, "per_page": 100})
+    assert (last.status_code, last.json()["data"]["items"]) == (200, [])
 
 
 async def test_a_cursor_stays_stable_while_entities_are_added(

@@ -72,3 +72,16 @@ async def test_queue_depth_is_read_from_the_database(pipeline: PipelineHarness, 
 async def test_metrics_need_super_admin_credentials(pipeline: PipelineHarness) -> None:
     assert (await pipeline.client.get("/metrics")).status_code == 401
     assert (await pipeline.client.get("/metrics", headers=pipeline.tenant.headers)).status_code == 401
+
+
+async def test_metrics_are_served_as_the_openapi_document_says(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    documented = document["paths"]["/metrics"]["get"]["responses"]
+    response = await client.get(
+        "/metrics", headers={"Authorization": f"Bearer {settings.super_admin_api_key}"}
+    )
+    assert response.headers["content-type"].split(";")[0] in documented["200"]["content"]
+    anonymous = await client.get("/metrics")
+    assert str(anonymous.status_code) in documented and "error" in anonymous.json()

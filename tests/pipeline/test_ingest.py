@@ -135,6 +135,8 @@ async def test_submit_csv_as_a_form_reports_rejections_and_runs_the_rest(pipelin
         "/api/v1/batch/rejections", {"submission_id": submitted["submission_id"], "format": "csv"}
     )
     assert download.headers["content-type"].startswith("text/csv")
+    document = (await pipeline.client.get("/openapi.json")).json()
+    assert "text/csv" in document["paths"]["/api/v1/batch/rejections"]["post"]["responses"]["200"]["content"]
     assert "attachment" in download.headers["content-disposition"]
     assert list(csv.reader(io.StringIO(download.text))) == [
         ["row_number", "reason"],

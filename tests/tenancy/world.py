@@ -183,10 +183,10 @@ async def _add_batch(session: AsyncSession, tenant: Tenant, victim: Principal, n
         ),
         plans=PlanCache(),
     )
-    run_id = submitted["pipeline_runs"][0]["pipeline_run_id"]
+    run_id = submitted.run_ids[0]
     step_id = await session.scalar(select(StepResult.id).where(StepResult.pipeline_run_id == run_id))
     assert step_id is not None
-    return _Batch(blueprint.id, submitted["submission_id"], run_id, step_id)
+    return _Batch(blueprint.id, submitted.submission_id, run_id, step_id)
 
 
 @dataclass(frozen=True)

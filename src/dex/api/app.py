@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dex import __version__
 from dex.api import health
+from dex.api.envelopes import ERROR_RESPONSES
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
 from dex.coverage import routes as coverage_routes
@@ -64,21 +66,20 @@ class RefuseNulCharacters:
         ):
             await self.app(scope, receive, send)
             return
-        chunks = []
+        chunks: deque[Any] = deque()
         while True:
             message = await receive()
             chunks.append(message)
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
-        body = b"".join(m.get("body", b"") for m in chunks if m["type"] == "http.request")
-        if NUL_ESCAPE in body:
+        if NUL_ESCAPE in b"".join(m.get("body", b"") for m in chunks if m["type"] == "http.request"):
             response = JSONResponse({"error": "invalid request: NUL characters are not allowed"}, 422)
             await response(scope, receive, send)
             return
-        replay = iter(chunks)
 
         async def replayed() -> Any:
-            return next(replay, None) or await receive()
+            # Handed over and forgotten, so a large body is not held here beside the app's own copy.
+            return chunks.popleft() if chunks else await receive()
 
         await self.app(scope, replayed, send)
 
@@ -172,6 +173,8 @@ def create_app(
         version=__version__,
         description="Data Engine X — multi-tenant entity intelligence API",
         lifespan=lifespan,
+        # Declared once for every route, as the error handlers below answer them for every route.
+        responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.plans = PlanCache()

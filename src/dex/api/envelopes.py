@@ -8,6 +8,11 @@ from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 
+# The largest integer every JSON client reads exactly (and the OpenAPI document, whose bounds FastAPI writes
+# as floats, states exactly). It is the bound of unbounded counts such as offsets: without one, a value past
+# PostgreSQL's bigint fails in the database instead of as an invalid request.
+JSON_INTEGER_MAX = 2**53 - 1
+
 
 class Envelope(BaseModel, Generic[T]):
     data: T
@@ -36,7 +41,7 @@ class PageRequest(BaseModel):
     """Paging fields every list endpoint accepts in its JSON body."""
 
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=JSON_INTEGER_MAX)
 
 
 def list_envelope(items: list[Any], *, total: int, page: PageRequest) -> dict[str, Any]:
@@ -50,6 +55,7 @@ def envelope(payload: Any) -> dict[str, Any]:
     return {"data": payload}
 
 
+# Every route may answer these (the app declares them once, for all routes): 503 is a database outage.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 422)
+    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 422, 503)
 }

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import ERROR_RESPONSES, Envelope, ListEnvelope, list_envelope
+from dex.api.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.blueprints import assembler, service
 from dex.blueprints.assembler import AssembledBlueprint, AssembleRequest
 from dex.blueprints.schemas import (
@@ -24,11 +24,9 @@ from dex.blueprints.schemas import (
 from dex.errors import BadRequest
 from dex.tenancy.auth import AuthContext, FlexibleAuth, SuperAdminAuth, TenantAuth, tenant_scope
 
-tenant_router = APIRouter(prefix="/api/blueprints", tags=["blueprints"], responses=ERROR_RESPONSES)
-super_admin_router = APIRouter(
-    prefix="/api/super-admin/blueprints", tags=["super-admin"], responses=ERROR_RESPONSES
-)
-assemble_router = APIRouter(prefix="/api/v1/blueprints", tags=["blueprints"], responses=ERROR_RESPONSES)
+tenant_router = APIRouter(prefix="/api/blueprints", tags=["blueprints"])
+super_admin_router = APIRouter(prefix="/api/super-admin/blueprints", tags=["super-admin"])
+assemble_router = APIRouter(prefix="/api/v1/blueprints", tags=["blueprints"])
 
 
 @tenant_router.post("/create", response_model=Envelope[BlueprintWithSteps])

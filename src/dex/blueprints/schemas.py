@@ -9,12 +9,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dex.api.envelopes import PageRequest
+from dex.db.base import INTEGER_MAX
 
 EntityType = Literal["company", "person"]
 
 
 class BlueprintStepIn(BaseModel):
-    position: int = Field(gt=0)
+    position: int = Field(gt=0, le=INTEGER_MAX)
     operation_id: str | None = None
     step_id: uuid.UUID | None = None
     step_config: dict[str, Any] | None = None

@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from dex.bench.pipeline import BLUEPRINT as BENCH_BLUEPRINT
 from dex.bench.pipeline import company_entities
 from dex.bench.processes import Service, dex_command, free_port, tail
 from dex.chaos.invariants import (
@@ -53,12 +54,8 @@ BLUEPRINT = {
     "name": "chaos-people-at-companies",
     "description": "dex chaos: company profile, its people (fan-out), their work email, verified.",
     "entity_type": "company",
-    "steps": [
-        {"position": 1, "operation_id": "company.enrich.profile"},
-        {"position": 2, "operation_id": "person.search", "fan_out": True, "step_config": {"max_results": 3}},
-        {"position": 3, "operation_id": "person.contact.resolve_email"},
-        {"position": 4, "operation_id": "person.contact.verify_email"},
-    ],
+    # The benchmark's steps, and the verification of each address found.
+    "steps": [*BENCH_BLUEPRINT["steps"], {"position": 4, "operation_id": "person.contact.verify_email"}],
 }
 FAULT_KINDS = ("kill_dex", "restart_postgres", "drop_connections")
 SCALEOUT_FAULT_KINDS = (*FAULT_KINDS, "kill_worker", "restart_broker")

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from dex.api.deps import SessionDep
-from dex.api.envelopes import ERROR_RESPONSES, Envelope
+from dex.api.envelopes import Envelope
 from dex.coverage import service
 from dex.coverage.schemas import Coverage, CoverageRequest
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 
-router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"])
 
 
 @router.post("/check", response_model=Envelope[Coverage])

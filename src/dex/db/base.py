@@ -9,6 +9,10 @@ from sqlalchemy import DateTime, MetaData, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The range of PostgreSQL's `integer` columns. API inputs stored in one declare it, so an out-of-range value
+# is refused as invalid (422) instead of failing in the database.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

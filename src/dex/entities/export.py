@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Select, func, select
+from sqlalchemy import DateTime, Select, func, select
 
 from dex.db.engine import Database
 from dex.db.queries import dumps
@@ -39,6 +39,15 @@ class Dataset:
     @property
     def header(self) -> tuple[str, ...]:
         return ("export_schema_version", *(column.key for column in self.columns))
+
+    @property
+    def timestamp_positions(self) -> tuple[int, ...]:
+        """Where the timestamps are in an exported row (after the schema version)."""
+        return tuple(
+            position
+            for position, column in enumerate(self.columns, start=1)
+            if isinstance(column.type, DateTime)
+        )
 
 
 def _company_columns() -> tuple[Any, ...]:
@@ -101,16 +110,23 @@ DATASETS = {
 }
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def encode_csv(rows: Sequence[Sequence[Any]]) -> str:
+def encode_csv(rows: Sequence[Sequence[Any]], timestamp_positions: Sequence[int] = ()) -> str:
+    """CSV of ``rows``: timestamps (at ``timestamp_positions``) in ISO 8601, NULL as an empty cell (the
+    csv module's own rendering of None). Only the timestamp cells are touched: a million-row export is
+    twenty million cells."""
+    if timestamp_positions:
+        rows = [_iso_timestamps(row, timestamp_positions) for row in rows]
     buffer = io.StringIO()
-    csv.writer(buffer).writerows([[_csv_cell(value) for value in row] for row in rows])
+    csv.writer(buffer).writerows(rows)
     return buffer.getvalue()
+
+
+def _iso_timestamps(row: Sequence[Any], positions: Sequence[int]) -> list[Any]:
+    cells = list(row)
+    for position in positions:
+        if cells[position] is not None:
+            cells[position] = cells[position].isoformat()
+    return cells
 
 
 def encode_jsonl(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -138,7 +154,10 @@ async def export_chunks(
         result = await connection.stream(statement)
         async for partition in result.partitions():
             rows = [(EXPORT_SCHEMA_VERSION, *row) for row in partition]
-            encoded = encode_csv(rows) if fmt == "csv" else encode_jsonl(dataset.header, rows)
+            if fmt == "csv":
+                encoded = encode_csv(rows, dataset.timestamp_positions)
+            else:
+                encoded = encode_jsonl(dataset.header, rows)
             yield encoded.encode()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -132,6 +132,8 @@ class Identity:
     entity_id: uuid.UUID
     # (column, value) natural keys present, strongest first: how an existing row is found.
     natural_keys: tuple[tuple[str, str], ...]
+    # The canonical columns of the context, which the identity was read from.
+    columns: dict[str, Any] = field(compare=False)
 
 
 IDENTITY_KEYS = {
@@ -153,13 +155,13 @@ def resolve_identity(org_id: uuid.UUID, entity_type: str, context: dict[str, Any
             keys.append((column, value.lower() if label in ("name", "full_name") else value))
     explicit = _uuid(context.get("entity_id"))
     if explicit is not None:
-        return Identity(entity_type, explicit, tuple(keys))
+        return Identity(entity_type, explicit, tuple(keys), columns)
     if not keys:
         return None
     column, value = keys[0]
     label = dict(IDENTITY_KEYS[entity_type])[column]
     entity_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{entity_type}:{org_id}:{label}:{value}")
-    return Identity(entity_type, entity_id, tuple(keys))
+    return Identity(entity_type, entity_id, tuple(keys), columns)
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

@@ -1,24 +1,34 @@
-"""Entity writes and reads, scoped to one org.
+"""Entity writes and reads. Reads and single upserts are scoped to one org (:class:`EntityRepository`);
+a batch of upserts names the org of each write, since the executor's batch writer acts for many orgs.
 
-The upsert is concurrency-safe: it locks the existing row (found by its unique natural keys, then by id),
-merges (non-null overwrites, null never erases), snapshots the previous version, and bumps
-``record_version``. Two transactions creating the same new entity at once collide on a unique index; the
-loser rolls back its savepoint and retries, finding the winner's row — so both land and no run fails.
+Upserts are set-based: :func:`upsert_entities` writes a batch of contexts (the runs a writer batch
+finished) with a few statements per entity type, whatever the batch's size. It locks every
+row the batch can touch — found by the unique natural keys and the id of each context — with one
+statement per entity type, in ``(org_id, entity_id)`` order, so concurrent writers take their locks in one
+order and do not deadlock on entities. It then merges the contexts in memory one after the other, exactly
+as one upsert after another would: the existing row is found by its unique natural keys, then by id;
+non-null overwrites, null never erases; a unique key that already names another row stays out of this
+one; each superseded version is snapshotted and ``record_version`` bumped. Last, it writes the changed
+rows, the new rows and the snapshots. Two transactions creating the same new entity at once collide on a
+unique index; the loser rolls back its savepoint and starts over, finding the winner's row — so both land
+and no run fails.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.entities.identity import COLUMNS, UNIQUE_KEYS, canonical_columns, resolve_identity
+from dex.db.queries import dumps, recordset
+from dex.entities.identity import COLUMNS, UNIQUE_KEYS, Identity, canonical_columns, resolve_identity
 from dex.entities.models import CompanyEntity, EntitySnapshot, PersonEntity
 
 MODELS = {"company": CompanyEntity, "person": PersonEntity}
@@ -45,6 +55,16 @@ class Lineage:
     operation_id: str | None
     run_id: uuid.UUID | None
     company_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class EntityWrite:
+    """A context to merge into the entity of ``org_id`` it identifies."""
+
+    org_id: uuid.UUID
+    entity_type: str
+    context: dict[str, Any]
+    lineage: Lineage
 
 
 def merge_payload(existing: dict[str, Any] | None, incoming: dict[str, Any]) -> dict[str, Any]:
@@ -80,6 +100,316 @@ def merge_columns(existing: dict[str, Any], incoming: dict[str, Any]) -> dict[st
     return merged
 
 
+def provenance(
+    fields: Any,
+    columns: dict[str, Any],
+    payload: dict[str, Any],
+    lineage: Lineage,
+    now: datetime,
+    sources: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """Field → who last set it: the operation and provider that produced the value when the run's
+    lineage knows, else the run's last operation (values that came with the entity's input)."""
+    stamp = now.isoformat()
+    result = {}
+    for field in fields:
+        value = columns.get(field) if field in columns else payload.get(field)
+        if value is None or field == LINEAGE_KEY:
+            continue
+        source = sources.get(field, {})
+        result[field] = {
+            "operation_id": source.get("operation_id", lineage.operation_id),
+            "provider": source.get("provider"),
+            "run_id": str(lineage.run_id) if lineage.run_id else None,
+            "at": stamp,
+        }
+    return result
+
+
+# --- set-based upserts ----------------------------------------------------------------------------------
+
+
+class EntityStatements:
+    """The statements of one entity type's set-based upsert, built once."""
+
+    def __init__(self, entity_type: str) -> None:
+        table = MODELS[entity_type].__table__
+        unique = UNIQUE_KEYS[entity_type]
+        # What a merge reads and writes; the stamps are written only.
+        self.state = (
+            "company_id",
+            *COLUMNS[entity_type],
+            "record_version",
+            "canonical_payload",
+            "field_provenance",
+        )
+        written = ("org_id", "entity_id", *self.state, "last_enriched_at", "last_operation_id", "last_run_id")
+        holders = " UNION ".join(
+            f"SELECT holder.org_id, holder.entity_id FROM wanted_keys k JOIN {table.name} holder "
+            f"ON holder.org_id = k.org_id AND holder.{column} = k.{column} AND holder.{column} IS NOT NULL"
+            for column in unique
+        )
+        # Every row a context names by id, or that holds one of its unique keys (which decides whether
+        # the key is taken elsewhere); locked in (org_id, entity_id) order by every writer.
+        self.lock = text(
+            f"""
+            WITH wanted_keys AS (SELECT * FROM {recordset(table, ("org_id", "entity_id", *unique))}),
+            wanted AS (SELECT org_id, entity_id FROM wanted_keys UNION {holders})
+            SELECT e.org_id, e.entity_id, {", ".join(f"e.{column}" for column in self.state)}
+            FROM wanted JOIN {table.name} e ON e.org_id = wanted.org_id AND e.entity_id = wanted.entity_id
+            ORDER BY e.org_id, e.entity_id
+            FOR UPDATE OF e
+            """
+        )
+        assignments = ", ".join(f"{column} = v.{column}" for column in written[2:])
+        self.update = text(
+            f"UPDATE {table.name} e SET {assignments} "
+            f"FROM {recordset(table, written, 'locked_version bigint')} "
+            "WHERE e.org_id = v.org_id AND e.entity_id = v.entity_id AND e.record_version = v.locked_version"
+        )
+        self.insert = text(
+            f"INSERT INTO {table.name} ({', '.join(written)}) "
+            f"SELECT {', '.join(written)} FROM {recordset(table, written)}"
+        )
+
+
+SNAPSHOT_COLUMNS = (
+    "org_id",
+    "entity_type",
+    "entity_id",
+    "record_version",
+    "canonical_payload",
+    "source_run_id",
+)
+INSERT_SNAPSHOTS = text(
+    f"INSERT INTO entity_snapshots ({', '.join(SNAPSHOT_COLUMNS)}) "
+    f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM {recordset(EntitySnapshot.__table__, SNAPSHOT_COLUMNS)} "
+    "ON CONFLICT DO NOTHING"
+)
+# Entity types in the order every writer locks them.
+STATEMENTS = {entity_type: EntityStatements(entity_type) for entity_type in MODELS}
+
+
+@dataclass
+class EntityRow:
+    """An entity row as the batch has left it so far."""
+
+    values: dict[str, Any]
+    # The row as locked; None for a row this batch creates.
+    locked: dict[str, Any] | None
+    written: bool = False
+
+    @property
+    def key(self) -> tuple[uuid.UUID, uuid.UUID]:
+        return self.values["org_id"], self.values["entity_id"]
+
+
+def _json_row(values: dict[str, Any]) -> dict[str, Any]:
+    # NUMERIC values travel as their exact spelling, not as floats.
+    return {key: str(value) if isinstance(value, Decimal) else value for key, value in values.items()}
+
+
+class EntityBatch:
+    """One entity type's locked rows and the batch's rows, merged into in turn."""
+
+    def __init__(self, entity_type: str, locked: Sequence[dict[str, Any]], now: datetime) -> None:
+        self.entity_type = entity_type
+        self.now = now
+        self.rows: dict[tuple[uuid.UUID, uuid.UUID], EntityRow] = {}
+        # (org_id, unique column, value) → the row holding that value now.
+        self.holders: dict[tuple[uuid.UUID, str, Any], EntityRow] = {}
+        self.snapshots: list[dict[str, Any]] = []
+        for values in locked:
+            self._hold(EntityRow(dict(values), dict(values)), {})
+
+    def _hold(self, row: EntityRow, previous: dict[str, Any]) -> None:
+        """Index ``row`` under its unique keys, dropping the values it held before (``previous``)."""
+        org_id = row.values["org_id"]
+        for column in UNIQUE_KEYS[self.entity_type]:
+            old, new = previous.get(column), row.values[column]
+            if old is not None and old != new and self.holders.get((org_id, column, old)) is row:
+                del self.holders[(org_id, column, old)]
+            if new is not None:
+                self.holders[(org_id, column, new)] = row
+        self.rows[row.key] = row
+
+    def _find(self, org_id: uuid.UUID, entity_id: uuid.UUID, columns: dict[str, Any]) -> EntityRow | None:
+        for column in UNIQUE_KEYS[self.entity_type]:
+            if columns.get(column) is not None:
+                row = self.holders.get((org_id, column, columns[column]))
+                if row is not None:
+                    return row
+        return self.rows.get((org_id, entity_id))
+
+    def merge(self, write: EntityWrite, identity: Identity) -> UpsertResult:
+        """Merge one context, as one upsert of it would."""
+        context, lineage, columns = write.context, write.lineage, identity.columns
+        sources = field_sources(self.entity_type, context)
+        stamp = {
+            "last_enriched_at": self.now,
+            "last_operation_id": lineage.operation_id,
+            "last_run_id": lineage.run_id,
+        }
+        row = self._find(write.org_id, identity.entity_id, columns)
+        if row is None:
+            created = provenance(
+                columns.keys() | context.keys(), columns, context, lineage, self.now, sources
+            )
+            row = EntityRow(
+                {
+                    "org_id": write.org_id,
+                    "entity_id": identity.entity_id,
+                    "company_id": lineage.company_id,
+                    **columns,
+                    "record_version": 1,
+                    "canonical_payload": merge_payload(None, context),
+                    "field_provenance": created,
+                    **stamp,
+                },
+                None,
+                written=True,
+            )
+            self._hold(row, {})
+            return UpsertResult(self.entity_type, identity.entity_id, 1, True, tuple(sorted(created)))
+
+        existing = row.values
+        previous = {column: existing[column] for column in columns}
+        merged = merge_columns(previous, columns)
+        for column in UNIQUE_KEYS[self.entity_type]:
+            # A unique key that already names another row stays out of this one (it lives in the payload).
+            holder = self.holders.get((write.org_id, column, merged[column]))
+            if merged[column] != previous[column] and holder is not None and holder is not row:
+                merged[column] = previous[column]
+        payload = merge_payload(existing["canonical_payload"], context)
+        changed = {c for c in merged if merged[c] != previous[c]} | {
+            k for k, v in payload.items() if (existing["canonical_payload"] or {}).get(k) != v
+        }
+        self.snapshots.append(
+            {
+                "org_id": write.org_id,
+                "entity_type": self.entity_type,
+                "entity_id": existing["entity_id"],
+                "record_version": existing["record_version"],
+                "canonical_payload": existing["canonical_payload"] or {},
+                "source_run_id": lineage.run_id,
+            }
+        )
+        version = existing["record_version"] + 1
+        row.values = {
+            **existing,
+            **merged,
+            "canonical_payload": payload,
+            "record_version": version,
+            "company_id": lineage.company_id or existing["company_id"],
+            "field_provenance": {
+                **(existing["field_provenance"] or {}),
+                **provenance(changed, merged, payload, lineage, self.now, sources),
+            },
+            **stamp,
+        }
+        row.written = True
+        self._hold(row, previous)
+        return UpsertResult(self.entity_type, existing["entity_id"], version, False, tuple(sorted(changed)))
+
+    def changed_rows(self) -> list[dict[str, Any]]:
+        return [
+            _json_row({**row.values, "locked_version": row.locked["record_version"]})
+            for row in self.rows.values()
+            if row.written and row.locked is not None
+        ]
+
+    def released_keys(self) -> list[dict[str, Any]]:
+        """The changed rows with the unique keys they give up cleared, when another changed row takes one
+        of those keys: one UPDATE checks uniqueness row by row, so the keys must be free before it."""
+        changed = [row for row in self.rows.values() if row.written and row.locked is not None]
+        unique = UNIQUE_KEYS[self.entity_type]
+        given_up = {
+            (row.values["org_id"], column, row.locked[column]): row
+            for row in changed
+            for column in unique
+            if row.locked[column] is not None and row.locked[column] != row.values[column]
+        }
+        taken = any(
+            given_up.get((row.values["org_id"], column, row.values[column]), row) is not row
+            for row in changed
+            for column in unique
+        )
+        if not taken:
+            return []
+        return [
+            _json_row(
+                {
+                    **row.values,
+                    **dict.fromkeys(unique),
+                    "record_version": row.locked["record_version"],
+                    "locked_version": row.locked["record_version"],
+                }
+            )
+            for row in changed
+        ]
+
+    def new_rows(self) -> list[dict[str, Any]]:
+        """In the lock order: inserting a key another writer is inserting too waits for that writer."""
+        created = sorted((row for row in self.rows.values() if row.locked is None), key=lambda row: row.key)
+        return [_json_row(row.values) for row in created]
+
+
+async def upsert_entities(session: AsyncSession, writes: Sequence[EntityWrite]) -> list[UpsertResult | None]:
+    """Merge each write's context into the entity it identifies, in order; one result per write, None
+    for a context that identifies nothing."""
+    identities = [resolve_identity(w.org_id, w.entity_type, w.context) for w in writes]
+    if not any(identities):
+        return [None] * len(writes)
+    for attempt in range(MAX_UPSERT_ATTEMPTS):
+        try:
+            async with session.begin_nested():
+                return await _upsert_batch(session, writes, identities)
+        except IntegrityError:
+            if attempt == MAX_UPSERT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _upsert_batch(
+    session: AsyncSession, writes: Sequence[EntityWrite], identities: Sequence[Identity | None]
+) -> list[UpsertResult | None]:
+    results: list[UpsertResult | None] = [None] * len(writes)
+    now = datetime.now(UTC)
+    for entity_type, statements in STATEMENTS.items():
+        pending = [
+            (index, identity)
+            for index, identity in enumerate(identities)
+            if identity is not None and identity.entity_type == entity_type
+        ]
+        if not pending:
+            continue
+        keys = [
+            {
+                "org_id": writes[index].org_id,
+                "entity_id": identity.entity_id,
+                **{column: identity.columns[column] for column in UNIQUE_KEYS[entity_type]},
+            }
+            for index, identity in pending
+        ]
+        locked = (await session.execute(statements.lock, {"rows": dumps(keys)})).mappings()
+        batch = EntityBatch(entity_type, list(locked), now)
+        for index, identity in pending:
+            results[index] = batch.merge(writes[index], identity)
+        await _write(session, statements, batch)
+    return results
+
+
+async def _write(session: AsyncSession, statements: EntityStatements, batch: EntityBatch) -> None:
+    # Changed rows first, new rows last: a key a changed row gives up may be taken by a new row.
+    for rows in (batch.released_keys(), batch.changed_rows()):
+        if rows:
+            await session.execute(statements.update, {"rows": dumps(rows)})
+    if new_rows := batch.new_rows():
+        await session.execute(statements.insert, {"rows": dumps(new_rows)})
+    if batch.snapshots:
+        await session.execute(INSERT_SNAPSHOTS, {"rows": dumps(batch.snapshots)})
+
+
 class EntityRepository:
     def __init__(self, session: AsyncSession, org_id: uuid.UUID) -> None:
         self.session = session
@@ -89,155 +419,9 @@ class EntityRepository:
         self, entity_type: str, context: dict[str, Any], lineage: Lineage
     ) -> UpsertResult | None:
         """Merge ``context`` into the entity it identifies; None when it identifies nothing."""
-        identity = resolve_identity(self.org_id, entity_type, context)
-        if identity is None:
-            return None
-        for attempt in range(MAX_UPSERT_ATTEMPTS):
-            try:
-                async with self.session.begin_nested():
-                    return await self._upsert_once(entity_type, identity.entity_id, context, lineage)
-            except IntegrityError:
-                if attempt == MAX_UPSERT_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _find_for_update(self, entity_type: str, entity_id: uuid.UUID, columns: dict[str, Any]) -> Any:
-        model = MODELS[entity_type]
-        for column in UNIQUE_KEYS[entity_type]:
-            if columns.get(column) is not None:
-                row = await self.session.scalar(
-                    select(model)
-                    .where(model.org_id == self.org_id, getattr(model, column) == columns[column])
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                )
-                if row is not None:
-                    return row
-        return await self.session.scalar(
-            select(model)
-            .where(model.org_id == self.org_id, model.entity_id == entity_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+        (result,) = await upsert_entities(
+            self.session, [EntityWrite(self.org_id, entity_type, context, lineage)]
         )
-
-    async def _taken_elsewhere(self, entity_type: str, entity_id: uuid.UUID, column: str, value: Any) -> bool:
-        model = MODELS[entity_type]
-        other = await self.session.scalar(
-            select(model.entity_id).where(
-                model.org_id == self.org_id, getattr(model, column) == value, model.entity_id != entity_id
-            )
-        )
-        return other is not None
-
-    async def _upsert_once(
-        self, entity_type: str, entity_id: uuid.UUID, context: dict[str, Any], lineage: Lineage
-    ) -> UpsertResult:
-        model = MODELS[entity_type]
-        columns = canonical_columns(entity_type, context)
-        now = datetime.now(UTC)
-        existing = await self._find_for_update(entity_type, entity_id, columns)
-        stamp = {
-            "last_enriched_at": now,
-            "last_operation_id": lineage.operation_id,
-            "last_run_id": lineage.run_id,
-        }
-        if existing is None:
-            provenance = self._provenance(
-                columns.keys() | context.keys(),
-                columns,
-                context,
-                lineage,
-                now,
-                field_sources(entity_type, context),
-            )
-            await self.session.execute(
-                insert(model).values(
-                    org_id=self.org_id,
-                    entity_id=entity_id,
-                    company_id=lineage.company_id,
-                    canonical_payload=merge_payload(None, context),
-                    field_provenance=provenance,
-                    record_version=1,
-                    **{k: v for k, v in columns.items() if v is not None},
-                    **stamp,
-                )
-            )
-            return UpsertResult(entity_type, entity_id, 1, True, tuple(sorted(provenance)))
-
-        previous = {column: getattr(existing, column) for column in columns}
-        merged = merge_columns(previous, columns)
-        for column in UNIQUE_KEYS[entity_type]:
-            # A unique key that already names another row stays out of this one (it lives in the payload).
-            if merged[column] != previous[column] and await self._taken_elsewhere(
-                entity_type, existing.entity_id, column, merged[column]
-            ):
-                merged[column] = previous[column]
-        payload = merge_payload(existing.canonical_payload, context)
-        changed = {c for c in merged if merged[c] != previous[c]} | {
-            k for k, v in payload.items() if (existing.canonical_payload or {}).get(k) != v
-        }
-        await self.session.execute(
-            pg_insert(EntitySnapshot)
-            .values(
-                org_id=self.org_id,
-                entity_type=entity_type,
-                entity_id=existing.entity_id,
-                record_version=existing.record_version,
-                canonical_payload=existing.canonical_payload or {},
-                source_run_id=lineage.run_id,
-            )
-            .on_conflict_do_nothing()
-        )
-        version = existing.record_version + 1
-        await self.session.execute(
-            update(model)
-            .where(
-                and_(
-                    model.org_id == self.org_id,
-                    model.entity_id == existing.entity_id,
-                    model.record_version == existing.record_version,
-                )
-            )
-            .values(
-                **merged,
-                canonical_payload=payload,
-                record_version=version,
-                company_id=lineage.company_id or existing.company_id,
-                field_provenance={
-                    **(existing.field_provenance or {}),
-                    **self._provenance(
-                        changed, merged, payload, lineage, now, field_sources(entity_type, context)
-                    ),
-                },
-                **stamp,
-            )
-        )
-        return UpsertResult(entity_type, existing.entity_id, version, False, tuple(sorted(changed)))
-
-    @staticmethod
-    def _provenance(
-        fields: Any,
-        columns: dict[str, Any],
-        payload: dict[str, Any],
-        lineage: Lineage,
-        now: datetime,
-        sources: dict[str, dict[str, Any]],
-    ) -> dict[str, Any]:
-        """Field → who last set it: the operation and provider that produced the value when the run's
-        lineage knows, else the run's last operation (values that came with the entity's input)."""
-        stamp = now.isoformat()
-        result = {}
-        for field in fields:
-            value = columns.get(field) if field in columns else payload.get(field)
-            if value is None or field == LINEAGE_KEY:
-                continue
-            source = sources.get(field, {})
-            result[field] = {
-                "operation_id": source.get("operation_id", lineage.operation_id),
-                "provider": source.get("provider"),
-                "run_id": str(lineage.run_id) if lineage.run_id else None,
-                "at": stamp,
-            }
         return result
 
     async def find_fresh(

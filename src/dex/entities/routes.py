@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from dex.api.deps import SessionDep
-from dex.api.envelopes import ERROR_RESPONSES, Envelope
+from dex.api.envelopes import Envelope
 from dex.entities import service
 from dex.entities.export import MEDIA_TYPES, export_response
 from dex.entities.schemas import (
@@ -31,7 +31,7 @@ from dex.entities.schemas import (
 )
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 
-router = APIRouter(prefix="/api/v1/entities", tags=["entities"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/entities", tags=["entities"])
 
 
 def _page(page: service.CursorPage, paging: CursorPageRequest, item_model: Any) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
+from dex.api.envelopes import JSON_INTEGER_MAX
+
 EntityType = Literal["company", "person"]
 ExportFormat = Literal["csv", "jsonl"]
 ChangeType = Literal["added", "removed", "increased", "decreased", "changed"]
@@ -27,7 +29,7 @@ class CursorPageRequest(OrgChoice):
     """``page``/``per_page`` as in the reference, or ``cursor``: the previous page's ``next_cursor``, which
     keeps paging stable while rows are being added (a cursor, when given, wins over ``page``)."""
 
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=JSON_INTEGER_MAX)
     per_page: int = Field(default=25, ge=1, le=100)
     cursor: str | None = None
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import dumps
+from dex.db.queries import dumps, recordset
 from dex.entities.identity import resolve_identity
 from dex.entities.models import EntityTimelineEvent
 
@@ -92,9 +92,23 @@ def step_event(
     }
 
 
+# A row without an id gets a new one; created_at is the transaction's.
+EVENT_COLUMNS = tuple(c.name for c in EntityTimelineEvent.__table__.c if c.name not in ("id", "created_at"))
+INSERT_EVENTS = text(
+    f"INSERT INTO entity_timeline (id, {', '.join(EVENT_COLUMNS)}) "
+    f"SELECT COALESCE(v.id, gen_random_uuid()), {', '.join(f'v.{c}' for c in EVENT_COLUMNS)} "
+    f"FROM {recordset(EntityTimelineEvent.__table__, ('id', *EVENT_COLUMNS))}"
+)
+
+
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert events — rows keyed by the model's attributes (``metadata_``) — with one statement: rows
+    whose keys or nulls differ would split an ORM bulk insert into many."""
     if rows:
-        await session.execute(insert(EntityTimelineEvent), rows)
+        records = [
+            {"metadata" if key == "metadata_" else key: value for key, value in row.items()} for row in rows
+        ]
+        await session.execute(INSERT_EVENTS, {"rows": dumps(records)})
 
 
 async def repoint_run_events(session: AsyncSession, moves: list[dict[str, Any]]) -> None:

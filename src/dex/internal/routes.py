@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import ERROR_RESPONSES, Envelope
+from dex.api.envelopes import Envelope
 from dex.errors import NotFound, Unauthorized
 from dex.internal import service
 from dex.internal.schemas import (
@@ -53,7 +53,7 @@ async def internal_scope(
 
 
 InternalScope = Annotated[AuthContext, Depends(internal_scope)]
-router = APIRouter(prefix="/api/internal", tags=["internal"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/internal", tags=["internal"])
 
 
 def _plans(request: Request) -> Any:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dex.db.base import INTEGER_MAX, INTEGER_MIN
 from dex.pipeline.schemas import RunOut, StepResultOut, SubmissionRow
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
@@ -40,13 +41,13 @@ class StepUpdate(BaseModel):
     error_details: dict[str, Any] | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    duration_ms: int | None = Field(default=None, ge=0)
+    duration_ms: int | None = Field(default=None, ge=0, le=INTEGER_MAX)
     task_run_id: str | None = None
 
 
 class RemainingSkipped(BaseModel):
     pipeline_run_id: uuid.UUID
-    from_step_position: int
+    from_step_position: int = Field(ge=INTEGER_MIN, le=INTEGER_MAX)
 
 
 class SubmissionStatusUpdate(BaseModel):
@@ -66,7 +67,7 @@ class FanOutRequest(BaseModel):
     # The runner echoes the parent's snapshot; dex uses the parent's own blueprint version instead.
     blueprint_snapshot: dict[str, Any] = Field(default_factory=dict)
     fan_out_entities: list[Any]
-    start_from_position: int
+    start_from_position: int = Field(ge=INTEGER_MIN, le=INTEGER_MAX)
     parent_cumulative_context: dict[str, Any] | None = None
     fan_out_operation_id: str | None = None
     provider: str | None = None
@@ -97,11 +98,11 @@ class StepEventRequest(BaseModel):
     entity_type: EntityType
     cumulative_context: dict[str, Any] = Field(default_factory=dict)
     step_result_id: uuid.UUID
-    step_position: int
+    step_position: int = Field(ge=INTEGER_MIN, le=INTEGER_MAX)
     operation_id: str
     step_status: Literal["succeeded", "failed", "skipped"]
     skip_reason: str | None = None
-    duration_ms: int | None = None
+    duration_ms: int | None = Field(default=None, ge=INTEGER_MIN, le=INTEGER_MAX)
     provider_attempts: list[dict[str, Any]] | None = None
     condition: Any = None
     error_message: str | None = None

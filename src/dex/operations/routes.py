@@ -3,12 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import ERROR_RESPONSES, Envelope
+from dex.api.envelopes import Envelope
 from dex.operations import service
 from dex.operations.schemas import ExecuteRequest, OperationResultOut, RegistryOut, RegistryRequest
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 
-router = APIRouter(prefix="/api/v1", tags=["operations"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", tags=["operations"])
 
 
 @router.post("/execute", response_model=Envelope[OperationResultOut])

@@ -284,13 +284,17 @@ async def submit_csv(
     body = BatchSubmitRequest(
         blueprint_id=upload.blueprint_id,
         company_id=company_id,
-        entities=[EntityIn(entity_type=entity_type, input=entity) for entity in parsed.entities],
+        # The rows are checked text already: each becomes an entity's input as it is, not as a validated
+        # copy (100k rows would be held twice).
+        entities=[
+            EntityIn.model_construct(entity_type=entity_type, input=entity) for entity in parsed.entities
+        ],
         source="csv",
         metadata={"filename": upload.filename} if upload.filename else None,
     )
     submitted = await service.submit(session, scope, body, plans=plans, idempotency_key=idempotency_key)
     await session.execute(
         text("UPDATE submissions SET ingest_report = CAST(:report AS jsonb) WHERE id = :id"),
-        {"report": dumps(report), "id": submitted["submission_id"]},
+        {"report": dumps(report), "id": submitted.submission_id},
     )
-    return {"submission_id": submitted["submission_id"], **report}
+    return {"submission_id": submitted.submission_id, **report}

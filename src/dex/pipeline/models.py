@@ -67,7 +67,9 @@ class Submission(Base):
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
     )
     source: Mapped[str | None] = mapped_column(Text)
-    input_payload: Mapped[Any] = mapped_column(JSONB, nullable=False)
+    # The submitted entities, kept as received (megabytes for a 100k-entity batch) and never read back
+    # by dex: not loaded with the row, and reading it raises.
+    input_payload: Mapped[Any] = mapped_column(JSONB, nullable=False, deferred=True, deferred_raiseload=True)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="received")
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, nullable=False, server_default="{}")
     idempotency_key: Mapped[str | None] = mapped_column(Text)
@@ -78,10 +80,15 @@ class Submission(Base):
     runs_succeeded: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     runs_failed: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     runs_canceled: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    # Root runs, one per submitted entity, all created at submit: batch status pages through them.
+    root_runs: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     # The most credits this submission may spend (null: only the org's budget applies).
     budget_credits: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
     # What CSV ingestion accepted, collapsed and rejected (row numbers and reasons); null for JSON batches.
-    ingest_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Up to 10,000 rows: loaded only when asked for (``service.load_submission``).
+    ingest_report: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONB, deferred=True, deferred_raiseload=True
+    )
     # Set by a cancel: queued work is skipped at once, running steps finish and their runs stop there.
     canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -104,6 +111,15 @@ class PipelineRun(Base):
         CheckConstraint("blueprint_version > 0", name="blueprint_version_positive"),
         Index("ix_pipeline_runs_org_id_created_at", "org_id", text("created_at DESC")),
         Index("ix_pipeline_runs_submission_id_created_at", "submission_id", "created_at", "id"),
+        # Batch status pages through a submission's root runs in this order.
+        Index(
+            "ix_pipeline_runs_submission_id_roots",
+            "submission_id",
+            "created_at",
+            "entity_index",
+            "id",
+            postgresql_where=text("parent_pipeline_run_id IS NULL"),
+        ),
         Index("ix_pipeline_runs_parent_pipeline_run_id", "parent_pipeline_run_id"),
         Index("ix_pipeline_runs_blueprint_id", "blueprint_id"),
         # Fan-out children are unique per submission by the identity of the entity they carry.

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.db.queries import dumps
 from dex.entities import timeline
 from dex.entities.identity import UNIQUE_KEYS, resolve_identity
-from dex.entities.repository import EntityRepository, Lineage
+from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
 from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
 from dex.pipeline import live, states
@@ -101,12 +101,6 @@ def dedup_key(org_id: uuid.UUID, entity_type: str, context: dict[str, Any]) -> s
         if column in UNIQUE_KEYS[entity_type] or (entity_type == "company" and column == "linkedin_url"):
             return f"{entity_type}:{column}:{value}"
     return None
-
-
-def _entity_lock_order(completion: Completion) -> tuple[str, str, str]:
-    run = completion.run
-    identity = resolve_identity(run.org_id, run.entity_type, completion.context)
-    return str(run.org_id), run.entity_type, str(identity.entity_id) if identity else ""
 
 
 class Progress:
@@ -409,15 +403,21 @@ class Progress:
 
     async def _complete_runs(self) -> None:
         repoints = []
-        # One lock order for every writer: concurrent batches upserting the same entities cannot deadlock.
-        for completion in sorted(self.completions, key=_entity_lock_order):
+        # One set-based upsert for the whole batch, which locks its entities in one order for every writer.
+        upserts = await upsert_entities(
+            self.session,
+            [
+                EntityWrite(
+                    completion.run.org_id,
+                    completion.run.entity_type,
+                    completion.context,
+                    Lineage(completion.last_operation_id, completion.run.run_id, completion.run.company_id),
+                )
+                for completion in self.completions
+            ],
+        )
+        for completion, upserted in zip(self.completions, upserts, strict=True):
             run = completion.run
-            entities = EntityRepository(self.session, run.org_id)
-            upserted = await entities.upsert(
-                run.entity_type,
-                completion.context,
-                Lineage(completion.last_operation_id, run.run_id, run.company_id),
-            )
             if upserted is not None:
                 repoints.append(
                     {"run_id": run.run_id, "entity_type": run.entity_type, "entity_id": upserted.entity_id}
@@ -665,6 +665,7 @@ async def _start_claimed(
             context=row["input_payload"] or {},
             run_entity_type=runs[row["pipeline_run_id"]]["entity_type"],
             depth=runs[row["pipeline_run_id"]]["depth"],
+            budgeted=runs[row["pipeline_run_id"]]["budgeted"],
         )
         for row in claimed_rows
     ]

@@ -8,14 +8,14 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import TextClause, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, TextClause, bindparam, cast, func, insert, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.blueprints.models import BlueprintVersion
-from dex.db.queries import dumps
+from dex.db.queries import dumps, recordset
 from dex.pipeline import states
-from dex.pipeline.models import PipelineRun, StepResult
+from dex.pipeline.models import PipelineRun, StepResult, Submission
 
 READY_NOTIFY_CHANNEL = "dex_steps_ready"
 
@@ -80,9 +80,13 @@ CLAIM = _claim(
 # skipped, or claimed by another worker from a duplicate message) is simply not returned.
 CLAIM_IDS = _claim(f"SELECT r.id FROM step_results r WHERE r.id = ANY(:ids) AND {ready('r')}")
 
+# ``budgeted``: the run's org or submission has a budget, so its paid steps check it before spending
+# (dex.usage.budgets); the others skip that check without a query.
 RUN_INFO = text(
-    "SELECT id, entity_type, blueprint_id, blueprint_version_id, blueprint_version, depth "
-    "FROM pipeline_runs WHERE id = ANY(:ids)"
+    "SELECT r.id, r.entity_type, r.blueprint_id, r.blueprint_version_id, r.blueprint_version, r.depth, "
+    "o.budget_credits IS NOT NULL OR s.budget_credits IS NOT NULL AS budgeted "
+    "FROM pipeline_runs r JOIN submissions s ON s.id = r.submission_id JOIN orgs o ON o.id = r.org_id "
+    "WHERE r.id = ANY(:ids)"
 )
 
 
@@ -203,24 +207,72 @@ async def finish_steps(session: AsyncSession, rows: list[dict[str, Any]], *, wor
     return set(result.scalars())
 
 
-async def insert_steps(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(StepResult), rows)
+# Rows are written as JSON documents of at most this many rows each, so no document (nor its Python string)
+# grows with the batch.
+ROWS_PER_STATEMENT = 5000
+
+# The columns of the rows ``Progress`` writes (``add_rows``, ``run_row``).
+STEP_COLUMNS = (
+    "id",
+    "org_id",
+    "company_id",
+    "pipeline_run_id",
+    "submission_id",
+    "blueprint_step_id",
+    "step_position",
+    "operation_id",
+    "status",
+    "attempt",
+    "available_at",
+    "finished_at",
+    "input_payload",
+    "output_payload",
+)
+RUN_COLUMNS = (
+    "id",
+    "org_id",
+    "company_id",
+    "submission_id",
+    "blueprint_id",
+    "blueprint_version_id",
+    "blueprint_version",
+    "parent_pipeline_run_id",
+    "entity_index",
+    "entity_type",
+    "entity_input",
+    "start_from_position",
+    "dedup_key",
+    "depth",
+    "status",
+)
+INSERT_STEPS = text(
+    f"INSERT INTO step_results ({', '.join(STEP_COLUMNS)}) "
+    f"SELECT {', '.join(STEP_COLUMNS)} FROM {recordset(StepResult.__table__, STEP_COLUMNS)}"
+)
+# Fan-out children whose dedup key already exists in the submission are skipped.
+INSERT_RUNS = text(
+    f"INSERT INTO pipeline_runs ({', '.join(RUN_COLUMNS)}) "
+    f"SELECT {', '.join(RUN_COLUMNS)} FROM {recordset(PipelineRun.__table__, RUN_COLUMNS)} "
+    "ON CONFLICT (submission_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id"
+)
 
 
-async def insert_runs(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert runs; fan-out children whose dedup key already exists in the submission are skipped.
-    Returns the ids actually created."""
-    if not rows:
-        return set()
-    statement = (
-        insert(PipelineRun)
-        .on_conflict_do_nothing(
-            index_elements=["submission_id", "dedup_key"], index_where=text("dedup_key IS NOT NULL")
-        )
-        .returning(PipelineRun.id)
-    )
-    return set((await session.execute(statement, rows)).scalars())
+def _documents(rows: Sequence[dict[str, Any]]) -> Iterable[str]:
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        yield dumps(rows[start : start + ROWS_PER_STATEMENT])
+
+
+async def insert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    for document in _documents(rows):
+        await session.execute(INSERT_STEPS, {"rows": document})
+
+
+async def insert_runs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert runs (``RUN_COLUMNS`` each); returns the ids actually created."""
+    created: set[uuid.UUID] = set()
+    for document in _documents(rows):
+        created.update((await session.execute(INSERT_RUNS, {"rows": document})).scalars())
+    return created
 
 
 MOVE_RUNS = text(
@@ -332,3 +384,75 @@ async def canceled_submissions(session: AsyncSession, submission_ids: Iterable[u
         text("SELECT id FROM submissions WHERE id = ANY(:ids) AND canceled_at IS NOT NULL"), {"ids": ids}
     )
     return set(rows.scalars())
+
+
+# --- submissions and their run trees --------------------------------------------------------------------
+
+
+async def insert_submission(session: AsyncSession, values: dict[str, Any], *, entities_json: str) -> None:
+    """A submission row; ``entities_json`` (the entities as one JSON array) becomes its ``input_payload``
+    ``{"entities": […]}`` on the server, never as Python objects."""
+    payload = func.jsonb_build_object("entities", cast(bindparam("entities", entities_json, Text), JSONB))
+    await session.execute(insert(Submission.__table__).values(**values, input_payload=payload))
+
+
+async def submitted_runs(session: AsyncSession, submission_id: uuid.UUID) -> list[Any]:
+    """(entity_index, entity_type, id, status) of the runs of a submission's entities, in entity order."""
+    rows = await session.execute(
+        select(PipelineRun.entity_index, PipelineRun.entity_type, PipelineRun.id, PipelineRun.status)
+        .where(PipelineRun.submission_id == submission_id, PipelineRun.parent_pipeline_run_id.is_(None))
+        .order_by(PipelineRun.entity_index)
+    )
+    return list(rows.all())
+
+
+RUN_TREE_COLUMNS = (
+    "id, parent_pipeline_run_id, entity_index, entity_type, status, trigger_run_id, error_message, "
+    "entity_input, created_at"
+)
+# One page of root runs (read in order from the partial index ``ix_pipeline_runs_submission_id_roots``)
+# and all their descendants. Children are looked up parent by parent: the ``OFFSET 0`` keeps the lateral
+# subquery from being flattened into a join, which the planner may otherwise run as a scan of every run
+# of every submission (its row estimates lag behind a freshly submitted batch).
+RUN_TREE = text(
+    f"""
+    WITH RECURSIVE tree AS (
+        (SELECT {RUN_TREE_COLUMNS} FROM pipeline_runs
+         WHERE submission_id = :submission_id AND parent_pipeline_run_id IS NULL
+         ORDER BY created_at, entity_index, id
+         LIMIT :limit OFFSET :offset)
+        UNION ALL
+        SELECT child.* FROM tree CROSS JOIN LATERAL (
+            SELECT {RUN_TREE_COLUMNS} FROM pipeline_runs c WHERE c.parent_pipeline_run_id = tree.id OFFSET 0
+        ) AS child
+    )
+    SELECT {RUN_TREE_COLUMNS} FROM tree ORDER BY created_at, entity_index, id
+    """
+)
+
+FINAL_CONTEXTS = text(
+    """
+    SELECT DISTINCT ON (pipeline_run_id) pipeline_run_id, output_payload -> 'cumulative_context' AS context
+    FROM step_results
+    WHERE pipeline_run_id = ANY(:ids) AND status IN ('succeeded', 'skipped')
+      AND jsonb_typeof(output_payload -> 'cumulative_context') = 'object'
+    ORDER BY pipeline_run_id, step_position DESC
+    """
+)
+
+
+async def run_tree_page(
+    session: AsyncSession, submission_id: uuid.UUID, *, limit: int, offset: int
+) -> list[Any]:
+    """The runs of one page of a submission's root runs, descendants included, in creation order."""
+    result = await session.execute(
+        RUN_TREE, {"submission_id": submission_id, "limit": limit, "offset": offset}
+    )
+    return list(result.mappings())
+
+
+async def final_contexts(session: AsyncSession, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Each run's context after its last step that succeeded or was skipped."""
+    if not run_ids:
+        return {}
+    return dict((await session.execute(FINAL_CONTEXTS, {"ids": list(run_ids)})).all())

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from dex.api.deps import SessionDep
-from dex.api.envelopes import ERROR_RESPONSES, Envelope, ListEnvelope, list_envelope
+from dex.api.envelopes import Envelope, ListEnvelope, list_envelope
+from dex.api.routing import ModelBodyRoute
 from dex.errors import BadRequest
 from dex.pipeline import ingest, live, service
 from dex.pipeline.schemas import (
@@ -45,8 +46,9 @@ from dex.pipeline.schemas import (
 )
 from dex.tenancy.auth import AuthContext, FlexibleAuth, SuperAdminContext, TenantAuth, tenant_scope
 
-batch_router = APIRouter(prefix="/api/v1/batch", tags=["batch"], responses=ERROR_RESPONSES)
-tenant_router = APIRouter(prefix="/api", tags=["submissions"], responses=ERROR_RESPONSES)
+# A batch body may hold 100k entities: it is validated straight from its bytes.
+batch_router = APIRouter(prefix="/api/v1/batch", tags=["batch"], route_class=ModelBodyRoute)
+tenant_router = APIRouter(prefix="/api", tags=["submissions"])
 
 
 def _plans(request: Request) -> Any:
@@ -60,14 +62,14 @@ async def submit(
     session: SessionDep,
     request: Request,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Create a submission and one run per entity. A retried request with the same ``Idempotency-Key``
     returns the first submission instead of creating another."""
     scope = tenant_scope(auth, org_id=body.org_id, company_id=body.company_id)
-    result = await service.submit(
+    submitted = await service.submit(
         session, scope, body, plans=_plans(request), idempotency_key=idempotency_key
     )
-    return {"data": result}
+    return Response(submitted.envelope_json(), media_type="application/json")
 
 
 async def _csv_upload(request: Request) -> tuple[ingest.CsvUpload, uuid.UUID | None]:
@@ -131,12 +133,14 @@ async def submit_csv(
     return {"data": result}
 
 
-@batch_router.post("/rejections", response_model=Envelope[Rejections])
+@batch_router.post(
+    "/rejections", response_model=Envelope[Rejections], responses={200: {"content": {"text/csv": {}}}}
+)
 async def rejections(body: RejectionsRequest, auth: FlexibleAuth, session: SessionDep) -> Any:
     """The ingest report of a CSV submission: what was accepted, and each rejected or collapsed row with
     its reason; ``"format": "csv"`` downloads the rows as ``row_number,reason``."""
     scope = tenant_scope(auth, org_id=body.org_id)
-    submission = await service.load_submission(session, scope, body.submission_id)
+    submission = await service.load_submission(session, scope, body.submission_id, with_ingest_report=True)
     report = submission.ingest_report
     if body.format == "json":
         return {"data": {"submission_id": submission.id, "ingest_report": report}}

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
+import json
 import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Json
+from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 
-from dex.api.envelopes import PageRequest
+from dex.api.envelopes import JSON_INTEGER_MAX, PageRequest
 from dex.usage.schemas import SubmissionUsage
 
 
@@ -39,12 +44,53 @@ class BatchSubmitted(BaseModel):
     pipeline_runs: list[SubmittedRun]
 
 
+# The submitted entities as JSON, straight from their models (stored on the submission).
+ENTITIES_JSON = TypeAdapter(list[EntityIn])
+# Runs of the response encoded per piece, so no piece holds the whole response twice.
+RUNS_PER_PIECE = 1000
+
+
+@dataclass(frozen=True)
+class SubmittedBatch:
+    """A submission's root runs in entity order, column by column: what ``BatchSubmitted`` says, for
+    batches of any size. A 100k-entity batch answers with 100k runs, and a model (or even a dict) per run
+    would take more memory than the batch itself."""
+
+    submission_id: uuid.UUID
+    entity_indexes: Sequence[int]
+    entity_types: Sequence[str]
+    run_ids: Sequence[uuid.UUID]
+    statuses: Sequence[str]
+
+    def runs(self) -> Iterator[tuple[int, str, uuid.UUID, str]]:
+        return zip(self.entity_indexes, self.entity_types, self.run_ids, self.statuses, strict=True)
+
+    def envelope_json(self) -> memoryview:
+        """``{"data": BatchSubmitted}`` as compact JSON, encoded a piece of runs at a time. Ids and numbers
+        need no escaping; types and statuses are few, each quoted once."""
+        quote = functools.cache(json.dumps)
+        body = bytearray(f'{{"data":{{"submission_id":"{self.submission_id}","pipeline_runs":['.encode())
+        runs, separator = self.runs(), ""
+        while piece := list(itertools.islice(runs, RUNS_PER_PIECE)):
+            body += (
+                separator
+                + ",".join(
+                    f'{{"entity_index":{index},"entity_type":{quote(entity_type)},'
+                    f'"pipeline_run_id":"{run_id}","pipeline_run_status":{quote(status)},"trigger_run_id":null}}'
+                    for index, entity_type, run_id, status in piece
+                )
+            ).encode()
+            separator = ","
+        body += b"]}}"
+        return memoryview(body)
+
+
 class BatchStatusRequest(BaseModel):
     submission_id: uuid.UUID
     org_id: uuid.UUID | None = None
     # Root runs per page; each root comes with all its descendants.
     limit: int = Field(default=1000, ge=1, le=10000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=JSON_INTEGER_MAX)
 
 
 class SubmissionOut(BaseModel):

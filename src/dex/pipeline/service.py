@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
+from sqlalchemy.orm.interfaces import ORMOption
 
 from dex.blueprints.service import version_for_submission
 from dex.db.queries import Page, conflict_for, paginate
 from dex.errors import BadRequest, Forbidden, NotFound
 from dex.pipeline import repository as repo
 from dex.pipeline.models import PipelineRun, StepResult, Submission
-from dex.pipeline.plan import skip_all
+from dex.pipeline.plan import Plan, skip_all
 from dex.pipeline.progress import PlanCache, Progress, RunRef
-from dex.pipeline.schemas import BatchSubmitRequest
+from dex.pipeline.schemas import ENTITIES_JSON, BatchSubmitRequest, SubmittedBatch
 from dex.pipeline.states import RunCounters
 from dex.tenancy.context import AuthContext
 from dex.tenancy.models import Company
 from dex.usage.budgets import parked_steps
 from dex.usage.ledger import submission_usage
+
+# Entities written per flush of a submission (runs, first steps, counters).
+SUBMIT_CHUNK_ENTITIES = 5000
 
 STATUS_FOR_CLIENTS = {
     "succeeded": "completed",
@@ -52,30 +58,21 @@ async def check_company_in_org(session: AsyncSession, scope: AuthContext, compan
         raise NotFound("company_id does not belong to org_id")
 
 
-async def _existing_submission(session: AsyncSession, org_id: uuid.UUID, key: str) -> dict[str, Any] | None:
+async def _existing_submission(session: AsyncSession, org_id: uuid.UUID, key: str) -> SubmittedBatch | None:
     submission_id = await session.scalar(
         select(Submission.id).where(Submission.org_id == org_id, Submission.idempotency_key == key)
     )
     if submission_id is None:
         return None
-    runs = await session.execute(
-        select(PipelineRun.entity_index, PipelineRun.entity_type, PipelineRun.id, PipelineRun.status)
-        .where(PipelineRun.submission_id == submission_id, PipelineRun.parent_pipeline_run_id.is_(None))
-        .order_by(PipelineRun.entity_index)
-    )
-    return {
-        "submission_id": submission_id,
-        "pipeline_runs": [
-            {
-                "entity_index": r.entity_index,
-                "entity_type": r.entity_type,
-                "pipeline_run_id": r.id,
-                "pipeline_run_status": r.status,
-                "trigger_run_id": None,
-            }
-            for r in runs
-        ],
-    }
+    rows = await repo.submitted_runs(session, submission_id)
+    indexes, entity_types, run_ids, statuses = zip(*rows, strict=True) if rows else ((), (), (), ())
+    return SubmittedBatch(submission_id, indexes, entity_types, run_ids, statuses)
+
+
+def _can_finish_at_submit(plan: Plan) -> bool:
+    """Whether a run may finish as it is submitted: when the blueprint has no step, or its first step has a
+    condition (which may not hold)."""
+    return not plan.steps or plan.steps[0].condition is not None
 
 
 async def submit(
@@ -85,7 +82,7 @@ async def submit(
     *,
     plans: PlanCache,
     idempotency_key: str | None = None,
-) -> dict[str, Any]:
+) -> SubmittedBatch:
     if not body.entities:
         raise BadRequest("entities must contain at least one entity")
     company_id = submission_company(scope, body.company_id)
@@ -103,20 +100,22 @@ async def submit(
     submission_id = uuid.uuid4()
     try:
         async with session.begin_nested():
-            await session.execute(
-                Submission.__table__.insert().values(
-                    id=submission_id,
-                    org_id=scope.org_id,
-                    company_id=company_id,
-                    blueprint_id=body.blueprint_id,
-                    blueprint_version_id=version.id,
-                    submitted_by_user_id=scope.user_id,
-                    source=body.source,
-                    input_payload={"entities": [entity.model_dump() for entity in body.entities]},
-                    status="received",
-                    metadata=body.metadata or {},
-                    idempotency_key=idempotency_key,
-                )
+            await repo.insert_submission(
+                session,
+                {
+                    "id": submission_id,
+                    "org_id": scope.org_id,
+                    "company_id": company_id,
+                    "blueprint_id": body.blueprint_id,
+                    "blueprint_version_id": version.id,
+                    "submitted_by_user_id": scope.user_id,
+                    "source": body.source,
+                    "status": "received",
+                    "metadata": body.metadata or {},
+                    "idempotency_key": idempotency_key,
+                    "root_runs": len(body.entities),
+                },
+                entities_json=ENTITIES_JSON.dump_json(body.entities).decode(),
             )
     except IntegrityError as exc:
         # A concurrent retry with the same key won: answer with its submission.
@@ -125,55 +124,59 @@ async def submit(
             if existing is not None:
                 return existing
         raise
-    progress = Progress(session, plans)
-    first_position = min((step.position for step in (await plans.get(session, version.id)).steps), default=1)
-    runs = []
-    for index, entity in enumerate(body.entities):
-        run = RunRef(
-            uuid.uuid4(),
-            scope.org_id,
-            company_id,
-            submission_id,
-            body.blueprint_id,
-            version.id,
-            version.version,
-            entity.entity_type,
-            0,
-        )
-        progress.start_run(
-            run,
-            Progress.run_row(run, entity.input, index=index, start=first_position, parent=None, dedup=None),
-            entity.input,
-        )
-        runs.append(run)
-    await progress.flush()
-    statuses = dict(
-        (
-            await session.execute(
-                select(PipelineRun.id, PipelineRun.status).where(PipelineRun.submission_id == submission_id)
+    plan = await plans.get(session, version.id)
+    first_position = min((step.position for step in plan.steps), default=1)
+    run_ids = [uuid.uuid4() for _ in body.entities]
+    # Runs that did not stay queued: those complete at once (every step's condition false).
+    moved: dict[uuid.UUID, str] = {}
+    # Runs are written a chunk at a time, so the rows in flight do not grow with the batch. Each chunk's
+    # flush derives the submission's status from the runs so far, which is already the final one unless
+    # a run can finish at submit: then the batch is written in one piece, for one exact status change.
+    chunk = len(body.entities) if _can_finish_at_submit(plan) else SUBMIT_CHUNK_ENTITIES
+    for start in range(0, len(body.entities), chunk):
+        progress = Progress(session, plans)
+        for index in range(start, min(start + chunk, len(body.entities))):
+            entity = body.entities[index]
+            run = RunRef(
+                run_ids[index],
+                scope.org_id,
+                company_id,
+                submission_id,
+                body.blueprint_id,
+                version.id,
+                version.version,
+                entity.entity_type,
+                0,
             )
-        ).all()
+            row = Progress.run_row(
+                run, entity.input, index=index, start=first_position, parent=None, dedup=None
+            )
+            progress.start_run(run, row, entity.input)
+        await progress.flush()
+        moved.update((run["id"], run["status"]) for run in progress.moved_runs)
+    return SubmittedBatch(
+        submission_id,
+        range(len(run_ids)),
+        [expected_type] * len(run_ids),
+        run_ids,
+        [moved.get(run_id, "queued") for run_id in run_ids],
     )
-    return {
-        "submission_id": submission_id,
-        "pipeline_runs": [
-            {
-                "entity_index": i,
-                "entity_type": run.entity_type,
-                "pipeline_run_id": run.run_id,
-                "pipeline_run_status": statuses.get(run.run_id, "queued"),
-                "trigger_run_id": None,
-            }
-            for i, run in enumerate(runs)
-        ],
-    }
 
 
 async def _load_owned(
-    session: AsyncSession, scope: AuthContext, model: Any, row_id: uuid.UUID, *, missing: str, forbidden: str
+    session: AsyncSession,
+    scope: AuthContext,
+    model: Any,
+    row_id: uuid.UUID,
+    *,
+    missing: str,
+    forbidden: str,
+    options: Sequence[ORMOption] = (),
 ) -> Any:
     """A row of the caller's org (404 otherwise) that a company-scoped caller owns (403 otherwise)."""
-    row = await session.scalar(select(model).where(model.id == row_id, model.org_id == scope.org_id))
+    row = await session.scalar(
+        select(model).options(*options).where(model.id == row_id, model.org_id == scope.org_id)
+    )
     if row is None:
         raise NotFound(missing)
     own = scope.own_company_id()
@@ -182,7 +185,9 @@ async def _load_owned(
     return row
 
 
-async def load_submission(session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID) -> Submission:
+async def load_submission(
+    session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID, *, with_ingest_report: bool = False
+) -> Submission:
     return await _load_owned(
         session,
         scope,
@@ -190,6 +195,7 @@ async def load_submission(session: AsyncSession, scope: AuthContext, submission_
         submission_id,
         missing="Submission not found",
         forbidden="Forbidden submission access",
+        options=[undefer(Submission.ingest_report)] if with_ingest_report else [],
     )
 
 
@@ -207,49 +213,13 @@ def _node(run: Any, final_context: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-RUN_TREE = text(
-    """
-    WITH RECURSIVE roots AS (
-        SELECT id FROM pipeline_runs
-        WHERE submission_id = :submission_id AND parent_pipeline_run_id IS NULL
-        ORDER BY created_at, entity_index, id
-        LIMIT :limit OFFSET :offset
-    ), tree AS (
-        SELECT r.* FROM pipeline_runs r JOIN roots ON roots.id = r.id
-        UNION ALL
-        SELECT c.* FROM pipeline_runs c JOIN tree ON c.parent_pipeline_run_id = tree.id
-    )
-    SELECT id, parent_pipeline_run_id, entity_index, entity_type, status, trigger_run_id, error_message,
-           entity_input, created_at
-    FROM tree ORDER BY created_at, entity_index, id
-    """
-)
-
-FINAL_CONTEXTS = text(
-    """
-    SELECT DISTINCT ON (pipeline_run_id) pipeline_run_id, output_payload -> 'cumulative_context' AS context
-    FROM step_results
-    WHERE pipeline_run_id = ANY(:ids) AND status IN ('succeeded', 'skipped')
-      AND jsonb_typeof(output_payload -> 'cumulative_context') = 'object'
-    ORDER BY pipeline_run_id, step_position DESC
-    """
-)
-
-
 async def batch_status(
     session: AsyncSession, scope: AuthContext, *, submission_id: uuid.UUID, limit: int, offset: int
 ) -> dict[str, Any]:
-    """The recursive run tree of one page of root runs — three queries whatever the batch size."""
+    """The recursive run tree of one page of root runs — a few queries, none over the whole batch."""
     submission = await load_submission(session, scope, submission_id)
-    rows = list(
-        (
-            await session.execute(
-                RUN_TREE, {"submission_id": submission_id, "limit": limit, "offset": offset}
-            )
-        ).mappings()
-    )
-    completed = [row["id"] for row in rows if row["status"] == "succeeded"]
-    contexts = dict((await session.execute(FINAL_CONTEXTS, {"ids": completed})).all()) if completed else {}
+    rows = await repo.run_tree_page(session, submission_id, limit=limit, offset=offset)
+    contexts = await repo.final_contexts(session, [row["id"] for row in rows if row["status"] == "succeeded"])
     nodes: dict[uuid.UUID, dict[str, Any]] = {}
     children: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     roots = []
@@ -266,11 +236,6 @@ async def batch_status(
             roots.append(node)
     for run_id, kids in children.items():
         nodes[run_id]["children"] = kids
-    total_roots = await session.scalar(
-        select(func.count()).where(
-            PipelineRun.submission_id == submission_id, PipelineRun.parent_pipeline_run_id.is_(None)
-        )
-    )
     counters = RunCounters(
         submission.runs_total,
         submission.runs_running,
@@ -306,7 +271,7 @@ async def batch_status(
         "pagination": {
             "limit": limit,
             "offset": offset,
-            "total_root_runs": total_roots or 0,
+            "total_root_runs": submission.root_runs,
             "returned": len(roots),
         },
     }

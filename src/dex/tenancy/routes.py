@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import ERROR_RESPONSES, Envelope, ListEnvelope, PageRequest, envelope, list_envelope
+from dex.api.envelopes import Envelope, ListEnvelope, PageRequest, envelope, list_envelope
 from dex.tenancy import service
 from dex.tenancy.auth import AuthContext, SuperAdminAuth, TenantAuth
 from dex.tenancy.repository import Page
@@ -263,7 +263,7 @@ async def get_step(body: StepGetRequest, auth: TenantAuth, session: SessionDep) 
     return envelope(await service.get_step(session, auth, step_id=body.id, slug=body.slug))
 
 
-router = APIRouter(responses=ERROR_RESPONSES)
+router = APIRouter()
 router.include_router(auth_router)
 router.include_router(super_admin_router)
 router.include_router(tenant_router)

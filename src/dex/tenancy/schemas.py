@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dex.api.envelopes import PageRequest
 from dex.blueprints.models import STEP_TYPES
+from dex.db.base import INTEGER_MAX
 from dex.tenancy.models import ROLES
 
 Role = Literal[*ROLES]
@@ -197,7 +198,7 @@ class StepFields(BaseModel):
     auth_config: Json | None = None
     payload_template: Json | None = None
     response_mapping: Json | None = None
-    timeout_ms: int | None = Field(default=None, gt=0)
+    timeout_ms: int | None = Field(default=None, gt=0, le=INTEGER_MAX)
     retry_config: Json | None = None
 
     def provided(self) -> dict[str, Any]:

@@ -6,9 +6,12 @@ call would take the org or the submission past its budget; if so the step is par
 a budget re-queues the parked steps that now fit, through the state machine, and wakes the executors.
 
 Spend comes from counters a trigger keeps in the transaction that records each cost (``dex.usage.models``),
-so the check is four primary-key lookups. It is a soft limit: steps already in flight when the budget is
+so the check is four primary-key lookups. Only steps whose org or submission has a budget make it: the
+claim that hands a step to a worker says whether one exists (``ClaimedStep.budgeted``), so unbudgeted work
+— most of it — spends no query on budgets. It is a soft limit: steps already in flight when the budget is
 reached finish, so an org may overshoot by at most what its in-flight steps spend (bounded by
-``DEX_PER_ORG_CONCURRENCY``).
+``DEX_PER_ORG_CONCURRENCY``); likewise a budget set on an org or submission applies to the steps claimed
+after it, not to those already in flight.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from dex.api.deps import SessionDep
-from dex.api.envelopes import ERROR_RESPONSES, Envelope
+from dex.api.envelopes import Envelope
 from dex.pipeline.service import load_submission
 from dex.tenancy.auth import FlexibleAuth, SuperAdminContext, tenant_scope
 from dex.usage import budgets, ledger
@@ -20,7 +20,7 @@ from dex.usage.schemas import (
     UsageRequest,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["usage"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", tags=["usage"])
 
 
 @router.post("/usage", response_model=Envelope[UsageReport])

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import ERROR_RESPONSES, Envelope, ListEnvelope, list_envelope
+from dex.api.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 from dex.webhooks import service
 from dex.webhooks.schemas import (
@@ -22,7 +22,7 @@ from dex.webhooks.schemas import (
     RedeliverRequest,
 )
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
 @router.post("/create", response_model=Envelope[EndpointCreated])
