@@ -339,7 +339,10 @@ class ChaosWorld:
         try:
             yield conn
         finally:
-            await conn.close()
+            try:
+                await conn.close()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError):
+                conn.terminate()  # the server went away mid-query (an injected restart)
 
     async def sandbox_call(self, method: str, path: str, body: Any = None) -> Any:
         assert self.sandbox is not None
@@ -378,7 +381,9 @@ async def _tenant(world: ChaosWorld, slug: str) -> tuple[DexClient, str, dict[st
 async def _wait_settled(world: ChaosWorld, submission_id: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        with contextlib.suppress(
+            OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError
+        ):
             async with world.connection() as conn:
                 status = await conn.fetchval(
                     "SELECT status FROM submissions WHERE id = $1", uuid.UUID(submission_id)

@@ -73,7 +73,12 @@ def _try_acquire(limiter: RateLimiter) -> AbstractContextManager[bool] | None:
 
 def _release(held: list[AbstractContextManager[bool]]) -> None:
     for slot in reversed(held):
-        slot.__exit__(None, None, None)
+        try:
+            slot.__exit__(None, None, None)
+        except redis.RedisError as exc:
+            # The request itself is done; a slot Redis could not take back lapses with its expiry (or
+            # went with a restarted Redis), so this is no reason to fail the provider call.
+            log.warning("could not release a provider slot (%s)", exc)
 
 
 class RedisProviderLimiter:
