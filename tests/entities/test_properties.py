@@ -132,7 +132,10 @@ def test_merge_overwrites_with_values_and_never_erases_with_nulls(existing: dict
 
 column_values = st.fixed_dictionaries(
     {
-        "industry": st.one_of(st.none(), st.text(min_size=1, max_size=6)),
+        # Lone surrogates are stored as U+FFFD (dex.db.queries.dumps), so they would not round-trip.
+        "industry": st.one_of(
+            st.none(), st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=6)
+        ),
         "employee_count": st.one_of(st.none(), st.integers(0, 10**6)),
         "source_providers": st.one_of(st.none(), st.lists(st.sampled_from(["p1", "p2", "p3"]), max_size=3)),
     }
@@ -149,8 +152,8 @@ def test_columns_keep_their_value_when_the_update_has_none(existing: dict, incom
     assert set(providers) == set(existing["source_providers"] or []) | set(incoming["source_providers"] or [])
 
 
-# PostgreSQL text and jsonb cannot hold NUL characters.
-storable_text = st.text(st.characters(exclude_characters="\x00"), max_size=12)
+# PostgreSQL text and jsonb cannot hold NUL characters; lone surrogates are stored as U+FFFD.
+storable_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=12)
 # Each field has one writer at most; the others may send it as null (null never erases).
 FIELD_VALUES = {
     "industry": storable_text,

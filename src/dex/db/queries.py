@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -55,9 +56,17 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
+# A lone UTF-16 surrogate (valid in a Python str, not in Unicode) escaped by json.dumps; jsonb refuses it.
+_LONE_SURROGATE = re.compile(
+    r"\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}"
+)
+
+
 def dumps(value: Any) -> str:
-    """JSON for a ``CAST(:rows AS jsonb)`` parameter: how set-based writes pass many rows at once."""
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
+    """JSON for a ``CAST(:rows AS jsonb)`` parameter: how set-based writes pass many rows at once. A lone
+    surrogate becomes U+FFFD, so one stray code unit never fails a whole write batch."""
+    text = json.dumps(value, default=_json_default, separators=(",", ":"))
+    return _LONE_SURROGATE.sub(r"\\ufffd", text) if "\\ud" in text else text
 
 
 def recordset(table: Table, columns: Sequence[str], *extra: str) -> str:
