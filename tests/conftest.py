@@ -3,6 +3,7 @@ database per xdist worker cloned from a migrated template, and every table empti
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.api.app import create_app, runner_deps
@@ -70,8 +72,16 @@ async def clean_database(request: pytest.FixtureRequest) -> None:
     if "database" not in request.fixturenames:
         return
     db: Database = request.getfixturevalue("database")
-    async with db.engine.begin() as conn:
-        await conn.execute(text(TRUNCATE_ALL))
+    # A scale-out worker of the previous test may still be finishing a write: a deadlock is retried.
+    for attempt in range(5):
+        try:
+            async with db.engine.begin() as conn:
+                await conn.execute(text(TRUNCATE_ALL))
+            return
+        except DBAPIError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.5)
 
 
 @pytest.fixture
