@@ -92,3 +92,24 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# Connection exceptions, and the server shutting down or starting up (a restart, a terminated backend).
+CONNECTION_SQLSTATE_PREFIXES = ("08", "57P")
+
+
+def error_causes(exc: BaseException) -> list[BaseException]:
+    """A SQLAlchemy error, the driver's error it wraps, and what that one was raised from."""
+    orig = getattr(exc, "orig", None)
+    return [e for e in (exc, orig, getattr(orig, "__cause__", None)) if e is not None]
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database went away (restart, dropped connection) rather than refusing the statement."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    return any(
+        isinstance(cause, (OSError, asyncpg.InterfaceError))
+        or str(getattr(cause, "sqlstate", "") or "").startswith(CONNECTION_SQLSTATE_PREFIXES)
+        for cause in error_causes(exc)
+    )

@@ -77,6 +77,13 @@ def recordset(table: Table, columns: Sequence[str], *extra: str) -> str:
     return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({', '.join([*fields, *extra])})"
 
 
+def insert_recordset(table: Table, columns: Sequence[str]) -> str:
+    """``INSERT INTO table (columns) SELECT columns FROM`` :func:`recordset`: a whole batch of rows in one
+    statement, whatever the mix of nulls (an ORM bulk insert splits on them)."""
+    names = ", ".join(columns)
+    return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {recordset(table, columns)}"
+
+
 def storable(value: Any) -> Any:
     """``value`` without NUL characters, which PostgreSQL text and jsonb refuse: provider payloads and
     client input are cleaned where they enter, so one stray byte never fails a whole write batch."""

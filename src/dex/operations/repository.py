@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, TextClause, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import dumps, recordset
+from dex.db.queries import dumps, insert_recordset
 from dex.operations.engine import OperationResult
 from dex.operations.models import OperationAttempt, OperationRun
+from dex.providers.base import Attempt
 from dex.tenancy.context import AuthContext
 
 
@@ -103,7 +103,8 @@ async def record_operation_runs(
         # the history once; its attempt is not recorded a second time.
         settled = [a for a in journaled if not all(call_id in calls for call_id in a["call_ids"])]
         if settled:
-            attempts = [a for a in attempts if a not in settled]
+            dropped = {id(attempt) for attempt in settled}
+            attempts = [a for a in attempts if id(a) not in dropped]
             _deduct(runs, settled)
         referenced = {call_id for attempt in journaled for call_id in attempt["call_ids"]}
         await _insert_history(
@@ -151,55 +152,50 @@ def interrupted_history(calls: Iterable[Any]) -> tuple[list[dict[str, Any]], lis
     by_execution: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for call in calls:
         by_execution[call.run_id].append(call)
-    runs, attempts = [], []
+    runs: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
     for execution in by_execution.values():
-        first, run_id = execution[0], uuid.uuid4()
-        costs = [call.cost_credits if call.answered else call.price_credits for call in execution]
+        first = execution[0]
+        result = OperationResult(
+            run_id=uuid.uuid4(),
+            operation_id=first.operation_id,
+            entity_type=first.entity_type,
+            status="failed",
+            attempts=[_interrupted_attempt(call) for call in execution],
+            sandbox=first.sandbox,
+        )
+        auth = AuthContext(first.org_id, first.user_id, first.company_id, first.role, first.auth_method)
         runs.append(
             {
-                "run_id": run_id,
-                "org_id": first.org_id,
-                "company_id": first.company_id,
-                "user_id": first.user_id,
-                "role": first.role,
-                "auth_method": first.auth_method,
-                "operation_id": first.operation_id,
-                "entity_type": first.entity_type,
-                "status": "failed",
-                "missing_inputs": [],
-                "input_payload": {},
-                "output_payload": None,
-                "pipeline_run_id": first.pipeline_run_id,
-                "step_result_id": first.step_result_id,
-                "submission_id": first.submission_id,
-                "cost_credits": sum(costs, Decimal("0")),
+                **operation_run_row(
+                    result,
+                    auth=auth,
+                    input_payload={},
+                    pipeline_run_id=first.pipeline_run_id,
+                    step_result_id=first.step_result_id,
+                    submission_id=first.submission_id,
+                ),
                 "duration_ms": None,
             }
         )
-        attempts += [
-            {
-                "run_id": run_id,
-                "org_id": call.org_id,
-                "sequence": index,
-                "provider": call.provider,
-                "action": call.action,
-                "status": "failed",
-                "skip_reason": None,
-                "http_status": call.http_status,
-                "provider_status": "answer_not_recorded" if call.answered else "outcome_unknown",
-                "duration_ms": None,
-                "raw_response": None,
-                "http_attempts": 1,
-                "cached": False,
-                "sandbox": call.sandbox,
-                "cost_credits": cost,
-                "saved_credits": Decimal("0"),
-                "call_ids": [call.call_id],
-                "call_costs": [cost],
-            }
-            for index, (call, cost) in enumerate(zip(execution, costs, strict=True))
-        ]
+        attempts += attempt_rows(result, first.org_id)
     return runs, attempts
+
+
+def _interrupted_attempt(call: Any) -> Attempt:
+    cost = call.cost_credits if call.answered else call.price_credits
+    return Attempt(
+        provider=call.provider,
+        action=call.action,
+        status="failed",
+        http_status=call.http_status,
+        provider_status="answer_not_recorded" if call.answered else "outcome_unknown",
+        http_attempts=1,
+        sandbox=call.sandbox,
+        cost_credits=cost,
+        call_ids=[call.call_id],
+        call_costs=[cost],
+    )
 
 
 def _deduct(runs: list[dict[str, Any]], dropped: list[dict[str, Any]]) -> None:
@@ -208,18 +204,12 @@ def _deduct(runs: list[dict[str, Any]], dropped: list[dict[str, Any]]) -> None:
         by_run[attempt["run_id"]]["cost_credits"] -= attempt["cost_credits"]
 
 
-def _insert_rows(table: Table, columns: Sequence[str]) -> TextClause:
-    names = ", ".join(columns)
-    return text(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {recordset(table, columns)}")
-
-
 _RUN_COLUMNS = [column.name for column in OperationRun.__table__.c if column.name != "created_at"]
 _ATTEMPT_COLUMNS = [
     column.name for column in OperationAttempt.__table__.c if column.name not in ("id", "created_at")
 ]
-# One statement per batch, whatever the mix of nulls (an ORM bulk insert splits on them).
-INSERT_RUNS = _insert_rows(OperationRun.__table__, _RUN_COLUMNS)
-INSERT_ATTEMPTS = _insert_rows(OperationAttempt.__table__, _ATTEMPT_COLUMNS)
+INSERT_RUNS = text(insert_recordset(OperationRun.__table__, _RUN_COLUMNS))
+INSERT_ATTEMPTS = text(insert_recordset(OperationAttempt.__table__, _ATTEMPT_COLUMNS))
 
 
 async def _insert_history(

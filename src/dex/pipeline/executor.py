@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.config import Settings
-from dex.db.engine import Database, libpq_url
+from dex.db.engine import Database, connection_lost, error_causes, libpq_url
 from dex.observability import STEPS_FINISHED, log_context
 from dex.operations.repository import journal_owners, settle_orphaned_calls
 from dex.pipeline import progress as progress_module
@@ -95,31 +95,13 @@ def _dead_local_workers(workers: list[str]) -> list[str]:
 
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
-# Connection exceptions, and the server shutting down or starting up (a restart, a terminated backend).
-CONNECTION_SQLSTATE_PREFIXES = ("08", "57P")
 # How long a finished batch waits for the database to come back before its steps are left to run again.
 RECORD_PATIENCE_SECONDS = 60.0
 
 
-def _causes(exc: BaseException) -> list[BaseException]:
-    orig = getattr(exc, "orig", None)
-    return [e for e in (exc, orig, getattr(orig, "__cause__", None)) if e is not None]
-
-
 def _retryable(exc: BaseException) -> bool:
-    sqlstates = {getattr(cause, "sqlstate", None) for cause in _causes(exc)}
+    sqlstates = {getattr(cause, "sqlstate", None) for cause in error_causes(exc)}
     return bool(sqlstates & RETRYABLE_SQLSTATES) or isinstance(exc, OperationalError)
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """The database went away (restart, dropped connection) rather than refusing the statement."""
-    if getattr(exc, "connection_invalidated", False):
-        return True
-    return any(
-        isinstance(cause, (OSError, asyncpg.InterfaceError))
-        or str(getattr(cause, "sqlstate", "") or "").startswith(CONNECTION_SQLSTATE_PREFIXES)
-        for cause in _causes(exc)
-    )
 
 
 # --- shared with the scale-out workers (dex.scaleout): one step function, one way to record and to lease ---

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.blueprints.models import BlueprintVersion
-from dex.db.queries import dumps, recordset
+from dex.db.queries import dumps, insert_recordset
 from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 
@@ -245,14 +245,10 @@ RUN_COLUMNS = (
     "depth",
     "status",
 )
-INSERT_STEPS = text(
-    f"INSERT INTO step_results ({', '.join(STEP_COLUMNS)}) "
-    f"SELECT {', '.join(STEP_COLUMNS)} FROM {recordset(StepResult.__table__, STEP_COLUMNS)}"
-)
+INSERT_STEPS = text(insert_recordset(StepResult.__table__, STEP_COLUMNS))
 # Fan-out children whose dedup key already exists in the submission are skipped.
 INSERT_RUNS = text(
-    f"INSERT INTO pipeline_runs ({', '.join(RUN_COLUMNS)}) "
-    f"SELECT {', '.join(RUN_COLUMNS)} FROM {recordset(PipelineRun.__table__, RUN_COLUMNS)} "
+    f"{insert_recordset(PipelineRun.__table__, RUN_COLUMNS)} "
     "ON CONFLICT (submission_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id"
 )
 

@@ -17,29 +17,27 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from dex.db.batching import Batcher
-from dex.db.engine import Database
-from dex.db.queries import dumps
+from dex.db.engine import Database, connection_lost
+from dex.db.queries import dumps, recordset
+from dex.operations.models import EnrichmentCacheEntry
 
 log = logging.getLogger(__name__)
 
 CacheKey = tuple[uuid.UUID, str, str, str]  # org, provider, action, request hash
 
+_cache = EnrichmentCacheEntry.__table__
+_KEY = ["org_id", "provider", "action", "request_hash"]
+_STORED = ["status", "http_status", "response", "cost_credits", "sandbox"]
 LOOKUP = text(
-    "SELECT k.position, c.response, c.cost_credits "
-    "FROM jsonb_to_recordset(CAST(:keys AS jsonb)) "
-    "AS k(position int, org_id uuid, provider text, action text, request_hash text) "
+    f"SELECT v.position, c.response, c.cost_credits FROM {recordset(_cache, _KEY, 'position int')} "
     "JOIN enrichment_cache c USING (org_id, provider, action, request_hash) WHERE c.expires_at > now()"
 )
 STORE = text(
-    "INSERT INTO enrichment_cache (org_id, provider, action, request_hash, status, http_status, response, "
-    "cost_credits, sandbox, expires_at) "
-    "SELECT org_id, provider, action, request_hash, status, http_status, response, cost_credits, sandbox, "
-    "now() + make_interval(secs => ttl_seconds) FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r("
-    "org_id uuid, provider text, action text, request_hash text, status text, http_status int, "
-    "response jsonb, cost_credits numeric, sandbox boolean, ttl_seconds float8) "
-    "ON CONFLICT (org_id, provider, action, request_hash) DO UPDATE SET status = EXCLUDED.status, "
-    "http_status = EXCLUDED.http_status, response = EXCLUDED.response, "
-    "cost_credits = EXCLUDED.cost_credits, sandbox = EXCLUDED.sandbox, expires_at = EXCLUDED.expires_at"
+    f"INSERT INTO enrichment_cache ({', '.join([*_KEY, *_STORED])}, expires_at) "
+    f"SELECT {', '.join([*_KEY, *_STORED])}, now() + make_interval(secs => ttl_seconds) "
+    f"FROM {recordset(_cache, [*_KEY, *_STORED], 'ttl_seconds float8')} "
+    f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in [*_STORED, "expires_at"])
 )
 
 
@@ -55,6 +53,8 @@ class EnrichmentCache:
         try:
             return await self._lookups.submit((org_id, provider, action, key))
         except (DBAPIError, OSError) as exc:
+            if not connection_lost(exc):
+                raise
             log.warning("enrichment cache lookup failed: %s", exc)
             return None
 
@@ -84,7 +84,10 @@ class EnrichmentCache:
         }
         try:
             await self._stores.submit(row)
-        except (DBAPIError, OSError) as exc:  # the answer is recorded with its attempt all the same
+        except (DBAPIError, OSError) as exc:
+            if not connection_lost(exc):
+                raise
+            # The answer is recorded with its attempt all the same.
             log.warning("enrichment cache write failed: %s", exc)
 
     async def _look_up(self, keys: list[CacheKey]) -> list[dict[str, Any] | None]:
@@ -93,7 +96,7 @@ class EnrichmentCache:
             for position, (org, provider, action, key) in enumerate(keys)
         ]
         async with self.database.engine.connect() as conn:
-            rows = await conn.execute(LOOKUP, {"keys": dumps(params)})
+            rows = await conn.execute(LOOKUP, {"rows": dumps(params)})
         found: list[dict[str, Any] | None] = [None] * len(keys)
         for position, response, cost in rows:
             found[position] = {**response, "cost_credits": cost}

@@ -25,40 +25,27 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from dex.db.batching import Batcher
-from dex.db.engine import Database
-from dex.db.queries import dumps
+from dex.db.engine import Database, connection_lost
+from dex.db.queries import dumps, insert_recordset, recordset
+from dex.operations.models import JournaledCall
 from dex.tenancy.context import AuthContext
 
-JOURNAL_COLUMNS = {
-    "call_id": "uuid",
-    "run_id": "uuid",
-    "org_id": "uuid",
-    "company_id": "uuid",
-    "user_id": "uuid",
-    "role": "text",
-    "auth_method": "text",
-    "operation_id": "text",
-    "entity_type": "text",
-    "pipeline_run_id": "uuid",
-    "step_result_id": "uuid",
-    "submission_id": "uuid",
-    "provider": "text",
-    "action": "text",
-    "owner": "text",
-    "price_credits": "numeric",
-    "sandbox": "boolean",
-}
-_names = ", ".join(JOURNAL_COLUMNS)
-_record_type = ", ".join(f"{name} {kind}" for name, kind in JOURNAL_COLUMNS.items())
+_journal = JournaledCall.__table__
+# Written when the request is sent; ``answered``, ``http_status`` and ``cost_credits`` follow its answer.
 INSERT_CALLS = text(
-    f"INSERT INTO provider_call_journal ({_names}) SELECT {_names} "
-    f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_record_type})"
+    insert_recordset(
+        _journal,
+        [
+            c.name
+            for c in _journal.c
+            if c.name not in ("answered", "http_status", "cost_credits", "created_at")
+        ],
+    )
 )
 NOTE_ANSWERS = text(
-    "UPDATE provider_call_journal j SET answered = true, http_status = r.http_status, "
-    "cost_credits = r.cost_credits "
-    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(call_id uuid, http_status int, cost_credits numeric) "
-    "WHERE j.call_id = r.call_id"
+    "UPDATE provider_call_journal j SET answered = true, http_status = v.http_status, "
+    "cost_credits = v.cost_credits "
+    f"FROM {recordset(_journal, ['call_id', 'http_status', 'cost_credits'])} WHERE j.call_id = v.call_id"
 )
 
 
@@ -146,6 +133,8 @@ class CallJournal:
         try:
             await self._sent.submit(row)
         except (DBAPIError, OSError) as exc:
+            if not connection_lost(exc):
+                raise
             raise JournalUnavailable(str(exc)) from exc
 
     def answered(self, call_id: uuid.UUID, http_status: int | None, cost: Decimal) -> None:
