@@ -13,9 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from dex.providers.base import SANDBOX_ACCOUNT_EMAIL, sandbox_credential
 from dex.sandbox import market
 from dex.sandbox.app import sandbox_state
+from dex.sandbox.credentials import SANDBOX_ACCOUNT_EMAIL, sandbox_credential
 from dex.sandbox.world import digest, known_to, normalize_domain
 
 PROVIDER = "adyntel"

@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
-from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
+from dex.sandbox.credentials import sandbox_credential
 from dex.sandbox.matching import known, text
 from dex.sandbox.world import Company, Person, company_for_domain, person_for_linkedin, pick, staff
 

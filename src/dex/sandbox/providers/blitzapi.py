@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
-from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
+from dex.sandbox.credentials import sandbox_credential
 from dex.sandbox.matching import known, strings, text, title_matches
 from dex.sandbox.world import (
     Company,

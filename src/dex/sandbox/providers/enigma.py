@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from dex.providers.base import sandbox_credential
 from dex.sandbox import market
 from dex.sandbox.app import sandbox_state
+from dex.sandbox.credentials import sandbox_credential
 from dex.sandbox.world import company_for_domain, known_to, normalize_domain
 
 PROVIDER = "enigma"

@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from dex.providers.base import sandbox_credential
 from dex.sandbox import market
 from dex.sandbox.app import sandbox_state
+from dex.sandbox.credentials import sandbox_credential
 from dex.sandbox.world import digest, known_to
 
 PROVIDER = "openai"

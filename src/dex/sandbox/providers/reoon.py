@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from dex.providers.base import sandbox_credential
 from dex.sandbox.app import sandbox_state
+from dex.sandbox.credentials import sandbox_credential
 from dex.sandbox.world import email_status
 
 router = APIRouter(prefix="/reoon", tags=["reoon"])
