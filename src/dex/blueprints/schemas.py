@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dex.api.envelopes import PageRequest
 from dex.db.base import INTEGER_MAX
+from dex.kit.envelopes import PageRequest
 
 EntityType = Literal["company", "person"]
 

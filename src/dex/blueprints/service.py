@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.envelopes import PageRequest
 from dex.blueprints.models import Blueprint, BlueprintStep, BlueprintVersion
 from dex.blueprints.repository import BlueprintRepository
 from dex.blueprints.schemas import (
@@ -20,8 +19,9 @@ from dex.blueprints.schemas import (
     BlueprintWithSteps,
 )
 from dex.blueprints.validation import default_entity_type, fans_out, validate_steps
-from dex.db.queries import Page
 from dex.errors import BadRequest, Forbidden, NotFound
+from dex.kit.envelopes import PageRequest
+from dex.kit.paging import Page
 from dex.tenancy.context import AuthContext
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
-from dex.pipeline.vocabulary import ENTITY_TYPES
+from dex.vocabulary import ENTITY_TYPES
 
 TIMELINE_STATUSES = ("found", "not_found", "failed", "skipped")
 

@@ -8,8 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from dex.api.deps import SessionDep
-from dex.api.envelopes import Envelope
 from dex.entities import service
 from dex.entities.export import MEDIA_TYPES, export_response
 from dex.entities.schemas import (
@@ -29,6 +27,8 @@ from dex.entities.schemas import (
     TimelinePage,
     TimelineQuery,
 )
+from dex.kit.deps import SessionDep
+from dex.kit.envelopes import Envelope
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 
 router = APIRouter(prefix="/api/v1/entities", tags=["entities"])

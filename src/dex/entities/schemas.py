@@ -12,7 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
-from dex.api.envelopes import JSON_INTEGER_MAX
+from dex.kit.envelopes import JSON_INTEGER_MAX
 
 EntityType = Literal["company", "person"]
 ExportFormat = Literal["csv", "jsonl"]

@@ -9,8 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import Envelope
 from dex.errors import NotFound, Unauthorized
 from dex.internal import service
 from dex.internal.schemas import (
@@ -30,6 +28,8 @@ from dex.internal.schemas import (
     SubmissionRequest,
     SubmissionStatusUpdate,
 )
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope
 from dex.pipeline.schemas import RunOut, StepResultOut, SubmissionRow
 from dex.tenancy.auth import authenticate_tenant, bearer_scheme
 from dex.tenancy.context import AuthContext

@@ -41,8 +41,8 @@ from dex.pipeline.plan import StepRow
 from dex.pipeline.progress import Completion, FanOutRecord, PlanCache, Progress, RunRef, dedup_key
 from dex.pipeline.runner import merge_context
 from dex.pipeline.service import run_steps
-from dex.pipeline.vocabulary import ENTITY_TYPES
 from dex.tenancy.context import AuthContext
+from dex.vocabulary import ENTITY_TYPES
 
 # Steps not started yet: what "the remaining steps" of a run are.
 PENDING_STEP_STATUSES = ("queued", "retrying")

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
-from dex.pipeline.vocabulary import ENTITY_TYPES, RUN_STATUSES, STEP_STATUSES, SUBMISSION_STATUSES
+from dex.vocabulary import ENTITY_TYPES, RUN_STATUSES, STEP_STATUSES, SUBMISSION_STATUSES
 
 
 def _tenant_fks(*pairs: tuple[str, str]) -> tuple[ForeignKeyConstraint, ...]:

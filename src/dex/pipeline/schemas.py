@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 
-from dex.api.envelopes import JSON_INTEGER_MAX, PageRequest
+from dex.kit.envelopes import JSON_INTEGER_MAX, PageRequest
 from dex.usage.schemas import SubmissionUsage
 
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from dex.blueprints.service import version_for_submission
-from dex.db.queries import Page, conflict_for, paginate
+from dex.db.queries import conflict_for
 from dex.errors import BadRequest, Forbidden, NotFound
+from dex.kit.paging import Page, paginate
 from dex.pipeline import repository as repo
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import Plan, skip_all

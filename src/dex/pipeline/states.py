@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dex.pipeline.vocabulary import RUN_STATUSES, STEP_STATUSES
+from dex.vocabulary import RUN_STATUSES, STEP_STATUSES
 
 
 class IllegalTransition(RuntimeError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text, normalize_email, normalize_linkedin_url
+from dex.normalize import clean_text, normalize_email, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "ampleleads"

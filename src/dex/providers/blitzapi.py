@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 

@@ -13,7 +13,7 @@ import asyncio
 import time
 from typing import Any
 
-from dex.operations.inputs import clean_text, normalize_email
+from dex.normalize import clean_text, normalize_email
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "icypeas"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from dex.operations.inputs import clean_text, normalize_email, normalize_linkedin_url
+from dex.normalize import clean_text, normalize_email, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "parallel"

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dex.operations.inputs import clean_text, normalize_domain, normalize_linkedin_url
+from dex.normalize import clean_text, normalize_domain, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "revenueinfra"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from dex.operations.inputs import clean_text, normalize_domain
+from dex.normalize import clean_text, normalize_domain
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "storeleads"

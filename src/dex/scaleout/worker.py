@@ -39,7 +39,7 @@ from dex.pipeline.executor import (
 )
 from dex.pipeline.progress import PlanCache, claim_ids
 from dex.pipeline.runner import ClaimedStep, RunnerDeps, StepOutcome
-from dex.providers.runtime import open_provider_runtime
+from dex.runtime import open_provider_runtime
 from dex.scaleout.broker import STEP_ACTOR, STEP_QUEUE, connect_broker
 from dex.scaleout.limits import RedisProviderLimiter
 from dex.scaleout.outbox import enable_outbox

@@ -22,9 +22,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.deps import SessionDep, SettingsDep
 from dex.config import Settings
 from dex.errors import Forbidden, Unauthorized
+from dex.kit.deps import SessionDep, SettingsDep
 from dex.tenancy.context import AuthContext, SuperAdminContext, tenant_scope
 from dex.tenancy.repository import LAST_USED_RESOLUTION, CredentialRepository
 from dex.tenancy.tokens import (

@@ -9,10 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from dex.api.envelopes import PageRequest
-from dex.blueprints.models import STEP_TYPES
 from dex.db.base import INTEGER_MAX
-from dex.tenancy.models import ROLES
+from dex.kit.envelopes import PageRequest
+from dex.tenancy.models import ROLES, STEP_TYPES
 
 Role = Literal[*ROLES]
 StepType = Literal[*STEP_TYPES]

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dex.api.deps import SessionDep
-from dex.api.envelopes import Envelope
+from dex.kit.deps import SessionDep
+from dex.kit.envelopes import Envelope
 from dex.pipeline.service import load_submission
 from dex.tenancy.auth import FlexibleAuth, SuperAdminContext, tenant_scope
 from dex.usage import budgets, ledger

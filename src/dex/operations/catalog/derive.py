@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, create_model
 
+from dex.normalize import normalize_domain
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import normalize_domain
 from dex.operations.registry import OperationSpec, Requirements
 from dex.providers import revenueinfra
 from dex.providers.revenueinfra import PRICING_QUESTIONS

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from dex.normalize import normalize_email
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import normalize_email
 from dex.operations.registry import OperationSpec, Requirements
 from dex.providers import blitzapi, icypeas, leadmagic, millionverifier, parallel, reoon
 from dex.providers.base import AdapterResult, skipped

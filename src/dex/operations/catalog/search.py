@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dex.normalize import normalize_domain
 from dex.operations.catalog.company_enrich import company_fields, company_linkedin_url, settled_status
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import OperationInput, normalize_domain
+from dex.operations.inputs import OperationInput
 from dex.operations.registry import FanOut, OperationSpec, Requirements
 from dex.providers import blitzapi, companyenrich, leadmagic, prospeo
 from dex.providers.base import AdapterResult, skipped
