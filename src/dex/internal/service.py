@@ -2,8 +2,8 @@
 runner did; dex keeps its own guarantees while it does:
 
 - every run status change goes through ``Progress`` (legal transitions only, submission counters and the
-  derived submission status move in the same transaction), every step status change is checked against
-  ``pipeline.states`` and guarded by its legal source statuses in the ``UPDATE``;
+  derived submission status move in the same transaction), every step status change is a statement of the
+  state machine (``pipeline.states``), guarded by its legal source statuses;
 - fetching a run hands it to the caller: its remaining step rows are created (dex creates them lazily) and
   its queued steps leave the embedded executor's queue, so the two never run the same step;
 - fan-out children are created like dex's own (deduplicated across the whole submission) and queued for
@@ -45,7 +45,6 @@ from dex.tenancy.context import AuthContext
 from dex.vocabulary import ENTITY_TYPES
 
 # Steps not started yet: what "the remaining steps" of a run are.
-PENDING_STEP_STATUSES = ("queued", "retrying")
 
 
 def _illegal(kind: str, current: str, target: str) -> None:
@@ -121,7 +120,7 @@ async def take_run(
             await progress.flush()
         await session.execute(
             update(StepResult)
-            .where(StepResult.pipeline_run_id == run.id, StepResult.status.in_(PENDING_STEP_STATUSES))
+            .where(StepResult.pipeline_run_id == run.id, StepResult.status.in_(states.PENDING_STEP_STATUSES))
             .values(available_at=None)
         )
     snapshot = dict(await repo.load_snapshot(session, run.blueprint_version_id))
@@ -175,12 +174,10 @@ async def update_step(session: AsyncSession, scope: AuthContext, body: StepUpdat
         exclude_none=True,
     )
     now = datetime.now(UTC)
-    sources: tuple[str, ...] = (step.status,)
     if body.status != step.status:
         _illegal("step", step.status, body.status)
-        sources = states.sources("step", body.status)
         # The caller runs it: out of the executor's queue, with no lease for lease recovery to expire.
-        values.update(status=body.status, available_at=None, claimed_by=None, lease_expires_at=None)
+        values.update(available_at=None, claimed_by=None, lease_expires_at=None)
         if body.status == "running":
             values.update(started_at=body.started_at or now, attempt=step.attempt + 1, finished_at=None)
         if body.status in states.TERMINAL_STEP_STATUSES:
@@ -191,45 +188,24 @@ async def update_step(session: AsyncSession, scope: AuthContext, body: StepUpdat
                 values["duration_ms"] = max(0, int((finished - started).total_seconds() * 1000))
     if body.duration_ms is not None:
         values["duration_ms"] = body.duration_ms
+    if body.status != step.status:
+        moved = await session.scalar(states.set_step_statement(body.status), {"step_id": step.id})
+        assert moved is not None  # the row is locked: its status cannot have moved
+    if values:
+        await session.execute(update(StepResult).where(StepResult.id == step.id).values(**values))
     updated = await session.scalar(
-        update(StepResult)
-        .where(StepResult.id == step.id, StepResult.status.in_(sources))
-        .values(**values)
-        .returning(StepResult)
-        .execution_options(populate_existing=True)
+        select(StepResult).where(StepResult.id == step.id).execution_options(populate_existing=True)
     )
-    assert updated is not None  # the row is locked: its status cannot have moved
+    assert updated is not None
     return updated
-
-
-SKIP_REMAINING = text(
-    """
-    UPDATE step_results
-    SET status = 'skipped', finished_at = now(), available_at = NULL,
-        output_payload = CASE
-            WHEN CAST(:reason AS text) IS NULL THEN output_payload
-            ELSE (CASE WHEN jsonb_typeof(output_payload) = 'object' THEN output_payload ELSE '{}'::jsonb END)
-                 || jsonb_build_object('skip_reason', CAST(:reason AS text))
-        END
-    WHERE pipeline_run_id = :run_id AND step_position > :after AND status = ANY(:pending)
-    RETURNING id
-    """
-)
 
 
 async def skip_remaining(
     session: AsyncSession, run_id: uuid.UUID, after_position: int, reason: str | None = None
 ) -> list[StepResult]:
     """Skip the run's not-yet-started steps after a position, in one statement."""
-    for status in PENDING_STEP_STATUSES:
-        states.check("step", status, "skipped")
-    params = {
-        "run_id": run_id,
-        "after": after_position,
-        "reason": reason,
-        "pending": list(PENDING_STEP_STATUSES),
-    }
-    ids = list((await session.execute(SKIP_REMAINING, params)).scalars())
+    params = {"run_id": run_id, "after": after_position, "reason": reason}
+    ids = list((await session.execute(states.SKIP_REMAINING, params)).scalars())
     rows = await session.scalars(
         select(StepResult)
         .where(StepResult.id.in_(ids))

@@ -385,7 +385,7 @@ class Progress:
         self._fan_out_events(created)
         await timeline.insert_events(self.session, self.events)
         for target in ("running", "succeeded", "failed", "canceled"):
-            for moved in await repo.move_runs(self.session, target, self.moves.get(target, [])):
+            for moved in await states.move_runs(self.session, target, self.moves.get(target, [])):
                 self.moved_runs.append({**moved, "status": target})
                 delta = states.counter_delta(moved["old_status"], target)
                 for name, value in delta.items():
