@@ -58,9 +58,8 @@ async def get_budget(body: BudgetRequest, auth: FlexibleAuth, session: SessionDe
 async def set_budget(body: BudgetSetRequest, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
     """Set or remove (``null``) a budget; steps parked as ``budget_exhausted`` that now fit resume."""
     scope = tenant_scope(auth, org_id=body.org_id)
-    await budgets.set_budget(
-        session, scope, budget_credits=body.budget_credits, submission_id=body.submission_id
-    )
+    submission_id = body.submission_id
+    await budgets.set_budget(session, scope, budget_credits=body.budget_credits, submission_id=submission_id)
     requeued = await pipeline_service.requeue_parked(session, scope.org_id, submission_id)
     view = await budgets.budget_view(session, scope, submission_id)
     return {"data": {**view, "requeued_steps": requeued}}
