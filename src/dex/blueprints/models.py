@@ -41,7 +41,7 @@ class Blueprint(Base):
     )
     # The latest version number; every change of steps or settings writes a new blueprint_versions row.
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
-    # The entity type its runs start with (company when unset, as in the reference).
+    # The entity type its runs start with (company when unset, as in the seed system).
     entity_type: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -1,4 +1,4 @@
-"""Blueprint endpoints for tenants and for super-admins (reference §4.5–4.6), and the assembler (§4.7)."""
+"""Blueprint endpoints for tenants and for super-admins, and the assembler."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API models of blueprints (reference §4.5–4.6, plus dex's entity_type and version)."""
+"""API models of blueprints (plus dex's entity_type and version)."""
 
 from __future__ import annotations
 

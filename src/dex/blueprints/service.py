@@ -26,7 +26,7 @@ from dex.tenancy.context import AuthContext
 
 
 def _require_writer(scope: AuthContext) -> None:
-    # Blueprints are org-wide, so company-scoped roles may use them but not change them (reference §14.3.24).
+    # Blueprints are org-wide, so company-scoped roles may use them but not change them.
     if not scope.is_org_admin:
         raise Forbidden("org_admin role required to change blueprints")
 

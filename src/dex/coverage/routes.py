@@ -1,4 +1,4 @@
-"""``POST /api/v1/coverage/check`` (flexible auth, reference §4.7)."""
+"""``POST /api/v1/coverage/check`` (flexible auth)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Canonical entity state, snapshots and timeline (reference §2.7–2.9), with unique natural keys per org."""
+"""Canonical entity state, snapshots and timeline, with unique natural keys per org."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Entity endpoints (``/api/v1/entities/*``, reference §4.7): queries, timeline, snapshots, change
+"""Entity endpoints (``/api/v1/entities/*``): queries, timeline, snapshots, change
 detection and export. All accept tenant and super-admin credentials; a super-admin names the org."""
 
 from __future__ import annotations

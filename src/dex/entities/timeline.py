@@ -1,4 +1,4 @@
-"""Timeline rows (reference §10): one per finished step, fan-out discoveries, and entity upserts.
+"""Timeline rows: one per finished step, fan-out discoveries, and entity upserts.
 
 Rows are built here and inserted in bulk by the caller's transaction, so a step's event commits with the
 step. Step events are first attributed to the entity the context identifies at that moment; when the run

@@ -1,6 +1,6 @@
-"""``/api/internal/*``: the API an external runner written against the original system drives runs with
-(reference §4.8). Off — every path answers 404 — unless ``INTERNAL_API_KEY`` is set; then the bearer must be
-that key (compared in constant time) and ``x-internal-org-id`` must name the org whose runs are touched."""
+"""``/api/internal/*``: the API an external runner written against the original system drives runs with.
+Off — every path answers 404 — unless ``INTERNAL_API_KEY`` is set; then the bearer must be that key
+(compared in constant time) and ``x-internal-org-id`` must name the org whose runs are touched."""
 
 from __future__ import annotations
 

@@ -308,7 +308,7 @@ async def fan_out(
     if step_id is None:
         raise BadRequest(f"the parent run has no step result at position {step.position}")
     spec = get_operation(body.fan_out_operation_id or step.operation_id or "")
-    # Children are of the type the operation finds (the reference made every child a person).
+    # Children are of the type the operation finds (the seed system made every child a person).
     default_type = spec.fan_out.child_entity_type if spec and spec.fan_out else "person"
     list_key = spec.fan_out.list_key if spec and spec.fan_out else "results"
     parent_context = body.parent_cumulative_context or {}
@@ -424,7 +424,7 @@ async def check_freshness(
 async def record_step_event(
     session: AsyncSession, scope: AuthContext, body: StepEventRequest
 ) -> dict[str, Any]:
-    """Best effort, as in the reference: a write that fails is reported, never raised (the run goes on).
+    """Best effort, as in the seed system: a write that fails is reported, never raised (the run goes on).
     Only another org's run is refused."""
     run = await load_run(session, scope, body.pipeline_run_id)
     result = dict(body.operation_result or {})

@@ -87,7 +87,7 @@ class OperationInput:
         return value
 
     def _name_part(self, key: str) -> str | None:
-        """First/last name split from ``full_name`` when neither part was given (reference §8.4.1)."""
+        """First/last name split from ``full_name`` when neither part was given."""
         if clean_text(self.raw.get("first_name")) or clean_text(self.raw.get("last_name")):
             return None
         full = clean_text(self.raw.get("full_name"))

@@ -1,4 +1,5 @@
-"""The embedded executor: runs ready steps inside the dex process (DESIGN.md principle 5).
+"""The embedded executor: runs ready steps inside the dex process. It is one of two executors (the other is
+the scale-out worker); both share the state machine and the step function.
 
 Four cooperating tasks:
 

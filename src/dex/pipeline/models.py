@@ -1,4 +1,4 @@
-"""Submissions, pipeline runs and step results (reference §2.5), shaped for a durable executor:
+"""Submissions, pipeline runs and step results, shaped for a durable executor:
 a step is claimable when it is ``queued`` with ``available_at`` set; a claim is a lease that expires."""
 
 from __future__ import annotations

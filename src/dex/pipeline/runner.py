@@ -121,7 +121,7 @@ LINEAGE_KEY = "_lineage"
 def merge_context(
     context: dict[str, Any], output: dict[str, Any] | None, source: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Shallow merge: later keys overwrite, nulls included, objects and arrays replaced whole (§6.2h).
+    """Shallow merge: later keys overwrite, nulls included, objects and arrays replaced whole.
 
     With ``source`` (``{operation_id, provider}``), every output field it set to a new non-null value is
     attributed to it under ``_lineage``, which travels with the context into children and becomes the

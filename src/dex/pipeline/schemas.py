@@ -1,4 +1,4 @@
-"""API models of batches (reference §4.7) plus dex's cancel, resume and paging."""
+"""API models of batches plus dex's cancel, resume and paging."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Batch submission, status, cancel and resume (reference §4.7, §5.3) — services never commit."""
+"""Batch submission, status, cancel and resume — services never commit."""
 
 from __future__ import annotations
 

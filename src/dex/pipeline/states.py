@@ -107,7 +107,7 @@ def counter_delta(current: str | None, target: str) -> dict[str, int]:
 def submission_status(counters: RunCounters, *, canceled: bool = False) -> str:
     """Derived from all runs at every depth: completed when all succeeded; once every run has finished,
     failed if any failed, else canceled if any was canceled; running while any run has started or
-    finished; queued before that; received with no runs. (The reference declared a submission failed
+    finished; queued before that; received with no runs. (The seed system declared a submission failed
     while siblings still ran, and left an all-canceled one running.)"""
     if counters.total == 0:
         return "canceled" if canceled else "received"

@@ -1,5 +1,4 @@
-"""BlitzAPI — ``https://api.blitz-api.ai``, key in the ``x-api-key`` header, every call a JSON POST
-(reference §16.2).
+"""BlitzAPI — ``https://api.blitz-api.ai``, key in the ``x-api-key`` header, every call a JSON POST.
 
 Enrichment endpoints answer ``{"found": false}`` or HTTP 404 when BlitzAPI knows nothing; both are
 not-found answers. Search endpoints are found iff they return at least one person.

@@ -1,5 +1,5 @@
 """CompanyEnrich — ``https://api.companyenrich.com``, ``Authorization: Bearer <key>`` and
-``accept: application/json`` (reference §16.3).
+``accept: application/json``.
 
 A 404 is "no such company"; on the search endpoints a 422 (a query CompanyEnrich cannot match) is also a
 not-found answer.

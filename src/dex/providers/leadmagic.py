@@ -1,5 +1,4 @@
-"""LeadMagic — ``https://api.leadmagic.io``, key in the ``X-API-Key`` header, every call a JSON POST
-(reference §16.4).
+"""LeadMagic — ``https://api.leadmagic.io``, key in the ``X-API-Key`` header, every call a JSON POST.
 
 LeadMagic answers "nothing known" with HTTP 404, with an empty answer, or with a ``message`` saying so;
 all of these are not-found answers. The email and mobile finders return their ``mapped`` shape for every

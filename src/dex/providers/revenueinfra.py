@@ -1,4 +1,4 @@
-"""RevenueInfra ("HQ") — JSON POSTs to ``REVENUEINFRA_API_URL``, no credentials (reference §16.17).
+"""RevenueInfra ("HQ") — JSON POSTs to ``REVENUEINFRA_API_URL``, no credentials.
 
 Every answer must say ``success: true``; anything else is a failed attempt. The research lookups are one
 table (:data:`LOOKUPS`): each names its path, the body key carrying the domain, the list it answers and the

@@ -1,5 +1,5 @@
 """StoreLeads — ``https://storeleads.app/json/api/v1/all``, the key as the raw ``Authorization`` header
-(no scheme), GET only (reference §16.11)."""
+(no scheme), GET only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tenancy tables: orgs → companies → users, API tokens, super-admins (reference §2.2)."""
+"""Tenancy tables: orgs → companies → users, API tokens, super-admins."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ class User(Base):
             ["company_id", "org_id"], ["companies.id", "companies.org_id"], ondelete="RESTRICT"
         ),
         CheckConstraint(check_in("role", ROLES), name="role"),
-        # Emails are stored lowercased; uniqueness is global as in the reference.
+        # Emails are stored lowercased; uniqueness is global as in the seed system.
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         Index("ix_users_org_id_company_id", "org_id", "company_id"),
     )
@@ -146,7 +146,7 @@ STEP_TYPES = ("clean", "enrich", "analyze", "extract", "transform")
 
 
 class LegacyStep(Base):
-    """The global registry of generic HTTP steps (reference §2.3). Kept for API compatibility only;
+    """The global registry of generic HTTP steps. Kept for API compatibility only;
     dex's runner executes operations, never these."""
 
     __tablename__ = "steps"
@@ -154,7 +154,7 @@ class LegacyStep(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     slug: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
-    # Not unique: the reference's default "execute-step" made a second registration fail.
+    # Not unique: the seed system's default "execute-step" made a second registration fail.
     task_id: Mapped[str] = mapped_column(Text, nullable=False, server_default="execute-step")
     name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)

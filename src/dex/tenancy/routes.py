@@ -1,4 +1,4 @@
-"""Tenancy endpoints (reference §4.3–§4.6): logins, super-admin administration, tenant reads. All POST."""
+"""Tenancy endpoints: logins, super-admin administration, tenant reads. All POST."""
 
 from __future__ import annotations
 
