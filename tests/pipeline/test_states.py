@@ -38,7 +38,7 @@ def test_check_allows_exactly_the_table(kind: str, current: str, target: str) ->
 
 
 @pytest.mark.parametrize(
-    ("kind", "target"), [(k, t) for k, pairs in ALL_PAIRS.items() for t in {b for _, b in pairs}]
+    ("kind", "target"), [(k, t) for k, pairs in ALL_PAIRS.items() for t in sorted({b for _, b in pairs})]
 )
 def test_sources_are_the_statuses_the_table_leads_from(kind: str, target: str) -> None:
     expected = {status for status, targets in states.TABLES[kind].items() if target in targets}

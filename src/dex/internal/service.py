@@ -36,10 +36,12 @@ from dex.internal.schemas import (
 from dex.operations.registry import get_operation
 from dex.pipeline import repository as repo
 from dex.pipeline import states
+from dex.pipeline.fanout import FanOutRecord, spawn_children
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import StepRow
-from dex.pipeline.progress import Completion, FanOutRecord, PlanCache, Progress, RunRef, dedup_key
+from dex.pipeline.progress import PlanCache, Progress
 from dex.pipeline.runner import merge_context
+from dex.pipeline.runs import RunRef
 from dex.pipeline.service import run_steps
 from dex.tenancy.context import AuthContext
 from dex.vocabulary import ENTITY_TYPES
@@ -326,31 +328,17 @@ async def fan_out(
         provider_attempts=body.provider_attempts or [],
     )
     progress = Progress(session, plans)
-    for index, item in enumerate(body.fan_out_entities):
-        if not isinstance(item, dict):
-            continue
+
+    def child(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         entity_type = item.get("entity_type") if item.get("entity_type") in ENTITY_TYPES else default_type
-        context = merge_context(
-            inherited, spec.fan_out.child_input(item) if spec and spec.fan_out else item, source
-        )
-        child = RunRef(
-            uuid.uuid4(),
-            parent.org_id,
-            parent.company_id,
-            parent.submission_id,
-            parent.blueprint_id,
-            parent.blueprint_version_id,
-            parent.blueprint_version,
-            entity_type,
-            parent.depth + 1,
-        )
-        key = dedup_key(parent.org_id, entity_type, context)
-        record.children.append((child, context, key))
-        row = Progress.run_row(
-            child, context, index=index, start=body.start_from_position, parent=parent.id, dedup=key
-        )
-        progress.start_run(child, row, context)
-    progress.fan_outs.append(record)
+        child_input = spec.fan_out.child_input(item) if spec and spec.fan_out else item
+        return str(entity_type), merge_context(inherited, child_input, source)
+
+    spawn_children(
+        progress,
+        record,
+        ((index, *child(item)) for index, item in enumerate(body.fan_out_entities) if isinstance(item, dict)),
+    )
     await progress.flush()
     reason = "continued_in_fan_out_children" if record.children else "fan_out_no_results"
     await skip_remaining(session, parent.id, step.position, reason)
@@ -393,20 +381,14 @@ async def upsert_entity(
     if run.status != "succeeded":
         raise BadRequest("Entity state upsert requires a succeeded pipeline run")
     progress = Progress(session, plans)
-    progress.completions.append(
-        Completion(run_ref(run, body.entity_type), body.cumulative_context, body.last_operation_id)
-    )
+    progress.complete(run_ref(run, body.entity_type), body.cumulative_context, body.last_operation_id)
     await progress.flush()
-    upserted = next(
-        (e for e in progress.events if (e.get("metadata_") or {}).get("event_type") == "entity_upsert"), None
-    )
-    if upserted is None:
+    entity_id = progress.upserted_entity_id()
+    if entity_id is None:
         # The context names no natural key (domain, LinkedIn URL, email, name): nothing to merge into.
         return {"entity_type": body.entity_type, "entity_id": None}
     model = MODELS[body.entity_type]
-    row = await session.scalar(
-        select(model).where(model.org_id == run.org_id, model.entity_id == upserted["entity_id"])
-    )
+    row = await session.scalar(select(model).where(model.org_id == run.org_id, model.entity_id == entity_id))
     return {attribute.key: getattr(row, attribute.key) for attribute in inspect(model).column_attrs}
 
 

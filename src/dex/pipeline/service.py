@@ -21,7 +21,8 @@ from dex.pipeline import repository as repo
 from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import Plan, skip_all
-from dex.pipeline.progress import PlanCache, Progress, RunRef
+from dex.pipeline.progress import PlanCache, Progress
+from dex.pipeline.runs import RunRef
 from dex.pipeline.schemas import ENTITIES_JSON, BatchSubmitRequest, SubmittedBatch
 from dex.pipeline.states import RunCounters
 from dex.tenancy.context import AuthContext
@@ -362,7 +363,7 @@ async def resume(
     progress = Progress(session, plans)
     for run in failed_runs:
         progress.move(run.id, "running")
-    progress.any_queued = True
+    progress.wake_executors()
     await progress.flush()
     return ids
 
