@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dex.operations.inputs import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 
@@ -146,3 +147,16 @@ async def search_person(
     if not any(payload.get(key) for key in ("positionQuery", "domains", "companyFilter")):
         return call.result("skipped", skip_reason="missing_required_inputs")
     return await _search(call, "/people/search", payload, _person_result)
+
+
+# No account endpoint is documented: the smallest request is one enrichment (a credit when it matches).
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/companies/enrich",
+    lambda credentials: ProbeRequest(
+        headers={"Authorization": f"Bearer {credentials[0]}", "accept": "application/json"},
+        params={"domain": "companyenrich.com"},
+    ),
+    accepted=frozenset({200, 404}),
+    cost="one enrichment",
+)

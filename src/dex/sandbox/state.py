@@ -98,11 +98,15 @@ class SandboxState:
         authorized: bool,
         answer: Callable[[], Awaitable[Response | dict[str, Any]] | Response | dict[str, Any]],
         billable: bool = True,
+        unauthorized: Response | None = None,
     ) -> Response:
+        """``unauthorized`` is the provider's own answer to a refused key (default: a generic 401)."""
         behaviour = self.config.behaviour(provider)
         fault: FaultKind | None = None
         if not authorized:
-            response: Response = JSONResponse({"error": "Invalid API key", "message": "Unauthorized"}, 401)
+            response: Response = unauthorized or JSONResponse(
+                {"error": "Invalid API key", "message": "Unauthorized"}, 401
+            )
         else:
             fault = self._next_fault(provider, behaviour)
             delay = behaviour.latency_ms + self.rng.uniform(-1, 1) * behaviour.latency_jitter_ms
