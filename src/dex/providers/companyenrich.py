@@ -1,8 +1,9 @@
 """CompanyEnrich — ``https://api.companyenrich.com``, ``Authorization: Bearer <key>`` and
 ``accept: application/json`` (reference §16.3).
 
-A 404 is "no such company"; on the search endpoints a 422 (a query CompanyEnrich cannot match) is also a
-not-found answer.
+A 404 is "no such company". Any other 4xx — a 422 from the search endpoints included, which the reference
+took for "no match" — is CompanyEnrich refusing the request (its documentation: an error in the request),
+so a failed attempt that caches nothing (contracts/providers/companyenrich/).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ async def _search(
     call: ProviderCall, path: str, payload: dict[str, Any], mapper: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> AdapterResult:
     response = await call.request("POST", path, headers=_headers(call), json_body=payload)
-    finished = settled_by_status(call, response, (404, 422))
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body
