@@ -21,6 +21,7 @@ from dex.entities import cli as entities_cli
 from dex.errors import DexError
 from dex.observability import configure_logging, secret_values
 from dex.pipeline import cli as pipeline_cli
+from dex.providers.cli import providers_app
 from dex.tenancy.cli import admin_app
 
 app = typer.Typer(name="dex", help="dex — Data Engine X: entity intelligence you own.", no_args_is_help=True)
@@ -28,6 +29,7 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(blueprint_app, name="blueprint")
+app.add_typer(providers_app, name="providers")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -8,11 +8,13 @@ it is no operation's attempt, is never cached, and costs dex nothing in its own 
 
 from __future__ import annotations
 
+import asyncio
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from dex.errors import BadRequest
 from dex.providers.catalog import PROVIDERS
 from dex.providers.http import ProviderClient
 
@@ -87,6 +89,51 @@ def probe_of(provider: str) -> AccountProbe | None:
 
 def unknown_providers(names: Iterable[str]) -> list[str]:
     return sorted({name for name in names if name not in PROVIDERS})
+
+
+class KeySource(Protocol):
+    """Where keys and base URLs come from (the process's provider runtime)."""
+
+    client: ProviderClient
+
+    def credentials(self, provider: str) -> tuple[str, ...] | None: ...
+
+    def base_url(self, provider: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """Which keys a check covers: the named providers, or else every provider with a key configured."""
+
+    providers: tuple[str, ...]
+    # True when nothing was named and no provider has a key: there is nothing to check.
+    nothing_configured: bool = False
+
+
+def plan_checks(source: KeySource, names: Sequence[str] = ()) -> CheckPlan:
+    unknown = unknown_providers(names)
+    if unknown:
+        raise BadRequest(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(sorted(PROVIDERS))}")
+    if names:
+        return CheckPlan(tuple(dict.fromkeys(names)))
+    keyed = tuple(
+        name
+        for name, info in sorted(PROVIDERS.items())
+        if info.credential_settings and source.credentials(name) is not None
+    )
+    return CheckPlan(keyed, nothing_configured=not keyed)
+
+
+async def check_keys(source: KeySource, providers: Sequence[str]) -> list[KeyCheck]:
+    """Every named provider's key, checked at once (each provider keeps its own limits)."""
+    return list(
+        await asyncio.gather(
+            *(
+                check_key(source.client, name, source.credentials(name), source.base_url(name))
+                for name in providers
+            )
+        )
+    )
 
 
 async def check_key(
