@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
+from dex.config import Settings
 from dex.errors import BadRequest
 from dex.providers.catalog import PROVIDERS
 from dex.providers.http import ProviderClient
+from dex.providers.runtime import provider_mode
 
 KeyStatus = Literal["valid", "invalid_key", "not_configured", "no_key_needed", "unreachable", "error"]
 # Statuses with which a provider refuses a key (402 is a valid key on an exhausted account).
@@ -110,10 +112,19 @@ class CheckPlan:
     nothing_configured: bool = False
 
 
-def plan_checks(source: KeySource, names: Sequence[str] = ()) -> CheckPlan:
+def sandbox_stands_in(settings: Settings) -> bool:
+    """True when dex points the providers at its sandbox only because no key is set at all (auto mode):
+    there is then no key to check. A sandbox chosen explicitly (DEX_PROVIDER_MODE=sandbox) is checked."""
+    return provider_mode(settings) == "sandbox" and settings.dex_provider_mode.strip().lower() != "sandbox"
+
+
+def plan_checks(source: KeySource, names: Sequence[str] = (), *, keys_configured: bool = True) -> CheckPlan:
+    """``keys_configured`` false: no provider has a key (see :func:`sandbox_stands_in`)."""
     unknown = unknown_providers(names)
     if unknown:
         raise BadRequest(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(sorted(PROVIDERS))}")
+    if not keys_configured:
+        return CheckPlan((), nothing_configured=True)
     if names:
         return CheckPlan(tuple(dict.fromkeys(names)))
     keyed = tuple(

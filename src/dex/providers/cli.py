@@ -14,7 +14,13 @@ from rich.table import Table
 
 from dex.config import Settings, get_settings
 from dex.errors import DexError
-from dex.providers.accounts import KeyCheck, check_keys, plan_checks, unknown_providers
+from dex.providers.accounts import (
+    KeyCheck,
+    check_keys,
+    plan_checks,
+    sandbox_stands_in,
+    unknown_providers,
+)
 from dex.providers.catalog import PROVIDERS, configured_limits, price_of
 
 providers_app = typer.Typer(
@@ -114,16 +120,14 @@ def check(
     """Check each configured provider key live with the provider's cheapest call (its account or credits
     endpoint where it has one); prints the result and the remaining credits where reported. Exits non-zero
     when a key is refused or cannot be checked."""
-    from dex.providers.runtime import open_provider_runtime, provider_mode
+    from dex.providers.runtime import open_provider_runtime
 
     settings = _settings()
     unknown = unknown_providers(names or [])
     if unknown:
         _fail(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(sorted(PROVIDERS))}")
     try:
-        chosen_sandbox = settings.dex_provider_mode.strip().lower() == "sandbox"
-        if provider_mode(settings) == "sandbox" and not chosen_sandbox:
-            # dex picked the sandbox because no key is set at all: there is no live key to check.
+        if sandbox_stands_in(settings):
             _nothing_to_check(names or [])
             return
     except DexError as exc:
