@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dex.config import Settings, get_settings
+from dex.config import Settings
+from dex.db.engine import Database
 from dex.errors import DexError
+from dex.kit.cli import console, fail, load_settings
 from dex.providers.accounts import (
     KeyCheck,
     check_keys,
@@ -22,26 +25,24 @@ from dex.providers.accounts import (
     unknown_providers,
 )
 from dex.providers.catalog import PROVIDERS, configured_limits, price_of
+from dex.providers.runtime import ProviderRuntime
 
 providers_app = typer.Typer(
     help="Providers: what dex knows of each, and checking the configured keys.", invoke_without_command=True
 )
-console = Console()
-err_console = Console(stderr=True)
+
+RuntimeOpener = Callable[[Settings, Database | None], AbstractAsyncContextManager[ProviderRuntime]]
+_open_runtime: RuntimeOpener | None = None
+
+
+def use_runtime(opener: RuntimeOpener) -> None:
+    """How `dex providers check` opens the process's provider runtime (which may start the sandbox). The
+    ``dex`` entry point names it: composing providers with the sandbox happens above every command."""
+    global _open_runtime
+    _open_runtime = opener
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _fail(message: str) -> NoReturn:
-    err_console.print(f"[red]dex:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except DexError as exc:
-        _fail(exc.message)
 
 
 def describe_providers(settings: Settings) -> list[dict[str, Any]]:
@@ -85,9 +86,9 @@ def providers(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     try:
-        described = describe_providers(_settings())
+        described = describe_providers(load_settings())
     except DexError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if as_json:
         console.print_json(json.dumps(described))
         return
@@ -120,21 +121,20 @@ def check(
     """Check each configured provider key live with the provider's cheapest call (its account or credits
     endpoint where it has one); prints the result and the remaining credits where reported. Exits non-zero
     when a key is refused or cannot be checked."""
-    from dex.providers.runtime import open_provider_runtime
-
-    settings = _settings()
+    settings = load_settings()
     unknown = unknown_providers(names or [])
     if unknown:
-        _fail(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(sorted(PROVIDERS))}")
+        fail(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(sorted(PROVIDERS))}")
     try:
         if sandbox_stands_in(settings):
             _nothing_to_check(names or [])
             return
     except DexError as exc:
-        _fail(exc.message)
+        fail(exc.message)
 
     async def work() -> tuple[str, list[KeyCheck] | None]:
-        async with open_provider_runtime(settings, None) as runtime:
+        assert _open_runtime is not None, "the dex entry point names how to open the provider runtime"
+        async with _open_runtime(settings, None) as runtime:
             plan = plan_checks(runtime, names or ())
             if plan.nothing_configured:
                 return runtime.mode, None
@@ -143,7 +143,7 @@ def check(
     try:
         mode, results = asyncio.run(work())
     except DexError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if results is None:
         _nothing_to_check([])
         return
@@ -162,7 +162,7 @@ def _nothing_to_check(names: list[str]) -> None:
         "or DEX_PROVIDER_MODE=sandbox to check against the sandbox)"
     )
     if names:
-        _fail(f"no key configured for {', '.join(names)}")
+        fail(f"no key configured for {', '.join(names)}")
 
 
 def _print_checks(mode: str, results: list[KeyCheck]) -> None:

@@ -1,7 +1,7 @@
 """CompanyEnrich — ``https://api.companyenrich.com``, ``Authorization: Bearer <key>`` and
-``accept: application/json`` (reference §16.3).
+``accept: application/json``.
 
-A 404 is "no such company". Any other 4xx — a 422 from the search endpoints included, which the reference
+A 404 is "no such company". Any other 4xx — a 422 from the search endpoints included, which the seed system
 took for "no match" — is CompanyEnrich refusing the request (its documentation: an error in the request),
 so a failed attempt that caches nothing (contracts/providers/companyenrich/).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
 from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status

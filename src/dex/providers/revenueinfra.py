@@ -1,4 +1,4 @@
-"""RevenueInfra ("HQ") — JSON POSTs to ``REVENUEINFRA_API_URL``, no credentials (reference §16.17).
+"""RevenueInfra ("HQ") — JSON POSTs to ``REVENUEINFRA_API_URL``, no credentials.
 
 Every research lookup must say ``success: true``; anything else is a failed attempt. The pricing inferences
 are looser (contracts/providers/revenueinfra/infer_pricing_field.json): an answer without ``success`` is
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dex.operations.inputs import clean_text, normalize_domain, normalize_linkedin_url
+from dex.normalize import clean_text, normalize_domain, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "revenueinfra"

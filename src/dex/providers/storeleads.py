@@ -1,12 +1,12 @@
 """StoreLeads — ``https://storeleads.app/json/api/v1/all``, the key as the raw ``Authorization`` header
-(no scheme), GET only (reference §16.11)."""
+(no scheme), GET only."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
 
-from dex.operations.inputs import clean_text, normalize_domain
+from dex.normalize import clean_text, normalize_domain
 from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
@@ -62,7 +62,7 @@ def _summary(store: dict[str, Any]) -> dict[str, Any]:
 
 def _store_of(body: dict[str, Any]) -> dict[str, Any]:
     """The store of a single-domain answer: StoreLeads wraps it in a ``domain`` object; an answer with the
-    store's fields at the top level (as the reference read it) is read as well
+    store's fields at the top level (as the seed system read it) is read as well
     (contracts/providers/storeleads/enrich_domain.json)."""
     wrapped = body.get("domain")
     return wrapped if isinstance(wrapped, dict) else body
