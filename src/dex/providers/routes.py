@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from dex.api.envelopes import Envelope
+from dex.kit.envelopes import Envelope
 from dex.providers.accounts import check_keys, plan_checks, sandbox_stands_in
 from dex.providers.runtime import ProviderRuntime
 from dex.providers.schemas import KeyCheckOut, ProviderCheckOut, ProviderCheckRequest
