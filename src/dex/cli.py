@@ -23,6 +23,8 @@ from dex.errors import DexError
 from dex.kit.cli import console, fail, load_settings, prepare_database, use_local_client
 from dex.observability import configure_logging, secret_values
 from dex.pipeline import cli as pipeline_cli
+from dex.providers.cli import providers_app, use_runtime
+from dex.runtime import open_provider_runtime
 from dex.tenancy.cli import admin_app
 
 app = typer.Typer(name="dex", help="dex — Data Engine X: entity intelligence you own.", no_args_is_help=True)
@@ -30,6 +32,7 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(blueprint_app, name="blueprint")
+app.add_typer(providers_app, name="providers")
 
 
 def _local_client(settings: Settings, database_url: str) -> AbstractAsyncContextManager[DexClient]:
@@ -40,6 +43,7 @@ def _local_client(settings: Settings, database_url: str) -> AbstractAsyncContext
 
 
 use_local_client(_local_client)
+use_runtime(open_provider_runtime)
 
 
 def _version_callback(value: bool) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "adyntel"
@@ -138,3 +139,15 @@ async def search_google_ads(
         "continuation_token": continuation_token,
     }
     return await _search(call, "google", payload, timeout_seconds)
+
+
+# No account endpoint is known: the smallest request is one Google ads search.
+ACCOUNT_PROBE = AccountProbe(
+    "POST",
+    "/google",
+    lambda credentials: ProbeRequest(
+        json_body={"api_key": credentials[0], "email": credentials[1], "company_domain": "adyntel.com"}
+    ),
+    accepted=frozenset({200, 204}),
+    cost="one ads search",
+)

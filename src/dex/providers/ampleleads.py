@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text, normalize_email, normalize_linkedin_url
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "ampleleads"
@@ -76,3 +77,14 @@ def _skills(value: Any) -> list[str]:
         return []
     names = (clean_text(item.get("name")) if isinstance(item, dict) else clean_text(item) for item in value)
     return [name for name in names if name]
+
+
+# No account endpoint is known: the smallest request is one profile enrichment.
+ACCOUNT_PROBE = AccountProbe(
+    "POST",
+    "/v1/linkedin/person/enrich",
+    lambda credentials: ProbeRequest(
+        params={"api_key": credentials[0]}, json_body={"url": "https://www.linkedin.com/in/williamhgates"}
+    ),
+    cost="one profile enrichment",
+)

@@ -111,14 +111,18 @@ class SandboxState:
         authorized: bool,
         answer: Callable[[], Awaitable[Response | dict[str, Any]] | Response | dict[str, Any]],
         billable: bool = True,
+        unauthorized: Response | None = None,
     ) -> Response:
+        """``unauthorized`` is the provider's own answer to a refused key (default: a generic 401)."""
         # The ledger of the configuration the request arrived under: an answer that outlives a reset (a hang
         # ends after its client gave up) is kept with the requests of its time, not the next test's.
         ledger = self.ledger
         behaviour = self.config.behaviour(provider)
         fault: FaultKind | None = None
         if not authorized:
-            response: Response = JSONResponse({"error": "Invalid API key", "message": "Unauthorized"}, 401)
+            response: Response = unauthorized or JSONResponse(
+                {"error": "Invalid API key", "message": "Unauthorized"}, 401
+            )
         else:
             fault = self._next_fault(provider, behaviour)
             delay = behaviour.latency_ms + self.rng.uniform(-1, 1) * behaviour.latency_jitter_ms

@@ -108,8 +108,10 @@ async def _handle(request: Request, action: str, answer: Any) -> Any:
 @router.get("/companies/enrich")
 async def enrich_company(request: Request, domain: str = ""):  # type: ignore[no-untyped-def]
     def answer() -> Any:
-        company = company_for_domain(domain) if domain.strip() else None
-        if company is None or not known(request, PROVIDER, company.domain):
+        if not domain.strip():
+            return _unprocessable("domain")
+        company = company_for_domain(domain)
+        if not known(request, PROVIDER, company.domain):
             return JSONResponse({"error": "not_found", "message": "Company not found"}, 404)
         return _company(company)
 

@@ -134,9 +134,13 @@ async def email_search(request: Request, body: Any = Body(default=None)):  # typ
 
 @router.post("/bulk-single-searchs/read")
 async def read_search(request: Request, body: Any = Body(default=None)):  # type: ignore[no-untyped-def]
-    def answer() -> dict[str, Any]:
+    def answer() -> JSONResponse | dict[str, Any]:
         search_id = text(body if isinstance(body, dict) else {}, "id")
-        item = _item(request, search_id) if search_id else None
+        if search_id is None:
+            return JSONResponse(
+                {"success": False, "validationErrors": [{"field": "id", "message": "id is required"}]}, 400
+            )
+        item = _item(request, search_id)
         return {"success": True, "items": [item] if item else [], "total": 1 if item else 0}
 
     return await sandbox_state(request).handle(

@@ -3,7 +3,9 @@
 Not-found answers follow LeadMagic: company search and technographics answer HTTP 404 for an unknown
 company (technographics on both its current and its legacy route), a company LeadMagic knows without any
 detected technology gets ``"No technologies found"``, finders answer an empty result with a ``message``,
-and profile search says ``"Profile not found"``.
+and profile search says ``"Profile not found"``. A request missing what an endpoint needs is refused with
+HTTP 400 and LeadMagic's error object, and a refused key with HTTP 401 — never answered "no match"
+(contracts/providers/leadmagic/).
 """
 
 from __future__ import annotations
@@ -144,9 +146,37 @@ def _authorized(request: Request) -> bool:
     return request.headers.get("x-api-key") == sandbox_credential(PROVIDER)
 
 
-async def _handle(request: Request, action: str, answer: Any) -> Any:
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "status": status}}, status)
+
+
+async def _handle(
+    request: Request,
+    action: str,
+    answer: Any,
+    payload: dict[str, Any] | None = None,
+    needs: tuple[tuple[str, ...], ...] = (),
+    *,
+    billable: bool = True,
+) -> Any:
+    """Answers through the sandbox. ``needs`` lists groups of fields of which the body must hold at least
+    one each (e.g. a domain or a company name); a body that does not is LeadMagic's 400."""
+    missing = [group for group in needs if not any(text(payload or {}, name) for name in group)]
+
+    def checked() -> Any:
+        if missing:
+            wanted = "; ".join(" or ".join(group) for group in missing)
+            return _error(400, "BAD_REQUEST", f"Missing required field: {wanted}")
+        return answer()
+
     return await sandbox_state(request).handle(
-        request, PROVIDER, action, authorized=_authorized(request), answer=answer
+        request,
+        PROVIDER,
+        action,
+        authorized=_authorized(request),
+        answer=checked,
+        billable=billable,
+        unauthorized=_error(401, "UNAUTHORIZED", "Invalid or missing API key"),
     )
 
 
@@ -169,7 +199,13 @@ async def email_finder(request: Request, payload: dict[str, Any] = Body(default=
             "credits_consumed": 1,
         }
 
-    return await _handle(request, "resolve_email", answer)
+    return await _handle(
+        request,
+        "resolve_email",
+        answer,
+        payload,
+        (("first_name", "last_name", "full_name"), ("domain", "company_name")),
+    )
 
 
 @router.post("/v1/people/mobile-finder")
@@ -183,7 +219,9 @@ async def mobile_finder(request: Request, payload: dict[str, Any] = Body(default
             return {"mobile_number": None, "message": "No mobile number found", "credits_consumed": 0}
         return {"mobile_number": person.mobile_phone, "message": "Mobile number found", "credits_consumed": 5}
 
-    return await _handle(request, "resolve_mobile_phone", answer)
+    return await _handle(
+        request, "resolve_mobile_phone", answer, payload, (("profile_url", "work_email", "personal_email"),)
+    )
 
 
 @router.post("/v1/people/employee-finder")
@@ -199,7 +237,7 @@ async def employee_finder(request: Request, payload: dict[str, Any] = Body(defau
             "message": "Employees found" if people else "No employees found",
         }
 
-    return await _handle(request, "employee_finder", answer)
+    return await _handle(request, "employee_finder", answer, payload, (("company_domain", "company_name"),))
 
 
 @router.post("/v1/people/role-finder")
@@ -214,7 +252,9 @@ async def role_finder(request: Request, payload: dict[str, Any] = Body(default={
             return {"message": "No matching person found"}
         return {**_person(match), "message": "Role found"}
 
-    return await _handle(request, "role_finder", answer)
+    return await _handle(
+        request, "role_finder", answer, payload, (("job_title",), ("company_domain", "company_name"))
+    )
 
 
 @router.post("/v1/companies/company-search")
@@ -226,7 +266,9 @@ async def company_search(request: Request, payload: dict[str, Any] = Body(defaul
             return _not_found("Company not found")
         return _company(company)
 
-    return await _handle(request, "enrich_company", answer)
+    return await _handle(
+        request, "enrich_company", answer, payload, (("company_domain", "profile_url", "company_name"),)
+    )
 
 
 async def _technographics_route(request: Request, payload: dict[str, Any]) -> Any:
@@ -236,7 +278,7 @@ async def _technographics_route(request: Request, payload: dict[str, Any]) -> An
             return _not_found("Company not found")
         return _technographics(company)
 
-    return await _handle(request, "technographics", answer)
+    return await _handle(request, "technographics", answer, payload, (("company_domain",),))
 
 
 @router.post("/v1/companies/company-technographics")
@@ -259,4 +301,10 @@ async def profile_search(request: Request, payload: dict[str, Any] = Body(defaul
             return {"message": "Profile not found"}
         return _profile(person)
 
-    return await _handle(request, "enrich_person", answer)
+    return await _handle(request, "enrich_person", answer, payload, (("profile_url",),))
+
+
+@router.post("/credits")
+async def credits(request: Request):  # type: ignore[no-untyped-def]
+    """Free; the sandbox account never runs out."""
+    return await _handle(request, "credits", lambda: {"credits": 10_000}, billable=False)

@@ -37,3 +37,16 @@ async def verify(request: Request, email: str = "", api: str = "", timeout: int 
         authorized=api == sandbox_credential("millionverifier"),
         answer=answer,
     )
+
+
+@router.get("/api/v3/credits")
+async def credits(request: Request, api: str = ""):  # type: ignore[no-untyped-def]
+    """Free; the sandbox account never runs out."""
+    return await sandbox_state(request).handle(
+        request,
+        "millionverifier",
+        "credits",
+        authorized=api == sandbox_credential("millionverifier"),
+        answer=lambda: {"credits": 10_000},
+        billable=False,
+    )
