@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import CursorResult, Result, Select, Table, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,12 @@ async def paginate(
     total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     items = await session.scalars(statement.order_by(*order_by).limit(page.limit).offset(page.offset))
     return Page(list(items), total or 0)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE, DELETE or INSERT touched. Such a statement always yields a CursorResult,
+    which SQLAlchemy's ``execute`` signature types as the general Result."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def violated_constraint(exc: IntegrityError) -> str | None:

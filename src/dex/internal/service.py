@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.entities import timeline
@@ -353,7 +353,8 @@ async def fan_out(
     for index, item in enumerate(body.fan_out_entities):
         if not isinstance(item, dict):
             continue
-        entity_type = item.get("entity_type") if item.get("entity_type") in ENTITY_TYPES else default_type
+        named_type = item.get("entity_type")
+        entity_type = named_type if named_type in ENTITY_TYPES else default_type
         context = merge_context(
             inherited, spec.fan_out.child_input(item) if spec and spec.fan_out else item, source
         )
@@ -431,7 +432,7 @@ async def upsert_entity(
     row = await session.scalar(
         select(model).where(model.org_id == run.org_id, model.entity_id == upserted["entity_id"])
     )
-    return {attribute.key: getattr(row, attribute.key) for attribute in inspect(model).column_attrs}
+    return {attribute.key: getattr(row, attribute.key) for attribute in model.__mapper__.column_attrs}
 
 
 async def check_freshness(

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.blueprints.models import BlueprintVersion
-from dex.db.queries import dumps, insert_recordset
+from dex.db.queries import dumps, insert_recordset, rowcount
 from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 
@@ -129,7 +129,7 @@ async def renew_leases(
         ),
         {"worker": worker, "lease": lease_seconds, "ids": list(step_ids)},
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def requeue_expired_leases(session: AsyncSession, *, dead_workers: Sequence[str] = ()) -> int:
@@ -144,7 +144,7 @@ async def requeue_expired_leases(session: AsyncSession, *, dead_workers: Sequenc
         ),
         {"dead": list(dead_workers)},
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def running_workers(session: AsyncSession) -> list[str]:

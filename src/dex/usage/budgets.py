@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dex.db.queries import rowcount
 from dex.errors import Forbidden, NotFound
 from dex.operations.registry import OperationSpec
 from dex.pipeline import repository as pipeline_repo
@@ -121,7 +122,7 @@ async def requeue_parked(
     params: dict[str, Any] = {"org_id": org_id}
     if submission_id:
         params["submission_id"] = submission_id
-    requeued = (await session.execute(text(statement), params)).rowcount
+    requeued = rowcount(await session.execute(text(statement), params))
     if requeued:
         await pipeline_repo.notify_ready(session)
     return requeued

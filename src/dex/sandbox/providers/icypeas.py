@@ -108,7 +108,7 @@ def _item(request: Request, search_id: str) -> dict[str, Any] | None:
 
 
 @router.post("/email-search")
-async def email_search(request: Request, body: Any = Body(default=None)):  # type: ignore[no-untyped-def]
+async def email_search(request: Request, body: Any = Body(default=None)):
     def answer() -> JSONResponse | dict[str, Any]:
         data = body if isinstance(body, dict) else {}
         firstname, lastname = text(data, "firstname") or "", text(data, "lastname") or ""
@@ -129,7 +129,7 @@ async def email_search(request: Request, body: Any = Body(default=None)):  # typ
 
 
 @router.post("/bulk-single-searchs/read")
-async def read_search(request: Request, body: Any = Body(default=None)):  # type: ignore[no-untyped-def]
+async def read_search(request: Request, body: Any = Body(default=None)):
     def answer() -> dict[str, Any]:
         search_id = text(body if isinstance(body, dict) else {}, "id")
         item = _item(request, search_id) if search_id else None

@@ -168,7 +168,7 @@ def _authorized(request: Request) -> bool:
 
 
 @router.post("/enrich-company")
-async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company = _designated_company(section(payload, "data"))
         if company is None or not known(request, PROVIDER, company.domain):
@@ -181,7 +181,7 @@ async def enrich_company(request: Request, payload: dict[str, Any] = Body(defaul
 
 
 @router.post("/enrich-person")
-async def enrich_person(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def enrich_person(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         person = _identify(section(payload, "data"))
         if person is None or not known(request, PROVIDER, person.person_id):
@@ -199,7 +199,7 @@ async def enrich_person(request: Request, payload: dict[str, Any] = Body(default
 
 
 @router.post("/search-company")
-async def search_company(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_company(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         filters = section(payload, "filters")
         companies = [
@@ -216,7 +216,7 @@ async def search_company(request: Request, payload: dict[str, Any] = Body(defaul
 
 
 @router.post("/search-person")
-async def search_person(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_person(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         filters = section(payload, "filters")
         titles = _included(filters, "person_job_title")

@@ -15,7 +15,7 @@ REOON_STATUS = {"ok": "safe", "catch_all": "catch_all", "unknown": "unknown", "i
 
 
 @router.get("/api/v1/verify")
-async def verify(request: Request, email: str = "", key: str = "", mode: str = "power"):  # type: ignore[no-untyped-def]
+async def verify(request: Request, email: str = "", key: str = "", mode: str = "power"):
     def answer() -> dict:
         if "@" not in email:
             return {"status": "error", "message": "Invalid email address"}
