@@ -747,7 +747,8 @@ async def interpret(
             [f.strip() for f in named if isinstance(f, str) and f.strip()] if isinstance(named, list) else []
         )
         vocabulary = set(valid_fields(entity_type))
-        options = answer.get("options") if isinstance(answer.get("options"), dict) else {}
+        options = answer.get("options")
+        options = options if isinstance(options, dict) else {}
         options = {key: value for key, value in options.items() if key in OPTION_TYPES and value is not None}
         kept = [f for f in dict.fromkeys(fields) if f in vocabulary]
         if options.get("job_title") and not CONTACT_FIELDS.intersection(kept):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     Boolean,
@@ -20,7 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
 
-STEP_TYPES = ("clean", "enrich", "analyze", "extract", "transform")
+StepType = Literal["clean", "enrich", "analyze", "extract", "transform"]
+STEP_TYPES: tuple[StepType, ...] = get_args(StepType)
 
 
 class LegacyStep(Base):

@@ -43,7 +43,8 @@ def rowcount(result: Result[Any]) -> int:
 
 def violated_constraint(exc: IntegrityError) -> str | None:
     # SQLAlchemy wraps asyncpg's exception, which names the constraint.
-    return getattr(exc.orig.__cause__, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
+    cause = getattr(exc.orig, "__cause__", None)
+    return getattr(cause, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
 
 
 def conflict_for(exc: IntegrityError, messages: dict[str, str]) -> Conflict | None:

@@ -25,7 +25,8 @@ def _in(values: Iterable[str]) -> str:
 
 
 async def load_snapshot(session: AsyncSession, version_id: uuid.UUID) -> dict[str, Any]:
-    return await session.scalar(select(BlueprintVersion.snapshot).where(BlueprintVersion.id == version_id))
+    result = await session.execute(select(BlueprintVersion.snapshot).where(BlueprintVersion.id == version_id))
+    return result.scalar_one()
 
 
 # --- claims ---------------------------------------------------------------------------------------------
@@ -112,7 +113,7 @@ async def claim_step_ids(
     return list(result.mappings())
 
 
-async def run_info(session: AsyncSession, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+async def run_info(session: AsyncSession, run_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
     rows = await session.execute(RUN_INFO, {"ids": list(run_ids)})
     return {row.id: row for row in rows.mappings()}
 

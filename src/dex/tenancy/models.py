@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal, get_args
 
 from sqlalchemy import (
     Boolean,
@@ -23,7 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
 
-ROLES = ("org_admin", "company_admin", "member")
+Role = Literal["org_admin", "company_admin", "member"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 class Org(Base):

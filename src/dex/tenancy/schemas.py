@@ -10,12 +10,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dex.api.envelopes import PageRequest
-from dex.blueprints.models import STEP_TYPES
+from dex.blueprints.models import StepType
 from dex.db.base import INTEGER_MAX
-from dex.tenancy.models import ROLES
+from dex.tenancy.models import Role
 
-Role = Literal[*ROLES]
-StepType = Literal[*STEP_TYPES]
 StepAuthType = Literal["bearer_token", "api_key_header", "none"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # Normalized as the reference does (trimmed, lowercased); uniqueness is case-insensitive as a result.

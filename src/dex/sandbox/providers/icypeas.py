@@ -118,7 +118,7 @@ async def email_search(request: Request, body: Any = Body(default=None)):
             errors.append({"field": "firstname", "message": "firstname or lastname is required"})
         if domain_or_company is None:
             errors.append({"field": "domainOrCompany", "message": "domainOrCompany is required"})
-        if errors:
+        if errors or domain_or_company is None:
             return JSONResponse({"success": False, "validationErrors": errors}, 400)
         search_id = _search_id(firstname, lastname, domain_or_company, int(time.time() * 1000))
         return {"success": True, "item": {"_id": search_id, "status": PENDING_PHASES[0]}}
