@@ -233,7 +233,7 @@ def flows() -> tuple[Flow, ...]:
 
 @functools.cache
 def runnable(flow: Flow, available: frozenset[str]) -> bool:
-    return not flow.spec.requirements.missing(_Fields(available))  # type: ignore[arg-type]
+    return not flow.spec.requirements.missing(_Fields(available))
 
 
 # --- the search ------------------------------------------------------------------------------------------
@@ -494,8 +494,8 @@ def _guard(spec: OperationSpec, phase_start: frozenset[str]) -> dict[str, Any] |
 
     given = _Fields(phase_start)
     requirements = spec.requirements
-    checks = [expression(e) for e in requirements.all_of if not expression_satisfied(e, given)]  # type: ignore[arg-type]
-    if requirements.any_of and not any(expression_satisfied(e, given) for e in requirements.any_of):  # type: ignore[arg-type]
+    checks = [expression(e) for e in requirements.all_of if not expression_satisfied(e, given)]
+    if requirements.any_of and not any(expression_satisfied(e, given) for e in requirements.any_of):
         checks.append(_combine("any", [expression(e) for e in requirements.any_of]))
     return _combine("all", checks) if checks else None
 

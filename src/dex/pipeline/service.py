@@ -350,8 +350,8 @@ async def resume(
         if run.status != "failed":
             raise BadRequest(f"only failed runs can be resumed (this one is {run.status})")
         query = query.where(PipelineRun.id == run_id)
-    else:
-        await load_submission(session, scope, submission_id)  # type: ignore[arg-type]
+    elif submission_id is not None:
+        await load_submission(session, scope, submission_id)
         query = query.where(PipelineRun.submission_id == submission_id)
     own = scope.own_company_id()
     if own is not None:

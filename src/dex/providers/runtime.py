@@ -76,8 +76,8 @@ class ProviderRuntime:
         return values if all(values) else None
 
     def base_url(self, provider: str) -> str:
-        if self.sandbox:
-            return f"{self.sandbox_url.rstrip('/')}/{provider}"  # type: ignore[union-attr]
+        if self.sandbox and self.sandbox_url:
+            return f"{self.sandbox_url.rstrip('/')}/{provider}"
         if provider in self._base_url_overrides:
             return self._base_url_overrides[provider]
         if provider == "revenueinfra":
