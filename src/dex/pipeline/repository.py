@@ -5,8 +5,9 @@ State changes carry their legal source statuses (``pipeline.states.sources``) in
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypedDict
 
 from sqlalchemy import Text, TextClause, bindparam, cast, func, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -212,40 +213,49 @@ async def finish_steps(session: AsyncSession, rows: list[dict[str, Any]], *, wor
 # grows with the batch.
 ROWS_PER_STATEMENT = 5000
 
-# The columns of the rows ``Progress`` writes (``add_rows``, ``run_row``).
-STEP_COLUMNS = (
-    "id",
-    "org_id",
-    "company_id",
-    "pipeline_run_id",
-    "submission_id",
-    "blueprint_step_id",
-    "step_position",
-    "operation_id",
-    "status",
-    "attempt",
-    "available_at",
-    "finished_at",
-    "input_payload",
-    "output_payload",
-)
-RUN_COLUMNS = (
-    "id",
-    "org_id",
-    "company_id",
-    "submission_id",
-    "blueprint_id",
-    "blueprint_version_id",
-    "blueprint_version",
-    "parent_pipeline_run_id",
-    "entity_index",
-    "entity_type",
-    "entity_input",
-    "start_from_position",
-    "dedup_key",
-    "depth",
-    "status",
-)
+
+class NewStepRow(TypedDict):
+    """A ``step_results`` row as ``Progress.add_rows`` inserts it."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    pipeline_run_id: uuid.UUID
+    submission_id: uuid.UUID
+    blueprint_step_id: uuid.UUID | None
+    step_position: int
+    operation_id: str | None
+    status: str
+    attempt: int
+    available_at: datetime | None
+    finished_at: datetime | None
+    input_payload: dict[str, Any] | None
+    output_payload: dict[str, Any] | None
+
+
+class NewRunRow(TypedDict):
+    """A ``pipeline_runs`` row as ``Progress.run_row`` builds it."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    submission_id: uuid.UUID
+    blueprint_id: uuid.UUID
+    blueprint_version_id: uuid.UUID
+    blueprint_version: int
+    parent_pipeline_run_id: uuid.UUID | None
+    entity_index: int
+    entity_type: str
+    entity_input: dict[str, Any]
+    start_from_position: int
+    dedup_key: str | None
+    depth: int
+    status: str
+
+
+# The insert writes exactly the keys the row types declare, so a misspelt key is a type error, not a NULL.
+STEP_COLUMNS = tuple(NewStepRow.__annotations__)
+RUN_COLUMNS = tuple(NewRunRow.__annotations__)
 INSERT_STEPS = text(insert_recordset(StepResult.__table__, STEP_COLUMNS))
 # Fan-out children whose dedup key already exists in the submission are skipped.
 INSERT_RUNS = text(
@@ -254,17 +264,17 @@ INSERT_RUNS = text(
 )
 
 
-def _documents(rows: Sequence[dict[str, Any]]) -> Iterable[str]:
+def _documents(rows: Sequence[Mapping[str, Any]]) -> Iterable[str]:
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         yield dumps(rows[start : start + ROWS_PER_STATEMENT])
 
 
-async def insert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_steps(session: AsyncSession, rows: Sequence[NewStepRow]) -> None:
     for document in _documents(rows):
         await session.execute(INSERT_STEPS, {"rows": document})
 
 
-async def insert_runs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+async def insert_runs(session: AsyncSession, rows: Sequence[NewRunRow]) -> set[uuid.UUID]:
     """Insert runs (``RUN_COLUMNS`` each); returns the ids actually created."""
     created: set[uuid.UUID] = set()
     for document in _documents(rows):
