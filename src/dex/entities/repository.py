@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import ColumnElement, RowMapping, select, text
 from sqlalchemy.exc import IntegrityError
@@ -181,14 +181,18 @@ class EntityStatements:
         )
 
 
-SNAPSHOT_COLUMNS = (
-    "org_id",
-    "entity_type",
-    "entity_id",
-    "record_version",
-    "canonical_payload",
-    "source_run_id",
-)
+class SnapshotRow(TypedDict):
+    """An entity's previous version, as the batch writes it to ``entity_snapshots``."""
+
+    org_id: uuid.UUID
+    entity_type: str
+    entity_id: uuid.UUID
+    record_version: int
+    canonical_payload: dict[str, Any]
+    source_run_id: uuid.UUID | None
+
+
+SNAPSHOT_COLUMNS = tuple(SnapshotRow.__annotations__)
 INSERT_SNAPSHOTS = text(
     f"INSERT INTO entity_snapshots ({', '.join(SNAPSHOT_COLUMNS)}) "
     f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM {recordset(EntitySnapshot.__table__, SNAPSHOT_COLUMNS)} "
@@ -226,7 +230,7 @@ class EntityBatch:
         self.rows: dict[tuple[uuid.UUID, uuid.UUID], EntityRow] = {}
         # (org_id, unique column, value) → the row holding that value now.
         self.holders: dict[tuple[uuid.UUID, str, Any], EntityRow] = {}
-        self.snapshots: list[dict[str, Any]] = []
+        self.snapshots: list[SnapshotRow] = []
         for values in locked:
             self._hold(EntityRow(dict(values), dict(values)), {})
 
