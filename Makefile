@@ -29,4 +29,4 @@ lint: $(STAMP)
 	$(BIN)/mypy src/dex
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
