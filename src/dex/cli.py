@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Annotated
@@ -250,4 +249,4 @@ def run() -> None:  # pragma: no cover - console entry for `python -m dex`
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run())
+    run()

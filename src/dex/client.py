@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -18,6 +18,12 @@ from dex.errors import DexError
 
 TERMINAL_SUBMISSION_STATUSES = {"completed", "failed", "canceled"}
 DOWNLOAD_CHUNK_BYTES = 1 << 16
+
+
+class ByteSink(Protocol):
+    """Where a streamed download goes: an open binary file, or anything else that takes bytes."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 class ApiError(DexError):
@@ -50,7 +56,7 @@ class DexClient:
             raise _api_error(path, payload)
         return payload["data"]
 
-    async def download(self, path: str, body: dict[str, Any], sink: BinaryIO) -> int:
+    async def download(self, path: str, body: dict[str, Any], sink: ByteSink) -> int:
         """Write a streamed (non-JSON) response into ``sink`` chunk by chunk; returns the bytes written."""
         async with self.http.post(f"{self.base_url}{path}", json=body, headers=self.headers) as response:
             if response.status >= 400:
@@ -62,7 +68,7 @@ class DexClient:
         return written
 
     async def export_entities(
-        self, entity_type: str, fmt: str, sink: BinaryIO, *, updated_since: datetime | None = None
+        self, entity_type: str, fmt: str, sink: ByteSink, *, updated_since: datetime | None = None
     ) -> int:
         body: dict[str, Any] = {"entity_type": entity_type, "format": fmt}
         if updated_since is not None:
@@ -159,7 +165,7 @@ class DexClient:
         ) as response:
             if response.status >= 400:
                 raise _api_error(path, await response.json(content_type=None))
-            event, data = "message", []
+            event, data = "message", list[str]()
             async for raw in response.content:
                 line = raw.decode().rstrip("\r\n")
                 if not line:

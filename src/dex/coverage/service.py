@@ -102,6 +102,6 @@ async def check(session: AsyncSession, scope: AuthContext, raw_domain: str) -> C
         target=target,
         **categories,
         people=people,
-        overall_readiness=overall,  # type: ignore[arg-type]
+        overall_readiness=overall,
         recommendation=recommendation(overall, categories, people),
     )

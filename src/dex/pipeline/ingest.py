@@ -33,7 +33,7 @@ from dex.blueprints.service import version_for_submission
 from dex.db.queries import dumps
 from dex.errors import BadRequest
 from dex.operations.inputs import OperationInput
-from dex.operations.registry import get_operation
+from dex.operations.registry import EntityType, get_operation
 from dex.pipeline import service
 from dex.pipeline.plan import Plan, StepDef, advance
 from dex.pipeline.progress import PlanCache
@@ -274,7 +274,7 @@ async def submit_csv(
     version = await version_for_submission(session, scope.org_id, upload.blueprint_id)
     if len(upload.data) > MAX_CSV_BYTES:
         raise BadRequest(f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB")
-    entity_type = version.snapshot["blueprint"].get("entity_type") or "company"
+    entity_type: EntityType = version.snapshot["blueprint"].get("entity_type") or "company"
     parsed = parse_csv(upload.data, column_map=upload.column_map)
     check_rows(parsed, entity_type, await plans.get(session, version.id))
     report = parsed.report(upload.filename)

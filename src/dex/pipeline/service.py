@@ -14,7 +14,7 @@ from sqlalchemy.orm import undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from dex.blueprints.service import version_for_submission
-from dex.db.queries import conflict_for
+from dex.db.queries import conflict_for, rowcount
 from dex.errors import BadRequest, Forbidden, NotFound
 from dex.kit.paging import Page, paginate
 from dex.pipeline import repository as repo
@@ -340,8 +340,8 @@ async def resume(
         if run.status != "failed":
             raise BadRequest(f"only failed runs can be resumed (this one is {run.status})")
         query = query.where(PipelineRun.id == run_id)
-    else:
-        await load_submission(session, scope, submission_id)  # type: ignore[arg-type]
+    elif submission_id is not None:
+        await load_submission(session, scope, submission_id)
         query = query.where(PipelineRun.submission_id == submission_id)
     own = scope.own_company_id()
     if own is not None:
@@ -373,7 +373,7 @@ async def requeue_parked(
 ) -> int:
     """Steps parked for budget whose org and submission are under budget again go back to the queue."""
     params = {"org_id": org_id, "submission_id": submission_id}
-    requeued = (await session.execute(states.REQUEUE_PARKED, params)).rowcount
+    requeued = rowcount(await session.execute(states.REQUEUE_PARKED, params))
     if requeued:
         await repo.notify_ready(session)
     return requeued

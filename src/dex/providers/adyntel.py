@@ -32,7 +32,9 @@ PAGING_FIELDS = (
 
 
 def _ads(body: dict[str, Any], list_keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    raw = next((body[key] for key in list_keys if isinstance(body.get(key), list) and body[key]), [])
+    raw: list[Any] = next(
+        (body[key] for key in list_keys if isinstance(body.get(key), list) and body[key]), []
+    )
     flat: list[Any] = []
     for item in raw:
         flat.extend(item if isinstance(item, list) else [item])

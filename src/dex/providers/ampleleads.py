@@ -41,7 +41,8 @@ async def enrich_person(call: ProviderCall, *, linkedin_url: str) -> AdapterResu
 def _profile(data: dict[str, Any]) -> dict[str, Any]:
     """AmpleLeads' person as person-profile fields."""
     first_name, last_name = clean_text(data.get("first_name")), clean_text(data.get("last_name"))
-    contact = data.get("contact_details") if isinstance(data.get("contact_details"), dict) else {}
+    contact = data.get("contact_details")
+    contact = contact if isinstance(contact, dict) else {}
     linkedin_url = clean_text(data.get("linkedin_url"))
     email = _first_text(contact, EMAIL_KEYS)
     return {

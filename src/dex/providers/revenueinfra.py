@@ -229,7 +229,7 @@ class PricingQuestion:
         if self.kind == "yes_no":
             if isinstance(value, bool):
                 return "yes" if value else "no"
-            text = (clean_text(value) or "").lower()
+            text: str | None = (clean_text(value) or "").lower()
             return "yes" if text in YES else "no" if text in NO else None
         if self.kind == "count":
             if isinstance(value, bool):

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 FaultKind = Literal["429", "500", "502", "503", "timeout", "malformed", "slow"]
+DEFAULT_FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "timeout", "malformed")
 
 
 class ProviderBehaviour(BaseModel):
@@ -25,7 +26,7 @@ class ProviderBehaviour(BaseModel):
     latency_jitter_ms: float = Field(default=0, ge=0)
     hit_rate: float = Field(default=0.85, ge=0, le=1)
     fault_rate: float = Field(default=0, ge=0, le=1)
-    fault_kinds: list[FaultKind] = Field(default_factory=lambda: ["429", "500", "timeout", "malformed"])
+    fault_kinds: list[FaultKind] = Field(default_factory=lambda: list(DEFAULT_FAULT_KINDS))
     retry_after_seconds: float = Field(default=1, ge=0)
     # How long a "timeout" fault holds the connection, and how much a "slow" answer adds.
     hang_seconds: float = Field(default=60, ge=0)

@@ -13,14 +13,15 @@ from typing import Literal
 from dex.errors import BadRequest, Forbidden
 from dex.providers.journal import Requester
 
-AuthMethod = Literal["jwt", "api_token", "internal", "super_admin"]
+AuthMethod = Literal["jwt", "api_token", "internal", "super_admin", "pipeline"]
 COMPANY_SCOPED_ROLES = frozenset({"company_admin", "member"})
 
 
 @dataclass(frozen=True)
 class AuthContext:
     """A tenant caller. ``auth_method`` says which credential proved it: a session JWT, an API token, the
-    internal service key, or a super-admin acting inside one org (see ``tenant_scope``)."""
+    internal service key, a super-admin acting inside one org (see ``tenant_scope``), or the executor running
+    a pipeline step for the run's tenant."""
 
     org_id: uuid.UUID
     user_id: uuid.UUID | None

@@ -114,7 +114,7 @@ async def _handle(
 
 
 @router.post("/v2/enrichment/domain-to-linkedin")
-async def domain_to_linkedin(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def domain_to_linkedin(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         domain = text(payload, "domain")
         company = company_for_domain(domain) if domain else None
@@ -126,7 +126,7 @@ async def domain_to_linkedin(request: Request, payload: dict[str, Any] = Body(de
 
 
 @router.post("/v2/enrichment/company")
-async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company = _known_company(request, payload)
         return {"found": True, "company": _company(company)} if company else {"found": False}
@@ -135,7 +135,7 @@ async def enrich_company(request: Request, payload: dict[str, Any] = Body(defaul
 
 
 @router.post("/v2/search/employee-finder")
-async def employee_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def employee_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company = _known_company(request, payload)
         levels, functions = set(strings(payload.get("job_level"))), set(strings(payload.get("job_function")))
@@ -161,7 +161,7 @@ async def employee_finder(request: Request, payload: dict[str, Any] = Body(defau
 
 
 @router.post("/v2/search/waterfall-icp-keyword")
-async def waterfall_icp_search(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def waterfall_icp_search(request: Request, payload: dict[str, Any] = Body(default={})):
     """The cascade's tiers are tried in order; the first tier that matches anyone is the answer."""
 
     def answer() -> Any:
@@ -189,7 +189,7 @@ async def waterfall_icp_search(request: Request, payload: dict[str, Any] = Body(
 
 
 @router.post("/v2/enrichment/phone")
-async def phone(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def phone(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         linkedin_url = text(payload, "person_linkedin_url")
         person = person_for_linkedin(linkedin_url) if linkedin_url else None
@@ -201,7 +201,7 @@ async def phone(request: Request, payload: dict[str, Any] = Body(default={})):  
 
 
 @router.get("/v2/account/key-info")
-async def key_info(request: Request):  # type: ignore[no-untyped-def]
+async def key_info(request: Request):
     """Free; the sandbox key never runs out."""
 
     def answer() -> Any:

@@ -106,7 +106,7 @@ async def _handle(request: Request, action: str, answer: Any) -> Any:
 
 
 @router.get("/companies/enrich")
-async def enrich_company(request: Request, domain: str = ""):  # type: ignore[no-untyped-def]
+async def enrich_company(request: Request, domain: str = ""):
     def answer() -> Any:
         if not domain.strip():
             return _unprocessable("domain")
@@ -119,7 +119,7 @@ async def enrich_company(request: Request, domain: str = ""):  # type: ignore[no
 
 
 @router.post("/companies/search")
-async def search_companies(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_companies(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         query = text(payload, "query") or text(payload, "semanticQuery")
         if query is None:
@@ -131,7 +131,7 @@ async def search_companies(request: Request, payload: dict[str, Any] = Body(defa
 
 
 @router.post("/people/search")
-async def search_people(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_people(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         position = text(payload, "positionQuery")
         company_query = text(section(payload, "companyFilter"), "query")

@@ -181,7 +181,7 @@ async def _handle(
 
 
 @router.post("/v1/people/email-finder")
-async def email_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def email_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company = _company_of(payload)
         names = {key: text(payload, key) or "" for key in ("first_name", "last_name", "full_name")}
@@ -209,7 +209,7 @@ async def email_finder(request: Request, payload: dict[str, Any] = Body(default=
 
 
 @router.post("/v1/people/mobile-finder")
-async def mobile_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def mobile_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         profile_url, work_email = text(payload, "profile_url"), text(payload, "work_email")
         person = (person_for_linkedin(profile_url) if profile_url else None) or (
@@ -225,7 +225,7 @@ async def mobile_finder(request: Request, payload: dict[str, Any] = Body(default
 
 
 @router.post("/v1/people/employee-finder")
-async def employee_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def employee_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company = _company_of(payload)
         people = staff(company) if company and known(request, PROVIDER, company.domain) else []
@@ -241,7 +241,7 @@ async def employee_finder(request: Request, payload: dict[str, Any] = Body(defau
 
 
 @router.post("/v1/people/role-finder")
-async def role_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def role_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company, title = _company_of(payload), text(payload, "job_title") or ""
         match = next(
@@ -258,7 +258,7 @@ async def role_finder(request: Request, payload: dict[str, Any] = Body(default={
 
 
 @router.post("/v1/companies/company-search")
-async def company_search(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def company_search(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         profile_url = text(payload, "profile_url")
         company = _company_of(payload) or (company_for_linkedin(profile_url) if profile_url else None)
@@ -282,18 +282,18 @@ async def _technographics_route(request: Request, payload: dict[str, Any]) -> An
 
 
 @router.post("/v1/companies/company-technographics")
-async def technographics(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def technographics(request: Request, payload: dict[str, Any] = Body(default={})):
     return await _technographics_route(request, payload)
 
 
 @router.post("/v1/company/technographics")
-async def legacy_technographics(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def legacy_technographics(request: Request, payload: dict[str, Any] = Body(default={})):
     """The route LeadMagic served technographics on before ``/v1/companies/company-technographics``."""
     return await _technographics_route(request, payload)
 
 
 @router.post("/v1/people/profile-search")
-async def profile_search(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def profile_search(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         profile_url = text(payload, "profile_url")
         person = person_for_linkedin(profile_url) if profile_url else None
@@ -305,6 +305,6 @@ async def profile_search(request: Request, payload: dict[str, Any] = Body(defaul
 
 
 @router.post("/credits")
-async def credits(request: Request):  # type: ignore[no-untyped-def]
+async def credits(request: Request):
     """Free; the sandbox account never runs out."""
     return await _handle(request, "credits", lambda: {"credits": 10_000}, billable=False)

@@ -194,7 +194,7 @@ def _filters(payload: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @router.post("/enrich-company")
-async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         data = _datapoints(payload)
         if data is None:
@@ -208,7 +208,7 @@ async def enrich_company(request: Request, payload: dict[str, Any] = Body(defaul
 
 
 @router.post("/enrich-person")
-async def enrich_person(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def enrich_person(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         data = _datapoints(payload)
         if data is None:
@@ -227,7 +227,7 @@ async def enrich_person(request: Request, payload: dict[str, Any] = Body(default
 
 
 @router.post("/search-company")
-async def search_company(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_company(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         filters = _filters(payload)
         if filters is None:
@@ -244,7 +244,7 @@ async def search_company(request: Request, payload: dict[str, Any] = Body(defaul
 
 
 @router.post("/search-person")
-async def search_person(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_person(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         filters = _filters(payload)
         if filters is None:
@@ -274,7 +274,7 @@ async def search_person(request: Request, payload: dict[str, Any] = Body(default
 
 
 @router.post("/account-information")
-async def account_information(request: Request):  # type: ignore[no-untyped-def]
+async def account_information(request: Request):
     """Free; the sandbox account never runs out."""
 
     def answer() -> Any:

@@ -15,7 +15,7 @@ REOON_STATUS = {"ok": "safe", "catch_all": "catch_all", "unknown": "unknown", "i
 
 
 @router.get("/api/v1/verify")
-async def verify(request: Request, email: str = "", key: str = "", mode: str = "power"):  # type: ignore[no-untyped-def]
+async def verify(request: Request, email: str = "", key: str = "", mode: str = "power"):
     def answer() -> dict:
         if "@" not in email:
             return {"status": "error", "message": "Invalid email address"}
@@ -40,7 +40,7 @@ async def verify(request: Request, email: str = "", key: str = "", mode: str = "
 
 
 @router.get("/api/v1/check-account-balance/")
-async def account_balance(request: Request, key: str = ""):  # type: ignore[no-untyped-def]
+async def account_balance(request: Request, key: str = ""):
     """Free; the sandbox account never runs out."""
     return await sandbox_state(request).handle(
         request,
