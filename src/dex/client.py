@@ -80,18 +80,28 @@ class DexClient:
     def _blueprints(self) -> str:
         return "/api/super-admin/blueprints" if self.org_id else "/api/blueprints"
 
-    async def find_blueprint(self, name: str) -> dict[str, Any] | None:
+    async def blueprints(self) -> AsyncIterator[dict[str, Any]]:
+        """Every blueprint of the org, page by page."""
         offset = 0
         while True:
             page = await self.post(
                 f"{self._blueprints}/list", self._scoped({"limit": 1000, "offset": offset})
             )
             for blueprint in page:
-                if blueprint["name"] == name:
-                    return blueprint
+                yield blueprint
             if len(page) < 1000:
-                return None
+                return
             offset += 1000
+
+    async def find_blueprint(self, name: str) -> dict[str, Any] | None:
+        async for blueprint in self.blueprints():
+            if blueprint["name"] == name:
+                return blueprint
+        return None
+
+    async def get_blueprint(self, blueprint_id: str) -> dict[str, Any]:
+        """The blueprint with its steps."""
+        return await self.post(f"{self._blueprints}/get", {"id": blueprint_id})
 
     async def ensure_blueprint(self, definition: dict[str, Any]) -> dict[str, Any]:
         existing = await self.find_blueprint(definition["name"])
