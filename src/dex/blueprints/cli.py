@@ -136,8 +136,8 @@ def list_(
             typer.echo(json.dumps(blueprints, indent=2))
             return
         # Names and ids are what the other commands take: never cut short (`show` has the description).
-        table = Table(title=f"Blueprints ({len(blueprints)})", box=box.SIMPLE_HEAD)
-        for column in ("Name", "Id", "Runs on", "Version"):
+        table = Table(title=f"Blueprints ({len(blueprints)})", box=box.SIMPLE_HEAD, show_edge=False)
+        for column in ("Name", "Id", "Type", "Version"):
             table.add_column(column, no_wrap=column in ("Name", "Id"))
         for blueprint in sorted(blueprints, key=lambda blueprint: blueprint["name"]):
             table.add_row(
