@@ -21,6 +21,7 @@ from dex.entities import cli as entities_cli
 from dex.errors import DexError
 from dex.observability import configure_logging, secret_values
 from dex.pipeline import cli as pipeline_cli
+from dex.tenancy import cli as tenancy_cli
 from dex.tenancy.cli import admin_app
 
 app = typer.Typer(name="dex", help="dex — Data Engine X: entity intelligence you own.", no_args_is_help=True)
@@ -183,6 +184,8 @@ app.command()(pipeline_cli.status)
 app.command()(bench_cli.bench)
 app.command()(chaos_cli.chaos)
 app.command()(entities_cli.export)
+app.command()(tenancy_cli.login)
+app.command()(tenancy_cli.logout)
 
 
 @app.command()

@@ -25,11 +25,26 @@ DOWNLOAD_CHUNK_BYTES = 1 << 16
 
 
 class ApiError(DexError):
-    """The API answered with an error envelope."""
+    """The API answered with an error envelope (``status``: its HTTP status)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def _api_error(path: str, payload: Any) -> ApiError:
-    return ApiError(f"{path}: {payload.get('error', payload) if isinstance(payload, dict) else payload}")
+def _api_error(path: str, payload: Any, status: int) -> ApiError:
+    message = payload.get("error", payload) if isinstance(payload, dict) else payload
+    return ApiError(f"{path}: {message}", status)
+
+
+async def _json(response: aiohttp.ClientResponse, path: str) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except ValueError:
+        raise ApiError(
+            f"{path}: {response.url.origin()} answered HTTP {response.status} without JSON (not a dex API?)",
+            response.status,
+        ) from None
 
 
 @dataclass
@@ -49,16 +64,16 @@ class DexClient:
         async with self.http.post(
             f"{self.base_url}{path}", headers={**self.headers, **(headers or {})}, **request
         ) as response:
-            payload = await response.json(content_type=None)
+            payload = await _json(response, path)
         if response.status >= 400:
-            raise _api_error(path, payload)
+            raise _api_error(path, payload, response.status)
         return payload["data"]
 
     async def download(self, path: str, body: dict[str, Any], sink: BinaryIO) -> int:
         """Write a streamed (non-JSON) response into ``sink`` chunk by chunk; returns the bytes written."""
         async with self.http.post(f"{self.base_url}{path}", json=body, headers=self.headers) as response:
             if response.status >= 400:
-                raise _api_error(path, await response.json(content_type=None))
+                raise _api_error(path, await _json(response, path), response.status)
             written = 0
             async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES):
                 sink.write(chunk)
@@ -172,7 +187,7 @@ class DexClient:
             timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
         ) as response:
             if response.status >= 400:
-                raise _api_error(path, await response.json(content_type=None))
+                raise _api_error(path, await _json(response, path), response.status)
             event, data = "message", []
             async for raw in response.content:
                 line = raw.decode().rstrip("\r\n")
@@ -214,9 +229,31 @@ class DexClient:
 
 
 @asynccontextmanager
-async def remote_client(api_url: str, token: str) -> AsyncIterator[DexClient]:
+async def _api_session(api_url: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP session for the API at ``api_url``; a server that cannot be reached is one clear error."""
     async with aiohttp.ClientSession() as http:
+        try:
+            yield http
+        except aiohttp.ClientConnectionError as exc:
+            raise DexError(
+                f"cannot reach the dex API at {api_url} ({exc}): is `dex serve` running?"
+            ) from None
+
+
+@asynccontextmanager
+async def remote_client(api_url: str, token: str) -> AsyncIterator[DexClient]:
+    async with _api_session(api_url) as http:
         yield DexClient(http, api_url.rstrip("/"), {"Authorization": f"Bearer {token}"})
+
+
+async def log_in(api_url: str, email: str, password: str) -> tuple[str, dict[str, Any]]:
+    """A session token for the user (``POST /api/auth/login``) and who it acts as (``/api/auth/me``)."""
+    async with _api_session(api_url) as http:
+        anonymous = DexClient(http, api_url.rstrip("/"), {})
+        session = await anonymous.post("/api/auth/login", {"email": email, "password": password})
+        token = session["access_token"]
+        signed_in = DexClient(http, anonymous.base_url, {"Authorization": f"Bearer {token}"})
+        return token, await signed_in.post("/api/auth/me", {})
 
 
 async def _local_tenant(database: Database) -> tuple[uuid.UUID, uuid.UUID]:

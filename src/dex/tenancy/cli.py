@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -181,3 +182,54 @@ def revoke_token(token_id: Annotated[str, typer.Argument(help="The id of the tok
         lambda session: service.revoke_api_token(session, CLI_OPERATOR, token_id=parsed)
     )
     typer.echo(f"revoked API token {revoked.id} ({revoked.name})")
+
+
+def _password_from_stdin_or_prompt() -> str:
+    # A terminal gets a hidden prompt; a pipe (a script, `echo … | dex login`) is read as one line, never
+    # by reaching around it to the controlling terminal.
+    if sys.stdin.isatty():
+        return typer.prompt("Password", hide_input=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def login(
+    api_url: Annotated[
+        str, typer.Option("--api-url", envvar="DEX_API_URL", help="The dex API, e.g. http://127.0.0.1:8000.")
+    ],
+    email: Annotated[str, typer.Option(help="Your user's email.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Your password (for scripts); asked for when omitted, or read from a pipe."),
+    ] = None,
+) -> None:
+    """Log in to a dex API and keep the session, so later commands need no --api-url or --token (the
+    flags and DEX_API_URL / DEX_API_TOKEN still win). `dex logout` forgets it."""
+    from dex.client import log_in
+    from dex.credentials import StoredLogin, save_login
+    from dex.pipeline.cli import run
+
+    secret = password if password is not None else _password_from_stdin_or_prompt()
+    if not secret:
+        _fail("no password given")
+    normalized = _normalized_email(email)
+
+    async def work() -> None:
+        token, me = await log_in(api_url, normalized, secret)
+        path = save_login(StoredLogin(api_url=api_url.rstrip("/"), token=token, email=normalized))
+        typer.echo(
+            f"logged in to {api_url.rstrip('/')} as {normalized} ({me['role']} of org {me['org_id']}); "
+            f"the session is kept in {path} until `dex logout`"
+        )
+
+    run(work)
+
+
+def logout() -> None:
+    """Forget the session `dex login` kept."""
+    from dex.credentials import credentials_path, remove_login
+
+    try:
+        removed = remove_login()
+    except DexError as exc:
+        _fail(exc.message)
+    typer.echo(f"logged out ({credentials_path()} removed)" if removed else "not logged in")
