@@ -19,7 +19,7 @@ from dex.chaos import cli as chaos_cli
 from dex.config import Settings, get_settings
 from dex.entities import cli as entities_cli
 from dex.errors import DexError
-from dex.observability import configure_logging, secret_values
+from dex.logs import configure_logging, secret_values
 from dex.pipeline import cli as pipeline_cli
 from dex.tenancy import cli as tenancy_cli
 from dex.tenancy.cli import admin_app

@@ -10,13 +10,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import aiohttp
 
-from dex.config import Settings
-from dex.db.engine import Database
 from dex.errors import DexError
+
+if TYPE_CHECKING:
+    # Only local mode needs the database stack: commands that drive a remote API start without it.
+    from dex.config import Settings
+    from dex.db.engine import Database
 
 LOCAL_ORG_SLUG = "local"
 LOCAL_COMPANY = "Local"
@@ -277,6 +280,7 @@ async def local_client(settings: Settings, database_url: str) -> AsyncIterator[D
     """dex running inside this process (API, executor, and the sandbox in sandbox mode) on a free local
     port, driven over HTTP like any other client."""
     from dex.api.app import create_app
+    from dex.db.engine import Database
     from dex.server import serve_in_background
 
     database = Database(database_url, pool_size=20)

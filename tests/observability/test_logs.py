@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from dex.config import Settings
-from dex.observability import JsonFormatter, RedactSecrets, configure_logging, log_context, secret_values
+from dex.logs import JsonFormatter, RedactSecrets, configure_logging, log_context, secret_values
 from tests.conftest import SandboxHandle
 
 

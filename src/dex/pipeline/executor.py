@@ -32,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.config import Settings
 from dex.db.engine import Database, connection_lost, error_causes, libpq_url
-from dex.observability import STEPS_FINISHED, log_context
+from dex.logs import log_context
+from dex.observability import STEPS_FINISHED
 from dex.operations.repository import journal_owners, settle_orphaned_calls
 from dex.pipeline import progress as progress_module
 from dex.pipeline import repository as repo
