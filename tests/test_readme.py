@@ -187,8 +187,7 @@ def run_dex_command(session: Session, command: str, subcommand: list[str]) -> No
         return
     if verb == ["sandbox"]:
         port = str(free_port())
-        argv = argv_of(command)
-        argv[argv.index("--port") + 1] = port
+        argv = [*argv_of(command), "--port", port]  # the last --port wins
         sandbox = subprocess.Popen(
             argv,
             cwd=session.clone,
