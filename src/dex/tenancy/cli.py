@@ -188,7 +188,7 @@ def _password_from_stdin_or_prompt() -> str:
     # A terminal gets a hidden prompt; a pipe (a script, `echo … | dex login`) is read as one line, never
     # by reaching around it to the controlling terminal.
     if sys.stdin.isatty():
-        return typer.prompt("Password", hide_input=True)
+        return str(typer.prompt("Password", hide_input=True))
     return sys.stdin.readline().rstrip("\r\n")
 
 
