@@ -10,19 +10,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import aiohttp
 
 from dex.errors import DexError
 
-if TYPE_CHECKING:
-    # Only local mode needs the database stack: commands that drive a remote API start without it.
-    from dex.config import Settings
-    from dex.db.engine import Database
-
-LOCAL_ORG_SLUG = "local"
-LOCAL_COMPANY = "Local"
 TERMINAL_SUBMISSION_STATUSES = {"completed", "failed", "canceled"}
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 
@@ -257,40 +250,3 @@ async def log_in(api_url: str, email: str, password: str) -> tuple[str, dict[str
         token = session["access_token"]
         signed_in = DexClient(http, anonymous.base_url, {"Authorization": f"Bearer {token}"})
         return token, await signed_in.post("/api/auth/me", {})
-
-
-async def _local_tenant(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
-    """The default org and company of local mode, created on first use."""
-    from dex.tenancy.auth import API_KEY_SUPER_ADMIN
-    from dex.tenancy.service import ensure_org_and_company
-
-    async with database.transaction() as session:
-        org, company = await ensure_org_and_company(
-            session,
-            API_KEY_SUPER_ADMIN,
-            org_name="Local",
-            org_slug=LOCAL_ORG_SLUG,
-            company_name=LOCAL_COMPANY,
-        )
-    return org.id, company.id
-
-
-@asynccontextmanager
-async def local_client(settings: Settings, database_url: str) -> AsyncIterator[DexClient]:
-    """dex running inside this process (API, executor, and the sandbox in sandbox mode) on a free local
-    port, driven over HTTP like any other client."""
-    from dex.api.app import create_app
-    from dex.db.engine import Database
-    from dex.server import serve_in_background
-
-    database = Database(database_url, pool_size=20)
-    try:
-        org_id, company_id = await _local_tenant(database)
-        async with (
-            serve_in_background(create_app(settings, database=database)) as base_url,
-            aiohttp.ClientSession() as http,
-        ):
-            headers = {"Authorization": f"Bearer {settings.super_admin_api_key}"}
-            yield DexClient(http, base_url, headers, org_id=org_id, company_id=company_id)
-    finally:
-        await database.dispose()

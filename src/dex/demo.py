@@ -6,8 +6,8 @@ from __future__ import annotations
 from rich.console import Console
 
 from dex.blueprints.examples import EXAMPLES, example_blueprint
-from dex.client import local_client
 from dex.config import Settings
+from dex.local import local_client
 from dex.pipeline.cli import follow, people_table, summary_line
 from dex.pipeline.ingest import parse_csv
 from dex.providers.runtime import provider_mode

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from dex.client import DexClient
 from dex.errors import DexError
-from dex.pipeline.cli import ApiUrl, Token, open_client, run
+from dex.kit.cli import ApiUrl, Token, open_client, run_command
 
 blueprint_app = typer.Typer(help="Blueprint commands.", no_args_is_help=True)
 console = Console()
@@ -118,7 +118,7 @@ def create(
             )
             console.print(f"created blueprint {created['name']} ({created['id']}): {steps or 'no steps'}")
 
-    run(work)
+    run_command(work)
 
 
 @blueprint_app.command("list")
@@ -148,7 +148,7 @@ def list_(
             )
         console.print(table)
 
-    run(work)
+    run_command(work)
 
 
 @blueprint_app.command("show")
@@ -171,7 +171,7 @@ def show(
             console.print(blueprint_steps_table(blueprint))
             console.print(f"id {blueprint['id']}")
 
-    run(work)
+    run_command(work)
 
 
 def steps_table(assembled: dict[str, Any]) -> Table:
@@ -240,4 +240,4 @@ def assemble(
                 saved = await client.create_blueprint(definition)
                 console.print(f"saved blueprint {save} ({saved['id']})")
 
-    run(work)
+    run_command(work)

@@ -11,11 +11,12 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from dex.errors import DexError
+from dex.kit.cli import fail, load_settings, prepare_database, run_command
 from dex.tenancy.context import SuperAdminContext
 
 if TYPE_CHECKING:
@@ -35,16 +36,7 @@ admin_app.add_typer(token_app, name="token")
 CLI_OPERATOR = SuperAdminContext(super_admin_id=uuid.UUID(int=0), email="cli@super-admin")
 
 
-def _fail(message: str) -> NoReturn:
-    # dex.cli imports this module to register it; importing it back here at call time avoids the cycle.
-    from dex.cli import fail
-
-    fail(message)
-    raise AssertionError("unreachable: fail() exits")
-
-
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT:
-    from dex.cli import load_settings, prepare_database
     from dex.db.engine import Database
 
     settings = load_settings()
@@ -61,7 +53,7 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[ResultT]]) -> Resul
     try:
         return asyncio.run(run())
     except DexError as exc:
-        _fail(exc.message)
+        fail(exc.message)
 
 
 def _normalized_email(email: str) -> str:
@@ -142,7 +134,7 @@ def _parse_expiry(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        _fail(f"--expires-at is not an ISO 8601 date/time: {value}")
+        fail(f"--expires-at is not an ISO 8601 date/time: {value}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -177,7 +169,7 @@ def revoke_token(token_id: Annotated[str, typer.Argument(help="The id of the tok
     try:
         parsed = uuid.UUID(token_id)
     except ValueError:
-        _fail(f"not a token id: {token_id}")
+        fail(f"not a token id: {token_id}")
     revoked = _in_transaction(
         lambda session: service.revoke_api_token(session, CLI_OPERATOR, token_id=parsed)
     )
@@ -206,11 +198,10 @@ def login(
     flags and DEX_API_URL / DEX_API_TOKEN still win). `dex logout` forgets it."""
     from dex.client import log_in
     from dex.credentials import StoredLogin, save_login
-    from dex.pipeline.cli import run
 
     secret = password if password is not None else _password_from_stdin_or_prompt()
     if not secret:
-        _fail("no password given")
+        fail("no password given")
     normalized = _normalized_email(email)
 
     async def work() -> None:
@@ -221,7 +212,7 @@ def login(
             f"the session is kept in {path} until `dex logout`"
         )
 
-    run(work)
+    run_command(work)
 
 
 def logout() -> None:
@@ -231,5 +222,5 @@ def logout() -> None:
     try:
         removed = remove_login()
     except DexError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     typer.echo(f"logged out ({credentials_path()} removed)" if removed else "not logged in")

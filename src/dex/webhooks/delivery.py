@@ -26,8 +26,7 @@ from sqlalchemy import insert, text
 from dex.config import Settings
 from dex.db.engine import Database, libpq_url
 from dex.db.queries import dumps
-from dex.logs import log_context
-from dex.observability import WEBHOOK_DELIVERIES
+from dex.observability import WEBHOOK_DELIVERIES, log_context
 from dex.webhooks.destinations import DestinationRefused, check_destination
 from dex.webhooks.models import WebhookDeliveryAttempt
 from dex.webhooks.outbox import DELIVERIES_NOTIFY_CHANNEL
