@@ -47,6 +47,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.basetemp = str(Path(tempfile.gettempdir()) / f"dex-tests-{checkout}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_saved_login(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`dex` subprocesses never drive the server of the developer's own `dex login` or DEX_API_* variables:
+    they inherit an empty configuration directory instead."""
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg_config"))
+    for name in ("DEX_API_URL", "DEX_API_TOKEN"):
+        os.environ.pop(name, None)
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     name = test_database_name(os.environ.get("PYTEST_XDIST_WORKER", "main"))

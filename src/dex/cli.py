@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,8 +24,16 @@ from dex.kit.cli import console, fail, load_settings, prepare_database, use_loca
 from dex.observability import configure_logging, secret_values
 from dex.pipeline import cli as pipeline_cli
 from dex.providers.cli import providers_app, use_runtime
-from dex.runtime import open_provider_runtime
+from dex.tenancy import cli as tenancy_cli
 from dex.tenancy.cli import admin_app
+
+if TYPE_CHECKING:
+    from dex.client import DexClient
+    from dex.config import Settings
+
+if TYPE_CHECKING:
+    from dex.db.engine import Database
+    from dex.providers.runtime import ProviderRuntime
 
 app = typer.Typer(name="dex", help="dex — Data Engine X: entity intelligence you own.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
@@ -34,15 +43,29 @@ app.add_typer(blueprint_app, name="blueprint")
 app.add_typer(providers_app, name="providers")
 
 
-def _local_client(settings: Settings, database_url: str) -> AbstractAsyncContextManager[DexClient]:
-    # The whole app, imported only by the commands that run dex in-process (not by `dex worker`).
+@asynccontextmanager
+async def _local_client(settings: Settings, database_url: str) -> AsyncIterator[DexClient]:
+    # The whole app is imported when a command first runs dex in-process: every other command (those that
+    # drive a running API, `dex login`, `dex --version`) starts without it.
     from dex.local import local_client
 
-    return local_client(settings, database_url)
+    async with local_client(settings, database_url) as client:
+        yield client
 
 
 use_local_client(_local_client)
-use_runtime(open_provider_runtime)
+
+
+@asynccontextmanager
+async def _provider_runtime(settings: Settings, database: Database | None) -> AsyncIterator[ProviderRuntime]:
+    # The providers composed with the sandbox, imported only by the commands that call providers.
+    from dex.runtime import open_provider_runtime
+
+    async with open_provider_runtime(settings, database) as runtime:
+        yield runtime
+
+
+use_runtime(_provider_runtime)
 
 
 def _version_callback(value: bool) -> None:
@@ -160,6 +183,8 @@ app.command()(pipeline_cli.status)
 app.command()(bench_cli.bench)
 app.command()(chaos_cli.chaos)
 app.command()(entities_cli.export)
+app.command()(tenancy_cli.login)
+app.command()(tenancy_cli.logout)
 
 
 @app.command()

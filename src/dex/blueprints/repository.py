@@ -33,6 +33,9 @@ class BlueprintRepository:
             statement = statement.with_for_update()
         return await self.session.scalar(statement)
 
+    async def get_by_name(self, name: str) -> Blueprint | None:
+        return await self.session.scalar(self._scoped(select(Blueprint).where(Blueprint.name == name)))
+
     async def list(self, page: PageRequest) -> Page[Blueprint]:
         return await paginate(
             self.session, self._scoped(select(Blueprint)), page, Blueprint.created_at.desc(), Blueprint.id

@@ -269,8 +269,7 @@ async def submit_csv(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Parse, check and submit a CSV; the submission keeps the report of what was left out and why."""
-    company_id = service.submission_company(scope, upload.company_id)
-    await service.check_company_in_org(session, scope, company_id)
+    company_id = await service.submission_company(session, scope, upload.company_id)
     version = await version_for_submission(session, scope.org_id, upload.blueprint_id)
     if len(upload.data) > MAX_CSV_BYTES:
         raise BadRequest(f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB")

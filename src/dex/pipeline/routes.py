@@ -20,6 +20,7 @@ from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.kit.routing import ModelBodyRoute
 from dex.pipeline import ingest, live, service
 from dex.pipeline.schemas import (
+    SUBMISSION_COMPANY,
     BatchEventsRequest,
     BatchStatus,
     BatchStatusRequest,
@@ -102,7 +103,7 @@ CSV_SUBMIT_BODY = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "blueprint_id": {"type": "string", "format": "uuid"},
-                        "company_id": {"type": "string", "format": "uuid"},
+                        "company_id": {"type": "string", "format": "uuid", "description": SUBMISSION_COMPANY},
                         "org_id": {"type": "string", "format": "uuid"},
                         "column_map": {"type": "string", "description": "JSON object: header → input key"},
                     },
