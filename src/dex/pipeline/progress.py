@@ -26,7 +26,7 @@ from dex.entities.identity import UNIQUE_KEYS, resolve_identity
 from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
 from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
-from dex.pipeline import live, states
+from dex.pipeline import budget_waits, live, states
 from dex.pipeline import repository as repo
 from dex.pipeline.plan import Plan, StepDef, StepRow, advance, skip_all
 from dex.pipeline.runner import (
@@ -587,6 +587,12 @@ async def apply_outcomes(
             # execution spent still happened and is recorded.
             progress.record_history(outcome)
     await progress.flush()
+    budgeted = [o.claimed for o in outcomes if o.claimed.budgeted]
+    if budgeted:
+        # Settled reservations may let parked steps go on; parked steps may leave a submission waiting.
+        await budget_waits.settle(
+            session, {c.org_id for c in budgeted}, {c.submission_id for c in budgeted}
+        )
     return progress
 
 

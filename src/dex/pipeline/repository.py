@@ -182,7 +182,7 @@ FINISH_STEPS = text(
         error_details = v.error_details,
         duration_ms = v.duration_ms,
         finished_at = CASE WHEN v.status IN ('retrying', 'budget_exhausted') THEN NULL ELSE now() END,
-        -- A step parked for budget spent nothing: its claim does not use up one of its attempts.
+        -- Waiting for budget is no failure: a parked step's claim does not use up one of its attempts.
         attempt = CASE WHEN v.status = 'budget_exhausted' THEN s.attempt - 1 ELSE s.attempt END,
         available_at = CASE WHEN v.status = 'retrying'
                             THEN now() + make_interval(secs => v.retry_delay_seconds) ELSE NULL END,
@@ -348,7 +348,12 @@ async def bump_counters(
             row["runs_failed"],
             row["runs_canceled"],
         )
-        status = states.submission_status(counters, canceled=row["canceled_at"] is not None)
+        # Whether a submission waits for budget is decided by dex.pipeline.budget_waits, not by counters.
+        status = states.submission_status(
+            counters,
+            canceled=row["canceled_at"] is not None,
+            waiting=row["status"] == "waiting_for_budget",
+        )
         if status != row["status"]:
             changes.append(
                 {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dex.pipeline.vocabulary import RUN_STATUSES, STEP_STATUSES
+from dex.pipeline.vocabulary import RUN_STATUSES, STEP_STATUSES, SUBMISSION_STATUSES
 
 
 class IllegalTransition(RuntimeError):
@@ -41,12 +41,28 @@ STEP_TRANSITIONS: dict[str, frozenset[str]] = {
     "skipped": frozenset(),
 }
 
-TABLES = {"run": RUN_TRANSITIONS, "step": STEP_TRANSITIONS}
+# Submissions follow their runs (:func:`submission_status`), and, while runs are unfinished, whether any
+# step can move: a running submission whose every unfinished step is parked for budget waits for budget,
+# and goes back to running when steps are resumed.
+SUBMISSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"queued", "running", "completed", "failed", "canceled"}),
+    "validated": frozenset({"queued", "running", "completed", "failed", "canceled"}),
+    "queued": frozenset({"running", "completed", "failed", "canceled"}),
+    "running": frozenset({"waiting_for_budget", "completed", "failed", "canceled"}),
+    "waiting_for_budget": frozenset({"running", "completed", "failed", "canceled"}),
+    # Resume puts a failed submission back to work.
+    "failed": frozenset({"running"}),
+    "completed": frozenset(),
+    "canceled": frozenset(),
+}
+
+TABLES = {"run": RUN_TRANSITIONS, "step": STEP_TRANSITIONS, "submission": SUBMISSION_TRANSITIONS}
 TERMINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "canceled"})
 TERMINAL_STEP_STATUSES = frozenset({"succeeded", "failed", "skipped"})
 
 assert set(RUN_TRANSITIONS) == set(RUN_STATUSES)
 assert set(STEP_TRANSITIONS) == set(STEP_STATUSES)
+assert set(SUBMISSION_TRANSITIONS) == set(SUBMISSION_STATUSES)
 
 
 def check(kind: str, current: str, target: str) -> None:
@@ -91,11 +107,13 @@ def counter_delta(current: str | None, target: str) -> dict[str, int]:
     return delta
 
 
-def submission_status(counters: RunCounters, *, canceled: bool = False) -> str:
+def submission_status(counters: RunCounters, *, canceled: bool = False, waiting: bool = False) -> str:
     """Derived from all runs at every depth: completed when all succeeded; once every run has finished,
     failed if any failed, else canceled if any was canceled; running while any run has started or
-    finished; queued before that; received with no runs. (The reference declared a submission failed
-    while siblings still ran, and left an all-canceled one running.)"""
+    finished — ``waiting_for_budget`` instead while ``waiting`` (every unfinished step parked for budget,
+    which ``dex.pipeline.budget_waits`` decides); queued before that; received with no runs. (The
+    reference declared a submission failed while siblings still ran, and left an all-canceled one
+    running.)"""
     if counters.total == 0:
         return "canceled" if canceled else "received"
     finished = counters.succeeded + counters.failed + counters.canceled
@@ -104,5 +122,5 @@ def submission_status(counters: RunCounters, *, canceled: bool = False) -> str:
             return "completed"
         return "failed" if counters.failed else "canceled"
     if counters.running or finished:
-        return "running"
+        return "waiting_for_budget" if waiting else "running"
     return "queued"

@@ -3,4 +3,13 @@
 ENTITY_TYPES = ("company", "person")
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
 STEP_STATUSES = ("queued", "running", "succeeded", "failed", "skipped", "retrying", "budget_exhausted")
-SUBMISSION_STATUSES = ("received", "validated", "queued", "running", "completed", "failed", "canceled")
+SUBMISSION_STATUSES = (
+    "received",
+    "validated",
+    "queued",
+    "running",
+    "waiting_for_budget",
+    "completed",
+    "failed",
+    "canceled",
+)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from dex.api.deps import SessionDep
 from dex.api.envelopes import Envelope
+from dex.pipeline import budget_waits
 from dex.pipeline.service import load_submission
 from dex.tenancy.auth import FlexibleAuth, SuperAdminContext, tenant_scope
 from dex.usage import budgets, ledger
@@ -60,4 +61,6 @@ async def set_budget(body: BudgetSetRequest, auth: FlexibleAuth, session: Sessio
     result = await budgets.set_budget(
         session, scope, budget_credits=body.budget_credits, submission_id=body.submission_id
     )
+    # Submissions whose parked steps resumed are running again.
+    await budget_waits.settle(session, [scope.org_id])
     return {"data": result}
