@@ -21,6 +21,8 @@ from dex.errors import DexError
 LOCAL_ORG_SLUG = "local"
 LOCAL_COMPANY = "Local"
 TERMINAL_SUBMISSION_STATUSES = {"completed", "failed", "canceled"}
+# Nothing moves in a submission waiting for budget until someone raises the budget.
+WAITING_FOR_BUDGET = "waiting_for_budget"
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 
 
@@ -179,14 +181,15 @@ class DexClient:
                     data.append(value)
 
     async def follow(self, submission_id: str, on_progress: Callable[[dict[str, Any]], None]) -> None:
-        """Until the submission has finished, ``on_progress`` gets each summary: live from the event stream
+        """Until the submission has finished or waits for budget, ``on_progress`` gets each summary: live
+        from the event stream
         (reopened whenever the server closes it), or by polling if the server offers no stream."""
         try:
             while True:
                 async for event, data in self.events(submission_id):
                     if event in ("snapshot", "summary", "end"):
                         on_progress(data)
-                    if event == "end":
+                    if event == "end" or data.get("status") == WAITING_FOR_BUDGET:
                         return
         except (ApiError, aiohttp.ClientError, TimeoutError, ValueError):
             await self.wait(submission_id, on_progress)
@@ -194,11 +197,12 @@ class DexClient:
     async def wait(
         self, submission_id: str, on_progress: Callable[[dict[str, Any]], None], *, interval: float = 0.25
     ) -> dict[str, Any]:
-        """Poll until the submission is finished; ``on_progress`` gets each summary."""
+        """Poll until the submission is finished or waits for budget; ``on_progress`` gets each summary."""
         while True:
             status = await self.status(submission_id, limit=1)
-            on_progress(status["summary"])
-            if status["submission"]["status"] in TERMINAL_SUBMISSION_STATUSES:
+            current = status["submission"]["status"]
+            on_progress({**status["summary"], "status": current, "budget": status.get("budget")})
+            if current in TERMINAL_SUBMISSION_STATUSES or current == WAITING_FOR_BUDGET:
                 return status
             await asyncio.sleep(interval)
 

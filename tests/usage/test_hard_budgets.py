@@ -81,3 +81,11 @@ async def test_a_100_company_batch_spends_no_more_than_its_50_credit_budget(
     assert needs["org"]["budget_credits"] == float(BUDGET)
     assert needs["org"]["spent_credits"] == float(spent) and needs["org"]["reserved_credits"] == 0
     assert needs["next_call_credits"] > 0
+
+    # Raising the budget resumes the parked steps, and the new budget holds as hard as the first.
+    raised = await set_budget(pipeline, budget_credits=str(BUDGET + 10))
+    assert raised["requeued_steps"] > 0
+    await pipeline.run_until_idle(timeout=120)
+    spent_after = await billed_credits(database, sandbox, pipeline.tenant.org_id)
+    assert BUDGET + 8 < spent_after <= BUDGET + 10 + RESERVATION_SLACK
+    assert (await pipeline.status(submission))["submission"]["status"] == "waiting_for_budget"

@@ -68,7 +68,9 @@ async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
         def update(summary: dict[str, Any]) -> None:
             done = summary["completed"] + summary["failed"]
             detail = f"{summary['running']} running, {summary['failed']} failed"
-            if summary.get("parked_steps"):
+            if summary.get("status") == "waiting_for_budget" and summary.get("budget"):
+                detail = budget_line(summary["budget"])
+            elif summary.get("parked_steps"):
                 detail += f", {summary['parked_steps']} steps waiting for budget"
             progress.update(task, total=summary["total"], completed=done, detail=detail)
 
@@ -76,13 +78,36 @@ async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
     return await client.status(submission_id)
 
 
+def _credits(value: float | None) -> str:
+    return "no" if value is None else f"{value:g}"
+
+
+def budget_line(needs: dict[str, Any]) -> str:
+    """What a submission waiting for budget needs, in one line."""
+    parts = []
+    for scope in ("org", "submission"):
+        spend = needs[scope]
+        if spend["budget_credits"] is not None:
+            parts.append(
+                f"{scope} spent {_credits(spend['spent_credits'])} of {_credits(spend['budget_credits'])}"
+                " credits"
+            )
+    line = "waiting for budget: " + ", ".join(parts or ["no budget left"])
+    if needs.get("next_call_credits") is not None:
+        line += f"; the next call needs {_credits(needs['next_call_credits'])} credits"
+    return line + " (raise it: POST /api/v1/budgets/set)"
+
+
 def summary_line(status: dict[str, Any]) -> str:
     summary = status["summary"]
-    return (
+    line = (
         f"submission {status['submission']['id']}: {status['submission']['status']} — "
         f"{summary['completed']} completed, {summary['failed']} failed, {summary['pending']} pending, "
         f"{summary['running']} running of {summary['total']} runs"
     )
+    if status.get("budget"):
+        line += "\n" + budget_line(status["budget"])
+    return line
 
 
 def walk(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

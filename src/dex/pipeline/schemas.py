@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 
 from dex.api.envelopes import JSON_INTEGER_MAX, PageRequest
-from dex.usage.schemas import SubmissionUsage
+from dex.usage.schemas import BudgetNeeds, SubmissionUsage
 
 
 class EntityIn(BaseModel):
@@ -137,6 +137,8 @@ class BatchStatus(BaseModel):
     summary: Summary
     # Credits spent and saved so far, its budget, and the steps waiting for budget.
     usage: SubmissionUsage
+    # While the submission is waiting_for_budget: what it needs to go on.
+    budget: BudgetNeeds | None = None
     runs: list[RunNode]
     pagination: RootPage
 

@@ -24,7 +24,7 @@ from dex.pipeline.schemas import ENTITIES_JSON, BatchSubmitRequest, SubmittedBat
 from dex.pipeline.states import RunCounters
 from dex.tenancy.context import AuthContext
 from dex.tenancy.models import Company
-from dex.usage.budgets import parked_steps
+from dex.usage.budgets import budget_needs, parked_steps
 from dex.usage.ledger import submission_usage
 
 # Entities written per flush of a submission (runs, first steps, counters).
@@ -267,6 +267,9 @@ async def batch_status(
             "budget_credits": submission.budget_credits,
             "parked_steps": await parked_steps(session, submission.org_id, submission.id),
         },
+        "budget": await budget_needs(session, submission.id)
+        if submission.status == "waiting_for_budget"
+        else None,
         "runs": roots,
         "pagination": {
             "limit": limit,
