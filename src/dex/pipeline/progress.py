@@ -590,9 +590,7 @@ async def apply_outcomes(
     budgeted = [o.claimed for o in outcomes if o.claimed.budgeted]
     if budgeted:
         # Settled reservations may let parked steps go on; parked steps may leave a submission waiting.
-        await budget_waits.settle(
-            session, {c.org_id for c in budgeted}, {c.submission_id for c in budgeted}
-        )
+        await budget_waits.settle(session, {c.org_id for c in budgeted}, {c.submission_id for c in budgeted})
     return progress
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -16,6 +17,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from dex.blueprints.service import version_for_submission
 from dex.db.queries import Page, conflict_for, paginate
 from dex.errors import BadRequest, Forbidden, NotFound
+from dex.pipeline import idempotency
 from dex.pipeline import repository as repo
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import Plan, skip_all
@@ -58,10 +60,10 @@ async def check_company_in_org(session: AsyncSession, scope: AuthContext, compan
         raise NotFound("company_id does not belong to org_id")
 
 
-async def _existing_submission(session: AsyncSession, org_id: uuid.UUID, key: str) -> SubmittedBatch | None:
-    submission_id = await session.scalar(
-        select(Submission.id).where(Submission.org_id == org_id, Submission.idempotency_key == key)
-    )
+async def _existing_submission(
+    session: AsyncSession, org_id: uuid.UUID, key: str, fingerprint: str, ttl: timedelta
+) -> SubmittedBatch | None:
+    submission_id = await idempotency.prior_submission(session, org_id, key, fingerprint, ttl)
     if submission_id is None:
         return None
     rows = await repo.submitted_runs(session, submission_id)
@@ -82,12 +84,16 @@ async def submit(
     *,
     plans: PlanCache,
     idempotency_key: str | None = None,
+    idempotency_ttl: timedelta = idempotency.DEFAULT_TTL,
 ) -> SubmittedBatch:
     if not body.entities:
         raise BadRequest("entities must contain at least one entity")
     company_id = submission_company(scope, body.company_id)
-    if idempotency_key:
-        existing = await _existing_submission(session, scope.org_id, idempotency_key)
+    fingerprint = idempotency.body_hash(body, company_id) if idempotency_key else None
+    if idempotency_key and fingerprint:
+        existing = await _existing_submission(
+            session, scope.org_id, idempotency_key, fingerprint, idempotency_ttl
+        )
         if existing is not None:
             return existing
     await check_company_in_org(session, scope, company_id)
@@ -113,14 +119,21 @@ async def submit(
                     "status": "received",
                     "metadata": body.metadata or {},
                     "idempotency_key": idempotency_key,
+                    "idempotency_body_hash": fingerprint,
                     "root_runs": len(body.entities),
                 },
                 entities_json=ENTITIES_JSON.dump_json(body.entities).decode(),
             )
     except IntegrityError as exc:
         # A concurrent retry with the same key won: answer with its submission.
-        if idempotency_key and conflict_for(exc, {"uq_submissions_org_id_idempotency_key": "duplicate"}):
-            existing = await _existing_submission(session, scope.org_id, idempotency_key)
+        if (
+            idempotency_key
+            and fingerprint
+            and conflict_for(exc, {"uq_submissions_org_id_idempotency_key": "duplicate"})
+        ):
+            existing = await _existing_submission(
+                session, scope.org_id, idempotency_key, fingerprint, idempotency_ttl
+            )
             if existing is not None:
                 return existing
         raise
