@@ -124,6 +124,16 @@ class DexClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return await self.post("/api/v1/batch/submit", body, headers=headers)
 
+    async def estimate(
+        self, blueprint_id: str, entities: list[dict[str, Any]], *, company_id: str | None = None
+    ) -> dict[str, Any]:
+        """What submitting these entities would cost (``/api/v1/batch/estimate``); nothing is submitted."""
+        body = self._scoped({"blueprint_id": blueprint_id, "entities": entities})
+        company = company_id or (str(self.company_id) if self.company_id else None)
+        if company:
+            body["company_id"] = company
+        return await self.post("/api/v1/batch/estimate", body)
+
     async def submit_csv(
         self,
         blueprint_id: str,
@@ -132,6 +142,7 @@ class DexClient:
         filename: str,
         company_id: str | None = None,
         column_map: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Upload a CSV; the server checks the rows and reports the ones it left out."""
         form = aiohttp.FormData()
@@ -144,7 +155,8 @@ class DexClient:
             form.add_field("org_id", str(self.org_id))
         if column_map:
             form.add_field("column_map", json.dumps(column_map))
-        return await self._send("/api/v1/batch/submit-csv", None, data=form)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self._send("/api/v1/batch/submit-csv", headers, data=form)
 
     async def status(self, submission_id: str, *, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
         return await self.post(

@@ -20,8 +20,10 @@ from dex.api.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.api.routing import ModelBodyRoute
 from dex.config import Settings
 from dex.errors import BadRequest
+from dex.pipeline import estimate as cost_estimate
 from dex.pipeline import ingest, live, service
 from dex.pipeline.schemas import (
+    BatchEstimate,
     BatchEventsRequest,
     BatchStatus,
     BatchStatusRequest,
@@ -83,6 +85,16 @@ async def submit(
         idempotency_ttl=_idempotency_ttl(settings),
     )
     return Response(submitted.envelope_json(), media_type="application/json")
+
+
+@batch_router.post("/estimate", response_model=Envelope[BatchEstimate])
+async def estimate(
+    body: BatchSubmitRequest, auth: FlexibleAuth, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    """The expected and maximum credits of submitting this body (the same as ``/submit``'s), per provider,
+    per step and in total, with the org's remaining budget; nothing is submitted."""
+    scope = tenant_scope(auth, org_id=body.org_id, company_id=body.company_id)
+    return {"data": await cost_estimate.estimate(session, scope, body, plans=_plans(request))}
 
 
 async def _csv_upload(request: Request) -> tuple[ingest.CsvUpload, uuid.UUID | None]:

@@ -31,6 +31,46 @@ class BatchSubmitRequest(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
+class ProviderEstimate(BaseModel):
+    provider: str
+    price_credits: float
+    expected_calls: float
+    max_calls: float
+    expected_credits: float
+    max_credits: float
+    # The org's observed hit rate of this provider, per operation that asks it.
+    hit_rates: dict[str, float]
+
+
+class StepEstimate(BaseModel):
+    position: int
+    operation_id: str
+    strategy: str
+    providers: list[str]
+    expected_entities: float
+    max_entities: float
+    expected_credits: float
+    max_credits: float
+
+
+class BatchEstimate(BaseModel):
+    """What submitting the same body would cost (dex.pipeline.estimate)."""
+
+    blueprint_id: uuid.UUID
+    blueprint_version: int
+    entities: int
+    # Entities whose first operation the enrichment cache already answers.
+    cached_entities: int
+    expected_credits: float
+    max_credits: float
+    by_provider: list[ProviderEstimate]
+    steps: list[StepEstimate]
+    budget_credits: float | None
+    # The org's budget less what is spent and reserved; null without a budget.
+    remaining_budget_credits: float | None
+    exceeds_remaining_budget: bool
+
+
 class SubmittedRun(BaseModel):
     entity_index: int
     entity_type: str

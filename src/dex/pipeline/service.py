@@ -60,6 +60,16 @@ async def check_company_in_org(session: AsyncSession, scope: AuthContext, compan
         raise NotFound("company_id does not belong to org_id")
 
 
+def check_entity_types(snapshot: dict[str, Any], body: BatchSubmitRequest) -> str:
+    """The blueprint's entity type, which every entity of the batch must have."""
+    expected_type = snapshot["blueprint"].get("entity_type") or "company"
+    wrong = [i for i, entity in enumerate(body.entities) if entity.entity_type != expected_type]
+    if wrong:
+        shown = ", ".join(str(i) for i in wrong[:10])
+        raise BadRequest(f"this blueprint runs on {expected_type} entities; entities {shown} are not")
+    return expected_type
+
+
 async def _existing_submission(
     session: AsyncSession, org_id: uuid.UUID, key: str, fingerprint: str, ttl: timedelta
 ) -> SubmittedBatch | None:
@@ -98,11 +108,7 @@ async def submit(
             return existing
     await check_company_in_org(session, scope, company_id)
     version = await version_for_submission(session, scope.org_id, body.blueprint_id)
-    expected_type = version.snapshot["blueprint"].get("entity_type") or "company"
-    wrong = [i for i, entity in enumerate(body.entities) if entity.entity_type != expected_type]
-    if wrong:
-        shown = ", ".join(str(i) for i in wrong[:10])
-        raise BadRequest(f"this blueprint runs on {expected_type} entities; entities {shown} are not")
+    expected_type = check_entity_types(version.snapshot, body)
     submission_id = uuid.uuid4()
     try:
         async with session.begin_nested():
