@@ -16,7 +16,9 @@ async def test_an_execute_that_does_not_fit_the_budget_is_not_sent(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, database: Database
 ) -> None:
     async with database.transaction() as session:
-        await session.execute(text("UPDATE orgs SET budget_credits = 1 WHERE id = :id"), {"id": tenant.org_id})
+        await session.execute(
+            text("UPDATE orgs SET budget_credits = 1 WHERE id = :id"), {"id": tenant.org_id}
+        )
     technographics = "company.enrich.technographics"  # one LeadMagic call, 1 credit
     first = await execute(client, tenant, technographics, "company", {"company_domain": "fits.io"})
     assert first.status_code == 200 and first.json()["data"]["status"] == "found"
