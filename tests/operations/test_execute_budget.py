@@ -27,5 +27,8 @@ async def test_an_execute_that_does_not_fit_the_budget_is_not_sent(
     assert refused.status_code == 200, refused.text
     data = refused.json()["data"]
     assert data["status"] == "failed" and data["error"]["code"] == "budget_exhausted"
-    assert [a["error"] for a in data["provider_attempts"]] == ["budget_exhausted"]
+    # No call was made: the attempt is skipped, like one without a key.
+    assert [(a["status"], a["skip_reason"]) for a in data["provider_attempts"]] == [
+        ("skipped", "budget_exhausted")
+    ]
     assert await billed_credits(database, sandbox, tenant.org_id) == 1  # the second call was never sent

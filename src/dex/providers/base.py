@@ -134,8 +134,9 @@ class ProviderContext:
     origin: CallOrigin | None = None
     # The org or submission has a budget: each priced request reserves its price before it is sent.
     budgeted: bool = False
-    # The price of the first request the budget refused. From then on the execution sends nothing, so its
-    # step waits for budget whole instead of answering with what the budget happened to allow.
+    # The price of the first request the budget refused. From then on the execution sends no priced
+    # request (free ones, like polls of a search already paid for, go on), so its step waits for budget
+    # whole instead of answering with what the budget happened to allow.
     budget_refused: Decimal | None = None
 
 
@@ -180,7 +181,7 @@ class ProviderCall:
         price = price_of(self.provider, price_action or self.action) if billable else Decimal("0")
         call_id = uuid.uuid4()
         journal, origin = self.ctx.journal, self.ctx.origin
-        if self.ctx.budget_refused is not None:
+        if self.ctx.budget_refused is not None and price > 0:
             return ProviderResponse(None, None, 0, 0, error=BUDGET_EXHAUSTED)
         if journal is not None and origin is not None:
             try:
@@ -307,6 +308,9 @@ def adapter(
             except Exception as exc:
                 log.exception("adapter %s.%s raised", provider, action)
                 result = call.result("failed", error=f"unhandled_exception:{type(exc).__name__}")
+            if result.attempt.error == BUDGET_EXHAUSTED and not call.call_ids:
+                # Nothing was sent: no call was made, as with a missing key.
+                return skipped(ctx, provider, action, BUDGET_EXHAUSTED)
             PROVIDER_CREDITS_SPENT.labels(provider).inc(float(result.attempt.cost_credits))
             ttl = CACHEABLE_STATUSES.get(result.status)
             if use_cache and ttl is not None:
