@@ -37,7 +37,8 @@ REFLECT_WAITS = text(
                                      WHERE st.submission_id = w.id
                                        AND st.status IN ('queued', 'running', 'retrying'))
                     THEN 'waiting_for_budget' ELSE 'running' END AS target
-        FROM submissions w WHERE w.id = ANY(:ids)
+        -- Only the wait is decided here; every other status follows the runs (repository.bump_counters).
+        FROM submissions w WHERE w.id = ANY(:ids) AND w.status IN ('running', 'waiting_for_budget')
     ) v
     WHERE s.id = v.id AND s.status <> v.target
       AND ((v.target = 'waiting_for_budget' AND s.status = ANY(:to_waiting))
