@@ -1,4 +1,4 @@
-"""API models of blueprints (reference §4.5–4.6, plus dex's entity_type and version)."""
+"""API models of blueprints (plus dex's entity_type and version)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dex.api.envelopes import PageRequest
 from dex.db.base import INTEGER_MAX
+from dex.kit.envelopes import PageRequest
 
 EntityType = Literal["company", "person"]
 

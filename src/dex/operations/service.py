@@ -16,9 +16,8 @@ from dex.operations.repository import (
     org_has_budget,
     record_operation_runs,
 )
-from dex.providers.journal import Requester
 from dex.providers.runtime import ProviderRuntime
-from dex.tenancy.context import AuthContext
+from dex.tenancy.context import AuthContext, requester_for
 
 
 def resolve_operation(operation_id: str, entity_type: str) -> OperationSpec:
@@ -51,7 +50,7 @@ async def execute(
     providers = runtime.context(
         auth.org_id,
         use_cache=cache_enabled(options),
-        requester=Requester.acting_as(auth),
+        requester=requester_for(auth),
         budgeted=await org_has_budget(session, auth.org_id),
     )
     result = await execute_operation(

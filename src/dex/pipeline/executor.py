@@ -1,4 +1,5 @@
-"""The embedded executor: runs ready steps inside the dex process (DESIGN.md principle 5).
+"""The embedded executor: runs ready steps inside the dex process. It is one of two executors (the other is
+the scale-out worker); both share the state machine and the step function.
 
 Four cooperating tasks:
 
@@ -34,7 +35,7 @@ from dex.config import Settings
 from dex.db.engine import Database, connection_lost, error_causes, libpq_url
 from dex.observability import STEPS_FINISHED, log_context
 from dex.operations.repository import journal_owners, settle_orphaned_calls
-from dex.pipeline import progress as progress_module
+from dex.pipeline import claims
 from dex.pipeline import repository as repo
 from dex.pipeline.progress import PlanCache, apply_outcomes
 from dex.pipeline.runner import OUTCOME_STATUS, ClaimedStep, RunnerDeps, StepOutcome, run_step
@@ -277,7 +278,7 @@ class Executor:
             if free > 0:
                 try:
                     async with self.database.transaction() as session:
-                        claimed = await progress_module.claim(
+                        claimed = await claims.claim(
                             session,
                             self.plans,
                             worker=self.worker,

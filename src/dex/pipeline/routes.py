@@ -15,11 +15,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import Envelope, ListEnvelope, list_envelope
-from dex.api.routing import ModelBodyRoute
 from dex.config import Settings
 from dex.errors import BadRequest
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
+from dex.kit.routing import ModelBodyRoute
 from dex.pipeline import estimate as cost_estimate
 from dex.pipeline import ingest, live, service
 from dex.pipeline.schemas import (

@@ -67,6 +67,9 @@ class SandboxState:
         self.ledger: list[LedgerEntry] = []
         self._windows: dict[str, list[float]] = {}
 
+    def reset_ledger(self) -> None:
+        self.ledger = []
+
     def script_faults(self, provider: str, faults: list[FaultKind]) -> None:
         """The next requests to ``provider`` get these faults, in order (deterministic tests)."""
         self.scripted.setdefault(provider, []).extend(faults)
@@ -99,6 +102,9 @@ class SandboxState:
         answer: Callable[[], Awaitable[Response | dict[str, Any]] | Response | dict[str, Any]],
         billable: bool = True,
     ) -> Response:
+        # The ledger of the configuration the request arrived under: an answer that outlives a reset (a hang
+        # ends after its client gave up) is kept with the requests of its time, not the next test's.
+        ledger = self.ledger
         behaviour = self.config.behaviour(provider)
         fault: FaultKind | None = None
         if not authorized:
@@ -128,7 +134,7 @@ class SandboxState:
                 if asyncio.iscoroutine(produced):
                     produced = await produced
                 response = produced if isinstance(produced, Response) else JSONResponse(produced)
-        self.ledger.append(
+        ledger.append(
             LedgerEntry(
                 provider=provider,
                 action=action,

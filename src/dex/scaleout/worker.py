@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dex.config import Settings
 from dex.db.engine import Database
+from dex.pipeline.claims import claim_ids
 from dex.pipeline.executor import (
     ExecutorConfig,
     keep_leases,
@@ -37,9 +38,9 @@ from dex.pipeline.executor import (
     run_claimed_step,
     runner_deps,
 )
-from dex.pipeline.progress import PlanCache, claim_ids
+from dex.pipeline.progress import PlanCache
 from dex.pipeline.runner import ClaimedStep, RunnerDeps, StepOutcome
-from dex.providers.runtime import open_provider_runtime
+from dex.runtime import open_provider_runtime
 from dex.scaleout.broker import STEP_ACTOR, STEP_QUEUE, connect_broker
 from dex.scaleout.limits import RedisProviderLimiter
 from dex.scaleout.outbox import enable_outbox

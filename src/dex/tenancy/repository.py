@@ -14,11 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from dex.api.envelopes import PageRequest
-from dex.blueprints.models import LegacyStep
 from dex.errors import Conflict, Forbidden
+from dex.kit.envelopes import PageRequest
 from dex.tenancy.context import Caller, SuperAdminContext
-from dex.tenancy.models import ApiToken, Company, Org, SuperAdmin, User
+from dex.tenancy.models import ApiToken, Company, LegacyStep, Org, SuperAdmin, User
 
 RowT = TypeVar("RowT", Org, Company, User, ApiToken, LegacyStep)
 
