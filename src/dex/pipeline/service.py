@@ -392,7 +392,8 @@ async def resume(
 async def requeue_parked(
     session: AsyncSession, org_id: uuid.UUID, submission_id: uuid.UUID | None = None
 ) -> int:
-    """Steps parked for budget whose org and submission are under budget again go back to the queue."""
+    """Steps parked for budget whose next call fits their org's and submission's budgets again go back to
+    the queue."""
     params = {"org_id": org_id, "submission_id": submission_id}
     requeued = (await session.execute(states.REQUEUE_PARKED, params)).rowcount
     if requeued:
