@@ -31,6 +31,10 @@ async def test_waiting_for_budget_is_announced_with_what_it_needs(
     assert data["budget"]["org"] == {"budget_credits": 1, "spent_credits": 1, "reserved_credits": 0}
     assert data["budget"]["next_call_credits"] == 1
 
+    # Submission lists say so too, and find it by that status.
+    waiting_list = await pipeline.post("/api/submissions/list", {"status": "waiting_for_budget"})
+    assert [row["id"] for row in waiting_list.json()["data"]] == [submission]
+
     assert (await pipeline.post("/api/v1/budgets/set", {"budget_credits": None})).status_code == 200
     await pipeline.run_until_idle()
     completed = (await receiver.wait_for(2))[1].payload
