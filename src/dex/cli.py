@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +16,11 @@ from dex import __version__
 from dex.bench import cli as bench_cli
 from dex.blueprints.cli import blueprint_app
 from dex.chaos import cli as chaos_cli
+from dex.client import DexClient
+from dex.config import Settings
 from dex.entities import cli as entities_cli
 from dex.errors import DexError
 from dex.kit.cli import console, fail, load_settings, prepare_database, use_local_client
-from dex.local import local_client
 from dex.observability import configure_logging, secret_values
 from dex.pipeline import cli as pipeline_cli
 from dex.tenancy.cli import admin_app
@@ -28,7 +30,16 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(blueprint_app, name="blueprint")
-use_local_client(local_client)
+
+
+def _local_client(settings: Settings, database_url: str) -> AbstractAsyncContextManager[DexClient]:
+    # The whole app, imported only by the commands that run dex in-process (not by `dex worker`).
+    from dex.local import local_client
+
+    return local_client(settings, database_url)
+
+
+use_local_client(_local_client)
 
 
 def _version_callback(value: bool) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dex.db.base import INTEGER_MAX
 from dex.kit.envelopes import PageRequest
-
-EntityType = Literal["company", "person"]
+from dex.vocabulary import EntityType
 
 
 class BlueprintStepIn(BaseModel):

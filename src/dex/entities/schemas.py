@@ -13,8 +13,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 from dex.kit.envelopes import JSON_INTEGER_MAX
+from dex.vocabulary import EntityType
 
-EntityType = Literal["company", "person"]
 ExportFormat = Literal["csv", "jsonl"]
 ChangeType = Literal["added", "removed", "increased", "decreased", "changed"]
 

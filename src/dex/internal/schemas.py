@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dex.db.base import INTEGER_MAX, INTEGER_MIN
 from dex.pipeline.schemas import RunOut, StepResultOut, SubmissionRow
+from dex.vocabulary import EntityType
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 StepStatus = Literal["queued", "running", "succeeded", "failed", "skipped", "retrying"]
 SubmissionStatus = Literal["received", "validated", "queued", "running", "completed", "failed", "canceled"]
-EntityType = Literal["company", "person"]
 
 
 class RunRequest(BaseModel):

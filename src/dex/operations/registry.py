@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from dex.operations.inputs import OperationInput
+from dex.vocabulary import EntityType
 
 if TYPE_CHECKING:
     from dex.operations.engine import Invocation, Outcome
 
-EntityType = Literal["company", "person"]
 Strategy = Literal["waterfall", "merge", "accumulate", "single", "parallel"]
 CostTier = Literal["free", "low", "medium", "high"]
 COST_RANK = {"free": 0, "low": 1, "medium": 2, "high": 3}

@@ -15,10 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 
 from dex.kit.envelopes import JSON_INTEGER_MAX, PageRequest
 from dex.usage.schemas import BudgetNeeds, SubmissionUsage
+from dex.vocabulary import EntityType
 
 
 class EntityIn(BaseModel):
-    entity_type: Literal["company", "person"]
+    entity_type: EntityType
     input: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -58,6 +58,7 @@ class LedgerEntry(BaseModel):
 
 class SandboxState:
     def __init__(self, config: SandboxConfig | None = None) -> None:
+        self._seen: set[str] = set()
         self.configure(config or SandboxConfig())
 
     def configure(self, config: SandboxConfig) -> None:
@@ -66,6 +67,15 @@ class SandboxState:
         self.scripted: dict[str, list[FaultKind]] = {}
         self.ledger: list[LedgerEntry] = []
         self._windows: dict[str, list[float]] = {}
+
+    def first_sight(self, key: str) -> bool:
+        """Whether this process sees ``key`` for the first time (an async job's first poll, say)."""
+        if key in self._seen:
+            return False
+        if len(self._seen) >= 100_000:  # a long-lived sandbox forgets old keys rather than grow forever
+            self._seen.clear()
+        self._seen.add(key)
+        return True
 
     def reset_ledger(self) -> None:
         self.ledger = []

@@ -8,9 +8,9 @@ from fastapi import APIRouter
 
 from dex.kit.deps import SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ListEnvelope, PageRequest, envelope, list_envelope
+from dex.kit.paging import Page
 from dex.tenancy import service
 from dex.tenancy.auth import AuthContext, SuperAdminAuth, TenantAuth
-from dex.tenancy.repository import Page
 from dex.tenancy.schemas import (
     AccessToken,
     ApiTokenCreated,
