@@ -17,6 +17,8 @@ import aiohttp
 from dex.errors import DexError
 
 TERMINAL_SUBMISSION_STATUSES = {"completed", "failed", "canceled"}
+# Nothing moves in a submission waiting for budget until someone raises the budget.
+WAITING_FOR_BUDGET = "waiting_for_budget"
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 
 
@@ -149,6 +151,16 @@ class DexClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return await self.post("/api/v1/batch/submit", body, headers=headers)
 
+    async def estimate(
+        self, blueprint_id: str, entities: list[dict[str, Any]], *, company_id: str | None = None
+    ) -> dict[str, Any]:
+        """What submitting these entities would cost (``/api/v1/batch/estimate``); nothing is submitted."""
+        body = self._scoped({"blueprint_id": blueprint_id, "entities": entities})
+        company = company_id or (str(self.company_id) if self.company_id else None)
+        if company:
+            body["company_id"] = company
+        return await self.post("/api/v1/batch/estimate", body)
+
     async def submit_csv(
         self,
         blueprint_id: str,
@@ -157,6 +169,7 @@ class DexClient:
         filename: str,
         company_id: str | None = None,
         column_map: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Upload a CSV; the server checks the rows and reports the ones it left out."""
         form = aiohttp.FormData()
@@ -169,7 +182,8 @@ class DexClient:
             form.add_field("org_id", str(self.org_id))
         if column_map:
             form.add_field("column_map", json.dumps(column_map))
-        return await self._send("/api/v1/batch/submit-csv", None, data=form)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self._send("/api/v1/batch/submit-csv", headers, data=form)
 
     async def status(self, submission_id: str, *, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
         return await self.post(
@@ -206,14 +220,15 @@ class DexClient:
                     data.append(value)
 
     async def follow(self, submission_id: str, on_progress: Callable[[dict[str, Any]], None]) -> None:
-        """Until the submission has finished, ``on_progress`` gets each summary: live from the event stream
+        """Until the submission has finished or waits for budget, ``on_progress`` gets each summary: live
+        from the event stream
         (reopened whenever the server closes it), or by polling if the server offers no stream."""
         try:
             while True:
                 async for event, data in self.events(submission_id):
                     if event in ("snapshot", "summary", "end"):
                         on_progress(data)
-                    if event == "end":
+                    if event == "end" or data.get("status") == WAITING_FOR_BUDGET:
                         return
         except (ApiError, aiohttp.ClientError, TimeoutError, ValueError):
             await self.wait(submission_id, on_progress)
@@ -221,11 +236,12 @@ class DexClient:
     async def wait(
         self, submission_id: str, on_progress: Callable[[dict[str, Any]], None], *, interval: float = 0.25
     ) -> dict[str, Any]:
-        """Poll until the submission is finished; ``on_progress`` gets each summary."""
+        """Poll until the submission is finished or waits for budget; ``on_progress`` gets each summary."""
         while True:
             status = await self.status(submission_id, limit=1)
-            on_progress(status["summary"])
-            if status["submission"]["status"] in TERMINAL_SUBMISSION_STATUSES:
+            current = status["submission"]["status"]
+            on_progress({**status["summary"], "status": current, "budget": status.get("budget")})
+            if current in TERMINAL_SUBMISSION_STATUSES or current == WAITING_FOR_BUDGET:
                 return status
             await asyncio.sleep(interval)
 

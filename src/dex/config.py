@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     dex_step_timeout_seconds: float = 300.0
     dex_step_max_attempts: int = 3
     dex_step_retry_base_seconds: float = 2.0
+    # How long an Idempotency-Key of a batch submission names its submission (dex.pipeline.idempotency).
+    dex_idempotency_key_ttl_hours: float = Field(default=24.0, gt=0)
     # Scale-out: a step message not consumed this long after it was sent is presumed lost (a broker restart
     # without persistence) and sent again.
     dex_outbox_stale_seconds: float = Field(default=60.0, gt=0)

@@ -33,6 +33,13 @@ class Conflict(DexError):
     status_code = 409
 
 
+class Unprocessable(DexError):
+    """Well-formed, but in conflict with what the server already holds (an idempotency key reused with
+    another body)."""
+
+    status_code = 422
+
+
 class ConfigurationError(DexError):
     """Bad or missing configuration, detected at startup."""
 

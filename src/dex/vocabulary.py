@@ -6,4 +6,13 @@ EntityType = Literal["company", "person"]
 ENTITY_TYPES: tuple[str, ...] = get_args(EntityType)
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
 STEP_STATUSES = ("queued", "running", "succeeded", "failed", "skipped", "retrying", "budget_exhausted")
-SUBMISSION_STATUSES = ("received", "validated", "queued", "running", "completed", "failed", "canceled")
+SUBMISSION_STATUSES = (
+    "received",
+    "validated",
+    "queued",
+    "running",
+    "waiting_for_budget",
+    "completed",
+    "failed",
+    "canceled",
+)

@@ -61,7 +61,7 @@ async def test_the_stream_follows_a_submission_through_budget_and_to_its_end(
     executor = Executor(database, pipeline.executor.deps, TEST_EXECUTOR_CONFIG, plans=pipeline.executor.plans)
     await executor.start()
     try:
-        # Both steps park: the summary says so, and the submission is still running.
+        # Both steps park: the summary says so, and that the submission waits for budget.
         await _until(events, lambda name, data: name == "summary" and data["parked_steps"] == 2)
         assert (await pipeline.post("/api/v1/budgets/set", {"budget_credits": None})).status_code == 200
         await asyncio.wait_for(reader, timeout=20)
@@ -77,8 +77,12 @@ async def test_the_stream_follows_a_submission_through_budget_and_to_its_end(
     assert {step["operation_id"] for step in steps} == {"person.contact.verify_email"}
     runs = [(data["pipeline_run_id"], data["status"]) for name, data in events if name == "run"]
     assert sorted(status for _, status in runs) == ["running", "running", "succeeded", "succeeded"]
-    parked = next(data for name, data in events if name == "summary" and data["parked_steps"])
-    assert parked["status"] == "running"
+    # Once both wait (the transaction that parks the second says so), the submission waits for budget.
+    parked = next(data for name, data in events if name == "summary" and data["parked_steps"] == 2)
+    assert parked["status"] == "waiting_for_budget"
+    # With what it needs: a verification costs 0.5 credits, and the org's budget is 0.
+    assert parked["budget"]["next_call_credits"] == 0.5
+    assert parked["budget"]["org"] == {"budget_credits": 0, "spent_credits": 0, "reserved_credits": 0}
     assert names[-1] == "end" and events[-1][1]["status"] == "completed" and events[-1][1]["completed"] == 2
 
 

@@ -9,11 +9,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from dex.db.engine import Database
 from dex.pipeline import states
-from dex.vocabulary import RUN_STATUSES, STEP_STATUSES
+from dex.vocabulary import RUN_STATUSES, STEP_STATUSES, SUBMISSION_STATUSES
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "dex"
 STATE_MACHINE = SRC / "pipeline" / "states.py"
@@ -21,6 +23,7 @@ STATE_MACHINE = SRC / "pipeline" / "states.py"
 ALL_PAIRS = {
     "run": list(itertools.product(RUN_STATUSES, RUN_STATUSES)),
     "step": list(itertools.product(STEP_STATUSES, STEP_STATUSES)),
+    "submission": list(itertools.product(SUBMISSION_STATUSES, SUBMISSION_STATUSES)),
 }
 
 
@@ -59,6 +62,30 @@ def test_terminal_statuses_lead_nowhere() -> None:
         assert not states.RUN_TRANSITIONS[status]
     for status in states.TERMINAL_STEP_STATUSES - {"failed"}:
         assert not states.STEP_TRANSITIONS[status]
+
+
+# --- waiting for budget ------------------------------------------------------------------------------
+
+
+@st.composite
+def run_counters(draw: st.DrawFn) -> states.RunCounters:
+    running, succeeded, failed, canceled, pending = (draw(st.integers(0, 5)) for _ in range(5))
+    total = running + succeeded + failed + canceled + pending
+    return states.RunCounters(total, running, succeeded, failed, canceled)
+
+
+@given(run_counters(), st.booleans())
+def test_waiting_only_replaces_running(counters: states.RunCounters, canceled: bool) -> None:
+    plain = states.submission_status(counters, canceled=canceled)
+    waiting = states.submission_status(counters, canceled=canceled, waiting=True)
+    assert waiting == ("waiting_for_budget" if plain == "running" else plain)
+
+
+def test_a_waiting_submission_resumes_or_finishes_and_only_a_running_one_waits() -> None:
+    assert states.sources("submission", "waiting_for_budget") == ("running",)
+    for target in ("running", "completed", "failed", "canceled"):
+        states.check("submission", "waiting_for_budget", target)
+    assert not states.SUBMISSION_TRANSITIONS["completed"] and not states.SUBMISSION_TRANSITIONS["canceled"]
 
 
 # --- each statement, on real rows -----------------------------------------------------------------------

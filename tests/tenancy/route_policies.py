@@ -60,6 +60,7 @@ ROUTE_POLICIES: dict[str, Policy] = {
     "/api/v1/execute": "flexible",
     "/api/v1/registry/operations": "flexible",
     "/api/v1/batch/submit": "flexible",
+    "/api/v1/batch/estimate": "flexible",
     "/api/v1/batch/status": "flexible",
     "/api/v1/batch/cancel": "flexible",
     "/api/v1/batch/resume": "flexible",
@@ -318,6 +319,13 @@ ISOLATION_CASES: list[IsolationCase] = [
     IsolationCase("/api/v1/batch/submit", _batch_submit, allowed_status=400),
     IsolationCase(
         "/api/v1/batch/submit",
+        lambda target: _batch_submit(target, org_id=str(target.org_id)),
+        allowed_status=400,
+        label="with org_id",
+    ),
+    IsolationCase("/api/v1/batch/estimate", _batch_submit, allowed_status=400),
+    IsolationCase(
+        "/api/v1/batch/estimate",
         lambda target: _batch_submit(target, org_id=str(target.org_id)),
         allowed_status=400,
         label="with org_id",

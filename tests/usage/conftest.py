@@ -12,8 +12,8 @@ from tests.conftest import TEST_EXECUTOR_CONFIG, PipelineHarness
 
 @pytest.fixture
 async def serial(pipeline: PipelineHarness, database: Database) -> AsyncIterator[PipelineHarness]:
-    """The pipeline harness with one step in flight per org, so spending is sequential and a budget is
-    met exactly (in-flight steps of an org may overshoot it otherwise, by design)."""
+    """The pipeline harness with one step in flight per org, so steps spend in order and which of them
+    the budget lets through is known."""
     await pipeline.executor.stop()
     executor = Executor(
         database,

@@ -1,5 +1,6 @@
 """Budgets on the real executor and sandbox: steps that would overspend wait as ``budget_exhausted``, lose
-nothing, and resume when the budget is raised; parked submissions stay running and can be canceled."""
+nothing, and resume when the budget is raised; a submission whose work all waits is waiting_for_budget
+and can be canceled."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ async def test_org_budget_parks_steps_until_it_is_raised(
     await serial.run_until_idle()
 
     status = await serial.status(submission)
-    assert status["submission"]["status"] == "running"  # parked work is not finished work
+    # Parked work is not finished work, and not moving work either.
+    assert status["submission"]["status"] == "waiting_for_budget"
     assert status["summary"]["completed"] == 2 and status["summary"]["running"] == 3
     assert status["usage"]["cost_credits"] == "2.0000" and status["usage"]["parked_steps"] == 3
     parked = [step for step in await _steps(database, submission) if step[0] == "budget_exhausted"]

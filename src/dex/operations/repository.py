@@ -164,6 +164,14 @@ async def record_operation_runs(
     await _insert_history(session, runs, attempts)
 
 
+async def org_has_budget(session: AsyncSession, org_id: uuid.UUID) -> bool:
+    """Whether the org has a budget, so its provider requests reserve their prices first."""
+    found = await session.scalar(
+        text("SELECT budget_credits IS NOT NULL FROM orgs WHERE id = :org_id"), {"org_id": org_id}
+    )
+    return bool(found)
+
+
 async def journal_owners(session: AsyncSession) -> list[str]:
     return list((await session.execute(text("SELECT DISTINCT owner FROM provider_call_journal"))).scalars())
 

@@ -10,7 +10,12 @@ from dex.config import Settings
 from dex.errors import BadRequest
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import OperationSpec, get_operation, registry
-from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
+from dex.operations.repository import (
+    attempt_rows,
+    operation_run_row,
+    org_has_budget,
+    record_operation_runs,
+)
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext, requester_for
 
@@ -42,15 +47,23 @@ async def execute(
     spec = resolve_operation(operation_id, entity_type)
     auth.own_company_id()  # a company-scoped caller without a company is refused before any spend
     options = options or {}
-    result = await execute_operation(
-        spec,
-        input_payload,
-        providers=runtime.context(
-            auth.org_id, use_cache=cache_enabled(options), requester=requester_for(auth)
-        ),
-        settings=settings,
-        options=options,
+    providers = runtime.context(
+        auth.org_id,
+        use_cache=cache_enabled(options),
+        requester=requester_for(auth),
+        budgeted=await org_has_budget(session, auth.org_id),
     )
+    result = await execute_operation(
+        spec, input_payload, providers=providers, settings=settings, options=options
+    )
+    if providers.budget_refused is not None:
+        # What was asked before the refusal stays recorded (and paid for); the answer is not given from
+        # part of the waterfall.
+        result.status, result.output = "failed", None
+        result.error = {
+            "code": "budget_exhausted",
+            "message": f"the org's budget does not fit a call of {providers.budget_refused:f} credits",
+        }
     await record_operation_runs(
         session,
         [operation_run_row(result, auth=auth, input_payload=input_payload)],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +14,7 @@ from rich.table import Table
 from dex.client import DexClient
 from dex.errors import DexError
 from dex.kit.cli import ApiUrl, Token, console, open_client, run_command
+from dex.pipeline.ingest import parse_csv
 
 
 async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
@@ -30,7 +33,9 @@ async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
         def update(summary: dict[str, Any]) -> None:
             done = summary["completed"] + summary["failed"]
             detail = f"{summary['running']} running, {summary['failed']} failed"
-            if summary.get("parked_steps"):
+            if summary.get("status") == "waiting_for_budget" and summary.get("budget"):
+                detail = budget_line(summary["budget"])
+            elif summary.get("parked_steps"):
                 detail += f", {summary['parked_steps']} steps waiting for budget"
             progress.update(task, total=summary["total"], completed=done, detail=detail)
 
@@ -38,13 +43,36 @@ async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
     return await client.status(submission_id)
 
 
+def _credits(value: float | None) -> str:
+    return "no" if value is None else f"{value:g}"
+
+
+def budget_line(needs: dict[str, Any]) -> str:
+    """What a submission waiting for budget needs, in one line."""
+    parts = []
+    for scope in ("org", "submission"):
+        spend = needs[scope]
+        if spend["budget_credits"] is not None:
+            parts.append(
+                f"{scope} spent {_credits(spend['spent_credits'])} of {_credits(spend['budget_credits'])}"
+                " credits"
+            )
+    line = "waiting for budget: " + ", ".join(parts or ["no budget left"])
+    if needs.get("next_call_credits") is not None:
+        line += f"; the next call needs {_credits(needs['next_call_credits'])} credits"
+    return line + " (raise it: POST /api/v1/budgets/set)"
+
+
 def summary_line(status: dict[str, Any]) -> str:
     summary = status["summary"]
-    return (
+    line = (
         f"submission {status['submission']['id']}: {status['submission']['status']} — "
         f"{summary['completed']} completed, {summary['failed']} failed, {summary['pending']} pending, "
         f"{summary['running']} running of {summary['total']} runs"
     )
+    if status.get("budget"):
+        line += "\n" + budget_line(status["budget"])
+    return line
 
 
 def walk(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -90,6 +118,46 @@ def runs_table(status: dict[str, Any]) -> Table:
     return table
 
 
+def estimate_table(cost: dict[str, Any]) -> Table:
+    table = Table(title="Estimated credits")
+    for column in ("Provider", "Price", "Expected calls", "Expected", "Max calls", "Max"):
+        table.add_column(column)
+    for provider in cost["by_provider"]:
+        table.add_row(
+            provider["provider"],
+            f"{provider['price_credits']:g}",
+            f"{provider['expected_calls']:g}",
+            f"{provider['expected_credits']:g}",
+            f"{provider['max_calls']:g}",
+            f"{provider['max_credits']:g}",
+        )
+    return table
+
+
+def estimate_line(cost: dict[str, Any]) -> str:
+    line = (
+        f"estimate for {cost['entities']} entities ({cost['cached_entities']} cached): "
+        f"{cost['expected_credits']:g} credits expected, {cost['max_credits']:g} at most"
+    )
+    if cost["remaining_budget_credits"] is not None:
+        line += f"; {cost['remaining_budget_credits']:g} credits left in the budget"
+    return line
+
+
+async def confirm_over_budget(cost: dict[str, Any]) -> None:
+    """Ask before a batch expected to cost more than the budget has left; without a terminal to ask on,
+    refuse (``--yes`` submits anyway)."""
+    message = (
+        f"the batch is expected to cost {cost['expected_credits']:g} credits "
+        f"(at most {cost['max_credits']:g}), more than the {cost['remaining_budget_credits']:g} credits "
+        "left in the budget"
+    )
+    if not sys.stdin.isatty():
+        raise DexError(f"{message}; pass --yes to submit anyway (it will wait for budget once it is spent)")
+    if not await asyncio.to_thread(typer.confirm, f"{message}. Submit anyway?", default=False):
+        raise DexError("nothing submitted")
+
+
 def submit(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV of entities.")
@@ -105,22 +173,50 @@ def submit(
         list[str] | None,
         typer.Option("--map", help="HEADER=KEY: send a column's values as input KEY (KEY empty: drop it)."),
     ] = None,
+    estimate_only: Annotated[
+        bool, typer.Option("--estimate", help="Show what the batch would cost; submit nothing.")
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Submit even if the estimate exceeds the remaining budget."),
+    ] = False,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(
+            "--idempotency-key", help="Submit at most once under this key (a retry returns the same batch)."
+        ),
+    ] = None,
 ) -> None:
-    """Submit a CSV (one entity per row; columns become entity input) and follow it until done. The server
-    checks every row: rows it cannot run are reported and left out, duplicates collapsed."""
+    """Submit a CSV (one entity per row; columns become entity input) and follow it until done or waiting
+    for budget. The server checks every row: rows it cannot run are reported and left out, duplicates
+    collapsed. When the expected cost exceeds the org's remaining budget, it asks first."""
     column_map = dict(column.partition("=")[::2] for column in columns or [])
+    data = file.read_bytes()
 
     async def work() -> None:
         async with open_client(api_url, token) as client:
             found = await client.find_blueprint(blueprint)
             if found is None:
                 raise DexError(f"no blueprint named {blueprint!r}")
+            entity_type = found.get("entity_type") or "company"
+            entities = [
+                {"entity_type": entity_type, "input": entity}
+                for entity in parse_csv(data, column_map=column_map).entities
+            ]
+            cost = await client.estimate(found["id"], entities, company_id=company_id)
+            if estimate_only:
+                console.print(estimate_table(cost))
+                console.print(estimate_line(cost))
+                return
+            if cost["exceeds_remaining_budget"] and not yes:
+                await confirm_over_budget(cost)
             submitted = await client.submit_csv(
                 found["id"],
-                file.read_bytes(),
+                data,
                 filename=file.name,
                 company_id=company_id,
                 column_map=column_map,
+                idempotency_key=idempotency_key,
             )
             for rejected in submitted["rejected"]:
                 console.print(f"[yellow]row {rejected['row_number']} skipped:[/yellow] {rejected['reason']}")

@@ -24,6 +24,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -34,7 +35,7 @@ from dex.db.queries import dumps
 from dex.errors import BadRequest
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import EntityType, get_operation
-from dex.pipeline import service
+from dex.pipeline import idempotency, service
 from dex.pipeline.plan import Plan, StepDef, advance
 from dex.pipeline.progress import PlanCache
 from dex.pipeline.schemas import BatchSubmitRequest, EntityIn
@@ -267,6 +268,7 @@ async def submit_csv(
     *,
     plans: PlanCache,
     idempotency_key: str | None = None,
+    idempotency_ttl: timedelta = idempotency.DEFAULT_TTL,
 ) -> dict[str, Any]:
     """Parse, check and submit a CSV; the submission keeps the report of what was left out and why."""
     company_id = await service.submission_company(session, scope, upload.company_id)
@@ -291,7 +293,14 @@ async def submit_csv(
         source="csv",
         metadata={"filename": upload.filename} if upload.filename else None,
     )
-    submitted = await service.submit(session, scope, body, plans=plans, idempotency_key=idempotency_key)
+    submitted = await service.submit(
+        session,
+        scope,
+        body,
+        plans=plans,
+        idempotency_key=idempotency_key,
+        idempotency_ttl=idempotency_ttl,
+    )
     await session.execute(
         text("UPDATE submissions SET ingest_report = CAST(:report AS jsonb) WHERE id = :id"),
         {"report": dumps(report), "id": submitted.submission_id},

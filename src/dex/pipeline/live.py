@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.engine import Database, libpq_url
 from dex.pipeline.runner import OUTCOME_STATUS, StepOutcome
+from dex.usage.budgets import budget_needs
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +173,9 @@ async def summary(database: Database, submission_id: uuid.UUID) -> dict[str, Any
     """The submission's status and run counts (the batch status summary), plus steps waiting for budget."""
     async with database.transaction() as session:
         row = (await session.execute(SUMMARY, {"id": submission_id})).mappings().one()
+        needs = await budget_needs(session, submission_id) if row["status"] == "waiting_for_budget" else None
     finished = row["runs_succeeded"] + row["runs_failed"] + row["runs_canceled"]
-    return {
+    summary = {
         "submission_id": str(submission_id),
         "status": row["status"],
         "total": row["runs_total"],
@@ -183,6 +185,9 @@ async def summary(database: Database, submission_id: uuid.UUID) -> dict[str, Any
         "running": row["runs_running"],
         "parked_steps": row["parked_steps"],
     }
+    if needs is not None:
+        summary["budget"] = needs
+    return summary
 
 
 def sse(event: str, data: dict[str, Any]) -> str:

@@ -52,6 +52,11 @@ class Submission(Base):
             unique=True,
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
+        Index(
+            "ix_submissions_waiting_for_budget",
+            "org_id",
+            postgresql_where=text("status = 'waiting_for_budget'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -73,6 +78,8 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="received")
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, nullable=False, server_default="{}")
     idempotency_key: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the canonical body the key was first used with: a reuse with another body is a conflict.
+    idempotency_body_hash: Mapped[str | None] = mapped_column(Text)
     # Run counters kept in the same transaction as every run transition, so the submission's status
     # is derived without scanning its runs (100k-run batches).
     runs_total: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")

@@ -30,7 +30,7 @@ from dex.operations.repository import (
     operation_run_row,
     record_operation_runs,
 )
-from dex.pipeline import live, states
+from dex.pipeline import budget_waits, live, states
 from dex.pipeline import repository as repo
 from dex.pipeline.fanout import FanOutRecord, spawn_children
 from dex.pipeline.plan import Plan, StepDef, StepRow, advance, skip_all
@@ -509,4 +509,8 @@ async def apply_outcomes(
             # execution spent still happened and is recorded.
             progress.record_history(outcome)
     await progress.flush()
+    budgeted = [o.claimed for o in outcomes if o.claimed.budgeted]
+    if budgeted:
+        # Settled reservations may let parked steps go on; parked steps may leave a submission waiting.
+        await budget_waits.settle(session, {c.org_id for c in budgeted}, {c.submission_id for c in budgeted})
     return progress

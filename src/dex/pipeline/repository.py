@@ -272,7 +272,12 @@ async def bump_counters(
             row["runs_failed"],
             row["runs_canceled"],
         )
-        status = states.submission_status(counters, canceled=row["canceled_at"] is not None)
+        # Whether a submission waits for budget is decided by dex.pipeline.budget_waits, not by counters.
+        status = states.submission_status(
+            counters,
+            canceled=row["canceled_at"] is not None,
+            waiting=row["status"] == "waiting_for_budget",
+        )
         if status != row["status"]:
             changes.append(
                 {

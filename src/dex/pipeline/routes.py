@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -14,13 +15,16 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
+from dex.config import Settings
 from dex.errors import BadRequest
-from dex.kit.deps import SessionDep
+from dex.kit.deps import SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.kit.routing import ModelBodyRoute
+from dex.pipeline import estimate as cost_estimate
 from dex.pipeline import ingest, live, service
 from dex.pipeline.schemas import (
     SUBMISSION_COMPANY,
+    BatchEstimate,
     BatchEventsRequest,
     BatchStatus,
     BatchStatusRequest,
@@ -56,21 +60,42 @@ def _plans(request: Request) -> Any:
     return request.app.state.plans
 
 
+def _idempotency_ttl(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.dex_idempotency_key_ttl_hours)
+
+
 @batch_router.post("/submit", response_model=Envelope[BatchSubmitted])
 async def submit(
     body: BatchSubmitRequest,
     auth: FlexibleAuth,
     session: SessionDep,
     request: Request,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Response:
     """Create a submission and one run per entity. A retried request with the same ``Idempotency-Key``
-    returns the first submission instead of creating another."""
+    and body returns the first submission instead of creating another; the same key with another body
+    is refused (422). Keys expire ``DEX_IDEMPOTENCY_KEY_TTL_HOURS`` (default 24) after their submission."""
     scope = tenant_scope(auth, org_id=body.org_id, company_id=body.company_id)
     submitted = await service.submit(
-        session, scope, body, plans=_plans(request), idempotency_key=idempotency_key
+        session,
+        scope,
+        body,
+        plans=_plans(request),
+        idempotency_key=idempotency_key,
+        idempotency_ttl=_idempotency_ttl(settings),
     )
     return Response(submitted.envelope_json(), media_type="application/json")
+
+
+@batch_router.post("/estimate", response_model=Envelope[BatchEstimate])
+async def estimate(
+    body: BatchSubmitRequest, auth: FlexibleAuth, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    """The expected and maximum credits of submitting this body (the same as ``/submit``'s), per provider,
+    per step and in total, with the org's remaining budget; nothing is submitted."""
+    scope = tenant_scope(auth, org_id=body.org_id, company_id=body.company_id)
+    return {"data": await cost_estimate.estimate(session, scope, body, plans=_plans(request))}
 
 
 async def _csv_upload(request: Request) -> tuple[ingest.CsvUpload, uuid.UUID | None]:
@@ -120,6 +145,7 @@ async def submit_csv(
     auth: FlexibleAuth,
     session: SessionDep,
     request: Request,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> dict[str, Any]:
     """Submit a CSV, one entity per row (multipart ``file`` + ``blueprint_id`` [+ ``company_id``,
@@ -129,7 +155,12 @@ async def submit_csv(
     upload, org_id = await _csv_upload(request)
     scope = tenant_scope(auth, org_id=org_id, company_id=upload.company_id)
     result = await ingest.submit_csv(
-        session, scope, upload, plans=_plans(request), idempotency_key=idempotency_key
+        session,
+        scope,
+        upload,
+        plans=_plans(request),
+        idempotency_key=idempotency_key,
+        idempotency_ttl=_idempotency_ttl(settings),
     )
     return {"data": result}
 

@@ -23,7 +23,7 @@ from dex.pipeline.plan import StepDef
 from dex.providers.base import Attempt
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext, requester_for
-from dex.usage.budgets import exhausted_budget, next_call_cost
+from dex.usage.budgets import Exhausted, budget_refusal, exhausted_budget, next_call_cost
 
 log = logging.getLogger(__name__)
 
@@ -199,30 +199,21 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
             exhausted = await exhausted_budget(session, claimed.submission_id, next_cost)
         if exhausted is not None:
             # Parked without spending; raising the budget re-queues it (dex.usage.budgets).
-            return StepOutcome(
-                claimed,
-                step,
-                "budget_exhausted",
-                claimed.context,
-                error_message=exhausted.message,
-                error_details=exhausted.details(),
-            )
+            return _parked(claimed, step, exhausted)
+    providers = deps.providers.context(
+        claimed.org_id,
+        requester=requester_for(
+            pipeline_auth(claimed.org_id, claimed.company_id),
+            pipeline_run_id=claimed.run_id,
+            step_result_id=claimed.step_id,
+            submission_id=claimed.submission_id,
+        ),
+        budgeted=claimed.budgeted,
+    )
     try:
         result = await asyncio.wait_for(
             execute_operation(
-                spec,
-                claimed.context,
-                providers=deps.providers.context(
-                    claimed.org_id,
-                    requester=requester_for(
-                        pipeline_auth(claimed.org_id, claimed.company_id),
-                        pipeline_run_id=claimed.run_id,
-                        step_result_id=claimed.step_id,
-                        submission_id=claimed.submission_id,
-                    ),
-                ),
-                settings=deps.settings,
-                options=step.options,
+                spec, claimed.context, providers=providers, settings=deps.settings, options=step.options
             ),
             timeout=deps.step_timeout_seconds,
         )
@@ -230,6 +221,12 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
         return _retry_or_fail(
             claimed, step, None, f"Step timed out after {deps.step_timeout_seconds:g}s", deps
         )
+    if providers.budget_refused is not None:
+        # A request did not fit the budget and was not sent: the step waits for budget, keeping the record
+        # of what it did spend (those answers are cached, so its next run does not pay for them again).
+        async with deps.database.transaction() as session:
+            refusal = await budget_refusal(session, claimed.submission_id, providers.budget_refused)
+        return _parked(claimed, step, refusal, result)
     if is_degraded(result) and claimed.attempt < deps.max_attempts:
         # Retried rather than accepted, so the answer never depends on a provider's passing outage; what
         # the execution paid for is in the enrichment cache, so the retry does not pay for it again.
@@ -254,6 +251,20 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
         result=result,
         error_message=f"Operation failed: {spec.operation_id}",
         error_details={"operation_id": spec.operation_id, "missing_inputs": result.missing_inputs},
+    )
+
+
+def _parked(
+    claimed: ClaimedStep, step: StepDef, exhausted: Exhausted, result: OperationResult | None = None
+) -> StepOutcome:
+    return StepOutcome(
+        claimed,
+        step,
+        "budget_exhausted",
+        claimed.context,
+        result=result,
+        error_message=exhausted.message,
+        error_details=exhausted.details(),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 
 from dex.kit.envelopes import JSON_INTEGER_MAX, PageRequest
-from dex.usage.schemas import SubmissionUsage
+from dex.usage.schemas import BudgetNeeds, SubmissionUsage
 from dex.vocabulary import EntityType
 
 # Which client company a batch runs for; documented once, on both submit endpoints.
@@ -37,6 +37,46 @@ class BatchSubmitRequest(BaseModel):
     company_id: uuid.UUID | None = Field(default=None, description=SUBMISSION_COMPANY)
     source: str = "api_v1_batch"
     metadata: dict[str, Any] | None = None
+
+
+class ProviderEstimate(BaseModel):
+    provider: str
+    price_credits: float
+    expected_calls: float
+    max_calls: float
+    expected_credits: float
+    max_credits: float
+    # The org's observed hit rate of this provider, per operation that asks it.
+    hit_rates: dict[str, float]
+
+
+class StepEstimate(BaseModel):
+    position: int
+    operation_id: str
+    strategy: str
+    providers: list[str]
+    expected_entities: float
+    max_entities: float
+    expected_credits: float
+    max_credits: float
+
+
+class BatchEstimate(BaseModel):
+    """What submitting the same body would cost (dex.pipeline.estimate)."""
+
+    blueprint_id: uuid.UUID
+    blueprint_version: int
+    entities: int
+    # Entities whose first operation the enrichment cache already answers.
+    cached_entities: int
+    expected_credits: float
+    max_credits: float
+    by_provider: list[ProviderEstimate]
+    steps: list[StepEstimate]
+    budget_credits: float | None
+    # The org's budget less what is spent and reserved; null without a budget.
+    remaining_budget_credits: float | None
+    exceeds_remaining_budget: bool
 
 
 class SubmittedRun(BaseModel):
@@ -145,6 +185,8 @@ class BatchStatus(BaseModel):
     summary: Summary
     # Credits spent and saved so far, its budget, and the steps waiting for budget.
     usage: SubmissionUsage
+    # While the submission is waiting_for_budget: what it needs to go on.
+    budget: BudgetNeeds | None = None
     runs: list[RunNode]
     pagination: RootPage
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -18,8 +19,8 @@ from dex.db.queries import conflict_for, rowcount
 from dex.errors import BadRequest, Forbidden, NotFound
 from dex.kit.envelopes import PageRequest
 from dex.kit.paging import Page, paginate
+from dex.pipeline import idempotency, states
 from dex.pipeline import repository as repo
-from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import Plan, skip_all
 from dex.pipeline.progress import PlanCache, Progress
@@ -28,7 +29,7 @@ from dex.pipeline.schemas import ENTITIES_JSON, BatchSubmitRequest, SubmittedBat
 from dex.pipeline.states import RunCounters
 from dex.tenancy.context import AuthContext
 from dex.tenancy.repository import CompanyRepository
-from dex.usage.budgets import parked_steps
+from dex.usage.budgets import budget_needs, parked_steps
 from dex.usage.ledger import submission_usage
 
 # Entities written per flush of a submission (runs, first steps, counters).
@@ -76,10 +77,20 @@ async def check_company_in_org(session: AsyncSession, scope: AuthContext, compan
         raise NotFound("company_id does not belong to org_id")
 
 
-async def _existing_submission(session: AsyncSession, org_id: uuid.UUID, key: str) -> SubmittedBatch | None:
-    submission_id = await session.scalar(
-        select(Submission.id).where(Submission.org_id == org_id, Submission.idempotency_key == key)
-    )
+def check_entity_types(snapshot: dict[str, Any], body: BatchSubmitRequest) -> str:
+    """The blueprint's entity type, which every entity of the batch must have."""
+    expected_type = snapshot["blueprint"].get("entity_type") or "company"
+    wrong = [i for i, entity in enumerate(body.entities) if entity.entity_type != expected_type]
+    if wrong:
+        shown = ", ".join(str(i) for i in wrong[:10])
+        raise BadRequest(f"this blueprint runs on {expected_type} entities; entities {shown} are not")
+    return expected_type
+
+
+async def _existing_submission(
+    session: AsyncSession, org_id: uuid.UUID, key: str, fingerprint: str, ttl: timedelta
+) -> SubmittedBatch | None:
+    submission_id = await idempotency.prior_submission(session, org_id, key, fingerprint, ttl)
     if submission_id is None:
         return None
     rows = await repo.submitted_runs(session, submission_id)
@@ -100,20 +111,20 @@ async def submit(
     *,
     plans: PlanCache,
     idempotency_key: str | None = None,
+    idempotency_ttl: timedelta = idempotency.DEFAULT_TTL,
 ) -> SubmittedBatch:
     if not body.entities:
         raise BadRequest("entities must contain at least one entity")
     company_id = await submission_company(session, scope, body.company_id)
-    if idempotency_key:
-        existing = await _existing_submission(session, scope.org_id, idempotency_key)
+    fingerprint = idempotency.body_hash(body, company_id) if idempotency_key else None
+    if idempotency_key and fingerprint:
+        existing = await _existing_submission(
+            session, scope.org_id, idempotency_key, fingerprint, idempotency_ttl
+        )
         if existing is not None:
             return existing
     version = await version_for_submission(session, scope.org_id, body.blueprint_id)
-    expected_type = version.snapshot["blueprint"].get("entity_type") or "company"
-    wrong = [i for i, entity in enumerate(body.entities) if entity.entity_type != expected_type]
-    if wrong:
-        shown = ", ".join(str(i) for i in wrong[:10])
-        raise BadRequest(f"this blueprint runs on {expected_type} entities; entities {shown} are not")
+    expected_type = check_entity_types(version.snapshot, body)
     submission_id = uuid.uuid4()
     try:
         async with session.begin_nested():
@@ -130,14 +141,21 @@ async def submit(
                     "status": "received",
                     "metadata": body.metadata or {},
                     "idempotency_key": idempotency_key,
+                    "idempotency_body_hash": fingerprint,
                     "root_runs": len(body.entities),
                 },
                 entities_json=ENTITIES_JSON.dump_json(body.entities).decode(),
             )
     except IntegrityError as exc:
         # A concurrent retry with the same key won: answer with its submission.
-        if idempotency_key and conflict_for(exc, {"uq_submissions_org_id_idempotency_key": "duplicate"}):
-            existing = await _existing_submission(session, scope.org_id, idempotency_key)
+        if (
+            idempotency_key
+            and fingerprint
+            and conflict_for(exc, {"uq_submissions_org_id_idempotency_key": "duplicate"})
+        ):
+            existing = await _existing_submission(
+                session, scope.org_id, idempotency_key, fingerprint, idempotency_ttl
+            )
             if existing is not None:
                 return existing
         raise
@@ -284,6 +302,9 @@ async def batch_status(
             "budget_credits": submission.budget_credits,
             "parked_steps": await parked_steps(session, submission.org_id, submission.id),
         },
+        "budget": await budget_needs(session, submission.id)
+        if submission.status == "waiting_for_budget"
+        else None,
         "runs": roots,
         "pagination": {
             "limit": limit,
@@ -385,7 +406,8 @@ async def resume(
 async def requeue_parked(
     session: AsyncSession, org_id: uuid.UUID, submission_id: uuid.UUID | None = None
 ) -> int:
-    """Steps parked for budget whose org and submission are under budget again go back to the queue."""
+    """Steps parked for budget whose next call fits their org's and submission's budgets again go back to
+    the queue."""
     params = {"org_id": org_id, "submission_id": submission_id}
     requeued = rowcount(await session.execute(states.REQUEUE_PARKED, params))
     if requeued:

@@ -7,7 +7,8 @@ statement here is built from the transition table: its target status and the sou
 statement that narrows its sources (``among``) is checked against the table when this module loads.
 :func:`check` raises :class:`IllegalTransition` for a change attempted in memory. A submission's status is
 not stored independently: :func:`submission_status` derives it from its run counters, which move in the same
-transaction as the runs.
+transaction as the runs — except whether a running submission waits for budget, which its steps say
+(:data:`REFLECT_BUDGET_WAITS`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.queries import dumps
-from dex.vocabulary import RUN_STATUSES, STEP_STATUSES
+from dex.vocabulary import RUN_STATUSES, STEP_STATUSES, SUBMISSION_STATUSES
 
 
 class IllegalTransition(RuntimeError):
@@ -51,7 +52,22 @@ STEP_TRANSITIONS: dict[str, frozenset[str]] = {
     "skipped": frozenset(),
 }
 
-TABLES = {"run": RUN_TRANSITIONS, "step": STEP_TRANSITIONS}
+# Submissions follow their runs (:func:`submission_status`), and, while runs are unfinished, whether any
+# step can move: a running submission whose every unfinished step is parked for budget waits for budget,
+# and goes back to running when steps are resumed.
+SUBMISSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"queued", "running", "completed", "failed", "canceled"}),
+    "validated": frozenset({"queued", "running", "completed", "failed", "canceled"}),
+    "queued": frozenset({"running", "completed", "failed", "canceled"}),
+    "running": frozenset({"waiting_for_budget", "completed", "failed", "canceled"}),
+    "waiting_for_budget": frozenset({"running", "completed", "failed", "canceled"}),
+    # Resume puts a failed submission back to work.
+    "failed": frozenset({"running"}),
+    "completed": frozenset(),
+    "canceled": frozenset(),
+}
+
+TABLES = {"run": RUN_TRANSITIONS, "step": STEP_TRANSITIONS, "submission": SUBMISSION_TRANSITIONS}
 TERMINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "canceled"})
 TERMINAL_STEP_STATUSES = frozenset({"succeeded", "failed", "skipped"})
 TERMINAL_SUBMISSION_STATUSES = frozenset({"completed", "failed", "canceled"})
@@ -60,6 +76,8 @@ PENDING_STEP_STATUSES = ("queued", "retrying")
 
 assert set(RUN_TRANSITIONS) == set(RUN_STATUSES)
 assert set(STEP_TRANSITIONS) == set(STEP_STATUSES)
+assert set(SUBMISSION_TRANSITIONS) == set(SUBMISSION_STATUSES)
+assert set(SUBMISSION_TRANSITIONS) == set(SUBMISSION_STATUSES)
 
 
 def check(kind: str, current: str, target: str) -> None:
@@ -104,11 +122,13 @@ def counter_delta(current: str | None, target: str) -> dict[str, int]:
     return delta
 
 
-def submission_status(counters: RunCounters, *, canceled: bool = False) -> str:
+def submission_status(counters: RunCounters, *, canceled: bool = False, waiting: bool = False) -> str:
     """Derived from all runs at every depth: completed when all succeeded; once every run has finished,
     failed if any failed, else canceled if any was canceled; running while any run has started or
-    finished; queued before that; received with no runs. (The seed system declared a submission failed
-    while siblings still ran, and left an all-canceled one running.)"""
+    finished — ``waiting_for_budget`` instead while ``waiting`` (every unfinished step parked for budget,
+    which ``dex.pipeline.budget_waits`` decides); queued before that; received with no runs. (The
+    seed system declared a submission failed while siblings still ran, and left an all-canceled one
+    running.)"""
     if counters.total == 0:
         return "canceled" if canceled else "received"
     finished = counters.succeeded + counters.failed + counters.canceled
@@ -117,7 +137,7 @@ def submission_status(counters: RunCounters, *, canceled: bool = False) -> str:
             return "completed"
         return "failed" if counters.failed else "canceled"
     if counters.running or finished:
-        return "running"
+        return "waiting_for_budget" if waiting else "running"
     return "queued"
 
 
@@ -193,7 +213,7 @@ FINISH_STEPS = text(
         error_details = v.error_details,
         duration_ms = v.duration_ms,
         finished_at = CASE WHEN v.status IN ('retrying', 'budget_exhausted') THEN NULL ELSE now() END,
-        -- A step parked for budget spent nothing: its claim does not use up one of its attempts.
+        -- Waiting for budget is no failure: a parked step's claim does not use up one of its attempts.
         attempt = CASE WHEN v.status = 'budget_exhausted' THEN s.attempt - 1 ELSE s.attempt END,
         available_at = CASE WHEN v.status = 'retrying'
                             THEN now() + make_interval(secs => v.retry_delay_seconds) ELSE NULL END,
@@ -227,7 +247,10 @@ RESUME_STEPS = step_transition(
     where="s.pipeline_run_id = ANY(:ids)",
 )
 
-# Parked steps whose org and submission are both under budget again go back to the queue.
+# Parked steps whose cheapest next call fits both the org's and the submission's budget again (on top of
+# what was spent and what calls in flight reserved) go back to the queue; a step parked before its price
+# was noted needs any room at all.
+_NEXT_CALL = "COALESCE(CAST(s.error_details->>'next_call_credits' AS numeric), 0.0001)"
 REQUEUE_PARKED = step_transition(
     "queued",
     among=("budget_exhausted",),
@@ -238,8 +261,10 @@ REQUEUE_PARKED = step_transition(
     "LEFT JOIN submission_spend ss ON ss.submission_id = sub.id",
     where="s.org_id = :org_id AND sub.id = s.submission_id "
     "AND (CAST(:submission_id AS uuid) IS NULL OR s.submission_id = :submission_id) "
-    "AND (o.budget_credits IS NULL OR COALESCE(os.spent_credits, 0) < o.budget_credits) "
-    "AND (sub.budget_credits IS NULL OR COALESCE(ss.spent_credits, 0) < sub.budget_credits)",
+    "AND (o.budget_credits IS NULL OR COALESCE(os.spent_credits, 0) + COALESCE(os.reserved_credits, 0) "
+    f"+ {_NEXT_CALL} <= o.budget_credits) "
+    "AND (sub.budget_credits IS NULL OR COALESCE(ss.spent_credits, 0) + COALESCE(ss.reserved_credits, 0) "
+    f"+ {_NEXT_CALL} <= sub.budget_credits)",
 )
 
 # A caller running the steps itself (the compatibility runner) skips the rest of a run.
@@ -309,3 +334,32 @@ async def set_submission_statuses(session: AsyncSession, statuses: dict[uuid.UUI
     if statuses:
         rows = [{"id": submission_id, "status": status} for submission_id, status in statuses.items()]
         await session.execute(SET_SUBMISSION_STATUSES, {"rows": dumps(rows)})
+
+
+# A running submission whose every unfinished step is parked for budget waits for it; one waiting whose
+# steps can move again runs. Only this wait is decided here: every other submission status follows its
+# runs (:func:`submission_status`). Callers lock the submission rows first (:data:`LOCK_SUBMISSIONS`), so
+# this statement's fresh look at the steps sees every transaction that changed them before.
+_WAIT = "waiting_for_budget"
+LOCK_SUBMISSIONS = text("SELECT id FROM submissions WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
+REFLECT_BUDGET_WAITS = text(
+    f"""
+    UPDATE submissions s SET status = v.target
+    FROM (
+        SELECT w.id,
+               CASE WHEN EXISTS (SELECT 1 FROM step_results st
+                                 WHERE st.status = 'budget_exhausted' AND st.org_id = w.org_id
+                                   AND st.submission_id = w.id)
+                     AND NOT EXISTS (SELECT 1 FROM step_results st
+                                     WHERE st.submission_id = w.id
+                                       AND st.status IN ({_quoted((*PENDING_STEP_STATUSES, "running"))}))
+                    THEN 'waiting_for_budget' ELSE 'running' END AS target
+        FROM submissions w WHERE w.id = ANY(:ids) AND w.status IN ('running', 'waiting_for_budget')
+    ) v
+    WHERE s.id = v.id AND s.status <> v.target
+      AND ((v.target = 'waiting_for_budget' AND s.status IN ({_quoted(sources("submission", _WAIT))}))
+           OR (v.target = 'running' AND s.status IN ({_quoted(sources("submission", "running"))})))
+    RETURNING s.id, s.status, s.org_id, s.company_id, s.blueprint_id, s.runs_total, s.runs_running,
+              s.runs_succeeded, s.runs_failed, s.runs_canceled
+    """
+)

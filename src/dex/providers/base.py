@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from dex.observability import PROVIDER_CACHE_LOOKUPS, PROVIDER_CREDITS_SAVED, PROVIDER_CREDITS_SPENT
 from dex.providers.catalog import PROVIDERS, price_of
 from dex.providers.http import ProviderClient, ProviderResponse
-from dex.providers.journal import CallJournal, CallOrigin, JournalUnavailable, Requester
+from dex.providers.journal import BudgetRefused, CallJournal, CallOrigin, JournalUnavailable, Requester
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ FOUND_TTL = timedelta(days=30)
 NOT_FOUND_TTL = timedelta(days=3)
 CACHEABLE_STATUSES = {"found": FOUND_TTL, "verified": FOUND_TTL, "not_found": NOT_FOUND_TTL}
 SANDBOX_ACCOUNT_EMAIL = "sandbox@dex.invalid"
+# The error of a request that was not sent because its price did not fit the budget.
+BUDGET_EXHAUSTED = "budget_exhausted"
 
 
 def sandbox_credential(provider: str) -> str:
@@ -130,6 +132,12 @@ class ProviderContext:
     journal: CallJournal | None = None
     requester: Requester | None = None
     origin: CallOrigin | None = None
+    # The org or submission has a budget: each priced request reserves its price before it is sent.
+    budgeted: bool = False
+    # The price of the first request the budget refused. From then on the execution sends no priced
+    # request (free ones, like polls of a search already paid for, go on), so its step waits for budget
+    # whole instead of answering with what the budget happened to allow.
+    budget_refused: Decimal | None = None
 
 
 class ProviderCall:
@@ -173,13 +181,24 @@ class ProviderCall:
         price = price_of(self.provider, price_action or self.action) if billable else Decimal("0")
         call_id = uuid.uuid4()
         journal, origin = self.ctx.journal, self.ctx.origin
+        if self.ctx.budget_refused is not None and price > 0:
+            return ProviderResponse(None, None, 0, 0, error=BUDGET_EXHAUSTED)
         if journal is not None and origin is not None:
             try:
                 await journal.before_send(
-                    origin, call_id, self.provider, self.action, price=price, sandbox=self.ctx.sandbox
+                    origin,
+                    call_id,
+                    self.provider,
+                    self.action,
+                    price=price,
+                    sandbox=self.ctx.sandbox,
+                    reserve=self.ctx.budgeted,
                 )
             except JournalUnavailable:
                 return ProviderResponse(None, None, 0, 0, error="journal_unavailable")
+            except BudgetRefused:
+                self.ctx.budget_refused = price
+                return ProviderResponse(None, None, 0, 0, error=BUDGET_EXHAUSTED)
         response = await self.ctx.client.request(
             self.provider,
             method,
@@ -289,6 +308,9 @@ def adapter(
             except Exception as exc:
                 log.exception("adapter %s.%s raised", provider, action)
                 result = call.result("failed", error=f"unhandled_exception:{type(exc).__name__}")
+            if result.attempt.error == BUDGET_EXHAUSTED and not call.call_ids:
+                # Nothing was sent: no call was made, as with a missing key.
+                return skipped(ctx, provider, action, BUDGET_EXHAUSTED)
             PROVIDER_CREDITS_SPENT.labels(provider).inc(float(result.attempt.cost_credits))
             ttl = CACHEABLE_STATUSES.get(result.status)
             if cache is not None and ttl is not None:

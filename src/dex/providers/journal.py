@@ -10,6 +10,14 @@ are settled into the history by recovery (``dex.operations.repository.settle_orp
 Writes are group-committed (``dex.db.batching``): 200 concurrent calls cost a handful of round trips,
 not 200. When the journal cannot be written the request is not sent:
 a call dex could not account for is never made.
+
+A call of a budgeted org or submission is journaled on its own instead, in one transaction with the
+reservation of its price on the org's and the submission's spend counters: the reservation is a
+conditional ``UPDATE`` (spent + reserved + price within the budget), so it holds across processes. A call
+whose price does not fit is not journaled and not sent (:class:`BudgetRefused`). The reservation is given
+back when the row leaves the journal — by the transaction that records the call's real cost (which the
+spend trigger adds in the same transaction), or by recovery — so a budget is never overshot by more than
+the gap between a reserved price and what the call really cost, which is never negative.
 """
 
 from __future__ import annotations
@@ -66,6 +74,7 @@ class AnswerNote(TypedDict):
 
 _journal = JournaledCall.__table__
 INSERT_CALLS = text(insert_recordset(_journal, tuple(JournalRow.__annotations__)))
+INSERT_RESERVED_CALL = text(insert_recordset(_journal, [*JournalRow.__annotations__, "reserved_credits"]))
 NOTE_ANSWERS = text(
     "UPDATE provider_call_journal j SET answered = true, http_status = v.http_status, "
     "cost_credits = v.cost_credits "
@@ -80,6 +89,52 @@ def process_owner() -> str:
 
 class JournalUnavailable(Exception):
     """The request's journal row could not be committed, so the request was not sent."""
+
+
+class BudgetRefused(Exception):
+    """The request's price does not fit its org's or submission's budget, so it was not sent."""
+
+    def __init__(self, price: Decimal) -> None:
+        super().__init__(f"a call of {price:f} credits does not fit the budget")
+        self.price = price
+
+
+# Counter rows exist before a conditional UPDATE can reserve on them.
+ENSURE_SPEND_ROWS = text(
+    """
+    WITH org AS (INSERT INTO org_spend (org_id) VALUES (:org_id) ON CONFLICT DO NOTHING)
+    INSERT INTO submission_spend (submission_id)
+    SELECT CAST(:submission_id AS uuid) WHERE CAST(:submission_id AS uuid) IS NOT NULL
+    ON CONFLICT DO NOTHING
+    """
+)
+# Reserves ``price`` on the org (always) and on the submission (when there is one), each only if it fits
+# the budget there. Row locks make concurrent reservations of any process queue on the counter rows.
+RESERVE = text(
+    """
+    WITH org AS (
+        UPDATE org_spend counter SET reserved_credits = counter.reserved_credits + :price
+        FROM orgs o
+        WHERE counter.org_id = :org_id AND o.id = counter.org_id
+          AND (o.budget_credits IS NULL
+               OR counter.spent_credits + counter.reserved_credits + :price <= o.budget_credits)
+        RETURNING counter.org_id
+    ), submission AS (
+        UPDATE submission_spend counter SET reserved_credits = counter.reserved_credits + :price
+        FROM submissions s
+        WHERE counter.submission_id = CAST(:submission_id AS uuid) AND s.id = counter.submission_id
+          AND EXISTS (SELECT 1 FROM org)
+          AND (s.budget_credits IS NULL
+               OR counter.spent_credits + counter.reserved_credits + :price <= s.budget_credits)
+        RETURNING counter.submission_id
+    )
+    SELECT (SELECT count(*) FROM org) AS org, (SELECT count(*) FROM submission) AS submission
+    """
+)
+
+
+class _Refused(Exception):
+    """Rolls the reservation transaction back."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +195,11 @@ class CallJournal:
         *,
         price: Decimal,
         sandbox: bool,
+        reserve: bool = False,
     ) -> None:
-        """Returns once the request's row is committed; raises :class:`JournalUnavailable` if it cannot be."""
+        """Returns once the request's row is committed; raises :class:`JournalUnavailable` if it cannot be.
+        With ``reserve`` (the org or submission has a budget) a priced request first reserves its price,
+        and raises :class:`BudgetRefused` when it does not fit."""
         row: JournalRow = {
             **origin.row(),
             "call_id": call_id,
@@ -152,7 +210,10 @@ class CallJournal:
             "sandbox": sandbox,
         }
         try:
-            await self._sent.submit(row)
+            if reserve and price > 0:
+                await self._reserve_and_insert(row, price)
+            else:
+                await self._sent.submit(row)
         except (DBAPIError, OSError) as exc:
             if not connection_lost(exc):
                 raise
@@ -162,6 +223,21 @@ class CallJournal:
         """Notes the answer on the row, without waiting (if the note is lost, recovery prices the request
         as if it had been billed)."""
         self._answers.post({"call_id": call_id, "http_status": http_status, "cost_credits": cost})
+
+    async def _reserve_and_insert(self, row: JournalRow, price: Decimal) -> None:
+        submission_id = row["submission_id"]
+        params = {"org_id": row["org_id"], "submission_id": submission_id, "price": price}
+        try:
+            async with self.database.engine.begin() as conn:
+                await conn.execute(ENSURE_SPEND_ROWS, params)
+                reserved = (await conn.execute(RESERVE, params)).one()
+                if not reserved.org or (submission_id is not None and not reserved.submission):
+                    raise _Refused
+                await conn.execute(
+                    INSERT_RESERVED_CALL, {"rows": dumps([{**row, "reserved_credits": price}])}
+                )
+        except _Refused:
+            raise BudgetRefused(price) from None
 
     async def _insert(self, rows: list[JournalRow]) -> list[None]:
         async with self.database.engine.begin() as conn:

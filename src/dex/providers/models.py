@@ -52,6 +52,8 @@ class JournaledCall(Base):
     answered: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     http_status: Mapped[int | None] = mapped_column(Integer)
     cost_credits: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    # What the request reserved against its org's and submission's budgets; released when the row goes.
+    reserved_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
     created_at: Mapped[datetime] = created_at()
 
 

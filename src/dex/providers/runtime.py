@@ -98,10 +98,16 @@ class ProviderRuntime:
         return PROVIDERS[provider].base_url
 
     def context(
-        self, org_id: uuid.UUID, *, use_cache: bool = True, requester: Requester | None = None
+        self,
+        org_id: uuid.UUID,
+        *,
+        use_cache: bool = True,
+        requester: Requester | None = None,
+        budgeted: bool = False,
     ) -> ProviderContext:
         """``requester`` (who the calls are for) turns on the journal: pass it wherever the operation's
-        attempts will be recorded."""
+        attempts will be recorded. ``budgeted``: the org or the requester's submission has a budget, so
+        every priced request reserves its price first (``dex.providers.journal``)."""
         return ProviderContext(
             org_id=org_id,
             client=self.client,
@@ -112,6 +118,7 @@ class ProviderRuntime:
             use_cache=use_cache,
             journal=self.journal,
             requester=requester,
+            budgeted=budgeted,
         )
 
     async def close(self) -> None:

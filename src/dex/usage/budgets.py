@@ -1,17 +1,22 @@
 """Budgets: the most credits an org (and optionally one submission) may spend on providers.
 
-Before a step runs a paid operation, the runner asks :func:`exhausted_budget` whether its cheapest paid
-call would take the org or the submission past its budget; if so the step is parked as
-``budget_exhausted`` instead of spending, its run stays running, and nothing is lost. Raising (or removing)
-a budget lets the pipeline re-queue the parked steps that now fit, through the state machine.
+The limit is hard. Every priced provider request of a budgeted org or submission reserves its price on
+the spend counters before it is sent, atomically and across processes (``dex.providers.journal``), and
+the reservation is settled to the real cost when the request's attempt is recorded; a request whose
+price does not fit is not sent. So ``spent + reserved`` never passes the budget, and what was spent never
+passes it either: a call costs its price or nothing.
 
-Spend comes from counters a trigger keeps in the transaction that records each cost (``dex.usage.models``),
-so the check is four primary-key lookups. Only steps whose org or submission has a budget make it: the
-claim that hands a step to a worker says whether one exists (``ClaimedStep.budgeted``), so unbudgeted work
-— most of it — spends no query on budgets. It is a soft limit: steps already in flight when the budget is
-reached finish, so an org may overshoot by at most what its in-flight steps spend (bounded by
-``DEX_PER_ORG_CONCURRENCY``); likewise a budget set on an org or submission applies to the steps claimed
-after it, not to those already in flight.
+A step whose request was refused is parked as ``budget_exhausted`` with what it recorded so far (paid
+answers are in the enrichment cache, so running it again does not pay twice), its run stays running, and
+nothing is lost. Before it runs a paid operation, the runner also asks :func:`exhausted_budget` whether
+its cheapest paid call still fits, so a spent budget parks steps without running them at all. Parked
+steps go back to the queue, through the state machine, as soon as their cheapest call fits again: when a
+budget is raised or removed, or when reservations are settled for less than they held.
+
+Only steps whose org or submission has a budget pay for this: the claim that hands a step to a worker
+says whether one exists (``ClaimedStep.budgeted``), so unbudgeted work — most of it — spends no query on
+budgets. A budget set on an org or submission applies to the steps claimed after it, not to those
+already in flight.
 """
 
 from __future__ import annotations
@@ -38,11 +43,16 @@ class Exhausted:
     scope: str  # org | submission
     budget_credits: Decimal
     spent_credits: Decimal
+    # Prices held by calls in flight.
+    reserved_credits: Decimal
+    # What the parked step's cheapest next call costs.
+    next_call_credits: Decimal
 
     @property
     def message(self) -> str:
         return (
             f"{self.scope} budget exhausted: {self.spent_credits:f} of {self.budget_credits:f} credits spent"
+            f" ({self.reserved_credits:f} reserved); the next call needs {self.next_call_credits:f}"
         )
 
     def details(self) -> dict[str, Any]:
@@ -50,6 +60,8 @@ class Exhausted:
             "budget_scope": self.scope,
             "budget_credits": float(self.budget_credits),
             "spent_credits": float(self.spent_credits),
+            "reserved_credits": float(self.reserved_credits),
+            "next_call_credits": float(self.next_call_credits),
         }
 
 
@@ -72,7 +84,9 @@ def next_call_cost(spec: OperationSpec) -> Decimal | None:
 SPEND_AND_BUDGETS = text(
     """
     SELECT o.budget_credits AS org_budget, COALESCE(os.spent_credits, 0) AS org_spent,
-           s.budget_credits AS submission_budget, COALESCE(ss.spent_credits, 0) AS submission_spent
+           COALESCE(os.reserved_credits, 0) AS org_reserved,
+           s.budget_credits AS submission_budget, COALESCE(ss.spent_credits, 0) AS submission_spent,
+           COALESCE(ss.reserved_credits, 0) AS submission_reserved
     FROM submissions s
     JOIN orgs o ON o.id = s.org_id
     LEFT JOIN org_spend os ON os.org_id = s.org_id
@@ -85,15 +99,76 @@ SPEND_AND_BUDGETS = text(
 async def exhausted_budget(
     session: AsyncSession, submission_id: uuid.UUID, next_cost: Decimal
 ) -> Exhausted | None:
-    """The org's or the submission's budget that spending ``next_cost`` more would exceed, if any."""
+    """The org's or the submission's budget that spending ``next_cost`` more (on top of what was spent and
+    what calls in flight reserved) would exceed, if any."""
     row = (await session.execute(SPEND_AND_BUDGETS, {"submission_id": submission_id})).mappings().first()
     if row is None:
         return None
     for scope in ("org", "submission"):
-        budget, spent = row[f"{scope}_budget"], row[f"{scope}_spent"]
-        if budget is not None and spent + next_cost > budget:
-            return Exhausted(scope, budget, spent)
+        budget, spent, reserved = row[f"{scope}_budget"], row[f"{scope}_spent"], row[f"{scope}_reserved"]
+        if budget is not None and spent + reserved + next_cost > budget:
+            return Exhausted(scope, budget, spent, reserved, next_cost)
     return None
+
+
+async def budget_refusal(
+    session: AsyncSession, submission_id: uuid.UUID, refused_price: Decimal
+) -> Exhausted:
+    """Why a request of ``refused_price`` was refused: the budget it did not fit (the org's when the
+    reservations that crowded it out have been settled since)."""
+    found = await exhausted_budget(session, submission_id, refused_price)
+    if found is not None:
+        return found
+    row = (await session.execute(SPEND_AND_BUDGETS, {"submission_id": submission_id})).mappings().one()
+    scope = "org" if row["org_budget"] is not None else "submission"
+    return Exhausted(
+        scope,
+        row[f"{scope}_budget"] or Decimal("0"),
+        row[f"{scope}_spent"],
+        row[f"{scope}_reserved"],
+        refused_price,
+    )
+
+
+NEEDS = text(
+    """
+    SELECT o.budget_credits AS org_budget, COALESCE(os.spent_credits, 0) AS org_spent,
+           COALESCE(os.reserved_credits, 0) AS org_reserved,
+           s.budget_credits AS submission_budget, COALESCE(ss.spent_credits, 0) AS submission_spent,
+           COALESCE(ss.reserved_credits, 0) AS submission_reserved,
+           (SELECT min(CAST(st.error_details->>'next_call_credits' AS numeric)) FROM step_results st
+            WHERE st.status = 'budget_exhausted' AND st.org_id = s.org_id AND st.submission_id = s.id)
+               AS next_call
+    FROM submissions s
+    JOIN orgs o ON o.id = s.org_id
+    LEFT JOIN org_spend os ON os.org_id = s.org_id
+    LEFT JOIN submission_spend ss ON ss.submission_id = s.id
+    WHERE s.id = :id
+    """
+)
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+async def budget_needs(session: AsyncSession, submission_id: uuid.UUID) -> dict[str, Any]:
+    """What a waiting submission needs: the credits spent (and held by calls in flight) against the org's
+    and the submission's budgets, and the price of the cheapest call a parked step waits to make."""
+    row = (await session.execute(NEEDS, {"id": submission_id})).mappings().one()
+    return {
+        "org": {
+            "budget_credits": _number(row["org_budget"]),
+            "spent_credits": _number(row["org_spent"]),
+            "reserved_credits": _number(row["org_reserved"]),
+        },
+        "submission": {
+            "budget_credits": _number(row["submission_budget"]),
+            "spent_credits": _number(row["submission_spent"]),
+            "reserved_credits": _number(row["submission_reserved"]),
+        },
+        "next_call_credits": _number(row["next_call"]),
+    }
 
 
 async def parked_steps(

@@ -1,7 +1,9 @@
 """Spend counters behind budgets. Both are kept by the ``dex_count_spend`` trigger on ``operation_runs``
 (migration 0002), so every recorded provider cost — pipeline steps and direct executes alike — counts,
 in the transaction that records it, and checking a budget is a primary-key lookup instead of a SUM over
-an ever-growing ledger."""
+an ever-growing ledger. ``reserved_credits`` holds the prices of calls in flight, taken when each is
+journaled and given back (trigger ``dex_release_reservations``, migration 0006) when its real cost is
+recorded."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ class OrgSpend(Base):
         UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
     )
     spent_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
+    # Prices of calls sent but not yet settled (dex.providers.journal); spent + reserved stays within budget.
+    reserved_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
 
 
 class SubmissionSpend(Base):
@@ -31,3 +35,5 @@ class SubmissionSpend(Base):
         UUID(as_uuid=True), ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
     )
     spent_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
+    # Prices of calls sent but not yet settled (dex.providers.journal); spent + reserved stays within budget.
+    reserved_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from dex.kit.deps import SessionDep
 from dex.kit.envelopes import Envelope
+from dex.pipeline import budget_waits
 from dex.pipeline import service as pipeline_service
 from dex.pipeline.service import load_submission
 from dex.tenancy.auth import FlexibleAuth, SuperAdminContext, tenant_scope
@@ -61,5 +62,7 @@ async def set_budget(body: BudgetSetRequest, auth: FlexibleAuth, session: Sessio
     submission_id = body.submission_id
     await budgets.set_budget(session, scope, budget_credits=body.budget_credits, submission_id=submission_id)
     requeued = await pipeline_service.requeue_parked(session, scope.org_id, submission_id)
+    # Submissions whose parked steps resumed run again.
+    await budget_waits.reflect_org(session, scope.org_id)
     view = await budgets.budget_view(session, scope, submission_id)
     return {"data": {**view, "requeued_steps": requeued}}

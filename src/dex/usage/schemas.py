@@ -66,6 +66,22 @@ class SubmissionUsage(UsageMeasures):
     parked_steps: int
 
 
+class SpendAgainstBudget(BaseModel):
+    budget_credits: float | None
+    spent_credits: float
+    # Prices held by calls in flight.
+    reserved_credits: float
+
+
+class BudgetNeeds(BaseModel):
+    """What a submission waiting for budget needs: its org's and its own spend against their budgets, and
+    the price of the cheapest call a parked step waits to make."""
+
+    org: SpendAgainstBudget
+    submission: SpendAgainstBudget
+    next_call_credits: float | None
+
+
 class BudgetRequest(BaseModel):
     """The org's budget, or with ``submission_id`` that submission's."""
 

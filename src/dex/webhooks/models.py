@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
 
-EVENT_TYPES = ("submission.completed", "run.completed", "run.failed")
+EVENT_TYPES = ("submission.completed", "submission.waiting_for_budget", "run.completed", "run.failed")
 DELIVERY_STATUSES = ("pending", "succeeded", "failed")
 
 

@@ -63,27 +63,32 @@ def run_events(runs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def submission_events(submissions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """``submission.completed`` when a submission has finished: every run is done, whatever the outcome
-    (``status`` says completed, failed or canceled)."""
-    return [
-        event(
-            change["org_id"],
-            "submission.completed",
-            {
-                "submission_id": str(change["id"]),
-                "company_id": str(change["company_id"]),
-                "blueprint_id": str(change["blueprint_id"]),
-                "status": change["status"],
-                "summary": {
-                    "total": change["counters"].total,
-                    "completed": change["counters"].succeeded,
-                    "failed": change["counters"].failed,
-                    "canceled": change["counters"].canceled,
-                },
+    (``status`` says completed, failed or canceled); ``submission.waiting_for_budget`` when its remaining
+    work waits for budget, with what it needs (``budget``)."""
+    events = []
+    for change in submissions:
+        if change["status"] in FINISHED_SUBMISSION_STATUSES:
+            event_type = "submission.completed"
+        elif change["status"] == "waiting_for_budget":
+            event_type = "submission.waiting_for_budget"
+        else:
+            continue
+        data = {
+            "submission_id": str(change["id"]),
+            "company_id": str(change["company_id"]),
+            "blueprint_id": str(change["blueprint_id"]),
+            "status": change["status"],
+            "summary": {
+                "total": change["counters"].total,
+                "completed": change["counters"].succeeded,
+                "failed": change["counters"].failed,
+                "canceled": change["counters"].canceled,
             },
-        )
-        for change in submissions
-        if change["status"] in FINISHED_SUBMISSION_STATUSES
-    ]
+        }
+        if "budget" in change:
+            data["budget"] = change["budget"]
+        events.append(event(change["org_id"], event_type, data))
+    return events
 
 
 # Events of orgs without a subscribed endpoint write nothing.

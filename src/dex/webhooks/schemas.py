@@ -10,7 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from dex.kit.envelopes import PageRequest
 
-EventType = Literal["submission.completed", "run.completed", "run.failed"]
+EventType = Literal["submission.completed", "submission.waiting_for_budget", "run.completed", "run.failed"]
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 
 

@@ -24,6 +24,8 @@ from dex.providers import blitzapi, companyenrich, leadmagic, prospeo
 from dex.providers.base import AdapterResult, skipped
 
 MAX_LIMIT = 1000
+# Results a search returns when neither ``limit`` nor ``max_results`` says otherwise.
+DEFAULT_LIMIT = 100
 MAX_PAGE_SIZE = 100
 SEARCH_PROVIDERS = ("prospeo", "blitzapi", "companyenrich", "leadmagic")
 
@@ -207,7 +209,7 @@ async def search_companies(inv: Invocation) -> Outcome:
         page_size=bounded(inp, "page_size", 25, MAX_PAGE_SIZE),
         inp=inp,
     )
-    found = Accumulator(bounded(inp, "limit", 100, MAX_LIMIT), company_result, company_identity)
+    found = Accumulator(bounded(inp, "limit", DEFAULT_LIMIT, MAX_LIMIT), company_result, company_identity)
     for provider in inv.provider_order():
         if found.full:
             break
@@ -308,7 +310,7 @@ class PersonQuery:
     def of(cls, inv: Invocation) -> PersonQuery:
         overrides = {key: inv.option(key) for key in PERSON_SEARCH_PARAMETERS}
         inp = OperationInput({**inv.input.raw, **{k: v for k, v in overrides.items() if v is not None}})
-        limit = bounded(inp, "limit", 100, MAX_LIMIT)
+        limit = bounded(inp, "limit", DEFAULT_LIMIT, MAX_LIMIT)
         return cls(
             inp, limit=bounded(inp, "max_results", limit, MAX_LIMIT), page=bounded(inp, "page", 1, 10_000)
         )
