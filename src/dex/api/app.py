@@ -19,6 +19,7 @@ from dex.api import health
 from dex.api.envelopes import ERROR_RESPONSES
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
+from dex.console import routes as console_routes
 from dex.coverage import routes as coverage_routes
 from dex.db.engine import Database, resolve_database_url
 from dex.entities import routes as entity_routes
@@ -202,4 +203,5 @@ def create_app(
         entity_routes.router,
     ):
         app.include_router(router)
+    console_routes.mount(app)
     return app

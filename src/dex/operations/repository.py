@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.queries import dumps, insert_recordset
@@ -219,3 +219,26 @@ async def _insert_history(
         await session.execute(INSERT_RUNS, {"rows": dumps(runs)})
     if attempts:
         await session.execute(INSERT_ATTEMPTS, {"rows": dumps(attempts)})
+
+
+async def step_attempts(
+    session: AsyncSession, org_id: uuid.UUID, step_result_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[OperationAttempt]]:
+    """The provider attempts behind each pipeline step, in the order they were made (the console's step
+    view: provider, outcome, HTTP status, cost, cached)."""
+    if not step_result_ids:
+        return {}
+    rows = await session.execute(
+        select(OperationRun.step_result_id, OperationAttempt)
+        .join(OperationAttempt, OperationAttempt.run_id == OperationRun.run_id)
+        .where(
+            OperationRun.org_id == org_id,
+            OperationAttempt.org_id == org_id,
+            OperationRun.step_result_id.in_(step_result_ids),
+        )
+        .order_by(OperationRun.created_at, OperationAttempt.sequence)
+    )
+    attempts: dict[uuid.UUID, list[OperationAttempt]] = defaultdict(list)
+    for step_id, attempt in rows.all():
+        attempts[step_id].append(attempt)
+    return attempts
