@@ -21,6 +21,7 @@ class Pager:
     total: int
     base_query: dict[str, str]
     path: str
+    param: str = "page"
 
     @property
     def offset(self) -> int:
@@ -39,7 +40,7 @@ class Pager:
         return min(self.total, self.offset + self.size)
 
     def url(self, page: int) -> str:
-        return f"{self.path}?{urlencode({**self.base_query, 'page': str(page)})}"
+        return f"{self.path}?{urlencode({**self.base_query, self.param: str(page)})}"
 
     @property
     def previous_url(self) -> str | None:
@@ -53,12 +54,13 @@ class Pager:
         return PageRequest(limit=self.size, offset=self.offset)
 
     def with_total(self, total: int) -> Pager:
-        return Pager(self.page, self.size, total, self.base_query, self.path)
+        return Pager(self.page, self.size, total, self.base_query, self.path, self.param)
 
 
-def pager(request: Request, *, size: int = PAGE_SIZE, path: str | None = None) -> Pager:
-    """The page the URL asks for (a missing or unreadable number is page 1); the total comes later."""
-    raw = request.query_params.get("page", "1")
+def pager(request: Request, *, size: int = PAGE_SIZE, path: str | None = None, param: str = "page") -> Pager:
+    """The page the URL asks for in ``param`` (a missing or unreadable number is page 1); the total
+    comes later. Other query parameters are kept in the links, so two lists of one page page apart."""
+    raw = request.query_params.get(param, "1")
     page = int(raw) if raw.isdigit() else 1
-    query = {k: v for k, v in request.query_params.items() if k != "page" and v}
-    return Pager(max(1, min(page, MAX_PAGE)), size, 0, query, path or request.url.path)
+    query = {k: v for k, v in request.query_params.items() if k != param and v}
+    return Pager(max(1, min(page, MAX_PAGE)), size, 0, query, path or request.url.path, param)

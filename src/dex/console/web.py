@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -22,7 +22,8 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import DBAPIError
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
@@ -142,6 +143,14 @@ def login_redirect(request: Request) -> Response:
     return response
 
 
+def invalid_input(errors: Sequence[Any]) -> str:
+    parts = []
+    for error in errors:
+        field = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "form"))
+        parts.append(f"{field}: {error.get('msg')}" if field else str(error.get("msg")))
+    return "Please correct the form: " + "; ".join(parts)
+
+
 class ConsoleRoute(APIRoute):
     """Answers errors of console routes with pages instead of the API's JSON envelopes: a login redirect
     when the session is gone, a plain page for 4xx and 503, and never a traceback."""
@@ -154,11 +163,19 @@ class ConsoleRoute(APIRoute):
                 return await handler(request)
             except (LoginRequired, Unauthorized):
                 return login_redirect(request)
+            except IntegrityError:
+                return error_page(
+                    request, 409, "That conflicts with existing data (a name or email in use?)."
+                )
             except DexError as exc:
                 return error_page(request, exc.status_code, exc.message)
-            except RequestValidationError:
-                # A malformed id in a URL names nothing, exactly like an id of another org.
-                return error_page(request, 404, "There is nothing at this address.")
+            except RequestValidationError as exc:
+                if request.method in SAFE_METHODS:
+                    # A malformed id in a URL names nothing, exactly like an id of another org.
+                    return error_page(request, 404, "There is nothing at this address.")
+                return error_page(request, 422, invalid_input(exc.errors()))
+            except ValidationError as exc:
+                return error_page(request, 422, invalid_input(exc.errors()))
             except StarletteHTTPException as exc:
                 return error_page(request, exc.status_code, str(exc.detail))
             except (DBAPIError, OSError) as exc:
