@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -29,7 +31,7 @@ from starlette.responses import RedirectResponse, Response
 
 from dex import __version__
 from dex.api.deps import SessionDep, SettingsDep
-from dex.errors import DexError, Forbidden, NotFound, Unauthorized
+from dex.errors import DexError, Forbidden, Unauthorized
 from dex.tenancy.auth import authenticate_super_admin, authenticate_tenant
 from dex.tenancy.context import AuthContext, SuperAdminContext
 from dex.tenancy.tokens import looks_like_jwt
@@ -47,6 +49,24 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 templates.env.globals["version"] = __version__
+
+
+def shown(value: Any) -> str:
+    """A stored value as a page shows it: text as it is, anything structured as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (datetime, date)):
+        return (
+            value.isoformat(sep=" ", timespec="seconds") if isinstance(value, datetime) else value.isoformat()
+        )
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
+
+
+templates.env.filters["shown"] = shown
 
 Caller = AuthContext | SuperAdminContext
 
@@ -228,7 +248,3 @@ ConsoleCaller = Annotated[Caller, Depends(_authenticate)]
 ConsoleTenant = Annotated[AuthContext, Depends(_tenant)]
 ConsoleOrgAdmin = Annotated[AuthContext, Depends(_org_admin)]
 ConsoleSuperAdmin = Annotated[SuperAdminContext, Depends(_super_admin)]
-
-
-def not_found(what: str) -> NotFound:
-    return NotFound(f"{what} not found")

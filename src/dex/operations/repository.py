@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.queries import dumps, insert_recordset
@@ -242,3 +243,17 @@ async def step_attempts(
     for step_id, attempt in rows.all():
         attempts[step_id].append(attempt)
     return attempts
+
+
+async def run_operation_costs(
+    session: AsyncSession, org_id: uuid.UUID, run_ids: Sequence[uuid.UUID]
+) -> dict[tuple[uuid.UUID, str], Decimal]:
+    """Credits each (pipeline run, operation) cost: what a field's provenance points at."""
+    if not run_ids:
+        return {}
+    rows = await session.execute(
+        select(OperationRun.pipeline_run_id, OperationRun.operation_id, func.sum(OperationRun.cost_credits))
+        .where(OperationRun.org_id == org_id, OperationRun.pipeline_run_id.in_(run_ids))
+        .group_by(OperationRun.pipeline_run_id, OperationRun.operation_id)
+    )
+    return {(run_id, operation_id): cost for run_id, operation_id, cost in rows.all()}
