@@ -186,16 +186,23 @@ app.command()(entities_cli.export)
 
 
 @app.command()
-def demo() -> None:
-    """Run the example batch on the embedded database and the provider sandbox."""
+def demo(
+    exit_after: Annotated[
+        bool, typer.Option("--exit", help="Stop after the batch instead of serving the console.")
+    ] = False,
+) -> None:
+    """Run the example batch on the embedded database and the provider sandbox, then keep serving the
+    console (Ctrl-C stops) unless --exit."""
     from dex.demo import run_demo
 
     settings = load_settings()
     url = prepare_database(settings, migrate=True)
     try:
-        asyncio.run(run_demo(settings, url, console))
+        asyncio.run(run_demo(settings, url, console, exit_after=exit_after))
     except DexError as exc:
         fail(exc.message)
+    except KeyboardInterrupt:
+        console.print("stopped")
 
 
 @app.command()
