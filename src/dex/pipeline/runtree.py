@@ -28,8 +28,9 @@ def _runs_of(scope: AuthContext) -> Any:
 
 
 async def _page(session: AsyncSession, query: Any, total: int, limit: int, offset: int) -> Page[PipelineRun]:
+    # The order of ``ix_pipeline_runs_submission_id_roots``, so a page of a 100k-run batch is an index read.
     rows = await session.scalars(
-        query.order_by(PipelineRun.entity_index, PipelineRun.created_at, PipelineRun.id)
+        query.order_by(PipelineRun.created_at, PipelineRun.entity_index, PipelineRun.id)
         .limit(limit)
         .offset(offset)
     )
