@@ -196,3 +196,36 @@ async def test_tenant_pages_are_not_for_super_admins(client: httpx.AsyncClient, 
         "/console/login", data={"email": email, "password": PASSWORD, "super_admin": "1", "csrf_token": token}
     )
     assert (await client.get("/console/batches")).status_code == 403
+
+
+async def test_usage_page_and_budget_setting(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    user = await set_password(database, tenant)
+    token = await signed_in(client, user.email)
+    usage = await client.get("/console/usage")
+    assert usage.status_code == 200 and "<svg" in usage.text and "Credits per day" in usage.text
+    refused = await client.post(
+        "/console/usage/budgets", data={"budget_credits": "lots", "csrf_token": token}
+    )
+    assert refused.status_code == 400 and "number of credits" in refused.text
+    saved = await client.post("/console/usage/budgets", data={"budget_credits": "250", "csrf_token": token})
+    assert saved.status_code == 303
+    page = await client.get(saved.headers["location"])
+    assert 'id="budget-value">250<' in page.text and "Budget saved." in page.text
+
+
+async def test_webhook_pages_are_scoped_to_the_org(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    user = await set_password(database, tenant)
+    token = await signed_in(client, user.email)
+    assert (await client.get("/console/webhooks")).status_code == 200
+    missing = await client.post(
+        f"/console/webhooks/deliveries/{uuid.uuid4()}/redeliver", data={"csrf_token": token}
+    )
+    assert missing.status_code == 404
+    bad_url = await client.post(
+        "/console/webhooks", data={"url": "ftp://nowhere", "events": "run.failed", "csrf_token": token}
+    )
+    assert bad_url.status_code == 400 and "Traceback" not in bad_url.text

@@ -9,7 +9,6 @@ import io
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -20,7 +19,7 @@ from dex.api.deps import DatabaseDep, SessionDep
 from dex.api.envelopes import PageRequest
 from dex.blueprints import service as blueprints
 from dex.console.paging import pager
-from dex.console.web import CONSOLE_PREFIX, ConsoleRoute, ConsoleTenant, is_partial, render
+from dex.console.web import CONSOLE_PREFIX, ConsoleRoute, ConsoleTenant, credits, is_partial, render
 from dex.db.engine import Database
 from dex.errors import BadRequest, NotFound
 from dex.operations.repository import step_attempts
@@ -60,10 +59,6 @@ def progress(row: Any) -> dict[str, Any]:
     }
 
 
-def _credits(value: Decimal | None) -> str:
-    return f"{(value or Decimal(0)).normalize():f}"
-
-
 @router.get("")
 async def batch_list(request: Request, auth: ConsoleTenant, session: SessionDep) -> Response:
     status = request.query_params.get("status") or None
@@ -75,7 +70,7 @@ async def batch_list(request: Request, auth: ConsoleTenant, session: SessionDep)
         for row in await runtree.submissions_progress(session, auth, [s.id for s in page.items])
     }
     rows = [
-        {"submission": s, "progress": progress(s), "credits": _credits(spent.get(s.id))} for s in page.items
+        {"submission": s, "progress": progress(s), "credits": credits(spent.get(s.id))} for s in page.items
     ]
     watching = [row["progress"]["id"] for row in rows if row["progress"]["status"] not in FINISHED]
     return render(
@@ -102,7 +97,7 @@ async def _watch_list(database: Database, scope: AuthContext, ids: list[uuid.UUI
         async with database.transaction() as session:
             rows = await runtree.submissions_progress(session, scope, ids)
         for row in rows:
-            shown = {**progress(row), "credits": _credits(row["credits"])}
+            shown = {**progress(row), "credits": credits(row["credits"])}
             if last.get(shown["id"]) != shown:
                 last[shown["id"]] = shown
                 yield _event("batch", shown)
@@ -266,7 +261,7 @@ async def batch_detail(
         "submission": submission,
         "blueprint": blueprint,
         "progress": progress(submission),
-        "credits": _credits(spent[0]["credits"] if spent else None),
+        "credits": credits(spent[0]["credits"] if spent else None),
         "runs": await _tree_rows(session, auth, list(page.items)),
         "pager": paging.with_total(page.total),
         "failed_only": failed_only,

@@ -16,6 +16,7 @@ import logging
 import secrets
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -66,7 +67,13 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def credits(value: Decimal | None) -> str:
+    """Credits without trailing zeros or exponent: 250, 0.5, 0."""
+    return f"{(value or Decimal(0)).normalize():f}"
+
+
 templates.env.filters["shown"] = shown
+templates.env.filters["credits"] = credits
 
 Caller = AuthContext | SuperAdminContext
 
