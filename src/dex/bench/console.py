@@ -26,7 +26,7 @@ from sqlalchemy import event, text
 
 from dex.api.app import create_app
 from dex.blueprints import service as blueprints
-from dex.blueprints.schemas import BlueprintCreate
+from dex.blueprints.schemas import BlueprintCreate, BlueprintStepIn
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.entities.repository import EntityRepository, Lineage
@@ -58,8 +58,8 @@ async def _seed(database: Database, runs: int) -> dict[str, Any]:
             session,
             scope,
             BlueprintCreate(
-                name="profiles", steps=[{"position": 1, "operation_id": "company.enrich.profile"}]
-            ),  # type: ignore[list-item]
+                name="profiles", steps=[BlueprintStepIn(position=1, operation_id="company.enrich.profile")]
+            ),
         )
     plans = PlanCache()
     submissions = []
@@ -173,7 +173,7 @@ async def run(runs: int, repeats: int, live_seconds: float, state_dir: Path) -> 
         print(f"seeding: one submission of {runs} runs, 30 of 10, an entity with 5 versions …", flush=True)
         seeded = await _seed(database, runs)
         settings = Settings(
-            _env_file=None,
+            _env_file=None,  # type: ignore[call-arg]
             database_url=url,
             jwt_secret=os.urandom(24).hex(),
             super_admin_jwt_secret=os.urandom(24).hex(),

@@ -43,7 +43,10 @@ RESULT_PAGE = 1000
 
 def progress(row: Any) -> dict[str, Any]:
     """Counts of a submission (model or mapping) as the pages show them."""
-    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+
+    def get(key: str) -> Any:
+        return row[key] if isinstance(row, dict) else getattr(row, key)
+
     total, running = get("runs_total"), get("runs_running")
     completed, failed = get("runs_succeeded"), get("runs_failed") + get("runs_canceled")
     done = completed + failed
@@ -69,7 +72,7 @@ async def batch_list(request: Request, auth: ConsoleTenant, session: SessionDep)
         row["id"]: row["credits"]
         for row in await runtree.submissions_progress(session, auth, [s.id for s in page.items])
     }
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"submission": s, "progress": progress(s), "credits": credits(spent.get(s.id))} for s in page.items
     ]
     watching = [row["progress"]["id"] for row in rows if row["progress"]["status"] not in FINISHED]
@@ -257,7 +260,7 @@ async def batch_detail(
         page = await runtree.root_runs(session, auth, submission, limit=paging.size, offset=paging.offset)
     spent = await runtree.submissions_progress(session, auth, [submission.id])
     blueprint = await blueprints.get(session, auth.org_id, submission.blueprint_id)
-    context = {
+    context: dict[str, Any] = {
         "submission": submission,
         "blueprint": blueprint,
         "progress": progress(submission),

@@ -241,7 +241,8 @@ async def step_attempts(
     )
     attempts: dict[uuid.UUID, list[OperationAttempt]] = defaultdict(list)
     for step_id, attempt in rows.all():
-        attempts[step_id].append(attempt)
+        if step_id is not None:
+            attempts[step_id].append(attempt)
     return attempts
 
 
@@ -256,4 +257,4 @@ async def run_operation_costs(
         .where(OperationRun.org_id == org_id, OperationRun.pipeline_run_id.in_(run_ids))
         .group_by(OperationRun.pipeline_run_id, OperationRun.operation_id)
     )
-    return {(run_id, operation_id): cost for run_id, operation_id, cost in rows.all()}
+    return {(run_id, operation_id): cost for run_id, operation_id, cost in rows.all() if run_id is not None}

@@ -65,7 +65,7 @@ async def child_counts(
         .where(PipelineRun.org_id == scope.org_id, PipelineRun.parent_pipeline_run_id.in_(run_ids))
         .group_by(PipelineRun.parent_pipeline_run_id)
     )
-    return {parent: count for parent, count in rows.all()}
+    return {parent: count for parent, count in rows.all() if parent is not None}
 
 
 async def failed_step_errors(
