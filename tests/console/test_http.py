@@ -229,3 +229,44 @@ async def test_webhook_pages_are_scoped_to_the_org(
         "/console/webhooks", data={"url": "ftp://nowhere", "events": "run.failed", "csrf_token": token}
     )
     assert bad_url.status_code == 400 and "Traceback" not in bad_url.text
+
+
+async def test_live_streams_only_follow_the_callers_batches(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    user = await set_password(database, tenant)
+    token = await signed_in(client, user.email)
+    headers = tenant.headers
+    blueprint = await client.post(
+        "/api/blueprints/create",
+        json={
+            "name": "v",
+            "entity_type": "person",
+            "steps": [{"position": 1, "operation_id": "person.contact.verify_email"}],
+        },
+        headers=headers,
+    )
+    submitted = await client.post(
+        "/api/v1/batch/submit",
+        json={
+            "blueprint_id": blueprint.json()["data"]["id"],
+            "company_id": str(tenant.company_id),
+            "entities": [{"entity_type": "person", "input": {"email": "a@acme.io"}}],
+        },
+        headers=headers,
+    )
+    submission = submitted.json()["data"]["submission_id"]
+    assert (
+        await client.post(f"/console/batches/{submission}/cancel", data={"csrf_token": token})
+    ).status_code == 303
+    listing = await client.get(f"/console/batches/live?ids={submission}")
+    assert listing.headers["content-type"].startswith("text/event-stream")
+    assert '"status":"canceled"' in listing.text and "event: end" in listing.text
+    detail = await client.get(f"/console/batches/{submission}/live")
+    assert "event: snapshot" in detail.text and "event: end" in detail.text
+    # Seen from another org: the list stream finds nothing, the batch stream is a 404.
+    outsider = await set_password(database, await create_tenant(database, "globex"))
+    async with httpx.AsyncClient(transport=client._transport, base_url=client.base_url) as other:
+        await signed_in(other, outsider.email)
+        assert "event: batch" not in (await other.get(f"/console/batches/live?ids={submission}")).text
+        assert (await other.get(f"/console/batches/{submission}/live")).status_code == 404
