@@ -121,7 +121,10 @@ def serve(
     url = prepare_database(settings, migrate=settings.embedded)
     database = Database(url, pool_size=settings.database_pool_size)
     api = create_app(settings, database=database, run_executor=mode == "embedded")
-    console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs), executor: {mode}")
+    console.print(
+        f"dex {__version__} serving on http://{host}:{port} (console at /console, docs at /docs), "
+        f"executor: {mode}"
+    )
     if mode == "dramatiq":
         from dex.scaleout.outbox import PublisherConfig, enable_outbox, publish_from
 
