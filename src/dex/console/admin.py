@@ -11,8 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import PageRequest
 from dex.console.paging import pager
 from dex.console.web import (
     CONSOLE_PREFIX,
@@ -23,6 +21,8 @@ from dex.console.web import (
     render,
 )
 from dex.errors import BadRequest
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import PageRequest
 from dex.tenancy import service as tenancy
 from dex.usage import budgets, ledger
 from dex.webhooks import service as webhooks

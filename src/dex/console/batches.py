@@ -15,13 +15,13 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import StreamingResponse
 from starlette.responses import RedirectResponse, Response
 
-from dex.api.deps import DatabaseDep, SessionDep
-from dex.api.envelopes import PageRequest
 from dex.blueprints import service as blueprints
 from dex.console.paging import pager
 from dex.console.web import CONSOLE_PREFIX, ConsoleRoute, ConsoleTenant, credits, is_partial, render
 from dex.db.engine import Database
 from dex.errors import BadRequest, NotFound
+from dex.kit.deps import DatabaseDep, SessionDep
+from dex.kit.envelopes import PageRequest
 from dex.operations.repository import step_attempts
 from dex.pipeline import ingest, live, runtree, service
 from dex.pipeline.models import PipelineRun, Submission

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from dex.api.deps import SessionDep
 from dex.blueprints import assembler
 from dex.blueprints import service as blueprints
 from dex.blueprints.schemas import BlueprintCreate, BlueprintStepIn, BlueprintUpdate
@@ -20,6 +19,7 @@ from dex.blueprints.validation import ENTITY_INPUT_FIELDS
 from dex.console.paging import pager
 from dex.console.web import CONSOLE_PREFIX, ConsoleRoute, ConsoleTenant, invalid_input, render
 from dex.errors import BadRequest
+from dex.kit.deps import SessionDep
 from dex.operations.registry import registry
 from dex.tenancy.context import AuthContext
 

@@ -10,12 +10,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dex.api.deps import SessionDep
 from dex.console.paging import pager
 from dex.console.web import CONSOLE_PREFIX, ConsoleRoute, ConsoleTenant, render
 from dex.entities import service
 from dex.entities.schemas import CompanyQuery, PersonQuery, TimelineQuery
 from dex.errors import NotFound
+from dex.kit.deps import SessionDep
 from dex.operations.repository import run_operation_costs
 
 router = APIRouter(prefix=f"{CONSOLE_PREFIX}/entities", route_class=ConsoleRoute)

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from dex.api.envelopes import PageRequest
+from dex.kit.envelopes import PageRequest
 
 PAGE_SIZE = 50
 # Past this, a page number is refused instead of asking PostgreSQL for an absurd offset.

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
-from dex.api.deps import SessionDep, SettingsDep
 from dex.console import admin, batches, blueprints, entities
 from dex.console.web import (
     CONSOLE_PREFIX,
@@ -22,6 +21,7 @@ from dex.console.web import (
     set_cookie,
 )
 from dex.errors import Unauthorized
+from dex.kit.deps import SessionDep, SettingsDep
 from dex.tenancy import service as tenancy
 from dex.tenancy.context import SuperAdminContext
 

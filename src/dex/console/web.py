@@ -31,8 +31,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from dex import __version__
-from dex.api.deps import SessionDep, SettingsDep
 from dex.errors import DexError, Forbidden, Unauthorized
+from dex.kit.deps import SessionDep, SettingsDep
 from dex.tenancy.auth import authenticate_super_admin, authenticate_tenant
 from dex.tenancy.context import AuthContext, SuperAdminContext
 from dex.tenancy.tokens import looks_like_jwt

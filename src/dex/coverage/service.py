@@ -1,4 +1,4 @@
-"""Is there enough enriched data around a prospect's market to do outbound? (reference §11.4)"""
+"""Is there enough enriched data around a prospect's market to do outbound?"""
 
 from __future__ import annotations
 

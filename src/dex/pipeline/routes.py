@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from dex.api.deps import SessionDep
-from dex.api.envelopes import Envelope, ListEnvelope, list_envelope
-from dex.api.routing import ModelBodyRoute
 from dex.errors import BadRequest
+from dex.kit.deps import SessionDep
+from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
+from dex.kit.routing import ModelBodyRoute
 from dex.pipeline import ingest, live, service
 from dex.pipeline.schemas import (
     BatchEventsRequest,

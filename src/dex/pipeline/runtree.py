@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import Page
+from dex.kit.paging import Page
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.tenancy.context import AuthContext
 from dex.usage.models import SubmissionSpend

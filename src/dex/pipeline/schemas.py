@@ -1,4 +1,4 @@
-"""API models of batches (reference §4.7) plus dex's cancel, resume and paging."""
+"""API models of batches plus dex's cancel, resume and paging."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 
-from dex.api.envelopes import JSON_INTEGER_MAX, PageRequest
+from dex.kit.envelopes import JSON_INTEGER_MAX, PageRequest
 from dex.usage.schemas import SubmissionUsage
+from dex.vocabulary import EntityType
 
 
 class EntityIn(BaseModel):
-    entity_type: Literal["company", "person"]
+    entity_type: EntityType
     input: dict[str, Any] = Field(default_factory=dict)
 
 
