@@ -121,7 +121,10 @@ def serve(
     url = prepare_database(settings, migrate=settings.embedded)
     database = Database(url, pool_size=settings.database_pool_size)
     api = create_app(settings, database=database, run_executor=mode == "embedded")
-    console.print(f"dex {__version__} serving on http://{host}:{port} (docs at /docs), executor: {mode}")
+    console.print(
+        f"dex {__version__} serving on http://{host}:{port} (console at /console, docs at /docs), "
+        f"executor: {mode}"
+    )
     if mode == "dramatiq":
         from dex.scaleout.outbox import PublisherConfig, enable_outbox, publish_from
 
@@ -188,16 +191,23 @@ app.command()(tenancy_cli.logout)
 
 
 @app.command()
-def demo() -> None:
-    """Run the example batch on the embedded database and the provider sandbox."""
+def demo(
+    exit_after: Annotated[
+        bool, typer.Option("--exit", help="Stop after the batch instead of serving the console.")
+    ] = False,
+) -> None:
+    """Run the example batch on the embedded database and the provider sandbox, then keep serving the
+    console (Ctrl-C stops) unless --exit."""
     from dex.demo import run_demo
 
     settings = load_settings()
     url = prepare_database(settings, migrate=True)
     try:
-        asyncio.run(run_demo(settings, url, console))
+        asyncio.run(run_demo(settings, url, console, exit_after=exit_after))
     except DexError as exc:
         fail(exc.message)
+    except KeyboardInterrupt:
+        console.print("stopped")
 
 
 @app.command()

@@ -89,7 +89,7 @@ async def test_submit_follows_the_batch_and_status_shows_it(
 async def test_demo_enriches_the_example_companies(
     database_url: str, settings: Settings, sandbox: SandboxHandle
 ) -> None:
-    result = await run_dex("demo", env=dex_env(settings, database_url, sandbox.url))
+    result = await run_dex("demo", "--exit", env=dex_env(settings, database_url, sandbox.url))
     assert result.returncode == 0, result.stderr
     assert "Enriched people" in result.stdout
     assert ": completed —" in result.stdout

@@ -19,6 +19,8 @@ from dex.api import health
 from dex.api.metrics import metrics_router
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
+from dex.console import docs as console_docs
+from dex.console import routes as console_routes
 from dex.coverage import routes as coverage_routes
 from dex.db.engine import Database, resolve_database_url
 from dex.entities import routes as entity_routes
@@ -175,6 +177,9 @@ def create_app(
         version=__version__,
         description="Data Engine X — multi-tenant entity intelligence API",
         lifespan=lifespan,
+        # The docs pages are served offline by the console package (see ``console_docs.mount``).
+        docs_url=None,
+        redoc_url=None,
         # Declared once for every route, as the error handlers below answer them for every route.
         responses=ERROR_RESPONSES,
     )
@@ -205,4 +210,6 @@ def create_app(
         provider_routes.super_admin_router,
     ):
         app.include_router(router)
+    console_docs.mount(app)
+    console_routes.mount(app)
     return app

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.queries import dumps, insert_recordset
@@ -272,3 +272,41 @@ async def _insert_history(
         await session.execute(INSERT_RUNS, {"rows": dumps(runs)})
     if attempts:
         await session.execute(INSERT_ATTEMPTS, {"rows": dumps(attempts)})
+
+
+async def step_attempts(
+    session: AsyncSession, org_id: uuid.UUID, step_result_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[OperationAttempt]]:
+    """The provider attempts behind each pipeline step, in the order they were made (the console's step
+    view: provider, outcome, HTTP status, cost, cached)."""
+    if not step_result_ids:
+        return {}
+    rows = await session.execute(
+        select(OperationRun.step_result_id, OperationAttempt)
+        .join(OperationAttempt, OperationAttempt.run_id == OperationRun.run_id)
+        .where(
+            OperationRun.org_id == org_id,
+            OperationAttempt.org_id == org_id,
+            OperationRun.step_result_id.in_(step_result_ids),
+        )
+        .order_by(OperationRun.created_at, OperationAttempt.sequence)
+    )
+    attempts: dict[uuid.UUID, list[OperationAttempt]] = defaultdict(list)
+    for step_id, attempt in rows.all():
+        if step_id is not None:
+            attempts[step_id].append(attempt)
+    return attempts
+
+
+async def run_operation_costs(
+    session: AsyncSession, org_id: uuid.UUID, run_ids: Sequence[uuid.UUID]
+) -> dict[tuple[uuid.UUID, str], Decimal]:
+    """Credits each (pipeline run, operation) cost: what a field's provenance points at."""
+    if not run_ids:
+        return {}
+    rows = await session.execute(
+        select(OperationRun.pipeline_run_id, OperationRun.operation_id, func.sum(OperationRun.cost_credits))
+        .where(OperationRun.org_id == org_id, OperationRun.pipeline_run_id.in_(run_ids))
+        .group_by(OperationRun.pipeline_run_id, OperationRun.operation_id)
+    )
+    return {(run_id, operation_id): cost for run_id, operation_id, cost in rows.all() if run_id is not None}

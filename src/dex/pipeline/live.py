@@ -222,7 +222,10 @@ async def stream(
     poll_seconds: float = 1.0,
     heartbeat_seconds: float = 15.0,
     max_seconds: float = 300.0,
+    summary_seconds: float = SUMMARY_INTERVAL_SECONDS,
 ) -> AsyncIterator[str]:
+    """``summary_seconds`` is the least time between two reads of the counts: the console passes one
+    second, so an open page costs at most one query per second however busy the batch is."""
     # Subscribed before the snapshot, so nothing that happens after it is missed.
     async with hub.subscribe(submission_id) as queue:
         deadline = time.monotonic() + max_seconds
@@ -239,7 +242,7 @@ async def stream(
                     for event in _transitions(message):
                         yield event
                     quiet_since = time.monotonic()
-            if time.monotonic() - read_at < SUMMARY_INTERVAL_SECONDS:
+            if time.monotonic() - read_at < summary_seconds:
                 continue
             latest, read_at = await summary(database, submission_id), time.monotonic()
             if latest != current:

@@ -161,6 +161,17 @@ class UserRepository(ScopedRepository):
         )
         return await _write_returning(self.session, statement)
 
+    async def set_password(self, user_id: uuid.UUID, password_hash: str) -> User | None:
+        """A new password; the token generation moves on, so sessions signed in with the old one end."""
+        self._require_super_admin()
+        statement = (
+            update(User)
+            .where(User.id == user_id)
+            .values(password_hash=password_hash, token_generation=User.token_generation + 1)
+            .returning(User)
+        )
+        return await _write_returning(self.session, statement)
+
 
 class ApiTokenRepository(ScopedRepository):
     def _visible(self) -> Select[ApiToken]:

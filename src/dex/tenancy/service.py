@@ -210,6 +210,13 @@ async def deactivate_user(session: AsyncSession, caller: SuperAdminContext, *, u
     return _found(await UserRepository(session, caller).deactivate(user_id), "User not found")
 
 
+async def set_user_password(
+    session: AsyncSession, caller: SuperAdminContext, *, user_id: uuid.UUID, password: str
+) -> User:
+    repository = UserRepository(session, caller)
+    return _found(await repository.set_password(user_id, await hash_password(password)), "User not found")
+
+
 # API tokens ---------------------------------------------------------------------------------------------
 
 
