@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlalchemy import text
+
 from dex.db.engine import Database
+from dex.pipeline import heartbeats
 from dex.pipeline.claims import claim
 from tests.conftest import PipelineHarness, SandboxHandle
 
@@ -40,6 +43,41 @@ async def test_steps_of_a_worker_that_vanished_run_again_after_its_lease(
         await pipeline.post("/api/pipeline-runs/get", {"id": status["runs"][0]["pipeline_run_id"]})
     ).json()["data"]
     assert run["step_results"][0]["attempt"] == 2  # claimed twice, recorded once
+
+
+async def test_steps_of_a_worker_whose_heartbeat_stopped_run_again_before_its_lease_ends(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("heartbeat", [VERIFY], entity_type="person")
+    submission = await pipeline.submit(blueprint, [{"email": "silent@acme.io"}], "person")
+    async with database.transaction() as session:
+        # A worker on another machine claims the step with an hour's lease, beats once, then falls silent.
+        stolen = await claim(
+            session, pipeline.executor.plans, worker="other-host:1:y", lease_seconds=3600, capacity=5
+        )
+        await heartbeats.beat(session, worker="other-host:1:y", timeout_seconds=0.2)
+    assert len(stolen) == 1
+    restarted = type(pipeline.executor)(
+        pipeline.executor.database,
+        pipeline.executor.deps,
+        pipeline.executor.config,
+        plans=pipeline.executor.plans,
+    )
+    await restarted.start()
+    try:
+        await restarted.wait_idle(timeout=60)
+    finally:
+        await restarted.stop()
+    status = await pipeline.status(submission)
+    assert status["runs"][0]["status"] == "completed"
+    run = (
+        await pipeline.post("/api/pipeline-runs/get", {"id": status["runs"][0]["pipeline_run_id"]})
+    ).json()["data"]
+    assert run["step_results"][0]["attempt"] == 2
+    # The silence was handled once, and a cleanly stopped executor leaves no heartbeat behind.
+    async with database.transaction() as session:
+        assert (await session.execute(text("SELECT count(*) FROM executor_heartbeats"))).scalar_one() == 0
 
 
 async def test_a_step_over_its_timeout_is_retried_then_failed(
