@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from dataclasses import replace
+from decimal import Decimal
 
 from sqlalchemy import text
 
 from dex.db.engine import Database
 from dex.pipeline import heartbeats
 from dex.pipeline.claims import claim
+from dex.pipeline.executor import requeue_abandoned
+from dex.providers.journal import CallJournal, CallOrigin, Requester
 from tests.conftest import PipelineHarness, SandboxHandle
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
@@ -78,6 +83,49 @@ async def test_steps_of_a_worker_whose_heartbeat_stopped_run_again_before_its_le
     # The silence was handled once, and a cleanly stopped executor leaves no heartbeat behind.
     async with database.transaction() as session:
         assert (await session.execute(text("SELECT count(*) FROM executor_heartbeats"))).scalar_one() == 0
+
+
+async def test_a_silent_processs_kept_answers_wait_for_its_steps_next_runs(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("heartbeat", [VERIFY], entity_type="person")
+    await pipeline.submit(blueprint, [{"email": "kept@acme.io"}], "person")
+    async with database.transaction() as session:
+        stolen = await claim(
+            session, pipeline.executor.plans, worker="other-host:2:y", lease_seconds=3600, capacity=5
+        )
+        await heartbeats.beat(session, worker="other-host:2:y", timeout_seconds=0.01)
+    # The process had a paid answer for the step, not yet recorded; its provider journal has a name of
+    # its own, on the same process.
+    journal = CallJournal(database, owner="other-host:2:journal")
+    origin = CallOrigin(
+        stolen[0].org_id,
+        uuid.uuid4(),
+        "person.contact.verify_email",
+        "person",
+        Requester(
+            "org_admin", "pipeline", pipeline_run_id=stolen[0].run_id, step_result_id=stolen[0].step_id
+        ),
+    )
+    call_id = uuid.uuid4()
+    await journal.before_send(
+        origin, call_id, "reoon", "verify", price=Decimal("1"), sandbox=True, request_hash="elsewhere"
+    )
+    await journal.answered(call_id, 200, Decimal("1"), {"status": "safe"})
+    requeued = 0
+    for _ in range(200):  # until the heartbeat has expired
+        async with database.transaction() as session:
+            requeued = await requeue_abandoned(session)
+        if requeued:
+            break
+        await asyncio.sleep(0.05)
+    assert requeued == 1
+    async with database.transaction() as session:
+        released = await session.scalar(
+            text("SELECT released FROM provider_call_journal WHERE call_id = :id"), {"id": call_id}
+        )
+    assert released is True
 
 
 async def test_a_step_over_its_timeout_is_retried_then_failed(

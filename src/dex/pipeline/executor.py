@@ -83,6 +83,12 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _of_processes(names: list[str], processes: set[str]) -> list[str]:
+    """The worker or journal-owner ``names`` (host:pid:nonce) that belong to one of ``processes``
+    (host:pid): a process's executor and its provider journal go by different names."""
+    return [name for name in names if name.rpartition(":")[0] in processes]
+
+
 def _dead_local_workers(workers: list[str]) -> list[str]:
     """Workers of this host whose process is gone: their steps need no lease expiry to be re-queued."""
     host = socket.gethostname()
@@ -172,9 +178,11 @@ async def requeue_abandoned(session: AsyncSession) -> int:
     if silent:
         log.warning("executors stopped beating: %s", ", ".join(s.worker for s in silent))
         await repo.resend_published_steps(session)
-    if settled := await settle_orphaned_calls(
-        session, dead_owners=_dead_local_workers(await journal_owners(session))
-    ):
+    owners = await journal_owners(session)
+    # A process whose heartbeat stopped is gone with its provider requests, on whatever host it ran.
+    silent_processes = {s.worker.rpartition(":")[0] for s in silent}
+    dead_owners = [*_dead_local_workers(owners), *_of_processes(owners, silent_processes)]
+    if settled := await settle_orphaned_calls(session, dead_owners=dead_owners):
         log.info("recorded %d provider requests of stopped processes", settled)
     if requeued or silent:
         await repo.notify_ready(session)
