@@ -96,6 +96,8 @@ async def test_a_silent_processs_kept_answers_wait_for_its_steps_next_runs(
             session, pipeline.executor.plans, worker="other-host:2:y", lease_seconds=3600, capacity=5
         )
         await heartbeats.beat(session, worker="other-host:2:y", timeout_seconds=0.01)
+        # Another process beats on: its heartbeat is what tells a silence from a database outage.
+        await heartbeats.beat(session, worker="other-host:3:z", timeout_seconds=60)
     # The process had a paid answer for the step, not yet recorded; its provider journal has a name of
     # its own, on the same process.
     journal = CallJournal(database, owner="other-host:2:journal")
@@ -114,7 +116,7 @@ async def test_a_silent_processs_kept_answers_wait_for_its_steps_next_runs(
     )
     await journal.answered(call_id, 200, Decimal("1"), {"status": "safe"})
     requeued = 0
-    for _ in range(200):  # until the heartbeat has expired
+    for _ in range(200):  # until the heartbeat has expired while the other one went on
         async with database.transaction() as session:
             requeued = await requeue_abandoned(session)
         if requeued:
@@ -126,6 +128,18 @@ async def test_a_silent_processs_kept_answers_wait_for_its_steps_next_runs(
             text("SELECT released FROM provider_call_journal WHERE call_id = :id"), {"id": call_id}
         )
     assert released is True
+
+
+async def test_an_outage_of_the_database_is_no_ones_death(database: Database) -> None:
+    """When every heartbeat stopped at once, nobody is taken for dead until the others have beaten again
+    for a whole timeout: the live ones have renewed theirs by then."""
+    async with database.transaction() as session:
+        for worker in ("outage-host:1:a", "outage-host:2:b"):
+            await heartbeats.beat(session, worker=worker, timeout_seconds=0.01)
+    await asyncio.sleep(0.05)  # both expire, as in an outage
+    async with database.transaction() as session:
+        await heartbeats.beat(session, worker="outage-host:1:a", timeout_seconds=60)  # back first
+        assert await heartbeats.take_silent(session) == []
 
 
 async def test_a_step_over_its_timeout_is_retried_then_failed(

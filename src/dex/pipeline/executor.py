@@ -204,7 +204,7 @@ async def keep_leases(
     while True:
         try:
             async with database.transaction() as session:
-                someone_silent = await heartbeats.beat(
+                someone_expired = await heartbeats.beat(
                     session, worker=worker, timeout_seconds=heartbeat_timeout_seconds
                 )
                 renew = time.monotonic() >= next_renewal
@@ -213,7 +213,7 @@ async def keep_leases(
                         session, worker=worker, lease_seconds=lease_seconds, step_ids=running()
                     )
                     next_renewal = time.monotonic() + renew_every
-                if renew or someone_silent:
+                if renew or someone_expired:
                     await requeue_abandoned(session)
         except (DBAPIError, OSError) as exc:
             log.warning("lease upkeep failed: %s", exc)

@@ -9,7 +9,8 @@ Create Date: 2026-12-02
 row instead of settling it, and the next identical request of the org takes the row over instead of being
 sent: an answer that reached dex is paid for once. ``ix_provider_call_journal_released`` holds only the
 released rows. ``executor_heartbeats`` has a row per executor process (embedded executor or scale-out
-worker), renewed every second or so; a process whose row expired is gone, and its steps run elsewhere.
+worker), renewed every second or so; a process whose row expired while others kept beating is gone, and
+its steps run elsewhere.
 """
 
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ def upgrade() -> None:
         sa.Column("worker", sa.Text(), nullable=False),
         sa.Column("beat_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("beating_since", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("worker", name=op.f("pk_executor_heartbeats")),
     )
 
