@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     ampleleads_api_key: str | None = None
     storeleads_api_key: str | None = None
     enigma_api_key: str | None = None
+    theirstack_api_key: str | None = None
+    fmcsa_api_key: str | None = None
+    courtlistener_api_key: str | None = None
+    shovels_api_key: str | None = None
     adyntel_api_key: str | None = None
     adyntel_account_email: str | None = None
     gemini_api_key: str | None = None

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dex.config import Settings
+from dex.operations.history import EntityHistory
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import OperationSpec
 from dex.providers.base import Attempt, ProviderContext
@@ -39,6 +40,8 @@ class Invocation:
     options: dict[str, Any]
     providers: ProviderContext
     settings: Settings
+    # The caller's entity history, for operations that read it (change detection); None where unavailable.
+    history: EntityHistory | None = None
 
     def option(self, name: str, default: Any = None) -> Any:
         """A step option: ``options`` first (how dex delivers step_config), then the reference's
@@ -105,6 +108,7 @@ async def execute_operation(
     providers: ProviderContext,
     settings: Settings,
     options: dict[str, Any] | None = None,
+    history: EntityHistory | None = None,
 ) -> OperationResult:
     started = time.monotonic()
     inp = OperationInput(raw_input if isinstance(raw_input, dict) else {})
@@ -123,7 +127,7 @@ async def execute_operation(
         providers.origin = CallOrigin(
             providers.org_id, result.run_id, spec.operation_id, spec.entity_type, providers.requester
         )
-    invocation = Invocation(spec, inp, dict(options or {}), providers, settings)
+    invocation = Invocation(spec, inp, dict(options or {}), providers, settings, history)
     try:
         outcome = await spec.handler(invocation)
         result.status = outcome.status

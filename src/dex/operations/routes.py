@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 
 from dex.api.deps import SessionDep, SettingsDep
 from dex.api.envelopes import Envelope
+from dex.entities.history import OrgEntityHistory
 from dex.operations import service
 from dex.operations.schemas import ExecuteRequest, OperationResultOut, RegistryOut, RegistryRequest
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
@@ -26,6 +27,7 @@ async def execute(
         entity_type=body.entity_type,
         input_payload=body.input,
         options=body.options,
+        history=OrgEntityHistory.in_session(session, scope),
     )
     return {"data": result.to_dict()}
 

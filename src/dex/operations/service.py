@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.config import Settings
 from dex.errors import BadRequest
 from dex.operations.engine import OperationResult, execute_operation
+from dex.operations.history import EntityHistory
 from dex.operations.registry import OperationSpec, get_operation, registry
 from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
 from dex.providers.journal import Requester
@@ -39,6 +40,7 @@ async def execute(
     entity_type: str,
     input_payload: dict[str, Any],
     options: dict[str, Any] | None,
+    history: EntityHistory | None = None,
 ) -> OperationResult:
     spec = resolve_operation(operation_id, entity_type)
     auth.own_company_id()  # a company-scoped caller without a company is refused before any spend
@@ -51,6 +53,7 @@ async def execute(
         ),
         settings=settings,
         options=options,
+        history=history,
     )
     await record_operation_runs(
         session,
