@@ -79,7 +79,9 @@ PROVIDERS: dict[str, ProviderInfo] = {
         ProviderInfo(
             "fmcsa", "https://mobile.fmcsa.dot.gov/qc/services", ("fmcsa_api_key",), _credits(default=0.01)
         ),
-        ProviderInfo("theirstack", "https://api.theirstack.com", ("theirstack_api_key",), _credits(default=1)),
+        ProviderInfo(
+            "theirstack", "https://api.theirstack.com", ("theirstack_api_key",), _credits(default=1)
+        ),
         ProviderInfo(
             "courtlistener",
             "https://www.courtlistener.com/api/rest/v4",
