@@ -53,6 +53,10 @@ class Invocation:
             return step_config[name]
         return self.input.raw.get(name, default)
 
+    def configured(self) -> OperationInput:
+        """The input with the spec's declared options laid over it, read with the input's hardening."""
+        return configured_input(self.spec, self.input, self.options)
+
     def provider_order(self) -> list[str]:
         """The spec's providers reordered by its order setting (reference §1: split on commas, trim, keep
         only allowed names, fall back to the default when nothing is left)."""
@@ -63,6 +67,19 @@ class Invocation:
         chosen = [name.strip().lower() for name in configured.split(",")]
         order = [name for i, name in enumerate(chosen) if name in default and name not in chosen[:i]]
         return order or default
+
+
+def configured_input(spec: OperationSpec, inp: OperationInput, options: dict[str, Any]) -> OperationInput:
+    """The input as its requirements see it: a declared option given in the step's options (or in the
+    input's ``step_config``) counts as given, so a filter an operation needs can live in the blueprint
+    step."""
+    step_config = inp.mapping("step_config")
+    given = {
+        name: options[name] if name in options else step_config[name]
+        for name in spec.options
+        if name in options or name in step_config
+    }
+    return OperationInput({**inp.raw, **given}) if given else inp
 
 
 @dataclass
@@ -119,7 +136,7 @@ async def execute_operation(
         status="failed",
         sandbox=providers.sandbox,
     )
-    missing = spec.requirements.missing(inp)
+    missing = spec.requirements.missing(configured_input(spec, inp, options or {}))
     if missing:
         result.missing_inputs = missing
         return result

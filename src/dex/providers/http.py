@@ -179,7 +179,13 @@ class ProviderClient:
         timeout = aiohttp.ClientTimeout(total=min(timeout_seconds or math.inf, limits.timeout_seconds))
         semaphore, bucket = self._gate(provider)
         session = self._session_for_loop()
-        clean_params = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        # A list value is sent as the key repeated once per item (how CourtListener and Shovels take lists).
+        clean_params = [
+            (key, str(item))
+            for key, value in (params or {}).items()
+            if value is not None
+            for item in (value if isinstance(value, (list, tuple)) else [value])
+        ]
         started = time.monotonic()
         attempts = 0
         while True:

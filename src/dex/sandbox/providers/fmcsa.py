@@ -1,6 +1,7 @@
 """FMCSA QCMobile emulation: ``GET /carriers/name/{name}``, ``/carriers/{dot}``, ``/carriers/{dot}/basics``
-and ``/carriers/{dot}/authority``, the key as the ``webKey`` query parameter. Answers wrap records the way
-QCMobile does (``content`` holding ``{"carrier": …}`` objects); an unknown carrier answers ``content: null``."""
+and ``/carriers/{dot}/authority``, the key as the ``webKey`` query parameter. Answers wrap records the
+way QCMobile does (``content`` holding ``{"carrier": …}`` objects); an unknown carrier answers
+``content: null``."""
 
 from __future__ import annotations
 
