@@ -88,6 +88,14 @@ PROVIDERS: dict[str, ProviderInfo] = {
             ("courtlistener_api_key",),
             _credits(default=0.1),
         ),
+        # EDGAR is free; the nominal price keeps filing downloads visible in usage and budgets.
+        ProviderInfo(
+            "sec",
+            "https://www.sec.gov",
+            ("sec_user_agent",),
+            _credits(default=0.01),
+            ProviderLimits(rate_per_second=10),
+        ),
         ProviderInfo("shovels", "https://api.shovels.ai", ("shovels_api_key",), _credits(default=1)),
         ProviderInfo(
             "gemini", "https://generativelanguage.googleapis.com", ("gemini_api_key",), _credits(default=0.1)
