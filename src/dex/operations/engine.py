@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 class Outcome:
     status: str
     output: dict[str, Any] | None = None
+    # Inputs present but unusable (a value outside the supported ones), reported like absent ones.
+    missing_inputs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -148,6 +150,7 @@ async def execute_operation(
     try:
         outcome = await spec.handler(invocation)
         result.status = outcome.status
+        result.missing_inputs = outcome.missing_inputs
         if outcome.output is not None:
             result.output = spec.output_contract.model_validate(outcome.output).model_dump(mode="json")
     except ValidationError as exc:
