@@ -54,7 +54,10 @@ async def test_company_without_filings(
     assert filings["status"] == "not_found" and filings["output"] is None
     # No executive-change 8-K listed: nothing to analyse, and nothing is called.
     analysis = await run(
-        client, tenant, "company.analyze.sec_8k_executive", {"recent_8k_executive_changes": []}
+        client,
+        tenant,
+        "company.analyze.sec_8k_executive",
+        {"company_domain": "globex.com", "recent_8k_executive_changes": []},
     )
     assert analysis["status"] == "not_found" and analysis["provider_attempts"] == []
     assert [entry.provider for entry in sandbox.state.ledger] == ["revenueinfra"]

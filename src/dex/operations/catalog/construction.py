@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dex.operations.catalog.common import operation_status
+from dex.operations.catalog.common import distinctive, operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import FanOut, OperationSpec, Requirements
@@ -400,7 +400,7 @@ def shovels_spec(
         description=description,
         requirements=Requirements(all_of=required),
         optional_inputs=tuple(name for name in options if name not in required),
-        produces=(*output_contract.model_fields, *produces),
+        produces=distinctive(*output_contract.model_fields, *produces),
         providers=(shovels.PROVIDER,),
         strategy="single",
         cost_tier=cost_tier,  # type: ignore[arg-type]
@@ -428,7 +428,7 @@ OPERATIONS = [
         PermitSearchOutput,
         required=PERMIT_WINDOW,
         options=(*PERMIT_WINDOW, *PERMIT_FILTERS),
-        produces=tuple(Permit.model_fields),
+        produces=distinctive(*Permit.model_fields),
         cost_tier="high",
     ),
     shovels_spec(
@@ -448,7 +448,7 @@ OPERATIONS = [
         ContractorSearchOutput,
         required=PERMIT_WINDOW,
         options=(*PERMIT_WINDOW, *CONTRACTOR_FILTERS),
-        produces=tuple(Contractor.model_fields),
+        produces=distinctive(*Contractor.model_fields),
         fan_out=FanOut(
             "results", "company", (("name", "company_name"), ("linkedin_url", "company_linkedin_url"))
         ),
@@ -462,7 +462,7 @@ OPERATIONS = [
         EmployeesOutput,
         required=("contractor_id",),
         options=("size", "cursor"),
-        produces=tuple(Employee.model_fields),
+        produces=distinctive(*Employee.model_fields),
         fan_out=FanOut("employees", "person", (("name", "full_name"), ("business_email", "work_email"))),
     ),
     *(
@@ -474,7 +474,7 @@ OPERATIONS = [
             GeoSearchOutput,
             required=("state",),
             options=("state", text_key, "size"),
-            produces=tuple(Geography.model_fields),
+            produces=distinctive(*Geography.model_fields),
             cost_tier="low",
         )
         for operation_id, kind, text_key, label in GEO_SEARCHES
@@ -487,7 +487,7 @@ OPERATIONS = [
         MonthlyMetricsOutput,
         required=("geo_id", "geo_type", "start_date", "end_date"),
         options=("geo_id", "geo_type", "metric", "start_date", "end_date"),
-        produces=tuple(DataPoint.model_fields),
+        produces=distinctive(*DataPoint.model_fields),
     ),
     shovels_spec(
         "market.enrich.metrics_current",
@@ -515,7 +515,7 @@ OPERATIONS = [
         AddressSearchOutput,
         required=("q",),
         options=("q", *ADDRESS_FILTERS),
-        produces=tuple(Address.model_fields),
+        produces=distinctive(*Address.model_fields),
     ),
     shovels_spec(
         "address.search.residents",
@@ -526,7 +526,7 @@ OPERATIONS = [
         ResidentsOutput,
         required=("geo_id",),
         options=("geo_id", "size", "cursor"),
-        produces=tuple(Resident.model_fields),
+        produces=distinctive(*Resident.model_fields),
         fan_out=FanOut("residents", "person", (("name", "full_name"),)),
     ),
 ]

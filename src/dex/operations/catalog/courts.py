@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dex.operations.catalog.common import operation_status
+from dex.operations.catalog.common import distinctive, operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import OperationSpec, Requirements
@@ -155,7 +155,9 @@ OPERATIONS = [
         "optionally in one court (court_type) and a filing window (date_filed_gte, date_filed_lte).",
         requirements=Requirements(all_of=("company_name",)),
         optional_inputs=("court_type", "date_filed_gte", "date_filed_lte"),
-        produces=("results", "result_count", "court_filings", "court_filing_count", *FILING_FIELDS),
+        produces=distinctive(
+            "results", "result_count", "court_filings", "court_filing_count", *FILING_FIELDS
+        ),
         providers=(courtlistener.PROVIDER,),
         strategy="single",
         cost_tier="low",
@@ -170,7 +172,7 @@ OPERATIONS = [
         description="One federal docket by CourtListener id (docket_id, or the first docket an earlier "
         "court-records step listed): court, number, dates, judge and parties.",
         requirements=Requirements(any_of=("docket_id", *DOCKET_LISTS)),
-        produces=tuple(DocketDetailOutput.model_fields),
+        produces=distinctive(*DocketDetailOutput.model_fields),
         providers=(courtlistener.PROVIDER,),
         strategy="single",
         cost_tier="low",
@@ -185,7 +187,7 @@ OPERATIONS = [
         "courts, or in every bankruptcy court (CourtListener): a market-wide scan, no company input.",
         requirements=Requirements(all_of=("date_filed_gte",)),
         optional_inputs=("date_filed_lte", "courts"),
-        produces=("results", "result_count", "source_provider", *FILING_FIELDS),
+        produces=distinctive("results", "result_count", "source_provider", *FILING_FIELDS),
         providers=(courtlistener.PROVIDER,),
         strategy="single",
         cost_tier="medium",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from dex.operations.catalog.common import operation_status
+from dex.operations.catalog.common import distinctive, operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import FanOut, OperationSpec, Requirements
@@ -108,7 +108,7 @@ OPERATIONS = [
         description="A motor carrier by USDOT number (FMCSA QCMobile): registration, fleet and drivers, "
         "out-of-service status, BASIC safety percentiles and operating authority.",
         requirements=Requirements(all_of=("dot_number",)),
-        produces=tuple(CarrierOutput.model_fields),
+        produces=distinctive(*CarrierOutput.model_fields),
         providers=(fmcsa.PROVIDER,),
         strategy="single",
         cost_tier="free",
@@ -123,7 +123,7 @@ OPERATIONS = [
         "Fans out to the carriers, each with its USDOT number.",
         requirements=Requirements(any_of=("carrier_name", "company_name")),
         optional_inputs=("max_results",),
-        produces=("results", "result_count", "source_provider", *CarrierResult.model_fields),
+        produces=distinctive("results", "result_count", "source_provider", *CarrierResult.model_fields),
         providers=(fmcsa.PROVIDER,),
         strategy="single",
         cost_tier="free",

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dex.operations.catalog.common import operation_status
+from dex.operations.catalog.common import distinctive, operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import FanOut, OperationSpec, Requirements
@@ -384,7 +384,7 @@ OPERATIONS = [
         description="The technologies a company uses as its job posts reveal them (TheirStack): "
         "category, confidence, job counts, first and last seen.",
         requirements=Requirements(any_of=COMPANY_IDENTIFIERS),
-        produces=("technologies", "technology_count", "source_provider", *Technology.model_fields),
+        produces=distinctive("technologies", "technology_count", "source_provider", *Technology.model_fields),
         providers=(theirstack.PROVIDER,),
         strategy="single",
         cost_tier="medium",
@@ -398,7 +398,7 @@ OPERATIONS = [
         description="How much a company is hiring (TheirStack): open jobs, jobs in the last 30 days, "
         "recent job titles, technologies named in its posts.",
         requirements=Requirements(all_of=("company_domain",)),
-        produces=tuple(HiringSignalsOutput.model_fields),
+        produces=distinctive(*HiringSignalsOutput.model_fields),
         providers=(theirstack.PROVIDER,),
         strategy="single",
         cost_tier="medium",
@@ -413,7 +413,7 @@ OPERATIONS = [
         "the titles they hire for; limit ≤ 200. Filters are step options. Fans out to the companies.",
         requirements=Requirements(any_of=TECH_STACK_FILTERS),
         optional_inputs=("limit",),
-        produces=("results", "result_count", "source_provider", *TechStackCompany.model_fields),
+        produces=distinctive("results", "result_count", "source_provider", *TechStackCompany.model_fields),
         providers=(theirstack.PROVIDER,),
         strategy="single",
         cost_tier="high",
@@ -433,7 +433,7 @@ OPERATIONS = [
         "Filters are step options. Lists the job posts and fans out to their companies.",
         requirements=Requirements(any_of=JOB_POSTING_FILTERS),
         optional_inputs=("limit",),
-        produces=(*JOB_OUTPUT_FIELDS, *JobItem.model_fields),
+        produces=distinctive(*JOB_OUTPUT_FIELDS, *JobItem.model_fields),
         providers=(theirstack.PROVIDER,),
         strategy="single",
         cost_tier="high",
@@ -453,7 +453,7 @@ OPERATIONS = [
         optional_inputs=tuple(
             name for name in (*JOB_SEARCH_FILTERS, *JOB_PAGING) if name not in JOB_SEARCH_ANCHORS
         ),
-        produces=(*JOB_OUTPUT_FIELDS, *JobItem.model_fields),
+        produces=distinctive(*JOB_OUTPUT_FIELDS, *JobItem.model_fields),
         providers=(theirstack.PROVIDER,),
         strategy="single",
         cost_tier="high",

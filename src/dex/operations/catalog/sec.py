@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator
 
-from dex.operations.catalog.common import operation_status
+from dex.operations.catalog.common import distinctive, operation_status
 from dex.operations.catalog.research import llm_models
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import OperationInput, clean_text
@@ -129,11 +129,9 @@ class FilingAnalysis:
         return Outcome("failed")
 
     def spec(self) -> OperationSpec:
-        requirements = (
-            Requirements()
-            if self.listed_under.startswith("recent_")
-            else Requirements(any_of=("document_url", self.listed_under))
-        )
+        # An 8-K analysis runs on a company's context even when it lists no 8-K (then: not found).
+        company = ("company_domain", "company_name") if self.listed_under.startswith("recent_") else ()
+        requirements = Requirements(any_of=("document_url", self.listed_under, *company))
         return OperationSpec(
             operation_id=self.operation_id,
             entity_type="company",
@@ -143,7 +141,7 @@ class FilingAnalysis:
             "read by the LLMs in LLM_PROVIDER_ORDER.",
             requirements=requirements,
             optional_inputs=("document_url", "company_name", "company_domain"),
-            produces=tuple(FilingAnalysisOutput.model_fields),
+            produces=distinctive(*FilingAnalysisOutput.model_fields),
             providers=(sec.PROVIDER, *LLM_PROVIDERS),
             strategy="waterfall",
             cost_tier="high",
@@ -182,7 +180,7 @@ OPERATIONS = [
         description="The company's SEC filings (HQ): CIK and ticker, the latest 10-K and 10-Q, and recent "
         "8-Ks on executive changes, earnings and material contracts; not found for a company filing none.",
         requirements=Requirements(all_of=("company_domain",)),
-        produces=(*SecFilingsOutput.model_fields, *Filing.model_fields),
+        produces=distinctive(*SecFilingsOutput.model_fields, *Filing.model_fields),
         providers=(revenueinfra.PROVIDER,),
         strategy="single",
         cost_tier="medium",
