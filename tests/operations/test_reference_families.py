@@ -79,6 +79,16 @@ def test_the_cases_cover_every_new_operation() -> None:
     assert {case.operation_id for case in CASES} == REFERENCE_OPERATIONS - SEED_OPERATIONS
 
 
+async def test_the_registry_endpoint_lists_all_53(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    response = await client.post("/api/v1/registry/operations", json={}, headers=tenant.headers)
+    assert response.status_code == 200
+    listed = {entry["operation_id"]: entry for entry in response.json()["data"]["operations"]}
+    assert REFERENCE_OPERATIONS <= set(listed)
+    assert listed["job.search"]["fan_out_entity_type"] == "company"
+    assert listed["address.search.residents"]["fan_out_entity_type"] == "person"
+    assert listed["permit.search"]["entity_type"] == "company"
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.operation_id)
 async def test_execute(case: Case, client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle) -> None:
     response = await execute(

@@ -63,7 +63,7 @@ class Carrier:
 
     def record(self) -> dict[str, object]:
         """The registration record as QCMobile spells it."""
-        city, state, zip_prefix = self._pick(CITIES, "city")  # type: ignore[misc]
+        city, state, zip_prefix = self._pick(CITIES, "city")
         buses, vans = self._number("bus", 3), self._number("van", 5)
         return {
             "dotNumber": self.dot_number,

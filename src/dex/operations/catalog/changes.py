@@ -4,6 +4,7 @@ caller's org) with its previous version, found when something changed."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -42,7 +43,7 @@ def fields_to_watch(inv: Invocation) -> list[str] | None:
     return [field.strip() for field in watched if isinstance(field, str) and field.strip()] or None
 
 
-def detector(entity_type: EntityType) -> Any:
+def detector(entity_type: EntityType) -> Callable[[Invocation], Awaitable[Outcome]]:
     async def detect_changes(inv: Invocation) -> Outcome:
         if inv.history is None:
             return Outcome("failed")

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from dex.operations.catalog.common import distinctive, operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import OperationInput
-from dex.operations.registry import FanOut, OperationSpec, Requirements
+from dex.operations.registry import CostTier, FanOut, OperationSpec, Requirements
 from dex.providers import shovels
 from dex.providers.base import AdapterResult
 
@@ -391,7 +391,7 @@ def shovels_spec(
     options: tuple[str, ...] = (),
     produces: tuple[str, ...] = (),
     fan_out: FanOut | None = None,
-    cost_tier: str = "medium",
+    cost_tier: CostTier = "medium",
 ) -> OperationSpec:
     return OperationSpec(
         operation_id=operation_id,
@@ -403,7 +403,7 @@ def shovels_spec(
         produces=distinctive(*output_contract.model_fields, *produces),
         providers=(shovels.PROVIDER,),
         strategy="single",
-        cost_tier=cost_tier,  # type: ignore[arg-type]
+        cost_tier=cost_tier,
         output_contract=output_contract,
         handler=handler,
         fan_out=fan_out,

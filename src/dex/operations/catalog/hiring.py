@@ -8,6 +8,7 @@ the hiring companies: a job post is listed in the output, its company becomes th
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -337,7 +338,7 @@ async def search_by_tech_stack(inv: Invocation) -> Outcome:
     )
 
 
-def job_searcher(filters: tuple[str, ...], max_limit: int) -> Any:
+def job_searcher(filters: tuple[str, ...], max_limit: int) -> Callable[[Invocation], Awaitable[Outcome]]:
     async def search(inv: Invocation) -> Outcome:
         config = inv.configured()
         paging: dict[str, Any] = {"limit": config.integer("limit", 25, minimum=1, maximum=max_limit)}
