@@ -83,7 +83,7 @@ async def test_the_registry_endpoint_lists_all_53(client: httpx.AsyncClient, ten
     response = await client.post("/api/v1/registry/operations", json={}, headers=tenant.headers)
     assert response.status_code == 200
     listed = {entry["operation_id"]: entry for entry in response.json()["data"]["operations"]}
-    assert REFERENCE_OPERATIONS <= set(listed)
+    assert set(listed) >= REFERENCE_OPERATIONS
     assert listed["job.search"]["fan_out_entity_type"] == "company"
     assert listed["address.search.residents"]["fan_out_entity_type"] == "person"
     assert listed["permit.search"]["entity_type"] == "company"
