@@ -11,9 +11,9 @@ from pathlib import Path
 
 from dex.blueprints import service as blueprints
 from dex.blueprints.schemas import BlueprintCreate
-from dex.client import LOCAL_COMPANY, LOCAL_ORG_SLUG
 from dex.config import Settings
 from dex.db.engine import Database
+from dex.local import LOCAL_COMPANY, LOCAL_ORG_SLUG
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN, tenant_scope
 from dex.tenancy.service import ensure_org_and_company
 from tests.conftest import SandboxHandle
@@ -32,11 +32,14 @@ def dex_env(settings: Settings, database_url: str, sandbox_url: str) -> dict[str
     }
 
 
-async def run_dex(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+async def run_dex(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "dex.cli", *args],
         env=env,
+        input=stdin or "",
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,10 +1,10 @@
-"""The blueprint assembler (reference §11.2–11.3): from the fields a user wants to the shortest blueprint that
+"""The blueprint assembler: from the fields a user wants to the shortest blueprint that
 produces them, computed from the registry's declared inputs and outputs.
 
 The search is exact, not greedy: a uniform-cost search over sets of steps, cheapest first by
 (number of steps, sum of cost tiers), so the answer is the shortest blueprint and, among equally short ones,
 the cheapest; ties fall to operation ids, so the same request always gets the same blueprint. It models what
-a run really carries, which is where the reference's greedy assembler went wrong:
+a run really carries, which is where the seed system's greedy assembler went wrong:
 
 - a wanted field is served by a step that produces it, never assumed present because the entity *might*
   carry it: only the declared ``inputs`` (default: the entity's primary identifier) are given;
@@ -233,7 +233,7 @@ def flows() -> tuple[Flow, ...]:
 
 @functools.cache
 def runnable(flow: Flow, available: frozenset[str]) -> bool:
-    return not flow.spec.requirements.missing(_Fields(available))  # type: ignore[arg-type]
+    return not flow.spec.requirements.missing(_Fields(available))
 
 
 # --- the search ------------------------------------------------------------------------------------------
@@ -499,8 +499,8 @@ def _guard(spec: OperationSpec, phase_start: frozenset[str]) -> dict[str, Any] |
 
     given = _Fields(phase_start)
     requirements = spec.requirements
-    checks = [expression(e) for e in requirements.all_of if not expression_satisfied(e, given)]  # type: ignore[arg-type]
-    if requirements.any_of and not any(expression_satisfied(e, given) for e in requirements.any_of):  # type: ignore[arg-type]
+    checks = [expression(e) for e in requirements.all_of if not expression_satisfied(e, given)]
+    if requirements.any_of and not any(expression_satisfied(e, given) for e in requirements.any_of):
         checks.append(_combine("any", [expression(e) for e in requirements.any_of]))
     return _combine("all", checks) if checks else None
 
@@ -655,7 +655,7 @@ class LanguageModelUnavailable(DexError):
     status_code = 502
 
 
-# keyword → (fields, options): what a request mentioning the keyword asks for (reference §11.3's rules).
+# keyword → (fields, options): what a request mentioning the keyword asks for.
 KEYWORD_RULES: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("email", ("email",), {}),
     ("phone", ("mobile_phone",), {}),
@@ -752,7 +752,8 @@ async def interpret(
             [f.strip() for f in named if isinstance(f, str) and f.strip()] if isinstance(named, list) else []
         )
         vocabulary = set(valid_fields(entity_type))
-        options = answer.get("options") if isinstance(answer.get("options"), dict) else {}
+        options = answer.get("options")
+        options = options if isinstance(options, dict) else {}
         options = {key: value for key, value in options.items() if key in OPTION_TYPES and value is not None}
         kept = [f for f in dict.fromkeys(fields) if f in vocabulary]
         if options.get("job_title") and not CONTACT_FIELDS.intersection(kept):

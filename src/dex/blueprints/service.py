@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.envelopes import PageRequest
 from dex.blueprints.models import Blueprint, BlueprintStep, BlueprintVersion
 from dex.blueprints.repository import BlueprintRepository
 from dex.blueprints.schemas import (
@@ -20,13 +19,14 @@ from dex.blueprints.schemas import (
     BlueprintWithSteps,
 )
 from dex.blueprints.validation import default_entity_type, fans_out, validate_steps
-from dex.db.queries import Page
 from dex.errors import BadRequest, Forbidden, NotFound
+from dex.kit.envelopes import PageRequest
+from dex.kit.paging import Page
 from dex.tenancy.context import AuthContext
 
 
 def _require_writer(scope: AuthContext) -> None:
-    # Blueprints are org-wide, so company-scoped roles may use them but not change them (reference §14.3.24).
+    # Blueprints are org-wide, so company-scoped roles may use them but not change them.
     if not scope.is_org_admin:
         raise Forbidden("org_admin role required to change blueprints")
 
@@ -85,6 +85,17 @@ async def create(session: AsyncSession, scope: AuthContext, body: BlueprintCreat
     await repo.replace_steps(blueprint.id, _step_rows(body.steps))
     await _record_version(repo, blueprint)
     return await _with_steps(repo, blueprint)
+
+
+async def ensure(
+    session: AsyncSession, scope: AuthContext, body: BlueprintCreate
+) -> tuple[BlueprintOut, bool]:
+    """The org's blueprint named ``body.name``, created from ``body`` when there is none (an existing one
+    is kept as it is); the flag says whether it was created."""
+    existing = await BlueprintRepository(session, scope.org_id).get_by_name(body.name)
+    if existing is not None:
+        return BlueprintOut.model_validate(existing), False
+    return await create(session, scope, body), True
 
 
 async def update(session: AsyncSession, scope: AuthContext, body: BlueprintUpdate) -> BlueprintWithSteps:

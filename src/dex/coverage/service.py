@@ -1,4 +1,4 @@
-"""Is there enough enriched data around a prospect's market to do outbound? (reference §11.4)"""
+"""Is there enough enriched data around a prospect's market to do outbound?"""
 
 from __future__ import annotations
 
@@ -102,6 +102,6 @@ async def check(session: AsyncSession, scope: AuthContext, raw_domain: str) -> C
         target=target,
         **categories,
         people=people,
-        overall_readiness=overall,  # type: ignore[arg-type]
+        overall_readiness=overall,
         recommendation=recommendation(overall, categories, people),
     )

@@ -8,36 +8,25 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.envelopes import PageRequest
 from dex.errors import Conflict
 
-T = TypeVar("T")
 
-
-class Page(NamedTuple, Generic[T]):
-    items: list[T]
-    total: int
-
-
-async def paginate(
-    session: AsyncSession, statement: Select[Any], page: PageRequest, *order_by: Any
-) -> Page[Any]:
-    """One page of a single-entity ``statement`` plus the total count of the filtered set."""
-    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    items = await session.scalars(statement.order_by(*order_by).limit(page.limit).offset(page.offset))
-    return Page(list(items), total or 0)
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE, DELETE or INSERT touched. Such a statement always yields a CursorResult,
+    which SQLAlchemy's ``execute`` signature types as the general Result."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def violated_constraint(exc: IntegrityError) -> str | None:
     # SQLAlchemy wraps asyncpg's exception, which names the constraint.
-    return getattr(exc.orig.__cause__, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
+    cause = getattr(exc.orig, "__cause__", None)
+    return getattr(cause, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
 
 
 def conflict_for(exc: IntegrityError, messages: dict[str, str]) -> Conflict | None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from dex.entities import identity
-from dex.entities.models import EntitySnapshot, EntityTimelineEvent
+from dex.entities.models import CompanyEntity, EntitySnapshot, EntityTimelineEvent, PersonEntity
 from dex.entities.repository import MODELS
 from dex.entities.schemas import (
     ChangesRequest,
@@ -68,7 +68,7 @@ class EntityReads:
         self.scope = scope
 
     async def companies(self, query: CompanyQuery) -> CursorPage:
-        model = MODELS["company"]
+        model = CompanyEntity
         statement = select(model).where(entity_scope(model, self.scope, query.company_id))
         if domain := identity.domain(query.canonical_domain):
             statement = statement.where(model.canonical_domain == domain)
@@ -77,7 +77,7 @@ class EntityReads:
         return await self._keyset_page(statement, model.updated_at, model.entity_id, query)
 
     async def persons(self, query: PersonQuery) -> CursorPage:
-        model = MODELS["person"]
+        model = PersonEntity
         statement = select(model).where(entity_scope(model, self.scope, query.company_id))
         if work_email := identity.text(query.work_email):
             statement = statement.where(model.work_email == work_email.lower())
@@ -109,7 +109,7 @@ class EntityReads:
 
     async def snapshots(self, entity_type: str, entity_id: uuid.UUID, limit: int) -> tuple[list[Any], int]:
         """The newest ``limit`` snapshots and how many there are. Snapshots carry no company, so a
-        company-scoped caller sees those of its own company's entities only (reference §14.3.24)."""
+        company-scoped caller sees those of its own company's entities only."""
         snapshot = EntitySnapshot
         statement = select(snapshot).where(
             snapshot.org_id == self.scope.org_id,
@@ -176,7 +176,7 @@ def _is_number(value: Any) -> bool:
 
 
 def field_change(field: str, previous: Any, current: Any) -> dict[str, Any] | None:
-    """How one field changed between two payloads (reference §9.8), or None when it did not."""
+    """How one field changed between two payloads, or None when it did not."""
     if previous == current:
         return None
     change: dict[str, Any] = {"field": field, "previous_value": previous, "current_value": current}
@@ -226,9 +226,9 @@ async def detect_changes(
 async def entity_changes(
     reads: EntityReads, entity_type: str, entity_id: uuid.UUID, fields_to_watch: list[str] | None
 ) -> dict[str, Any] | None:
-    """The live row of an entity of the caller's org against its previous version (unlike the reference,
-    which compared the two newest snapshots and so lagged one upsert behind, §14.4.38); None when the
-    caller has no such entity."""
+    """The live row of an entity of the caller's org against its previous version (unlike the seed system,
+    which compared the two newest snapshots and so lagged one upsert behind); None when the caller has no
+    such entity."""
     live = await reads.entity(entity_type, entity_id)
     if live is None:
         return None

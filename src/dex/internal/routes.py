@@ -1,6 +1,6 @@
-"""``/api/internal/*``: the API an external runner written against the original system drives runs with
-(reference §4.8). Off — every path answers 404 — unless ``INTERNAL_API_KEY`` is set; then the bearer must be
-that key (compared in constant time) and ``x-internal-org-id`` must name the org whose runs are touched."""
+"""``/api/internal/*``: the API an external runner written against the original system drives runs with.
+Off — every path answers 404 — unless ``INTERNAL_API_KEY`` is set; then the bearer must be that key
+(compared in constant time) and ``x-internal-org-id`` must name the org whose runs are touched."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import Envelope
 from dex.errors import NotFound, Unauthorized
 from dex.internal import service
 from dex.internal.schemas import (
@@ -30,6 +28,8 @@ from dex.internal.schemas import (
     SubmissionRequest,
     SubmissionStatusUpdate,
 )
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope
 from dex.pipeline.schemas import RunOut, StepResultOut, SubmissionRow
 from dex.tenancy.auth import authenticate_tenant, bearer_scheme
 from dex.tenancy.context import AuthContext

@@ -1,7 +1,7 @@
 """The operation registry: one declarative entry per operation, the single source that execute, blueprint
 validation, the assembler, coverage and the docs all read.
 
-Requirement expressions follow the reference: ``a|b`` = any alternative, ``a+b`` = all parts.
+Requirement expressions follow the seed system: ``a|b`` = any alternative, ``a+b`` = all parts.
 ``all_of`` lists expressions that must all hold; ``any_of`` lists expressions of which one must hold.
 Operation families live in ``dex.operations.catalog.*``; each module exports ``OPERATIONS``.
 """
@@ -12,22 +12,28 @@ import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-from dex.operations.inputs import OperationInput
+from dex.vocabulary import EntityType
 
 if TYPE_CHECKING:
     from dex.operations.engine import Invocation, Outcome
 
-EntityType = Literal["company", "person"]
 Strategy = Literal["waterfall", "merge", "accumulate", "single", "parallel"]
 CostTier = Literal["free", "low", "medium", "high"]
 COST_RANK = {"free": 0, "low": 1, "medium": 2, "high": 3}
 
 
-def expression_satisfied(expression: str, inp: OperationInput) -> bool:
+class HasFields(Protocol):
+    """What a requirement check asks of its input: whether a field is present. An ``OperationInput`` is
+    one; the blueprint assembler checks plain sets of field names through another."""
+
+    def has(self, key: str) -> bool: ...
+
+
+def expression_satisfied(expression: str, inp: HasFields) -> bool:
     return any(all(inp.has(part) for part in alternative.split("+")) for alternative in expression.split("|"))
 
 
@@ -36,7 +42,7 @@ class Requirements:
     all_of: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
 
-    def missing(self, inp: OperationInput) -> list[str]:
+    def missing(self, inp: HasFields) -> list[str]:
         """The unsatisfied expressions, in declaration order (the missing-input convention)."""
         missing = [expr for expr in self.all_of if not expression_satisfied(expr, inp)]
         if self.any_of and not any(expression_satisfied(expr, inp) for expr in self.any_of):
@@ -84,7 +90,7 @@ class OperationSpec:
     handler: Callable[[Invocation], Awaitable[Outcome]]
     optional_inputs: tuple[str, ...] = ()
     fan_out: FanOut | None = None
-    # The settings attribute that reorders ``providers`` (reference §1), if any.
+    # The settings attribute that reorders ``providers``, if any.
     order_setting: str | None = None
     options: tuple[str, ...] = field(default=())
 

@@ -14,12 +14,13 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from dex.api.deps import SessionDep
-from dex.api.envelopes import Envelope, ListEnvelope, list_envelope
-from dex.api.routing import ModelBodyRoute
 from dex.errors import BadRequest
+from dex.kit.deps import SessionDep
+from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
+from dex.kit.routing import ModelBodyRoute
 from dex.pipeline import ingest, live, service
 from dex.pipeline.schemas import (
+    SUBMISSION_COMPANY,
     BatchEventsRequest,
     BatchStatus,
     BatchStatusRequest,
@@ -102,7 +103,7 @@ CSV_SUBMIT_BODY = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "blueprint_id": {"type": "string", "format": "uuid"},
-                        "company_id": {"type": "string", "format": "uuid"},
+                        "company_id": {"type": "string", "format": "uuid", "description": SUBMISSION_COMPANY},
                         "org_id": {"type": "string", "format": "uuid"},
                         "column_map": {"type": "string", "description": "JSON object: header → input key"},
                     },

@@ -1,4 +1,4 @@
-"""API models of batches (reference §4.7) plus dex's cancel, resume and paging."""
+"""API models of batches plus dex's cancel, resume and paging."""
 
 from __future__ import annotations
 
@@ -13,12 +13,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 
-from dex.api.envelopes import JSON_INTEGER_MAX, PageRequest
+from dex.kit.envelopes import JSON_INTEGER_MAX, PageRequest
 from dex.usage.schemas import SubmissionUsage
+from dex.vocabulary import EntityType
+
+# Which client company a batch runs for; documented once, on both submit endpoints.
+SUBMISSION_COMPANY = (
+    "The client company the batch runs for. A company-scoped caller's own company always; an org-wide "
+    "caller may leave it out when the org has exactly one company (that one is used), and must name one "
+    "when the org has several (the 400 error lists them by name and id)."
+)
 
 
 class EntityIn(BaseModel):
-    entity_type: Literal["company", "person"]
+    entity_type: EntityType
     input: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -26,7 +34,7 @@ class BatchSubmitRequest(BaseModel):
     blueprint_id: uuid.UUID
     entities: list[EntityIn]
     org_id: uuid.UUID | None = None
-    company_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = Field(default=None, description=SUBMISSION_COMPANY)
     source: str = "api_v1_batch"
     metadata: dict[str, Any] | None = None
 
@@ -152,7 +160,7 @@ class CsvSubmitFields(BaseModel):
     """What comes with a CSV: the multipart form's fields beside ``file``, or the JSON body's."""
 
     blueprint_id: uuid.UUID
-    company_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = Field(default=None, description=SUBMISSION_COMPANY)
     org_id: uuid.UUID | None = None
     # CSV header → input key ("" drops the column); a JSON object (a JSON string in a form).
     column_map: Json[dict[str, str]] | dict[str, str] | None = None

@@ -1,4 +1,4 @@
-"""Batch submission, status, cancel and resume (reference §4.7, §5.3) — services never commit."""
+"""Batch submission, status, cancel and resume — services never commit."""
 
 from __future__ import annotations
 
@@ -14,16 +14,20 @@ from sqlalchemy.orm import undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from dex.blueprints.service import version_for_submission
-from dex.db.queries import Page, conflict_for, paginate
+from dex.db.queries import conflict_for, rowcount
 from dex.errors import BadRequest, Forbidden, NotFound
+from dex.kit.envelopes import PageRequest
+from dex.kit.paging import Page, paginate
 from dex.pipeline import repository as repo
+from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import Plan, skip_all
-from dex.pipeline.progress import PlanCache, Progress, RunRef
+from dex.pipeline.progress import PlanCache, Progress
+from dex.pipeline.runs import RunRef
 from dex.pipeline.schemas import ENTITIES_JSON, BatchSubmitRequest, SubmittedBatch
 from dex.pipeline.states import RunCounters
 from dex.tenancy.context import AuthContext
-from dex.tenancy.models import Company
+from dex.tenancy.repository import CompanyRepository
 from dex.usage.budgets import parked_steps
 from dex.usage.ledger import submission_usage
 
@@ -38,22 +42,36 @@ STATUS_FOR_CLIENTS = {
 }
 
 
-def submission_company(scope: AuthContext, requested: uuid.UUID | None) -> uuid.UUID:
-    """The client company a batch runs for: a company-scoped caller's own, else the one named."""
+# How many of an org's companies an ambiguity error names (an org with hundreds gets the first ones).
+COMPANIES_LISTED = 20
+
+
+async def submission_company(
+    session: AsyncSession, scope: AuthContext, requested: uuid.UUID | None
+) -> uuid.UUID:
+    """The client company a batch runs for: a company-scoped caller's own; else the one named, which must
+    belong to the org; else the org's only company. An org-wide caller of an org with several companies
+    must name one, and the error lists them so nobody has to look the ids up."""
     own = scope.own_company_id()
     if own is not None:
         scope.check_company_access(requested)
-        return own
-    if requested is None:
-        raise BadRequest("company_id is required for org-scoped users")
-    return requested
+    named = own or requested
+    if named is not None:
+        await check_company_in_org(session, scope, named)
+        return named
+    companies = await CompanyRepository(session, scope).list(PageRequest(limit=COMPANIES_LISTED))
+    if companies.total == 1:
+        return companies.items[0].id
+    if companies.total == 0:
+        raise BadRequest("this org has no company yet: a super-admin creates one first")
+    listed = ", ".join(f"{company.name} ({company.id})" for company in companies.items)
+    unlisted = companies.total - len(companies.items)
+    more = f", and {unlisted} more" if unlisted else ""
+    raise BadRequest(f"company_id is required: this org has {companies.total} companies: {listed}{more}")
 
 
 async def check_company_in_org(session: AsyncSession, scope: AuthContext, company_id: uuid.UUID) -> None:
-    belongs = await session.scalar(
-        select(Company.id).where(Company.id == company_id, Company.org_id == scope.org_id)
-    )
-    if belongs is None:
+    if await CompanyRepository(session, scope).get(company_id) is None:
         # Another org's company (or none at all): not found, like every other org's resource.
         raise NotFound("company_id does not belong to org_id")
 
@@ -85,12 +103,11 @@ async def submit(
 ) -> SubmittedBatch:
     if not body.entities:
         raise BadRequest("entities must contain at least one entity")
-    company_id = submission_company(scope, body.company_id)
+    company_id = await submission_company(session, scope, body.company_id)
     if idempotency_key:
         existing = await _existing_submission(session, scope.org_id, idempotency_key)
         if existing is not None:
             return existing
-    await check_company_in_org(session, scope, company_id)
     version = await version_for_submission(session, scope.org_id, body.blueprint_id)
     expected_type = version.snapshot["blueprint"].get("entity_type") or "company"
     wrong = [i for i, entity in enumerate(body.entities) if entity.entity_type != expected_type]
@@ -287,20 +304,7 @@ async def cancel(
         text("UPDATE submissions SET canceled_at = COALESCE(canceled_at, now()) WHERE id = :id"),
         {"id": submission.id},
     )
-    skipped = list(
-        (
-            await session.execute(
-                text(
-                    "UPDATE step_results SET status = 'skipped', available_at = NULL, finished_at = now(), "
-                    "output_payload = jsonb_build_object('skip_reason', 'submission_canceled', "
-                    "'cumulative_context', input_payload) "
-                    "WHERE submission_id = :id AND status IN ('queued', 'retrying', 'budget_exhausted') "
-                    "RETURNING pipeline_run_id, step_position, input_payload"
-                ),
-                {"id": submission.id},
-            )
-        ).mappings()
-    )
+    skipped = list((await session.execute(states.CANCEL_STEPS, {"id": submission.id})).mappings())
     runs = await repo.run_info(session, [row["pipeline_run_id"] for row in skipped])
     progress = Progress(session, plans)
     for row in skipped:
@@ -350,8 +354,8 @@ async def resume(
         if run.status != "failed":
             raise BadRequest(f"only failed runs can be resumed (this one is {run.status})")
         query = query.where(PipelineRun.id == run_id)
-    else:
-        await load_submission(session, scope, submission_id)  # type: ignore[arg-type]
+    elif submission_id is not None:
+        await load_submission(session, scope, submission_id)
         query = query.where(PipelineRun.submission_id == submission_id)
     own = scope.own_company_id()
     if own is not None:
@@ -369,20 +373,24 @@ async def resume(
         ),
         {"ids": ids},
     )
-    await session.execute(
-        text(
-            "UPDATE step_results SET status = 'queued', available_at = now(), finished_at = NULL, "
-            "error_message = NULL, error_details = NULL, claimed_by = NULL "
-            "WHERE pipeline_run_id = ANY(:ids) AND status = 'failed'"
-        ),
-        {"ids": ids},
-    )
+    await session.execute(states.RESUME_STEPS, {"ids": ids})
     progress = Progress(session, plans)
     for run in failed_runs:
         progress.move(run.id, "running")
-    progress.any_queued = True
+    progress.wake_executors()
     await progress.flush()
     return ids
+
+
+async def requeue_parked(
+    session: AsyncSession, org_id: uuid.UUID, submission_id: uuid.UUID | None = None
+) -> int:
+    """Steps parked for budget whose org and submission are under budget again go back to the queue."""
+    params = {"org_id": org_id, "submission_id": submission_id}
+    requeued = rowcount(await session.execute(states.REQUEUE_PARKED, params))
+    if requeued:
+        await repo.notify_ready(session)
+    return requeued
 
 
 async def list_submissions(session: AsyncSession, scope: AuthContext, body: Any) -> Page[Submission]:

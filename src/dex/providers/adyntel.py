@@ -1,9 +1,9 @@
 """Adyntel — ``https://api.adyntel.com/<endpoint>``, JSON POSTs with the API key and the account email in
-the BODY (reference §16.10).
+the BODY.
 
 HTTP 204 means Adyntel knows no ads: not found. A 200 must carry a non-empty list of ads; a 200 with an
 empty list is Adyntel reporting a problem (its message, if any, becomes ``provider_status``), so it is a
-failed attempt — never "no ads" (bug #31 of the reference). Lists may hold nested lists of ads; they are
+failed attempt — never "no ads" (bug #31 of the seed system). Lists may hold nested lists of ads; they are
 flattened one level.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "adyntel"
@@ -31,7 +32,9 @@ PAGING_FIELDS = (
 
 
 def _ads(body: dict[str, Any], list_keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    raw = next((body[key] for key in list_keys if isinstance(body.get(key), list) and body[key]), [])
+    raw: list[Any] = next(
+        (body[key] for key in list_keys if isinstance(body.get(key), list) and body[key]), []
+    )
     flat: list[Any] = []
     for item in raw:
         flat.extend(item if isinstance(item, list) else [item])
@@ -138,3 +141,15 @@ async def search_google_ads(
         "continuation_token": continuation_token,
     }
     return await _search(call, "google", payload, timeout_seconds)
+
+
+# No account endpoint is known: the smallest request is one Google ads search.
+ACCOUNT_PROBE = AccountProbe(
+    "POST",
+    "/google",
+    lambda credentials: ProbeRequest(
+        json_body={"api_key": credentials[0], "email": credentials[1], "company_domain": "adyntel.com"}
+    ),
+    accepted=frozenset({200, 204}),
+    cost="one ads search",
+)

@@ -72,7 +72,7 @@ class Attempt:
     call_costs: list[Decimal] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """The attempt as the API shows it: the reference's keys, None-valued ones left out."""
+        """The attempt as the API shows it: the seed system's keys, None-valued ones left out."""
         data: dict[str, Any] = {"provider": self.provider, "action": self.action, "status": self.status}
         for key in ("skip_reason", "http_status", "provider_status", "duration_ms", "raw_response", "error"):
             value = getattr(self, key)
@@ -276,9 +276,9 @@ def adapter(
                 reason = "missing_provider_email" if provider == "adyntel" else "missing_provider_api_key"
                 return skipped(ctx, provider, action, reason)
             key = _cache_key({name: value for name, value in inputs.items() if name not in unkeyed})
-            use_cache = cacheable and ctx.use_cache and ctx.cache is not None
-            if use_cache:
-                hit = await ctx.cache.get(ctx.org_id, provider, action, key)  # type: ignore[union-attr]
+            cache = ctx.cache if cacheable and ctx.use_cache else None
+            if cache is not None:
+                hit = await cache.get(ctx.org_id, provider, action, key)
                 PROVIDER_CACHE_LOOKUPS.labels(provider, "miss" if hit is None else "hit").inc()
                 if hit is not None:
                     result = _from_cache(ctx, provider, action, hit)
@@ -293,8 +293,8 @@ def adapter(
                 result = call.result("failed", error=f"unhandled_exception:{type(exc).__name__}")
             PROVIDER_CREDITS_SPENT.labels(provider).inc(float(result.attempt.cost_credits))
             ttl = CACHEABLE_STATUSES.get(result.status)
-            if use_cache and ttl is not None:
-                await ctx.cache.put(  # type: ignore[union-attr]
+            if cache is not None and ttl is not None:
+                await cache.put(
                     ctx.org_id,
                     provider,
                     action,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "courtlistener"

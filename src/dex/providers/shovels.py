@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text, normalize_linkedin_url
+from dex.normalize import clean_text, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "shovels"

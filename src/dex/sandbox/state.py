@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 FaultKind = Literal["429", "500", "502", "503", "timeout", "malformed", "slow"]
+DEFAULT_FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "timeout", "malformed")
 
 
 class ProviderBehaviour(BaseModel):
@@ -25,7 +26,7 @@ class ProviderBehaviour(BaseModel):
     latency_jitter_ms: float = Field(default=0, ge=0)
     hit_rate: float = Field(default=0.85, ge=0, le=1)
     fault_rate: float = Field(default=0, ge=0, le=1)
-    fault_kinds: list[FaultKind] = Field(default_factory=lambda: ["429", "500", "timeout", "malformed"])
+    fault_kinds: list[FaultKind] = Field(default_factory=lambda: list(DEFAULT_FAULT_KINDS))
     retry_after_seconds: float = Field(default=1, ge=0)
     # How long a "timeout" fault holds the connection, and how much a "slow" answer adds.
     hang_seconds: float = Field(default=60, ge=0)
@@ -58,6 +59,7 @@ class LedgerEntry(BaseModel):
 
 class SandboxState:
     def __init__(self, config: SandboxConfig | None = None) -> None:
+        self._seen: set[str] = set()
         self.configure(config or SandboxConfig())
 
     def configure(self, config: SandboxConfig) -> None:
@@ -66,6 +68,18 @@ class SandboxState:
         self.scripted: dict[str, list[FaultKind]] = {}
         self.ledger: list[LedgerEntry] = []
         self._windows: dict[str, list[float]] = {}
+
+    def first_sight(self, key: str) -> bool:
+        """Whether this process sees ``key`` for the first time (an async job's first poll, say)."""
+        if key in self._seen:
+            return False
+        if len(self._seen) >= 100_000:  # a long-lived sandbox forgets old keys rather than grow forever
+            self._seen.clear()
+        self._seen.add(key)
+        return True
+
+    def reset_ledger(self) -> None:
+        self.ledger = []
 
     def script_faults(self, provider: str, faults: list[FaultKind]) -> None:
         """The next requests to ``provider`` get these faults, in order (deterministic tests)."""
@@ -98,11 +112,18 @@ class SandboxState:
         authorized: bool,
         answer: Callable[[], Awaitable[Response | dict[str, Any]] | Response | dict[str, Any]],
         billable: bool = True,
+        unauthorized: Response | None = None,
     ) -> Response:
+        """``unauthorized`` is the provider's own answer to a refused key (default: a generic 401)."""
+        # The ledger of the configuration the request arrived under: an answer that outlives a reset (a hang
+        # ends after its client gave up) is kept with the requests of its time, not the next test's.
+        ledger = self.ledger
         behaviour = self.config.behaviour(provider)
         fault: FaultKind | None = None
         if not authorized:
-            response: Response = JSONResponse({"error": "Invalid API key", "message": "Unauthorized"}, 401)
+            response: Response = unauthorized or JSONResponse(
+                {"error": "Invalid API key", "message": "Unauthorized"}, 401
+            )
         else:
             fault = self._next_fault(provider, behaviour)
             delay = behaviour.latency_ms + self.rng.uniform(-1, 1) * behaviour.latency_jitter_ms
@@ -128,7 +149,7 @@ class SandboxState:
                 if asyncio.iscoroutine(produced):
                     produced = await produced
                 response = produced if isinstance(produced, Response) else JSONResponse(produced)
-        self.ledger.append(
+        ledger.append(
             LedgerEntry(
                 provider=provider,
                 action=action,

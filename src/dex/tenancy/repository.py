@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from dex.api.envelopes import PageRequest
-from dex.blueprints.models import LegacyStep
-from dex.errors import Conflict, Forbidden
+from dex.db.queries import conflict_for
+from dex.errors import Forbidden
+from dex.kit.envelopes import PageRequest
+from dex.kit.paging import Page, paginate
 from dex.tenancy.context import Caller, SuperAdminContext
-from dex.tenancy.models import ApiToken, Company, Org, SuperAdmin, User
+from dex.tenancy.models import ApiToken, Company, LegacyStep, Org, SuperAdmin, User
 
 RowT = TypeVar("RowT", Org, Company, User, ApiToken, LegacyStep)
 
@@ -35,37 +36,23 @@ UNIQUE_VIOLATIONS = {
 }
 
 
-class Page(NamedTuple, Generic[RowT]):
-    items: list[RowT]
-    total: int
-
-
-def _violated_constraint(exc: IntegrityError) -> str | None:
-    # SQLAlchemy wraps asyncpg's exception, which names the constraint.
-    return getattr(exc.orig.__cause__, "constraint_name", None)
-
-
 async def _write_returning(session: AsyncSession, statement: Any) -> Any:
     """Run an INSERT/UPDATE … RETURNING of one mapped row; a known unique violation becomes a 409."""
     try:
         result = await session.scalars(statement.execution_options(populate_existing=True))
     except IntegrityError as exc:
-        message = UNIQUE_VIOLATIONS.get(_violated_constraint(exc) or "")
-        if message is None:
+        conflict = conflict_for(exc, UNIQUE_VIOLATIONS)
+        if conflict is None:
             raise
-        raise Conflict(message) from exc
+        raise conflict from exc
     return result.one_or_none()
 
 
 async def _page(
-    session: AsyncSession, statement: Select[tuple[RowT]], page: PageRequest, model: type[RowT]
+    session: AsyncSession, statement: Select[RowT], page: PageRequest, model: type[RowT]
 ) -> Page[RowT]:
     """One page, newest first (ties broken by id so pages never overlap), and the size of the whole set."""
-    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = await session.scalars(
-        statement.order_by(model.created_at.desc(), model.id).limit(page.limit).offset(page.offset)
-    )
-    return Page(list(rows), total or 0)
+    return await paginate(session, statement, page, model.created_at.desc(), model.id)
 
 
 class ScopedRepository:
@@ -98,7 +85,7 @@ def _filters(*column_values: tuple[InstrumentedAttribute[Any], Any]) -> list[Col
 
 
 class OrgRepository(ScopedRepository):
-    def _visible(self) -> Select[tuple[Org]]:
+    def _visible(self) -> Select[Org]:
         return select(Org).where(*self._tenant_clauses(Org.id, None))
 
     async def get(self, org_id: uuid.UUID) -> Org | None:
@@ -122,7 +109,7 @@ class OrgRepository(ScopedRepository):
 
 
 class CompanyRepository(ScopedRepository):
-    def _visible(self) -> Select[tuple[Company]]:
+    def _visible(self) -> Select[Company]:
         return select(Company).where(*self._tenant_clauses(Company.org_id, Company.id))
 
     async def get(self, company_id: uuid.UUID) -> Company | None:
@@ -144,7 +131,7 @@ class CompanyRepository(ScopedRepository):
 
 
 class UserRepository(ScopedRepository):
-    def _visible(self) -> Select[tuple[User]]:
+    def _visible(self) -> Select[User]:
         return select(User).where(*self._tenant_clauses(User.org_id, User.company_id))
 
     async def get(self, user_id: uuid.UUID) -> User | None:
@@ -176,7 +163,7 @@ class UserRepository(ScopedRepository):
 
 
 class ApiTokenRepository(ScopedRepository):
-    def _visible(self) -> Select[tuple[ApiToken]]:
+    def _visible(self) -> Select[ApiToken]:
         return select(ApiToken).where(*self._tenant_clauses(ApiToken.org_id, ApiToken.company_id))
 
     async def list(
@@ -204,7 +191,7 @@ class ApiTokenRepository(ScopedRepository):
 class StepRepository(ScopedRepository):
     """The legacy step registry is global; tenants only ever see active steps."""
 
-    def _visible(self) -> Select[tuple[LegacyStep]]:
+    def _visible(self) -> Select[LegacyStep]:
         statement = select(LegacyStep)
         if not isinstance(self.caller, SuperAdminContext):
             statement = statement.where(LegacyStep.is_active.is_(True))

@@ -13,12 +13,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.envelopes import PageRequest
-from dex.blueprints.models import LegacyStep
 from dex.config import Settings
 from dex.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from dex.kit.envelopes import PageRequest
 from dex.tenancy.context import Caller, SuperAdminContext
-from dex.tenancy.models import ApiToken, Company, Org, User
+from dex.tenancy.models import ApiToken, Company, LegacyStep, Org, User
 from dex.tenancy.passwords import hash_password, verify_password
 from dex.tenancy.repository import (
     ApiTokenRepository,
@@ -320,6 +319,9 @@ class BootstrapReport:
     # True when an account was created with the given password (so a generated one must be shown).
     password_used: bool = False
     api_token: NewApiToken | None = None
+    # The org and company the deployment's user works in (set by ``bootstrap``).
+    org: Org | None = None
+    company: Company | None = None
 
 
 async def ensure_org_and_company(
@@ -375,7 +377,7 @@ async def bootstrap(
         report.lines.append(f"super-admin {email} already exists (password unchanged)")
     operator = SuperAdminContext(super_admin_id=admin.id, email=admin.email)
 
-    org, _ = await ensure_org_and_company(
+    org, report.company = await ensure_org_and_company(
         session,
         operator,
         org_name=org_name,
@@ -383,6 +385,7 @@ async def bootstrap(
         company_name=company_name,
         report=report.lines,
     )
+    report.org = org
 
     user = await credentials.user_by_email(email)
     user_created = user is None

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dex.db.models import Base
+from dex.tables import Base
 
 MIGRATION_LOCK_ID = 0x6465780  # "dex" — any constant shared by all dex processes
 
@@ -25,6 +25,8 @@ def _run(connection: Connection) -> None:
 
 async def _run_online() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic config has no sqlalchemy.url")
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import GenericAlias
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, create_model
 
 from dex.config import Settings
+from dex.normalize import normalize_domain
 from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import normalize_domain
 from dex.operations.registry import FanOut, OperationSpec, Requirements
 from dex.providers import anthropic, gemini, openai, revenueinfra
 from dex.providers.base import AdapterResult
@@ -96,7 +97,7 @@ class ListLookup:
     def output_contract(self) -> type[BaseModel]:
         name = "".join(part.capitalize() for part in self.list_key.split("_")) + "Output"
         fields: dict[str, Any] = {
-            self.list_key: (list[self.item_model], ...),
+            self.list_key: (GenericAlias(list, self.item_model), ...),
             self.count_key: (int, ...),
             "source_provider": (str, ...),
         }

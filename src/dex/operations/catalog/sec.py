@@ -9,10 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator
 
+from dex.normalize import clean_text
 from dex.operations.catalog.common import distinctive, operation_status
 from dex.operations.catalog.research import llm_models
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import OperationInput, clean_text
+from dex.operations.inputs import OperationInput
 from dex.operations.registry import OperationSpec, Requirements
 from dex.providers import revenueinfra, sec
 

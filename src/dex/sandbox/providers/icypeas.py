@@ -76,8 +76,12 @@ def _item(request: Request, search_id: str) -> dict[str, Any] | None:
     firstname, lastname, domain_or_company, started_ms = decoded
     elapsed_ms = int(time.time() * 1000) - started_ms
     emails: list[dict[str, Any]] = []
-    if elapsed_ms < SEARCH_DURATION_MS:
-        status = PENDING_PHASES[max(0, elapsed_ms) * len(PENDING_PHASES) // SEARCH_DURATION_MS]
+    # A search is pending for its duration and, in this process, at its first read whatever the clock
+    # says: a client always meets the pending statuses, however late its first poll comes.
+    first_read = sandbox_state(request).first_sight(f"icypeas-search:{search_id}")
+    if elapsed_ms < SEARCH_DURATION_MS or first_read:
+        phase = min(max(0, elapsed_ms) * len(PENDING_PHASES) // SEARCH_DURATION_MS, len(PENDING_PHASES) - 1)
+        status = PENDING_PHASES[phase]
     else:
         person = _person(firstname, lastname, domain_or_company)
         if person is not None and known(request, PROVIDER, person.person_id):
@@ -108,7 +112,7 @@ def _item(request: Request, search_id: str) -> dict[str, Any] | None:
 
 
 @router.post("/email-search")
-async def email_search(request: Request, body: Any = Body(default=None)):  # type: ignore[no-untyped-def]
+async def email_search(request: Request, body: Any = Body(default=None)):
     def answer() -> JSONResponse | dict[str, Any]:
         data = body if isinstance(body, dict) else {}
         firstname, lastname = text(data, "firstname") or "", text(data, "lastname") or ""
@@ -118,7 +122,7 @@ async def email_search(request: Request, body: Any = Body(default=None)):  # typ
             errors.append({"field": "firstname", "message": "firstname or lastname is required"})
         if domain_or_company is None:
             errors.append({"field": "domainOrCompany", "message": "domainOrCompany is required"})
-        if errors:
+        if errors or domain_or_company is None:
             return JSONResponse({"success": False, "validationErrors": errors}, 400)
         search_id = _search_id(firstname, lastname, domain_or_company, int(time.time() * 1000))
         return {"success": True, "item": {"_id": search_id, "status": PENDING_PHASES[0]}}
@@ -129,10 +133,14 @@ async def email_search(request: Request, body: Any = Body(default=None)):  # typ
 
 
 @router.post("/bulk-single-searchs/read")
-async def read_search(request: Request, body: Any = Body(default=None)):  # type: ignore[no-untyped-def]
-    def answer() -> dict[str, Any]:
+async def read_search(request: Request, body: Any = Body(default=None)):
+    def answer() -> JSONResponse | dict[str, Any]:
         search_id = text(body if isinstance(body, dict) else {}, "id")
-        item = _item(request, search_id) if search_id else None
+        if search_id is None:
+            return JSONResponse(
+                {"success": False, "validationErrors": [{"field": "id", "message": "id is required"}]}, 400
+            )
+        item = _item(request, search_id)
         return {"success": True, "items": [item] if item else [], "total": 1 if item else 0}
 
     return await sandbox_state(request).handle(
