@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "courtlistener"
@@ -186,3 +187,12 @@ async def docket_detail(call: ProviderCall, *, docket_id: int) -> AdapterResult:
     if record["docket_id"] is None:
         return call.result("not_found", response)
     return call.result("found", response, mapped=record)
+
+
+# Reading one docket is free; a valid token on an id with no docket answers 404.
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/dockets/1/",
+    lambda credentials: ProbeRequest(headers={"Authorization": f"Token {credentials[0]}"}),
+    accepted=frozenset({200, 404}),
+)

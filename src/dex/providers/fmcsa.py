@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "fmcsa"
@@ -179,3 +180,9 @@ async def enrich_carrier(call: ProviderCall, *, dot_number: str) -> AdapterResul
     }
     complete = bool(scores) and mapped["authority_status"] is not None
     return call.result("found", base, mapped=mapped, provider_status="full" if complete else "partial")
+
+
+# A carrier lookup is free; FMCSA's own documentation uses USDOT 44110 as its example.
+ACCOUNT_PROBE = AccountProbe(
+    "GET", "/carriers/44110", lambda credentials: ProbeRequest(params={"webKey": credentials[0]})
+)

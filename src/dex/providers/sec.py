@@ -12,6 +12,7 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "sec"
@@ -74,3 +75,13 @@ async def fetch_document(call: ProviderCall, *, document_url: str) -> AdapterRes
     if not text:
         return call.result("not_found", response)
     return call.result("found", response, mapped={"text": text})
+
+
+# EDGAR has no account: the probe fetches one archive document with the configured User-Agent (a blocked
+# agent is refused; a document the archive does not hold answers 404 to an accepted one).
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/Archives/edgar/data/320193/000032019323000106/aapl-20230930.htm",
+    lambda credentials: ProbeRequest(headers={"User-Agent": credentials[0]}),
+    accepted=frozenset({200, 404}),
+)

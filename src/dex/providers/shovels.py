@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text, normalize_linkedin_url
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "shovels"
@@ -305,3 +306,13 @@ async def geo_detail(call: ProviderCall, *, geo_type: str, geo_id: str) -> Adapt
 async def search_addresses(call: ProviderCall, *, params: dict[str, Any]) -> AdapterResult:
     response = await _get(call, "/v2/addresses/search", params)
     return _unanswered(call, response) or _listed(call, response, [address(i) for i in _items(response)])
+
+
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/v2/cities/search",
+    lambda credentials: ProbeRequest(
+        headers={"X-API-Key": credentials[0], "Accept": "application/json"}, params={"q": "CA", "size": 1}
+    ),
+    cost="one geography search",
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text, normalize_domain, normalize_linkedin_url
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "theirstack"
@@ -258,3 +259,13 @@ async def search_jobs(
         "total_companies": number(metadata.get("total_companies")),
     }
     return call.result("found" if jobs else "not_found", response, mapped=mapped)
+
+
+ACCOUNT_PROBE = AccountProbe(
+    "POST",
+    "/v1/companies/technographics",
+    lambda credentials: ProbeRequest(
+        headers={"Authorization": f"Bearer {credentials[0]}"}, json_body={"company_domain": "theirstack.com"}
+    ),
+    cost="one technographics lookup",
+)
