@@ -245,7 +245,8 @@ async def fetch_sec_filings(call: ProviderCall, *, domain: str) -> AdapterResult
     if failure:
         return failure
     body = response.json_body
-    filings = body.get("filings") if isinstance(body.get("filings"), dict) else {}
+    raw_filings = body.get("filings")
+    filings = raw_filings if isinstance(raw_filings, dict) else {}
     mapped: dict[str, Any] = {
         "cik": clean_text(str(body["cik"])) if body.get("cik") is not None else None,
         "ticker": clean_text(body.get("ticker")),

@@ -120,7 +120,13 @@ def _linkedin(value: Any) -> str | None:
 
 
 def contractor(item: dict[str, Any]) -> dict[str, Any]:
-    fields = ("name", "business_name", "business_type", "classification", "classification_derived")
+    fields: tuple[str, ...] = (
+        "name",
+        "business_name",
+        "business_type",
+        "classification",
+        "classification_derived",
+    )
     fields += ("primary_email", "primary_phone", "email", "phone", "website", "county", "license")
     fields += ("primary_industry",)
     record: dict[str, Any] = {"id": text(item.get("id"))}

@@ -185,7 +185,8 @@ def company_item(company: dict[str, Any]) -> dict[str, Any]:
 
 
 def _technology(item: dict[str, Any]) -> dict[str, Any] | None:
-    technology = item.get("technology") if isinstance(item.get("technology"), dict) else {}
+    raw = item.get("technology")
+    technology = raw if isinstance(raw, dict) else {}
     name = clean_text(technology.get("name"))
     if name is None:
         return None
@@ -250,9 +251,8 @@ async def search_jobs(
     if not response.ok:
         return call.failed_response(response)
     jobs = [job for job in map(job_item, objects(response.json_body.get("data"))) if job]
-    metadata = (
-        response.json_body.get("metadata") if isinstance(response.json_body.get("metadata"), dict) else {}
-    )
+    raw_metadata = response.json_body.get("metadata")
+    metadata = raw_metadata if isinstance(raw_metadata, dict) else {}
     mapped = {
         "results": jobs,
         "total_results": number(metadata.get("total_results")),

@@ -10,7 +10,16 @@ from dex.sandbox.world import digest, pick
 
 FIRST_DOT = 1_000_003
 REGISTRY_SIZE = 2_000
-NAME_STEMS = ("Apex", "Cobalt", "Summit", "Harbor", "Prairie", "Granite", "Redline", "Bluewater")
+NAME_STEMS: tuple[str, ...] = (
+    "Apex",
+    "Cobalt",
+    "Summit",
+    "Harbor",
+    "Prairie",
+    "Granite",
+    "Redline",
+    "Bluewater",
+)
 NAME_STEMS += ("Ironhorse", "Eagle", "Frontier", "Lakeshore", "Pioneer", "Silverline", "Keystone", "Cedar")
 NAME_KINDS = ("Trucking", "Freight", "Logistics", "Transport", "Hauling", "Express", "Carriers", "Lines")
 NAME_FORMS = ("LLC", "Inc", "Co", "Corp")
@@ -63,7 +72,7 @@ class Carrier:
 
     def record(self) -> dict[str, object]:
         """The registration record as QCMobile spells it."""
-        city, state, zip_prefix = self._pick(CITIES, "city")
+        city, state, zip_prefix = pick(CITIES, "carrier", "city", str(self.dot_number))
         buses, vans = self._number("bus", 3), self._number("van", 5)
         return {
             "dotNumber": self.dot_number,

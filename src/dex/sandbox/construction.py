@@ -205,7 +205,7 @@ def permits(geo_id: str, start: date, end: date) -> list[dict[str, Any]]:
     state = state_of(geo_id)
     if state is None or end < start:
         return []
-    found = []
+    found: list[dict[str, Any]] = []
     day = end
     while day >= start and len(found) < 500:
         for slot in range(2):
@@ -301,7 +301,7 @@ def residents(address_geo_id: str) -> list[dict[str, Any]]:
 
 
 def monthly_metrics(geo_id: str, start: date, end: date) -> list[dict[str, Any]]:
-    months = []
+    months: list[dict[str, Any]] = []
     month = date(start.year, start.month, 1)
     while month <= end and len(months) < 120:
         key = f"{geo_id}|{month.isoformat()}"

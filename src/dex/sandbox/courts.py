@@ -23,7 +23,11 @@ DISTRICT_COURTS = (
     ("txsd", "S.D. Tex."),
     ("ilnd", "N.D. Ill."),
 )
-BANKRUPTCY_COURTS = (("deb", "Bankr. D. Del."), ("nysb", "Bankr. S.D.N.Y."), ("txsb", "Bankr. S.D. Tex."))
+BANKRUPTCY_COURTS: tuple[tuple[str, str], ...] = (
+    ("deb", "Bankr. D. Del."),
+    ("nysb", "Bankr. S.D.N.Y."),
+    ("txsb", "Bankr. S.D. Tex."),
+)
 BANKRUPTCY_COURTS += (("njb", "Bankr. D.N.J."),)
 COURT_NAMES = dict(DISTRICT_COURTS + BANKRUPTCY_COURTS)
 CASE_KINDS = ("cv", "cv", "cv", "bk")
