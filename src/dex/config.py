@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     ampleleads_api_key: str | None = None
     storeleads_api_key: str | None = None
     enigma_api_key: str | None = None
+    theirstack_api_key: str | None = None
+    fmcsa_api_key: str | None = None
+    courtlistener_api_key: str | None = None
+    shovels_api_key: str | None = None
+    # SEC EDGAR identifies callers by User-Agent ("Company Name admin@company.com"); its fair-access policy
+    # blocks anonymous clients, so it is configured like a credential.
+    sec_user_agent: str | None = None
     adyntel_api_key: str | None = None
     adyntel_account_email: str | None = None
     gemini_api_key: str | None = None

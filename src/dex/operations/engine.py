@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dex.config import Settings
+from dex.operations.history import EntityHistory
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import OperationSpec
 from dex.providers.base import Attempt, ProviderContext
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 class Outcome:
     status: str
     output: dict[str, Any] | None = None
+    # Inputs present but unusable (a value outside the supported ones), reported like absent ones.
+    missing_inputs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Invocation:
     options: dict[str, Any]
     providers: ProviderContext
     settings: Settings
+    # The caller's entity history, for operations that read it (change detection); None where unavailable.
+    history: EntityHistory | None = None
 
     def option(self, name: str, default: Any = None) -> Any:
         """A step option: ``options`` first (how dex delivers step_config), then the seed system's
@@ -50,6 +55,10 @@ class Invocation:
             return step_config[name]
         return self.input.raw.get(name, default)
 
+    def configured(self) -> OperationInput:
+        """The input with the spec's declared options laid over it, read with the input's hardening."""
+        return configured_input(self.spec, self.input, self.options)
+
     def provider_order(self) -> list[str]:
         """The spec's providers reordered by its order setting ( split on commas, trim, keep
         only allowed names, fall back to the default when nothing is left)."""
@@ -60,6 +69,19 @@ class Invocation:
         chosen = [name.strip().lower() for name in configured.split(",")]
         order = [name for i, name in enumerate(chosen) if name in default and name not in chosen[:i]]
         return order or default
+
+
+def configured_input(spec: OperationSpec, inp: OperationInput, options: dict[str, Any]) -> OperationInput:
+    """The input as its requirements see it: a declared option given in the step's options (or in the
+    input's ``step_config``) counts as given, so a filter an operation needs can live in the blueprint
+    step."""
+    step_config = inp.mapping("step_config")
+    given = {
+        name: options[name] if name in options else step_config[name]
+        for name in spec.options
+        if name in options or name in step_config
+    }
+    return OperationInput({**inp.raw, **given}) if given else inp
 
 
 @dataclass
@@ -105,6 +127,7 @@ async def execute_operation(
     providers: ProviderContext,
     settings: Settings,
     options: dict[str, Any] | None = None,
+    history: EntityHistory | None = None,
 ) -> OperationResult:
     started = time.monotonic()
     inp = OperationInput(raw_input if isinstance(raw_input, dict) else {})
@@ -115,7 +138,7 @@ async def execute_operation(
         status="failed",
         sandbox=providers.sandbox,
     )
-    missing = spec.requirements.missing(inp)
+    missing = spec.requirements.missing(configured_input(spec, inp, options or {}))
     if missing:
         result.missing_inputs = missing
         return result
@@ -123,10 +146,11 @@ async def execute_operation(
         providers.origin = CallOrigin(
             providers.org_id, result.run_id, spec.operation_id, spec.entity_type, providers.requester
         )
-    invocation = Invocation(spec, inp, dict(options or {}), providers, settings)
+    invocation = Invocation(spec, inp, dict(options or {}), providers, settings, history)
     try:
         outcome = await spec.handler(invocation)
         result.status = outcome.status
+        result.missing_inputs = outcome.missing_inputs
         if outcome.output is not None:
             result.output = spec.output_contract.model_validate(outcome.output).model_dump(mode="json")
     except ValidationError as exc:

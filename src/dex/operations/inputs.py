@@ -40,6 +40,7 @@ ALIASES: dict[str, tuple[tuple[str, ...], str]] = {
     "last_name": (("last_name",), "text"),
     "job_title": (("job_title",), "text"),
     "pricing_page_url": (("pricing_page_url",), "text"),
+    "document_url": (("document_url",), "text"),
     # Search and ads targets: text only (a number or list here is noise, not a filter).
     "platform": (("platform",), "text"),
     "category": (("category",), "text"),

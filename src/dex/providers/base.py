@@ -173,6 +173,7 @@ class ProviderCall:
         timeout_seconds: float | None = None,
         billable: bool = True,
         price_action: str | None = None,
+        accept_text: bool = False,
     ) -> ProviderResponse:
         """``path`` is joined to the provider's base URL unless it is absolute. A billable call that the
         provider answered (2xx or a documented 404) costs the price of ``price_action`` (default: the
@@ -207,6 +208,7 @@ class ProviderCall:
             params=params,
             json_body=json_body,
             timeout_seconds=timeout_seconds,
+            accept_text=accept_text,
         )
         self.http_attempts += response.http_attempts
         self.http_status = response.http_status
