@@ -169,12 +169,14 @@ async def test_an_invalid_batch_body_is_reported_as_fastapi_reports_it(api: Api)
     body = {**api.batch(blueprint, ["a@acme.io"]), "entities": [{"entity_type": "robot", "input": {}}]}
     wrong = await api.post("/api/v1/batch/submit", body)
     assert wrong.status_code == 422
-    assert wrong.json() == {
-        "error": "invalid request: entities.0.entity_type: Input should be 'company' or 'person'"
-    }
+    assert wrong.json()["error"] == (
+        "invalid request: entities.0.entity_type: Input should be 'company' or 'person'"
+    )
+    assert wrong.json()["detail"][0]["loc"] == ["body", "entities", 0, "entity_type"]
     broken = await api.client.post(
         "/api/v1/batch/submit",
         content=b'{"blueprint_id": ',
         headers={**api.tenant.headers, "Content-Type": "application/json"},
     )
-    assert broken.status_code == 422 and broken.json() == {"error": "invalid request: 17: JSON decode error"}
+    assert broken.status_code == 422
+    assert broken.json()["error"] == "invalid request: 17: JSON decode error"

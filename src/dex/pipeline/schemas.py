@@ -130,6 +130,7 @@ class RootPage(BaseModel):
     offset: int
     total_root_runs: int
     returned: int
+    has_more: bool
 
 
 class BatchStatus(BaseModel):
@@ -270,12 +271,17 @@ class RunOut(BaseModel):
 class StepResultOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
+    # Null for a step the run has not reached yet: dex writes its row then (see ``pipeline.views``).
+    id: uuid.UUID | None
+    org_id: uuid.UUID
+    company_id: uuid.UUID
     pipeline_run_id: uuid.UUID
     submission_id: uuid.UUID
+    step_id: uuid.UUID | None
     blueprint_step_id: uuid.UUID | None
     step_position: int
     operation_id: str | None
+    task_run_id: str | None
     status: str
     attempt: int
     input_payload: dict[str, Any] | None
@@ -290,6 +296,8 @@ class StepResultOut(BaseModel):
 
 
 class RunWithSteps(RunOut):
+    # The blueprint version the run executes, with its ``entity`` (and ``fan_out`` origin for a child).
+    blueprint_snapshot: dict[str, Any]
     step_results: list[StepResultOut]
 
 
@@ -316,4 +324,57 @@ class SubmissionRow(BaseModel):
 
 
 class SubmissionWithRuns(SubmissionRow):
+    # What was submitted: ``{"entities": [...]}`` for a batch, the payload itself for a single submission.
+    input_payload: dict[str, Any] | list[Any]
     pipeline_runs: list[RunOut]
+
+
+class SubmissionCreateRequest(BaseModel):
+    """One payload, one run (``/api/submissions/create``); a company-scoped caller's company is its own."""
+
+    company_id: uuid.UUID | None = None
+    blueprint_id: uuid.UUID
+    input_payload: dict[str, Any] | list[Any]
+    source: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class SuperAdminSubmissionCreateRequest(SubmissionCreateRequest):
+    org_id: uuid.UUID
+    company_id: uuid.UUID  # type: ignore[assignment]
+
+
+class SubmissionCreated(BaseModel):
+    submission_id: uuid.UUID
+    pipeline_run_id: uuid.UUID
+    pipeline_run_status: str
+    trigger_run_id: str | None
+
+
+class RetryRequest(BaseModel):
+    submission_id: uuid.UUID
+
+
+class RetriedRun(BaseModel):
+    entity_index: int | None
+    pipeline_run_id: uuid.UUID
+    pipeline_run_status: str
+
+
+class Retried(BaseModel):
+    """The first new run in the original's fields, then every new run (a batch has one per entity)."""
+
+    submission_id: uuid.UUID
+    pipeline_run_id: uuid.UUID | None
+    pipeline_run_status: str | None
+    trigger_run_id: str | None
+    attempt: int
+    pipeline_runs: list[RetriedRun]
+
+
+class SuperAdminSubmissionListRequest(SubmissionListRequest):
+    org_id: uuid.UUID | None = None
+
+
+class SuperAdminRunListRequest(RunListRequest):
+    org_id: uuid.UUID | None = None
