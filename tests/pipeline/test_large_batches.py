@@ -127,7 +127,13 @@ async def test_a_batch_is_written_in_chunks_and_paged_in_entity_order(
         )
     ).json()["data"]
     assert [run["entity_index"] for run in page["runs"]] == [2, 3]
-    assert page["pagination"] == {"limit": 2, "offset": 2, "total_root_runs": 5, "returned": 2}
+    assert page["pagination"] == {
+        "limit": 2,
+        "offset": 2,
+        "total_root_runs": 5,
+        "returned": 2,
+        "has_more": True,
+    }
     assert page["summary"] == {"total": 5, "completed": 0, "failed": 0, "pending": 5, "running": 0}
 
     replayed = await api.post("/api/v1/batch/submit", body, **{"Idempotency-Key": "big"})
