@@ -122,7 +122,8 @@ async def repoint_run_events(session: AsyncSession, moves: list[dict[str, Any]])
             "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
             "AS v(run_id uuid, entity_type text, entity_id uuid) "
             "WHERE t.pipeline_run_id = v.run_id AND t.entity_type = v.entity_type "
-            "AND t.entity_id <> v.entity_id AND t.metadata ->> 'event_type' <> 'entity_upsert'"
+            "AND t.entity_id <> v.entity_id "
+            "AND t.metadata ->> 'event_type' NOT IN ('entity_upsert', 'identity_conflict')"
         ),
         {"rows": dumps(moves)},
     )

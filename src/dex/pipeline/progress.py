@@ -28,6 +28,7 @@ from dex.operations.registry import get_operation
 from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
 from dex.pipeline import live, states
 from dex.pipeline import repository as repo
+from dex.pipeline.conflicts import identity_conflict_events
 from dex.pipeline.plan import Plan, StepDef, StepRow, advance, skip_all
 from dex.pipeline.runner import (
     OUTCOME_STATUS,
@@ -423,6 +424,7 @@ class Progress:
                     {"run_id": run.run_id, "entity_type": run.entity_type, "entity_id": upserted.entity_id}
                 )
                 self.events.append(self._upsert_event(run, upserted, completion.last_operation_id))
+                self.events += identity_conflict_events(run, upserted)
             self.move(run.run_id, "succeeded")
         await timeline.repoint_run_events(self.session, repoints)
 
