@@ -3,6 +3,9 @@ client of the original system reads (every step row from submission on, snapshot
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
+from dex.db.engine import Database
 from tests.conftest import PipelineHarness
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
@@ -215,3 +218,46 @@ async def test_lists_without_paging_return_everything_and_say_when_capped(pipeli
     assert len(runs["data"]) == 120 and runs["pagination"]["has_more"] is False
     page = (await pipeline.post("/api/pipeline-runs/list", {"limit": 50, "offset": 60})).json()
     assert page["pagination"] == {"total": 120, "limit": 50, "offset": 60, "returned": 50, "has_more": True}
+
+
+def _has_lineage(value: object) -> bool:
+    if isinstance(value, dict):
+        return "_lineage" in value or any(_has_lineage(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_lineage(item) for item in value)
+    return False
+
+
+async def test_no_lineage_key_in_what_clients_read(pipeline: PipelineHarness, database: Database) -> None:
+    steps = [
+        {"position": 1, "operation_id": "company.enrich.profile"},
+        {"position": 2, "operation_id": "person.search", "fan_out": True, "step_config": {"max_results": 2}},
+        {"position": 3, "operation_id": "person.contact.resolve_email"},
+    ]
+    blueprint = await pipeline.blueprint("people", steps)
+    submission = await pipeline.submit(blueprint, [{"company_domain": "acme.io"}])
+    await pipeline.run_until_idle()
+    status = await pipeline.status(submission)
+    assert status["runs"][0]["children"], status
+    assert not _has_lineage(status)
+    runs = (await pipeline.post("/api/pipeline-runs/list", {"submission_id": submission})).json()["data"]
+    assert len(runs) == 3 and not _has_lineage(runs)
+    for run in runs:
+        detail = (await pipeline.post("/api/pipeline-runs/get", {"id": run["id"]})).json()["data"]
+        assert detail["step_results"] and not _has_lineage(detail)
+    # Provenance is still kept, on the entity.
+    async with database.transaction() as session:
+        provenance = await session.scalar(
+            text(
+                "SELECT field_provenance -> 'canonical_name' FROM company_entities "
+                "WHERE canonical_domain = 'acme.io'"
+            )
+        )
+        # The stored step records keep the attribution the provenance is built from.
+        stored = await session.scalar(
+            text(
+                "SELECT count(*) FROM step_results WHERE output_payload -> 'cumulative_context' ? '_lineage'"
+            )
+        )
+    assert provenance["operation_id"] == "company.enrich.profile" and provenance["provider"]
+    assert stored > 0

@@ -9,12 +9,28 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Json, TypeAdapter
 
 from dex.api.envelopes import JSON_INTEGER_MAX, PageRequest
+from dex.entities.repository import LINEAGE_KEY
 from dex.usage.schemas import SubmissionUsage
+
+
+def without_lineage(value: Any) -> Any:
+    """A context as clients see it: the pipeline's record of which operation set each field (kept in
+    the stored context, and what the entity's field provenance is built from) is not user data. Also
+    applied to a step payload's ``cumulative_context``."""
+    if not isinstance(value, dict):
+        return value
+    if isinstance(value.get("cumulative_context"), dict):
+        value = {**value, "cumulative_context": without_lineage(value["cumulative_context"])}
+    return {key: item for key, item in value.items() if key != LINEAGE_KEY} if LINEAGE_KEY in value else value
+
+
+# A context (or step payload) in a response.
+ClientContext = Annotated[dict[str, Any], AfterValidator(without_lineage)]
 
 
 class EntityIn(BaseModel):
@@ -120,7 +136,7 @@ class RunNode(BaseModel):
     parent_pipeline_run_id: uuid.UUID | None
     trigger_run_id: str | None
     status: str
-    final_context: dict[str, Any] | None
+    final_context: ClientContext | None
     error_message: str | None
     children: list[RunNode]
 
@@ -256,7 +272,7 @@ class RunOut(BaseModel):
     trigger_run_id: str | None
     entity_index: int | None
     entity_type: str
-    entity_input: dict[str, Any]
+    entity_input: ClientContext
     start_from_position: int
     status: str
     attempt: int
@@ -284,8 +300,8 @@ class StepResultOut(BaseModel):
     task_run_id: str | None
     status: str
     attempt: int
-    input_payload: dict[str, Any] | None
-    output_payload: dict[str, Any] | None
+    input_payload: ClientContext | None
+    output_payload: ClientContext | None
     error_message: str | None
     error_details: dict[str, Any] | None
     started_at: datetime | None

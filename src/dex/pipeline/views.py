@@ -19,7 +19,7 @@ from dex.pipeline import service
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import Plan
 from dex.pipeline.progress import PlanCache
-from dex.pipeline.schemas import RunOut, SubmissionRow
+from dex.pipeline.schemas import RunOut, SubmissionRow, without_lineage
 from dex.pipeline.states import TERMINAL_RUN_STATUSES
 from dex.tenancy.context import AuthContext
 
@@ -56,7 +56,7 @@ async def run_snapshot(session: AsyncSession, run: PipelineRun) -> dict[str, Any
     snapshot["entity"] = {
         "index": run.entity_index,
         "entity_type": run.entity_type,
-        "input": run.entity_input,
+        "input": without_lineage(run.entity_input),
     }
     if run.parent_pipeline_run_id is not None:
         snapshot["fan_out"] = {
