@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dex.config import Settings
+from dex.operations.actions import reference_action
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import OperationSpec
 from dex.providers.base import Attempt, ProviderContext
@@ -79,6 +80,9 @@ class OperationResult:
     def cost_credits(self) -> Decimal:
         return sum((a.cost_credits for a in self.attempts), Decimal("0"))
 
+    def action_name(self, attempt: Attempt) -> str:
+        return reference_action(self.operation_id, attempt.provider, attempt.action, attempt.extra)
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "run_id": str(self.run_id),
@@ -89,7 +93,9 @@ class OperationResult:
             data["output"] = self.output
         if self.missing_inputs:
             data["missing_inputs"] = self.missing_inputs
-        data["provider_attempts"] = [attempt.to_dict() for attempt in self.attempts]
+        data["provider_attempts"] = [
+            {**attempt.to_dict(), "action": self.action_name(attempt)} for attempt in self.attempts
+        ]
         if self.error is not None:
             data["error"] = self.error
         data["cost_credits"] = float(self.cost_credits)
