@@ -63,6 +63,19 @@ class Invocation:
         return order or default
 
 
+def with_options(spec: OperationSpec, inp: OperationInput, options: dict[str, Any]) -> OperationInput:
+    """The input, with each option the operation reads (``spec.options``) filled in from the step options
+    or ``input.step_config`` where the input lacks it: a filter given as step configuration counts as
+    given, as it did when the original read its filters from ``step_config``."""
+    step_config = inp.mapping("step_config")
+    given = {}
+    for name in spec.options:
+        value = options.get(name, step_config.get(name))
+        if value is not None:
+            given[name] = value
+    return OperationInput({**given, **inp.raw}) if given else inp
+
+
 @dataclass
 class OperationResult:
     run_id: uuid.UUID
@@ -121,8 +134,8 @@ async def execute_operation(
         status="failed",
         sandbox=providers.sandbox,
     )
-    missing = spec.requirements.missing(inp)
-    if missing:
+    missing = spec.requirements.missing(with_options(spec, inp, options or {}))
+    if missing and spec.gate_inputs:
         result.missing_inputs = missing
         return result
     if providers.requester is not None:
