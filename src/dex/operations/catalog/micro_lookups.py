@@ -21,7 +21,7 @@ from pydantic import BaseModel, create_model
 from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import clean_text, normalize_domain, normalize_email, normalize_linkedin_url
-from dex.operations.registry import EntityType, OperationSpec, Requirements
+from dex.operations.registry import CostTier, EntityType, OperationSpec, Requirements
 from dex.providers import parallel
 
 # What each canonical input tells Parallel (the task's input schema).
@@ -37,7 +37,7 @@ INPUT_DESCRIPTIONS = {
     "person_linkedin_url": "The person's LinkedIn profile URL.",
 }
 # Cost tier by Parallel processor (the deeper the research, the dearer the run).
-PROCESSOR_COST_TIERS = {"lite": "low", "base": "medium", "pro": "high"}
+PROCESSOR_COST_TIERS: dict[str, CostTier] = {"lite": "low", "base": "medium", "pro": "high"}
 
 
 def as_domain(value: Any) -> str | None:
