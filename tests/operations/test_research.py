@@ -255,3 +255,18 @@ def test_url_acceptance_rules() -> None:
     assert pricing_page("https://notacme.io/pricing", "acme.io") is None
     assert pricing_page("https://acme.io/about", "acme.io") is None
     assert pricing_page(None, "acme.io") is None
+
+
+@pytest.mark.parametrize(
+    "input_",
+    [
+        {"cumulative_context": {"company_domain": "acme.io"}},
+        {"cumulative_context": {"company_profile": {"company_domain": "https://www.acme.io/"}}},
+    ],
+)
+async def test_inputs_are_also_read_from_an_explicit_cumulative_context(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, input_: dict
+) -> None:
+    result = await run(client, tenant, "company.research.check_vc_funding", input_)
+    assert result["status"] == "found", result
+    assert result["provider_attempts"][0]["raw_response"]["domain"] == "acme.io"
