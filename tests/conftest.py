@@ -19,14 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.api.app import create_app, runner_deps
 from dex.config import Settings
 from dex.db.engine import Database
-from dex.db.models import Base
 from dex.pipeline.executor import Executor, ExecutorConfig
 from dex.providers.catalog import PROVIDERS
 from dex.providers.http import ProviderLimits
 from dex.providers.runtime import ProviderRuntime
+from dex.runtime import sandbox_endpoint
 from dex.sandbox.app import create_sandbox_app
 from dex.sandbox.state import ProviderBehaviour, SandboxConfig, SandboxState
 from dex.server import serve_in_background
+from dex.tables import Base
 from dex.tenancy.tokens import hash_api_token
 from dex.testing import create_test_database, drop_test_database, test_database_name
 
@@ -153,7 +154,7 @@ async def providers(
     runtime = ProviderRuntime(
         sandbox_settings,
         database,
-        sandbox_url=sandbox.url,
+        sandbox=sandbox_endpoint(sandbox.url),
         limits=dict.fromkeys(PROVIDERS, TEST_PROVIDER_LIMITS),
     )
     yield runtime

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from dex import __version__
 from dex.bench import cli as bench_cli
 from dex.blueprints.cli import blueprint_app
 from dex.chaos import cli as chaos_cli
-from dex.config import Settings, get_settings
 from dex.entities import cli as entities_cli
 from dex.errors import DexError
+from dex.kit.cli import console, fail, load_settings, prepare_database, use_local_client
+from dex.local import local_client
 from dex.observability import configure_logging, secret_values
 from dex.pipeline import cli as pipeline_cli
 from dex.tenancy.cli import admin_app
@@ -28,14 +28,7 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(blueprint_app, name="blueprint")
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[red]dex:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
+use_local_client(local_client)
 
 
 def _version_callback(value: bool) -> None:
@@ -55,36 +48,6 @@ def main(
         configure_logging(os.environ.get("DEX_LOG_FORMAT") or "text")
     except ValueError as exc:
         fail(str(exc))
-
-
-def load_settings() -> Settings:
-    try:
-        return get_settings()
-    except DexError as exc:
-        fail(exc.message)
-        raise  # unreachable: fail() exits
-
-
-def prepare_database(settings: Settings, *, migrate: bool) -> str:
-    """Resolve the database URL, prove it is reachable, and bring (or check) its schema."""
-    from dex.db.engine import check_database, resolve_database_url
-    from dex.db.migrate import current_revision, head_revision, upgrade
-
-    try:
-        url = resolve_database_url(settings)
-        asyncio.run(check_database(url))
-        if migrate:
-            upgrade(url)
-        else:
-            current = asyncio.run(current_revision(url))
-            if current != head_revision():
-                fail(
-                    f"database schema is at {current or 'nothing'}, dex needs {head_revision()}: "
-                    "run `dex db upgrade`"
-                )
-    except DexError as exc:
-        fail(exc.message)
-    return url
 
 
 @app.command()

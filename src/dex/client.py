@@ -14,12 +14,8 @@ from typing import Any, BinaryIO
 
 import aiohttp
 
-from dex.config import Settings
-from dex.db.engine import Database
 from dex.errors import DexError
 
-LOCAL_ORG_SLUG = "local"
-LOCAL_COMPANY = "Local"
 TERMINAL_SUBMISSION_STATUSES = {"completed", "failed", "canceled"}
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 
@@ -207,39 +203,3 @@ class DexClient:
 async def remote_client(api_url: str, token: str) -> AsyncIterator[DexClient]:
     async with aiohttp.ClientSession() as http:
         yield DexClient(http, api_url.rstrip("/"), {"Authorization": f"Bearer {token}"})
-
-
-async def _local_tenant(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
-    """The default org and company of local mode, created on first use."""
-    from dex.tenancy.auth import API_KEY_SUPER_ADMIN
-    from dex.tenancy.service import ensure_org_and_company
-
-    async with database.transaction() as session:
-        org, company = await ensure_org_and_company(
-            session,
-            API_KEY_SUPER_ADMIN,
-            org_name="Local",
-            org_slug=LOCAL_ORG_SLUG,
-            company_name=LOCAL_COMPANY,
-        )
-    return org.id, company.id
-
-
-@asynccontextmanager
-async def local_client(settings: Settings, database_url: str) -> AsyncIterator[DexClient]:
-    """dex running inside this process (API, executor, and the sandbox in sandbox mode) on a free local
-    port, driven over HTTP like any other client."""
-    from dex.api.app import create_app
-    from dex.server import serve_in_background
-
-    database = Database(database_url, pool_size=20)
-    try:
-        org_id, company_id = await _local_tenant(database)
-        async with (
-            serve_in_background(create_app(settings, database=database)) as base_url,
-            aiohttp.ClientSession() as http,
-        ):
-            headers = {"Authorization": f"Bearer {settings.super_admin_api_key}"}
-            yield DexClient(http, base_url, headers, org_id=org_id, company_id=company_id)
-    finally:
-        await database.dispose()

@@ -1,4 +1,4 @@
-"""Settings, read from the environment with the reference's names (no prefix, Doppler-compatible).
+"""Settings, read from the environment with the seed system's names (no prefix, Doppler-compatible).
 
 With no ``DATABASE_URL`` dex runs in *embedded mode*: it owns a PostgreSQL server under ``DEX_HOME/pg`` and
 generates (once) and persists any missing secret under ``DEX_HOME``. With ``DATABASE_URL`` set, secrets are
@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     internal_api_key: str | None = None
     session_ttl_hours: int = 24
 
-    # Provider credentials (reference §1).
+    # Provider credentials.
     prospeo_api_key: str | None = None
     blitzapi_api_key: str | None = None
     companyenrich_api_key: str | None = None
@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     revenueinfra_api_key: str | None = None
     revenueinfra_api_url: str = "https://api.revenueinfra.com"
 
-    # Provider behaviour (reference §1).
+    # Provider behaviour.
     parallel_processor: str = "core"
     icypeas_poll_interval_ms: int = 2000
     icypeas_max_wait_ms: int = 45000

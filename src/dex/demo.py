@@ -8,8 +8,8 @@ from importlib import resources
 
 from rich.console import Console
 
-from dex.client import local_client
 from dex.config import Settings
+from dex.local import local_client
 from dex.pipeline.cli import follow, people_table, summary_line
 from dex.pipeline.ingest import parse_csv
 from dex.providers.runtime import provider_mode

@@ -1,6 +1,6 @@
 """Prometheus metrics and structured logs.
 
-Metrics (``GET /metrics``, super-admin credentials, Prometheus text format): steps finished by operation
+Metrics (served at ``GET /metrics`` by :mod:`dex.api.metrics`): steps finished by operation
 and status, provider request latency by provider and outcome, 429s, enrichment-cache lookups (hit ratio =
 hits / lookups), credits spent and saved per provider, webhook deliveries, and — read from the database at
 each scrape — steps waiting or running by status, the ready queue's depth and the webhook backlog.
@@ -22,15 +22,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import text
-
-from dex.tenancy.auth import SuperAdminAuth
+from prometheus_client import Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
     from dex.config import Settings
-    from dex.db.engine import Database
 
 # --- metrics --------------------------------------------------------------------------------------------
 
@@ -88,42 +83,6 @@ def observe_provider_request(
 
 
 # Each subquery matches a partial index's predicate, so a scrape never scans step_results.
-QUEUE_STATE = text(
-    """
-    SELECT
-        (SELECT count(*) FROM step_results WHERE status = 'queued' AND available_at IS NOT NULL)
-            AS queued,
-        (SELECT count(*) FROM step_results WHERE status = 'retrying' AND available_at IS NOT NULL)
-            AS retrying,
-        (SELECT count(*) FROM step_results WHERE status = 'running') AS running,
-        (SELECT count(*) FROM step_results WHERE status = 'budget_exhausted') AS budget_exhausted,
-        (SELECT count(*) FROM step_results
-         WHERE status IN ('queued', 'retrying') AND available_at IS NOT NULL AND available_at <= now())
-            AS ready,
-        (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS webhooks_pending
-    """
-)
-
-
-async def refresh_queue_gauges(database: Database) -> None:
-    async with database.engine.connect() as conn:
-        row = (await conn.execute(QUEUE_STATE)).mappings().one()
-    for status in ("queued", "retrying", "running", "budget_exhausted"):
-        STEPS.labels(status).set(row[status])
-    STEPS_READY.set(row["ready"])
-    WEBHOOK_BACKLOG.set(row["webhooks_pending"])
-
-
-metrics_router = APIRouter(tags=["observability"])
-
-
-@metrics_router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(request: Request, _: SuperAdminAuth) -> Response:
-    """Prometheus metrics of this process (super-admin key or JWT as the bearer token)."""
-    await refresh_queue_gauges(request.app.state.db)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
 # --- logs -----------------------------------------------------------------------------------------------
 
 _LOG_CONTEXT: ContextVar[dict[str, str]] = ContextVar("dex_log_context", default={})  # noqa: B039 - never mutated

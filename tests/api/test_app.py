@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from dex.api.app import create_app
-from dex.api.envelopes import JSON_INTEGER_MAX
 from dex.config import Settings
 from dex.errors import Conflict, NotFound
+from dex.kit.envelopes import JSON_INTEGER_MAX
 from tests.conftest import Tenant
 
 

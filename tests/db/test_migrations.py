@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from dex.db.engine import Database
 from dex.db.migrate import current_revision, head_revision, upgrade
-from dex.db.models import Base
+from dex.tables import Base
 
 
 async def test_database_is_at_head(database_url: str) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import insert
 
 from dex.api.app import create_app
-from dex.client import LOCAL_COMPANY, LOCAL_ORG_SLUG
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.entities.export import CHUNK_ROWS, DATASETS, export_chunks, export_statement
 from dex.entities.models import CompanyEntity
+from dex.local import LOCAL_COMPANY, LOCAL_ORG_SLUG
 from dex.providers.runtime import ProviderRuntime
 from dex.server import serve_in_background
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN, tenant_scope

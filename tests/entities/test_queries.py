@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from dex.api.envelopes import JSON_INTEGER_MAX
 from dex.db.engine import Database
+from dex.kit.envelopes import JSON_INTEGER_MAX
 from tests.conftest import PipelineHarness, Tenant
 from tests.entities.conftest import Post, add_company, add_token, upsert
 

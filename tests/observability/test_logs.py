@@ -138,14 +138,16 @@ async def test_dex_serve_logs_json_lines(
         stderr=subprocess.PIPE,
     )
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
+        # Until the server answers, however slow its start on a loaded machine; a dead process ends it.
+        async with asyncio.timeout(300), aiohttp.ClientSession() as http:
+            healthy = False
+            while not healthy and process.returncode is None:
                 try:
                     async with http.get(f"http://127.0.0.1:{port}/health") as response:
-                        if response.status == 200:
-                            break
+                        healthy = response.status == 200
                 except aiohttp.ClientError:
                     await asyncio.sleep(0.1)
+        assert healthy, "dex serve exited before it answered"
     finally:
         process.terminate()
         _, stderr = await process.communicate()

@@ -16,6 +16,7 @@ from dex.db.engine import Database
 from dex.providers.catalog import PROVIDERS
 from dex.providers.revenueinfra import PRICING_QUESTIONS
 from dex.providers.runtime import ProviderRuntime
+from dex.runtime import sandbox_endpoint
 from tests.conftest import TEST_PROVIDER_LIMITS, SandboxHandle, Tenant
 from tests.operations.test_execute import execute
 
@@ -35,7 +36,9 @@ async def no_retry_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A dex whose provider calls are never retried, so each scripted fault fails exactly one question."""
     limits = dict.fromkeys(PROVIDERS, replace(TEST_PROVIDER_LIMITS, max_retries=0))
-    runtime = ProviderRuntime(sandbox_settings, database, sandbox_url=sandbox.url, limits=limits)
+    runtime = ProviderRuntime(
+        sandbox_settings, database, sandbox=sandbox_endpoint(sandbox.url), limits=limits
+    )
     app = create_app(sandbox_settings, database=database, providers=runtime, run_executor=False)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://dex.test") as http:

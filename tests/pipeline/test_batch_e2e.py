@@ -248,7 +248,7 @@ async def test_a_small_batch_is_not_starved_by_a_huge_one(
     await pipeline.submit(big_blueprint, [{"email": f"p{i}@big.io"} for i in range(200)], "person")
     await small.submit(small_blueprint, [{"email": f"q{i}@small.io"} for i in range(4)], "person")
     # One claim of 20 slots with both orgs ready: the small org gets its share at once.
-    from dex.pipeline.progress import claim
+    from dex.pipeline.claims import claim
 
     async with database.transaction() as session:
         claimed = await claim(

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from dex.blueprints import service as blueprints
 from dex.blueprints.schemas import BlueprintCreate
-from dex.client import LOCAL_COMPANY, LOCAL_ORG_SLUG
 from dex.config import Settings
 from dex.db.engine import Database
+from dex.local import LOCAL_COMPANY, LOCAL_ORG_SLUG
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN, tenant_scope
 from dex.tenancy.service import ensure_org_and_company
 from tests.conftest import SandboxHandle

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dex.db.engine import Database
-from dex.pipeline.progress import claim
+from dex.pipeline.claims import claim
 from tests.conftest import PipelineHarness, SandboxHandle
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}

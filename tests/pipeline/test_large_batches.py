@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from dex.api.envelopes import Envelope
 from dex.config import Settings
 from dex.db.engine import Database
+from dex.kit.envelopes import Envelope
 from dex.pipeline import service
 from dex.pipeline.schemas import RUNS_PER_PIECE, BatchSubmitted, SubmittedBatch
 from tests.conftest import Tenant

@@ -15,7 +15,8 @@ from sqlalchemy import text
 from dex.api.app import create_app
 from dex.config import Settings
 from dex.db.engine import Database
-from dex.pipeline.progress import PlanCache, claim_ids
+from dex.pipeline.claims import claim_ids
+from dex.pipeline.progress import PlanCache
 from dex.providers.runtime import ProviderRuntime
 from dex.scaleout.broker import STEP_QUEUE
 from dex.scaleout.outbox import OutboxPublisher, PublisherConfig, take_due

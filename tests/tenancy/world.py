@@ -20,7 +20,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.blueprints import service as blueprints
-from dex.blueprints.models import LegacyStep
 from dex.blueprints.schemas import BlueprintCreate
 from dex.config import Settings
 from dex.db.engine import Database
@@ -33,7 +32,7 @@ from dex.pipeline.schemas import BatchSubmitRequest
 from dex.tenancy import service
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN
 from dex.tenancy.context import AuthContext
-from dex.tenancy.models import Company, Org, User
+from dex.tenancy.models import Company, LegacyStep, Org, User
 from dex.tenancy.tokens import issue_session_jwt
 
 ROLES = ("org_admin", "company_admin", "member")

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dex import __version__
 from dex.api import health
-from dex.api.envelopes import ERROR_RESPONSES
+from dex.api.metrics import metrics_router
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
 from dex.coverage import routes as coverage_routes
@@ -25,12 +25,13 @@ from dex.db.engine import Database, resolve_database_url
 from dex.entities import routes as entity_routes
 from dex.errors import DexError
 from dex.internal import routes as internal_routes
-from dex.observability import metrics_router
+from dex.kit.envelopes import ERROR_RESPONSES
 from dex.operations import routes as operation_routes
 from dex.pipeline import routes as pipeline_routes
 from dex.pipeline.executor import Executor, executor_config, runner_deps
 from dex.pipeline.progress import PlanCache
-from dex.providers.runtime import ProviderRuntime, open_provider_runtime
+from dex.providers.runtime import ProviderRuntime
+from dex.runtime import open_provider_runtime
 from dex.tenancy import routes as tenancy_routes
 from dex.usage import routes as usage_routes
 from dex.webhooks import routes as webhook_routes

@@ -5,8 +5,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from dex import __version__
-from dex.api.deps import DatabaseDep
 from dex.errors import DatabaseUnavailable
+from dex.kit.deps import DatabaseDep
 
 router = APIRouter(tags=["health"])
 

@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from dex.kit.cli import fail
+
 console = Console()
 
 
@@ -39,7 +41,6 @@ def bench(
     """Benchmark dex: A engine-bound, B provider-bound, C scale (see bench/README.md). dex and the
     provider sandbox run in processes of their own on a fresh database of the embedded PostgreSQL (or of
     DATABASE_URL's server)."""
-    from dex.cli import fail
     from dex.config import Settings
 
     try:

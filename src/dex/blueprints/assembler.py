@@ -1,10 +1,10 @@
-"""The blueprint assembler (reference §11.2–11.3): from the fields a user wants to the shortest blueprint that
+"""The blueprint assembler: from the fields a user wants to the shortest blueprint that
 produces them, computed from the registry's declared inputs and outputs.
 
 The search is exact, not greedy: a uniform-cost search over sets of steps, cheapest first by
 (number of steps, sum of cost tiers), so the answer is the shortest blueprint and, among equally short ones,
 the cheapest; ties fall to operation ids, so the same request always gets the same blueprint. It models what
-a run really carries, which is where the reference's greedy assembler went wrong:
+a run really carries, which is where the seed system's greedy assembler went wrong:
 
 - a wanted field is served by a step that produces it, never assumed present because the entity *might*
   carry it: only the declared ``inputs`` (default: the entity's primary identifier) are given;
@@ -650,7 +650,7 @@ class LanguageModelUnavailable(DexError):
     status_code = 502
 
 
-# keyword → (fields, options): what a request mentioning the keyword asks for (reference §11.3's rules).
+# keyword → (fields, options): what a request mentioning the keyword asks for.
 KEYWORD_RULES: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("email", ("email",), {}),
     ("phone", ("mobile_phone",), {}),

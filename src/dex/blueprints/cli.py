@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dex.errors import DexError
-from dex.pipeline.cli import ApiUrl, Token, open_client, run
+from dex.kit.cli import ApiUrl, Token, open_client, run_command
 
 blueprint_app = typer.Typer(help="Blueprint commands.", no_args_is_help=True)
 console = Console()
@@ -97,4 +97,4 @@ def assemble(
                 saved = await client.create_blueprint(definition)
                 console.print(f"saved blueprint {save} ({saved['id']})")
 
-    run(work)
+    run_command(work)

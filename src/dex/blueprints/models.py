@@ -1,4 +1,4 @@
-"""Blueprints (org-scoped pipelines), their steps, immutable versions, and the legacy step registry."""
+"""Blueprints (org-scoped pipelines), their steps and immutable versions."""
 
 from __future__ import annotations
 
@@ -18,43 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
-
-STEP_TYPES = ("clean", "enrich", "analyze", "extract", "transform")
-
-
-class LegacyStep(Base):
-    """The global registry of generic HTTP steps (reference §2.3). Kept for API compatibility only;
-    dex's runner executes operations, never these."""
-
-    __tablename__ = "steps"
-    __table_args__ = (CheckConstraint(check_in("step_type", STEP_TYPES), name="step_type"),)
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    slug: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
-    # Not unique: the reference's default "execute-step" made a second registration fail.
-    task_id: Mapped[str] = mapped_column(Text, nullable=False, server_default="execute-step")
-    name: Mapped[str] = mapped_column(Text, nullable=False)
-    description: Mapped[str | None] = mapped_column(Text)
-    step_type: Mapped[str] = mapped_column(Text, nullable=False)
-    default_config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
-    input_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    output_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
-    url: Mapped[str] = mapped_column(
-        Text, nullable=False, server_default="https://example.invalid/step-endpoint"
-    )
-    method: Mapped[str] = mapped_column(Text, nullable=False, server_default="POST")
-    auth_type: Mapped[str | None] = mapped_column(Text)
-    auth_config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
-    payload_template: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    response_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    timeout_ms: Mapped[int | None] = mapped_column(Integer, server_default="30000")
-    retry_config: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, nullable=False, server_default='{"max_attempts": 3, "backoff_factor": 2}'
-    )
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime] = updated_at()
+from dex.db.base import Base, created_at, updated_at, uuid_pk
 
 
 class Blueprint(Base):
@@ -77,7 +41,7 @@ class Blueprint(Base):
     )
     # The latest version number; every change of steps or settings writes a new blueprint_versions row.
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
-    # The entity type its runs start with (company when unset, as in the reference).
+    # The entity type its runs start with (company when unset, as in the seed system).
     entity_type: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

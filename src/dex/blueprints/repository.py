@@ -9,9 +9,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.envelopes import PageRequest
 from dex.blueprints.models import Blueprint, BlueprintStep, BlueprintVersion
-from dex.db.queries import Page, conflict_for, paginate
+from dex.db.queries import conflict_for
+from dex.kit.envelopes import PageRequest
+from dex.kit.paging import Page, paginate
 
 UNIQUE_VIOLATIONS = {"uq_blueprints_org_id_name": "A blueprint with this name already exists in the org"}
 

@@ -1,4 +1,4 @@
-"""Blueprint endpoints for tenants and for super-admins (reference §4.5–4.6), and the assembler (§4.7)."""
+"""Blueprint endpoints for tenants and for super-admins, and the assembler."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.blueprints import assembler, service
 from dex.blueprints.assembler import AssembledBlueprint, AssembleRequest
 from dex.blueprints.schemas import (
@@ -22,6 +20,8 @@ from dex.blueprints.schemas import (
     SuperAdminBlueprintList,
 )
 from dex.errors import BadRequest
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.tenancy.auth import AuthContext, FlexibleAuth, SuperAdminAuth, TenantAuth, tenant_scope
 
 tenant_router = APIRouter(prefix="/api/blueprints", tags=["blueprints"])

@@ -1,17 +1,16 @@
-"""API models of blueprints (reference §4.5–4.6, plus dex's entity_type and version)."""
+"""API models of blueprints (plus dex's entity_type and version)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dex.api.envelopes import PageRequest
 from dex.db.base import INTEGER_MAX
-
-EntityType = Literal["company", "person"]
+from dex.kit.envelopes import PageRequest
+from dex.vocabulary import EntityType
 
 
 class BlueprintStepIn(BaseModel):

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.envelopes import PageRequest
 from dex.blueprints.models import Blueprint, BlueprintStep, BlueprintVersion
 from dex.blueprints.repository import BlueprintRepository
 from dex.blueprints.schemas import (
@@ -20,13 +19,14 @@ from dex.blueprints.schemas import (
     BlueprintWithSteps,
 )
 from dex.blueprints.validation import default_entity_type, fans_out, validate_steps
-from dex.db.queries import Page
 from dex.errors import BadRequest, Forbidden, NotFound
+from dex.kit.envelopes import PageRequest
+from dex.kit.paging import Page
 from dex.tenancy.context import AuthContext
 
 
 def _require_writer(scope: AuthContext) -> None:
-    # Blueprints are org-wide, so company-scoped roles may use them but not change them (reference §14.3.24).
+    # Blueprints are org-wide, so company-scoped roles may use them but not change them.
     if not scope.is_org_admin:
         raise Forbidden("org_admin role required to change blueprints")
 

@@ -16,7 +16,7 @@ from dex.errors import BadRequest
 from dex.operations.inputs import ALIASES
 from dex.operations.registry import OperationSpec, get_operation
 
-# What an entity's own input may carry: its identifiers (reference §11.2's initial fields) and the search
+# What an entity's own input may carry: its identifiers and the search
 # parameters a batch may give each entity (a search step's query, filters, platform…).
 SEARCH_INPUTS = {"query", "provider_filters", "platform", "category", "app_installed", "job_title", "cascade"}
 ENTITY_INPUT_FIELDS = {
@@ -54,7 +54,7 @@ def with_aliases(fields: set[str]) -> set[str]:
 
 def default_entity_type(steps: Sequence[BlueprintStepIn]) -> str:
     """The entity type of the first operation that works on the run's own entity; "company" (the
-    reference's default) when a search fans out before any such step."""
+    seed system's default) when a search fans out before any such step."""
     for step in sorted(steps, key=lambda s: s.position):
         spec = get_operation(step.operation_id or "")
         if not step.is_enabled or spec is None:

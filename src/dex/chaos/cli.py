@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from dex.errors import DexError
+from dex.kit.cli import fail
 
 console = Console()
 
@@ -35,7 +36,6 @@ def chaos(
 ) -> None:
     """Run the pipeline workload under injected faults (dex killed, PostgreSQL restarted, connections
     dropped, faulty providers) and check the system-wide invariants afterwards."""
-    from dex.cli import fail
 
     try:
         from dex.chaos.harness import ChaosOptions, run_chaos

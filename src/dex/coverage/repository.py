@@ -1,5 +1,5 @@
 """The coverage queries: everything is counted by PostgreSQL, whatever the number of people an org has
-(the reference loaded every person of the org into memory and silently stopped at 1000, §14.4.39).
+(the seed system loaded every person of the org into memory and silently stopped at 1000).
 
 Related companies are those the target's research listed: its stored ``customers``, ``competitors``…
 lists, and for a list it has not stored, the one just looked up (``live``, see ``coverage.service``);

@@ -1,4 +1,4 @@
-"""``POST /api/v1/coverage/check`` (flexible auth, reference §4.7)."""
+"""``POST /api/v1/coverage/check`` (flexible auth)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import Envelope
 from dex.coverage import service
 from dex.coverage.schemas import Coverage, CoverageRequest
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 
 router = APIRouter(prefix="/api/v1/coverage", tags=["coverage"])

@@ -1,4 +1,4 @@
-"""API models of the coverage check (reference §11.4)."""
+"""API models of the coverage check."""
 
 from __future__ import annotations
 

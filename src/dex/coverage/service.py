@@ -1,4 +1,4 @@
-"""Is there enough enriched data around a prospect's market to do outbound? (reference §11.4)
+"""Is there enough enriched data around a prospect's market to do outbound?
 
 The market is the target's research lists (customers, competitors, similar companies, alumni, champions):
 those the target's entity has stored, and the others looked up live from RevenueInfra during the check."""
@@ -18,9 +18,8 @@ from dex.errors import BadRequest
 from dex.operations.engine import execute_operation
 from dex.operations.registry import registry
 from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
-from dex.providers.journal import Requester
 from dex.providers.runtime import ProviderRuntime
-from dex.tenancy.context import AuthContext
+from dex.tenancy.context import AuthContext, requester_for
 
 READY_PCT = 50.0
 
@@ -99,7 +98,7 @@ async def live_lists(
             execute_operation(
                 operations[RELATED_LOOKUPS[category].operation_id],
                 company_input,
-                providers=runtime.context(scope.org_id, requester=Requester.acting_as(scope)),
+                providers=runtime.context(scope.org_id, requester=requester_for(scope)),
                 settings=settings,
             )
             for category in categories

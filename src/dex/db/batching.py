@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -19,12 +19,19 @@ Result = TypeVar("Result")
 
 
 class Batcher(Generic[Item, Result]):
-    """``run`` takes a batch of items and returns their results in the same order; if it raises, every
-    submitter of that batch gets the exception."""
+    """``run`` takes a batch of items (at most ``max_batch``) and returns their results in the same order;
+    if it raises, every submitter of that batch gets the exception."""
 
-    def __init__(self, run: Callable[[list[Item]], Awaitable[list[Result]]], name: str) -> None:
+    def __init__(
+        self,
+        run: Callable[[list[Item]], Awaitable[Sequence[Result]]],
+        name: str,
+        *,
+        max_batch: int | None = None,
+    ) -> None:
         self._run = run
         self._name = name
+        self._max_batch = max_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -45,7 +52,8 @@ class Batcher(Generic[Item, Result]):
 
     async def _drain(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending, []
+            cut = self._max_batch or len(self._pending)
+            batch, self._pending = self._pending[:cut], self._pending[cut:]
             try:
                 results = await self._run([item for item, _ in batch])
             except Exception as exc:

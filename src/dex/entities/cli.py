@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from dex.pipeline.cli import ApiUrl, Token, console, open_client, run
+from dex.kit.cli import ApiUrl, Token, console, open_client, run_command
 
 
 class Dataset(StrEnum):
@@ -52,7 +52,7 @@ def export(
 
     try:
         with partial.open("wb") as sink:
-            run(work)
+            run_command(work)
         partial.replace(output)
     finally:
         partial.unlink(missing_ok=True)

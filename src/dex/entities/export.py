@@ -1,4 +1,4 @@
-"""Streaming export of canonical entities per the export contract v1 (reference §12.3).
+"""Streaming export of canonical entities per the export contract v1.
 
 Datasets ``dx_company_entities_v1`` and ``dx_person_entities_v1``: the contract's columns in its order,
 then the canonical columns it does not name (v1 allows additive columns). Rows come from a server-side

@@ -1,7 +1,7 @@
-"""Canonical entity fields and deterministic identity (reference §9.1–9.2).
+"""Canonical entity fields and deterministic identity.
 
 Identity is a UUIDv5 (namespace ``NAMESPACE_URL``) of the strongest natural key present, scoped by org:
-company → domain, LinkedIn URL, name; person → LinkedIn URL, work email, full name. Unlike the reference,
+company → domain, LinkedIn URL, name; person → LinkedIn URL, work email, full name. Unlike the seed system,
 a context with none of those keys has no identity (no random "fallback" entity is invented).
 """
 
@@ -151,7 +151,7 @@ UNIQUE_KEYS = {"company": ("canonical_domain",), "person": ("linkedin_url", "wor
 
 def resolve_identity(org_id: uuid.UUID, entity_type: str, context: dict[str, Any]) -> Identity | None:
     """The entity a context describes, or None when it carries no natural key. An explicit valid
-    ``entity_id`` in the context wins, as in the reference."""
+    ``entity_id`` in the context wins, as in the seed system."""
     columns = canonical_columns(entity_type, context)
     keys = []
     for column, label in IDENTITY_KEYS[entity_type]:

@@ -1,4 +1,4 @@
-"""Canonical entity state, snapshots and timeline (reference §2.7–2.9), with unique natural keys per org."""
+"""Canonical entity state, snapshots and timeline, with unique natural keys per org."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
-from dex.pipeline.vocabulary import ENTITY_TYPES
+from dex.vocabulary import ENTITY_TYPES
 
 TIMELINE_STATUSES = ("found", "not_found", "failed", "skipped")
 

@@ -465,7 +465,7 @@ class EntityRepository:
     async def find_fresh(
         self, entity_type: str, identifiers: dict[str, Any], max_age_hours: float
     ) -> dict[str, Any] | None:
-        """The stored entity behind ``identifiers`` if it was enriched within ``max_age_hours`` (§9.6)."""
+        """The stored entity behind ``identifiers`` if it was enriched within ``max_age_hours``."""
         model = MODELS[entity_type]
         columns = canonical_columns(entity_type, identifiers)
         lookups = [c for c in (*UNIQUE_KEYS[entity_type], "linkedin_url") if columns.get(c) is not None]

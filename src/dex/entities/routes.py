@@ -1,4 +1,4 @@
-"""Entity endpoints (``/api/v1/entities/*``, reference §4.7): queries, timeline, snapshots, change
+"""Entity endpoints (``/api/v1/entities/*``): queries, timeline, snapshots, change
 detection and export. All accept tenant and super-admin credentials; a super-admin names the org."""
 
 from __future__ import annotations
@@ -8,8 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from dex.api.deps import SessionDep
-from dex.api.envelopes import Envelope
 from dex.entities import service
 from dex.entities.export import MEDIA_TYPES, export_response
 from dex.entities.schemas import (
@@ -29,6 +27,8 @@ from dex.entities.schemas import (
     TimelinePage,
     TimelineQuery,
 )
+from dex.kit.deps import SessionDep
+from dex.kit.envelopes import Envelope
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 
 router = APIRouter(prefix="/api/v1/entities", tags=["entities"])

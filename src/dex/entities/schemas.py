@@ -1,7 +1,7 @@
-"""API models of entity queries, change detection and export (reference §4.7, §9.8, §12.3).
+"""API models of entity queries, change detection and export.
 
 Every request may carry ``org_id``: a super-admin must (it names the org the request runs in); a tenant may
-only name its own org. Rows are returned as stored, as in the reference.
+only name its own org. Rows are returned as stored, as in the seed system.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
-from dex.api.envelopes import JSON_INTEGER_MAX
+from dex.kit.envelopes import JSON_INTEGER_MAX
+from dex.vocabulary import EntityType
 
-EntityType = Literal["company", "person"]
 ExportFormat = Literal["csv", "jsonl"]
 ChangeType = Literal["added", "removed", "increased", "decreased", "changed"]
 
@@ -26,7 +26,7 @@ class OrgChoice(BaseModel):
 
 
 class CursorPageRequest(OrgChoice):
-    """``page``/``per_page`` as in the reference, or ``cursor``: the previous page's ``next_cursor``, which
+    """``page``/``per_page`` as in the seed system, or ``cursor``: the previous page's ``next_cursor``, which
     keeps paging stable while rows are being added (a cursor, when given, wins over ``page``)."""
 
     page: int = Field(default=1, ge=1, le=JSON_INTEGER_MAX)

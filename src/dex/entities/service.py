@@ -109,7 +109,7 @@ class EntityReads:
 
     async def snapshots(self, entity_type: str, entity_id: uuid.UUID, limit: int) -> tuple[list[Any], int]:
         """The newest ``limit`` snapshots and how many there are. Snapshots carry no company, so a
-        company-scoped caller sees those of its own company's entities only (reference §14.3.24)."""
+        company-scoped caller sees those of its own company's entities only."""
         snapshot = EntitySnapshot
         statement = select(snapshot).where(
             snapshot.org_id == self.scope.org_id,
@@ -176,7 +176,7 @@ def _is_number(value: Any) -> bool:
 
 
 def field_change(field: str, previous: Any, current: Any) -> dict[str, Any] | None:
-    """How one field changed between two payloads (reference §9.8), or None when it did not."""
+    """How one field changed between two payloads, or None when it did not."""
     if previous == current:
         return None
     change: dict[str, Any] = {"field": field, "previous_value": previous, "current_value": current}
@@ -215,8 +215,8 @@ def diff_payloads(
 async def detect_changes(
     session: AsyncSession, scope: AuthContext, request: ChangesRequest
 ) -> dict[str, Any]:
-    """The live row of an entity of the caller's org against its previous version (unlike the reference,
-    which compared the two newest snapshots and so lagged one upsert behind, §14.4.38)."""
+    """The live row of an entity of the caller's org against its previous version (unlike the seed system,
+    which compared the two newest snapshots and so lagged one upsert behind)."""
     reads = EntityReads(session, scope)
     live = await reads.entity(request.entity_type, request.entity_id)
     if live is None:

@@ -1,4 +1,4 @@
-"""Timeline rows (reference §10): one per finished step, fan-out discoveries, and entity upserts.
+"""Timeline rows: one per finished step, fan-out discoveries, and entity upserts.
 
 Rows are built here and inserted in bulk by the caller's transaction, so a step's event commits with the
 step. Step events are first attributed to the entity the context identifies at that moment; when the run
@@ -99,6 +99,148 @@ INSERT_EVENTS = text(
     f"SELECT COALESCE(v.id, gen_random_uuid()), {', '.join(f'v.{c}' for c in EVENT_COLUMNS)} "
     f"FROM {recordset(EntityTimelineEvent.__table__, ('id', *EVENT_COLUMNS))}"
 )
+
+
+def upsert_event(
+    *,
+    org_id: uuid.UUID,
+    company_id: uuid.UUID,
+    entity_type: str,
+    pipeline_run_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    upserted: Any,
+    operation_id: str | None,
+) -> dict[str, Any]:
+    """The event of a run's entity merged into entity state (``upserted``: the upsert's outcome)."""
+    return {
+        "org_id": org_id,
+        "company_id": company_id,
+        "entity_type": entity_type,
+        "entity_id": upserted.entity_id,
+        "operation_id": operation_id or "unknown.operation",
+        "pipeline_run_id": pipeline_run_id,
+        "submission_id": submission_id,
+        "provider": None,
+        "status": "found",
+        "fields_updated": list(upserted.fields_updated) or None,
+        "summary": f"entity {'created' if upserted.created else 'updated'} "
+        f"(version {upserted.record_version})",
+        "metadata_": {
+            "event_type": "entity_upsert",
+            "last_operation_id": operation_id,
+            "record_version": upserted.record_version,
+            "created": upserted.created,
+            "pipeline_entity_type": entity_type,
+        },
+    }
+
+
+def identity_conflict_events(
+    *,
+    org_id: uuid.UUID,
+    company_id: uuid.UUID,
+    pipeline_run_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    upserted: Any,
+) -> list[dict[str, Any]]:
+    """Events for identity conflicts of an upsert (``upserted.conflicts``): the run's entity carried a
+    unique key (a work email, a domain) another entity already holds, and the two were kept apart —
+    typically two people with different LinkedIn profiles to whom a provider guessed the same email.
+    Both entities' timelines say so, so an operator sees why the key is missing from one of them."""
+    events = []
+    for column, value, holder in upserted.conflicts:
+        for entity_id, other, summary in (
+            (upserted.entity_id, holder, f"{column} {value} kept by entity {holder}, not merged"),
+            (holder, upserted.entity_id, f"{column} {value} also claimed by entity {upserted.entity_id}"),
+        ):
+            events.append(
+                {
+                    "org_id": org_id,
+                    "company_id": company_id,
+                    "entity_type": upserted.entity_type,
+                    "entity_id": entity_id,
+                    "operation_id": "entity.identity_conflict",
+                    "pipeline_run_id": pipeline_run_id,
+                    "submission_id": submission_id,
+                    "provider": None,
+                    "status": "skipped",
+                    "fields_updated": None,
+                    "summary": summary,
+                    "metadata_": {
+                        "event_type": "identity_conflict",
+                        "field": column,
+                        "value": value,
+                        "other_entity_id": str(other),
+                    },
+                }
+            )
+    return events
+
+
+def fan_out_events(
+    *,
+    org_id: uuid.UUID,
+    company_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    parent_run_id: uuid.UUID,
+    parent_entity_type: str,
+    parent_context: dict[str, Any],
+    step_result_id: uuid.UUID,
+    operation_id: str | None,
+    provider_attempts: list[dict[str, Any]],
+    children: list[tuple[uuid.UUID, str, dict[str, Any], bool]],
+) -> list[dict[str, Any]]:
+    """A fan-out's discovery: one event on the parent, one on each child created (``children``: run id,
+    entity type, context, and whether it was created or dropped as a duplicate)."""
+    operation = operation_id or "unknown.operation"
+    provider = chosen_provider(provider_attempts)
+    made = [child for child in children if child[3]]
+    events = [
+        {
+            "org_id": org_id,
+            "company_id": company_id,
+            "entity_type": parent_entity_type,
+            "entity_id": provisional_entity_id(org_id, parent_entity_type, parent_context, parent_run_id),
+            "operation_id": operation,
+            "pipeline_run_id": parent_run_id,
+            "submission_id": submission_id,
+            "step_result_id": step_result_id,
+            "provider": provider,
+            "status": "found" if made else "not_found",
+            "fields_updated": None,
+            "summary": f"{operation_id} discovered {len(made)} {made[0][1] if made else 'entities'}",
+            "metadata_": {
+                "event_type": "fan_out_discovery",
+                "child_pipeline_run_ids": [str(run_id) for run_id, *_ in made],
+                "child_count_created": len(made),
+                "child_count_skipped_duplicates": len(children) - len(made),
+                "provider_attempts": provider_attempts,
+            },
+        }
+    ]
+    for index, (run_id, entity_type, context, created) in enumerate(children):
+        if not created:
+            continue
+        events.append(
+            {
+                "org_id": org_id,
+                "company_id": company_id,
+                "entity_type": entity_type,
+                "entity_id": provisional_entity_id(org_id, entity_type, context, run_id),
+                "operation_id": operation,
+                "pipeline_run_id": run_id,
+                "submission_id": submission_id,
+                "provider": provider,
+                "status": "found",
+                "fields_updated": sorted(k for k, v in context.items() if v is not None) or None,
+                "summary": f"{operation_id}: discovered {entity_type} #{index}",
+                "metadata_": {
+                    "event_type": "fan_out_discovery",
+                    "parent_pipeline_run_id": str(parent_run_id),
+                },
+            }
+        )
+    return events
 
 
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -1,8 +1,8 @@
-"""``/api/internal/*``: the API an external runner written against the original system drives runs with
-(reference §4.8). Off — every path answers 404 — unless ``INTERNAL_API_KEY`` is set; then the bearer must be
-that key (compared in constant time). The org acted for is the one ``x-internal-org-id`` names, or without
-that header the one owning the run, step or submission the body names (see ``dex.internal.owners``);
-freshness checks name no row, so they need the header."""
+"""``/api/internal/*``: the API an external runner written against the original system drives runs with.
+Off — every path answers 404 — unless ``INTERNAL_API_KEY`` is set; then the bearer must be that key
+(compared in constant time). The org acted for is the one ``x-internal-org-id`` names, or without that
+header the one owning the run, step or submission the body names (see ``dex.internal.owners``); freshness
+checks name no row, so they need the header."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import Envelope
 from dex.errors import NotFound, Unauthorized
 from dex.internal import service
 from dex.internal.owners import owning_org
@@ -33,6 +31,8 @@ from dex.internal.schemas import (
     SubmissionRequest,
     SubmissionStatusUpdate,
 )
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope
 from dex.pipeline.schemas import RunOut, StepResultOut, SubmissionRow
 from dex.tenancy.auth import INTERNAL_ORG_HEADER, authenticate_tenant, bearer_scheme
 from dex.tenancy.context import AuthContext

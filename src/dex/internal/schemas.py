@@ -1,4 +1,4 @@
-"""Bodies and answers of the internal API (reference §4.8, §5.6, §9.5–9.6, §10.2): the shapes an external
+"""Bodies and answers of the internal API: the shapes an external
 runner written against the original system sends and reads."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dex.db.base import INTEGER_MAX, INTEGER_MIN
 from dex.pipeline.schemas import RunOut, StepResultOut, SubmissionRow
+from dex.vocabulary import EntityType
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 StepStatus = Literal["queued", "running", "succeeded", "failed", "skipped", "retrying"]
 SubmissionStatus = Literal["received", "validated", "queued", "running", "completed", "failed", "canceled"]
-EntityType = Literal["company", "person"]
 
 
 class RunRequest(BaseModel):
@@ -88,7 +88,7 @@ class FreshnessRequest(BaseModel):
 
 
 class StepEventRequest(BaseModel):
-    # The runner also sends fields_updated, which (as in the reference) is derived here instead.
+    # The runner also sends fields_updated, which (as in the seed system) is derived here instead.
     model_config = ConfigDict(extra="ignore")
 
     org_id: uuid.UUID | None = None
@@ -112,7 +112,7 @@ class StepEventRequest(BaseModel):
 
 class InternalStep(StepResultOut):
     task_run_id: str | None
-    # The reference embedded the legacy ``steps`` row; dex's steps are operations, so it is always null.
+    # The seed system embedded the legacy ``steps`` row; dex's steps are operations, so it is always null.
     steps: None = None
 
 

@@ -2,8 +2,8 @@
 runner did; dex keeps its own guarantees while it does:
 
 - every run status change goes through ``Progress`` (legal transitions only, submission counters and the
-  derived submission status move in the same transaction), every step status change is checked against
-  ``pipeline.states`` and guarded by its legal source statuses in the ``UPDATE``;
+  derived submission status move in the same transaction), every step status change is a statement of the
+  state machine (``pipeline.states``), guarded by its legal source statuses;
 - fetching a run hands it to the caller: its remaining step rows are created (dex creates them lazily) and
   its queued steps leave the embedded executor's queue, so the two never run the same step;
 - fan-out children are created like dex's own (deduplicated across the whole submission) and queued for
@@ -36,17 +36,18 @@ from dex.internal.schemas import (
 from dex.operations.registry import get_operation
 from dex.pipeline import repository as repo
 from dex.pipeline import states
+from dex.pipeline.fanout import FanOutRecord, spawn_children
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import StepRow
-from dex.pipeline.progress import Completion, FanOutRecord, PlanCache, Progress, RunRef, dedup_key
+from dex.pipeline.progress import PlanCache, Progress
 from dex.pipeline.runner import merge_context
+from dex.pipeline.runs import RunRef
 from dex.pipeline.service import run_steps
 from dex.pipeline.views import run_snapshot
-from dex.pipeline.vocabulary import ENTITY_TYPES
 from dex.tenancy.context import AuthContext
+from dex.vocabulary import ENTITY_TYPES
 
 # Steps not started yet: what "the remaining steps" of a run are.
-PENDING_STEP_STATUSES = ("queued", "retrying")
 
 
 def _illegal(kind: str, current: str, target: str) -> None:
@@ -122,7 +123,7 @@ async def take_run(
             await progress.flush()
         await session.execute(
             update(StepResult)
-            .where(StepResult.pipeline_run_id == run.id, StepResult.status.in_(PENDING_STEP_STATUSES))
+            .where(StepResult.pipeline_run_id == run.id, StepResult.status.in_(states.PENDING_STEP_STATUSES))
             .values(available_at=None)
         )
     return {
@@ -165,12 +166,10 @@ async def update_step(session: AsyncSession, scope: AuthContext, body: StepUpdat
         exclude_none=True,
     )
     now = datetime.now(UTC)
-    sources: tuple[str, ...] = (step.status,)
     if body.status != step.status:
         _illegal("step", step.status, body.status)
-        sources = states.sources("step", body.status)
         # The caller runs it: out of the executor's queue, with no lease for lease recovery to expire.
-        values.update(status=body.status, available_at=None, claimed_by=None, lease_expires_at=None)
+        values.update(available_at=None, claimed_by=None, lease_expires_at=None)
         if body.status == "running":
             values.update(started_at=body.started_at or now, attempt=step.attempt + 1, finished_at=None)
         if body.status in states.TERMINAL_STEP_STATUSES:
@@ -181,45 +180,24 @@ async def update_step(session: AsyncSession, scope: AuthContext, body: StepUpdat
                 values["duration_ms"] = max(0, int((finished - started).total_seconds() * 1000))
     if body.duration_ms is not None:
         values["duration_ms"] = body.duration_ms
+    if body.status != step.status:
+        moved = await session.scalar(states.set_step_statement(body.status), {"step_id": step.id})
+        assert moved is not None  # the row is locked: its status cannot have moved
+    if values:
+        await session.execute(update(StepResult).where(StepResult.id == step.id).values(**values))
     updated = await session.scalar(
-        update(StepResult)
-        .where(StepResult.id == step.id, StepResult.status.in_(sources))
-        .values(**values)
-        .returning(StepResult)
-        .execution_options(populate_existing=True)
+        select(StepResult).where(StepResult.id == step.id).execution_options(populate_existing=True)
     )
-    assert updated is not None  # the row is locked: its status cannot have moved
+    assert updated is not None
     return updated
-
-
-SKIP_REMAINING = text(
-    """
-    UPDATE step_results
-    SET status = 'skipped', finished_at = now(), available_at = NULL,
-        output_payload = CASE
-            WHEN CAST(:reason AS text) IS NULL THEN output_payload
-            ELSE (CASE WHEN jsonb_typeof(output_payload) = 'object' THEN output_payload ELSE '{}'::jsonb END)
-                 || jsonb_build_object('skip_reason', CAST(:reason AS text))
-        END
-    WHERE pipeline_run_id = :run_id AND step_position > :after AND status = ANY(:pending)
-    RETURNING id
-    """
-)
 
 
 async def skip_remaining(
     session: AsyncSession, run_id: uuid.UUID, after_position: int, reason: str | None = None
 ) -> list[StepResult]:
     """Skip the run's not-yet-started steps after a position, in one statement."""
-    for status in PENDING_STEP_STATUSES:
-        states.check("step", status, "skipped")
-    params = {
-        "run_id": run_id,
-        "after": after_position,
-        "reason": reason,
-        "pending": list(PENDING_STEP_STATUSES),
-    }
-    ids = list((await session.execute(SKIP_REMAINING, params)).scalars())
+    params = {"run_id": run_id, "after": after_position, "reason": reason}
+    ids = list((await session.execute(states.SKIP_REMAINING, params)).scalars())
     rows = await session.scalars(
         select(StepResult)
         .where(StepResult.id.in_(ids))
@@ -322,7 +300,7 @@ async def fan_out(
     if step_id is None:
         raise BadRequest(f"the parent run has no step result at position {step.position}")
     spec = get_operation(body.fan_out_operation_id or step.operation_id or "")
-    # Children are of the type the operation finds (the reference made every child a person).
+    # Children are of the type the operation finds (the seed system made every child a person).
     default_type = spec.fan_out.child_entity_type if spec and spec.fan_out else "person"
     list_key = spec.fan_out.list_key if spec and spec.fan_out else "results"
     parent_context = body.parent_cumulative_context or {}
@@ -340,31 +318,17 @@ async def fan_out(
         provider_attempts=body.provider_attempts or [],
     )
     progress = Progress(session, plans)
-    for index, item in enumerate(body.fan_out_entities):
-        if not isinstance(item, dict):
-            continue
+
+    def child(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         entity_type = item.get("entity_type") if item.get("entity_type") in ENTITY_TYPES else default_type
-        context = merge_context(
-            inherited, spec.fan_out.child_input(item) if spec and spec.fan_out else item, source
-        )
-        child = RunRef(
-            uuid.uuid4(),
-            parent.org_id,
-            parent.company_id,
-            parent.submission_id,
-            parent.blueprint_id,
-            parent.blueprint_version_id,
-            parent.blueprint_version,
-            entity_type,
-            parent.depth + 1,
-        )
-        key = dedup_key(parent.org_id, entity_type, context)
-        record.children.append((child, context, key))
-        row = Progress.run_row(
-            child, context, index=index, start=body.start_from_position, parent=parent.id, dedup=key
-        )
-        progress.start_run(child, row, context)
-    progress.fan_outs.append(record)
+        child_input = spec.fan_out.child_input(item) if spec and spec.fan_out else item
+        return str(entity_type), merge_context(inherited, child_input, source)
+
+    spawn_children(
+        progress,
+        record,
+        ((index, *child(item)) for index, item in enumerate(body.fan_out_entities) if isinstance(item, dict)),
+    )
     await progress.flush()
     reason = "continued_in_fan_out_children" if record.children else "fan_out_no_results"
     await skip_remaining(session, parent.id, step.position, reason)
@@ -407,20 +371,14 @@ async def upsert_entity(
     if run.status != "succeeded":
         raise BadRequest("Entity state upsert requires a succeeded pipeline run")
     progress = Progress(session, plans)
-    progress.completions.append(
-        Completion(run_ref(run, body.entity_type), body.cumulative_context, body.last_operation_id)
-    )
+    progress.complete(run_ref(run, body.entity_type), body.cumulative_context, body.last_operation_id)
     await progress.flush()
-    upserted = next(
-        (e for e in progress.events if (e.get("metadata_") or {}).get("event_type") == "entity_upsert"), None
-    )
-    if upserted is None:
+    entity_id = progress.upserted_entity_id()
+    if entity_id is None:
         # The context names no natural key (domain, LinkedIn URL, email, name): nothing to merge into.
         return {"entity_type": body.entity_type, "entity_id": None}
     model = MODELS[body.entity_type]
-    row = await session.scalar(
-        select(model).where(model.org_id == run.org_id, model.entity_id == upserted["entity_id"])
-    )
+    row = await session.scalar(select(model).where(model.org_id == run.org_id, model.entity_id == entity_id))
     return {attribute.key: getattr(row, attribute.key) for attribute in inspect(model).column_attrs}
 
 
@@ -438,7 +396,7 @@ async def check_freshness(
 async def record_step_event(
     session: AsyncSession, scope: AuthContext, body: StepEventRequest
 ) -> dict[str, Any]:
-    """Best effort, as in the reference: a write that fails is reported, never raised (the run goes on).
+    """Best effort, as in the seed system: a write that fails is reported, never raised (the run goes on).
     Only another org's run is refused."""
     run = await load_run(session, scope, body.pipeline_run_id)
     result = dict(body.operation_result or {})

@@ -1,5 +1,5 @@
 """Executing one operation: missing-input check from the registry, the handler's provider waterfall,
-canonical-output validation, and the result object of reference §4.7.
+canonical-output validation, and the result object of an execution.
 
 The engine never raises for provider or handler trouble: whatever happens after validation becomes a
 ``failed`` result with its attempts, so a caller that already paid providers always gets a record."""
@@ -42,7 +42,7 @@ class Invocation:
     settings: Settings
 
     def option(self, name: str, default: Any = None) -> Any:
-        """A step option: ``options`` first (how dex delivers step_config), then the reference's
+        """A step option: ``options`` first (how dex delivers step_config), then the seed system's
         ``input.step_config``, then the input itself."""
         if name in self.options:
             return self.options[name]
@@ -52,7 +52,7 @@ class Invocation:
         return self.input.raw.get(name, default)
 
     def provider_order(self) -> list[str]:
-        """The spec's providers reordered by its order setting (reference §1: split on commas, trim, keep
+        """The spec's providers reordered by its order setting ( split on commas, trim, keep
         only allowed names, fall back to the default when nothing is left)."""
         default = list(self.spec.providers)
         if not self.spec.order_setting:

@@ -12,29 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-
-def normalize_domain(value: str) -> str | None:
-    """trim, lowercase, drop the scheme, cut at the first ``/`` (and ``?``/``#``), drop ``www.``."""
-    text = value.strip().lower()
-    if "://" in text:
-        text = urlsplit(text).netloc or text.split("://", 1)[1]
-    text = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].split("@")[-1].split(":", 1)[0]
-    if text.startswith("www."):
-        text = text[4:]
-    return text or None
-
-
-def normalize_linkedin_url(value: str) -> str | None:
-    text = value.strip().rstrip("/").lower()
-    return text or None
-
-
-def normalize_email(value: str) -> str | None:
-    text = value.strip().lower()
-    return text if "@" in text else None
-
+from dex.normalize import clean_text, normalize_domain, normalize_email, normalize_linkedin_url
 
 # canonical key → (source keys in precedence order, normalizer name)
 ALIASES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -75,10 +54,6 @@ _NORMALIZERS = {
     "email": normalize_email,
     "text": lambda value: value.strip() or None,
 }
-
-
-def clean_text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 class OperationInput:
@@ -124,7 +99,7 @@ class OperationInput:
         return [OperationInput(context), *([OperationInput(profile)] if isinstance(profile, Mapping) else [])]
 
     def _name_part(self, key: str) -> str | None:
-        """First/last name split from ``full_name`` when neither part was given (reference §8.4.1)."""
+        """First/last name split from ``full_name`` when neither part was given."""
         if clean_text(self.raw.get("first_name")) or clean_text(self.raw.get("last_name")):
             return None
         full = clean_text(self.raw.get("full_name"))

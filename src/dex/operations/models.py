@@ -1,4 +1,4 @@
-"""Operation execution history (reference §2.6) and the enrichment cache."""
+"""Operation execution history: one row per operation run and one per provider attempt."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, uuid_pk
-from dex.pipeline.vocabulary import ENTITY_TYPES
+from dex.vocabulary import ENTITY_TYPES
 
 OPERATION_STATUSES = ("found", "not_found", "failed", "verified", "skipped")
 ATTEMPT_STATUSES = ("found", "not_found", "failed", "verified", "skipped")
@@ -112,65 +111,4 @@ class OperationAttempt(Base):
     call_costs: Mapped[list[Decimal]] = mapped_column(
         ARRAY(Numeric(14, 4)), nullable=False, server_default="{}"
     )
-    created_at: Mapped[datetime] = created_at()
-
-
-class JournaledCall(Base):
-    """The write-ahead journal of provider requests: a row is committed before its request is sent and
-    deleted in the transaction that records the attempt that made it. A row that outlives its process
-    (SIGKILL, a lost step) is settled into the history by recovery, so no paid call goes unrecorded."""
-
-    __tablename__ = "provider_call_journal"
-    __table_args__ = (
-        Index("ix_provider_call_journal_run_id", "run_id"),
-        Index("ix_provider_call_journal_step_result_id", "step_result_id"),
-        Index("ix_provider_call_journal_owner", "owner"),
-    )
-
-    call_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    # The operation run the request's attempt will be recorded under.
-    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    org_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
-    )
-    company_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    role: Mapped[str] = mapped_column(Text, nullable=False)
-    auth_method: Mapped[str] = mapped_column(Text, nullable=False)
-    operation_id: Mapped[str] = mapped_column(Text, nullable=False)
-    entity_type: Mapped[str] = mapped_column(Text, nullable=False)
-    pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    step_result_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    submission_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    provider: Mapped[str] = mapped_column(Text, nullable=False)
-    action: Mapped[str] = mapped_column(Text, nullable=False)
-    # The process that sent it: host:pid:nonce.
-    owner: Mapped[str] = mapped_column(Text, nullable=False)
-    # What the request costs if the provider bills it; the answer, once one arrived.
-    price_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False)
-    sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    answered: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    cost_credits: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
-    created_at: Mapped[datetime] = created_at()
-
-
-class EnrichmentCacheEntry(Base):
-    """A provider answer, kept per org so an identical request within its TTL is not paid twice."""
-
-    __tablename__ = "enrichment_cache"
-    __table_args__ = (Index("ix_enrichment_cache_expires_at", "expires_at"),)
-
-    org_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
-    )
-    provider: Mapped[str] = mapped_column(Text, primary_key=True)
-    action: Mapped[str] = mapped_column(Text, primary_key=True)
-    request_hash: Mapped[str] = mapped_column(Text, primary_key=True)
-    status: Mapped[str] = mapped_column(Text, nullable=False)
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    response: Mapped[Any | None] = mapped_column(JSONB)
-    cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
-    sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_at: Mapped[datetime] = created_at()

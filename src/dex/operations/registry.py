@@ -1,7 +1,7 @@
 """The operation registry: one declarative entry per operation, the single source that execute, blueprint
 validation, the assembler, coverage and the docs all read.
 
-Requirement expressions follow the reference: ``a|b`` = any alternative, ``a+b`` = all parts.
+Requirement expressions follow the seed system: ``a|b`` = any alternative, ``a+b`` = all parts.
 ``all_of`` lists expressions that must all hold; ``any_of`` lists expressions of which one must hold.
 Operation families live in ``dex.operations.catalog.*``; each module exports ``OPERATIONS``.
 """
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from dex.operations.inputs import OperationInput
+from dex.vocabulary import EntityType
 
 if TYPE_CHECKING:
     from dex.operations.engine import Invocation, Outcome
 
-EntityType = Literal["company", "person"]
 Strategy = Literal["waterfall", "merge", "accumulate", "single", "parallel"]
 CostTier = Literal["free", "low", "medium", "high"]
 COST_RANK = {"free": 0, "low": 1, "medium": 2, "high": 3}
@@ -84,7 +84,7 @@ class OperationSpec:
     handler: Callable[[Invocation], Awaitable[Outcome]]
     optional_inputs: tuple[str, ...] = ()
     fan_out: FanOut | None = None
-    # The settings attribute that reorders ``providers`` (reference §1), if any.
+    # The settings attribute that reorders ``providers``, if any.
     order_setting: str | None = None
     options: tuple[str, ...] = field(default=())
     # Whether missing required inputs stop the operation before any provider is asked. When False the

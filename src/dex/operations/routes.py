@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import Envelope
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope
 from dex.operations import service
 from dex.operations.schemas import ExecuteRequest, OperationResultOut, RegistryOut, RegistryRequest
 from dex.tenancy.auth import FlexibleAuth, tenant_scope

@@ -1,4 +1,4 @@
-"""API models of the operation engine (reference §4.7)."""
+"""API models of the operation engine."""
 
 from __future__ import annotations
 

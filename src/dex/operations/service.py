@@ -11,9 +11,8 @@ from dex.errors import BadRequest
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import OperationSpec, get_operation, registry
 from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
-from dex.providers.journal import Requester
 from dex.providers.runtime import ProviderRuntime
-from dex.tenancy.context import AuthContext
+from dex.tenancy.context import AuthContext, requester_for
 
 
 def resolve_operation(operation_id: str, entity_type: str) -> OperationSpec:
@@ -47,7 +46,7 @@ async def execute(
         spec,
         input_payload,
         providers=runtime.context(
-            auth.org_id, use_cache=cache_enabled(options), requester=Requester.acting_as(auth)
+            auth.org_id, use_cache=cache_enabled(options), requester=requester_for(auth)
         ),
         settings=settings,
         options=options,

@@ -2,54 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dex.client import DexClient, local_client, remote_client
+from dex.client import DexClient
 from dex.errors import DexError
-
-console = Console()
-
-ApiUrl = Annotated[
-    str | None,
-    typer.Option("--api-url", envvar="DEX_API_URL", help="A running dex API; default: run dex in-process."),
-]
-Token = Annotated[
-    str | None, typer.Option("--token", envvar="DEX_API_TOKEN", help="API token for --api-url.")
-]
-
-
-@asynccontextmanager
-async def open_client(api_url: str | None, token: str | None) -> AsyncIterator[DexClient]:
-    if api_url:
-        if not token:
-            raise DexError("--token (or DEX_API_TOKEN) is required with --api-url")
-        async with remote_client(api_url, token) as client:
-            yield client
-        return
-    from dex.cli import load_settings, prepare_database
-
-    settings = load_settings()
-    url = await asyncio.to_thread(prepare_database, settings, migrate=settings.embedded)
-    async with local_client(settings, url) as client:
-        yield client
-
-
-def run(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    from dex.cli import fail
-
-    try:
-        asyncio.run(work())
-    except DexError as exc:
-        fail(exc.message)
+from dex.kit.cli import ApiUrl, Token, console, open_client, run_command
 
 
 async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
@@ -168,7 +130,7 @@ def submit(
             status = await follow(client, str(submitted["submission_id"]))
             console.print(summary_line(status))
 
-    run(work)
+    run_command(work)
 
 
 def status(
@@ -184,4 +146,4 @@ def status(
             console.print(runs_table(result))
             console.print(summary_line(result))
 
-    run(work)
+    run_command(work)

@@ -1,4 +1,4 @@
-"""Step conditions, evaluated against the cumulative context (reference §7, exactly).
+"""Step conditions, evaluated against the cumulative context.
 
 ``evaluate(condition, context)`` is pure and never raises. The semantics are JavaScript's, because the
 original runner was TypeScript and blueprints written for it must keep their meaning: strict equality

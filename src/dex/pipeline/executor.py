@@ -1,4 +1,5 @@
-"""The embedded executor: runs ready steps inside the dex process (DESIGN.md principle 5).
+"""The embedded executor: runs ready steps inside the dex process. It is one of two executors (the other is
+the scale-out worker); both share the state machine and the step function.
 
 Four cooperating tasks:
 
@@ -31,10 +32,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.config import Settings
+from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost, error_causes, libpq_url
 from dex.observability import STEPS_FINISHED, log_context
 from dex.operations.repository import journal_owners, settle_orphaned_calls
-from dex.pipeline import progress as progress_module
+from dex.pipeline import claims
 from dex.pipeline import repository as repo
 from dex.pipeline.progress import PlanCache, apply_outcomes
 from dex.pipeline.runner import OUTCOME_STATUS, ClaimedStep, RunnerDeps, StepOutcome, run_step
@@ -215,7 +217,9 @@ class Executor:
         self.worker = new_worker_id()
         self.plans = plans or PlanCache()
         self._wake = asyncio.Event()
-        self._done: asyncio.Queue[StepOutcome] = asyncio.Queue()
+        self._writes: Batcher[StepOutcome, None] = Batcher(
+            self._write, "outcomes", max_batch=self.config.write_batch
+        )
         self._inflight: dict[uuid.UUID, uuid.UUID] = {}  # step id → org id
         self._tasks: list[asyncio.Task[None]] = []
         self._step_tasks: set[asyncio.Task[None]] = set()
@@ -230,7 +234,6 @@ class Executor:
         await self._listen()
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="dex-claimer"),
-            asyncio.create_task(self._write_loop(), name="dex-writer"),
             asyncio.create_task(self._lease_loop(), name="dex-leases"),
         ]
         log.info("executor %s started (concurrency %d)", self.worker, self.config.concurrency)
@@ -239,9 +242,8 @@ class Executor:
         """Stop claiming, let running steps finish and be recorded, then stop."""
         self._stopping = True
         self._wake.set()
-        if self._step_tasks:
+        if self._step_tasks:  # each step task ends once its outcome is recorded
             await asyncio.gather(*self._step_tasks, return_exceptions=True)
-        await self._done.join()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -277,7 +279,7 @@ class Executor:
             if free > 0:
                 try:
                     async with self.database.transaction() as session:
-                        claimed = await progress_module.claim(
+                        claimed = await claims.claim(
                             session,
                             self.plans,
                             worker=self.worker,
@@ -312,35 +314,30 @@ class Executor:
             log.exception("step %s crashed before completing", claimed.step_id)
             self._inflight.pop(claimed.step_id, None)
             return
-        await self._done.put(outcome)
+        try:
+            await self._writes.submit(outcome)
+        finally:
+            self._inflight.pop(claimed.step_id, None)
+            self._wake.set()
 
     # --- writing --------------------------------------------------------------------------------------
 
-    async def _write_loop(self) -> None:
-        while True:
-            batch = [await self._done.get()]
-            while len(batch) < self.config.write_batch and not self._done.empty():
-                batch.append(self._done.get_nowait())
-            try:
-                await self._write(batch)
-            except Exception:  # the writer keeps going; these steps' leases expire and they run again
-                log.exception("recording %d finished steps failed unexpectedly", len(batch))
-            finally:
-                for outcome in batch:
-                    self._inflight.pop(outcome.claimed.step_id, None)
-                    self._done.task_done()
-                self._wake.set()
-
-    async def _write(self, batch: list[StepOutcome]) -> None:
-        recorded = await record_outcomes(
-            self.database,
-            batch,
-            worker=self.worker,
-            plans=self.plans,
-            retry_base_seconds=self.config.retry_base_seconds,
-        )
+    async def _write(self, batch: list[StepOutcome]) -> list[None]:
+        """Group commit of finished steps: the outcomes that arrived while the previous write ran."""
+        try:
+            recorded = await record_outcomes(
+                self.database,
+                batch,
+                worker=self.worker,
+                plans=self.plans,
+                retry_base_seconds=self.config.retry_base_seconds,
+            )
+        except Exception:  # the writer keeps going; these steps' leases expire and they run again
+            log.exception("recording %d finished steps failed unexpectedly", len(batch))
+            return [None] * len(batch)
         if recorded:
             self.steps_finished += len(batch)
+        return [None] * len(batch)
 
     # --- leases ---------------------------------------------------------------------------------------
 
@@ -356,7 +353,7 @@ class Executor:
         """Until no step is in flight here and none is queued, retrying or running anywhere (tests)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self._inflight and self._done.empty():
+            if not self._inflight:
                 async with self.database.transaction() as session:
                     if not await repo.has_unfinished_steps(session):
                         return

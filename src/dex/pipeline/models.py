@@ -1,4 +1,4 @@
-"""Submissions, pipeline runs and step results (reference §2.5), shaped for a durable executor:
+"""Submissions, pipeline runs and step results, shaped for a durable executor:
 a step is claimable when it is ``queued`` with ``available_at`` set; a claim is a lease that expires."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
-from dex.pipeline.vocabulary import ENTITY_TYPES, RUN_STATUSES, STEP_STATUSES, SUBMISSION_STATUSES
+from dex.vocabulary import ENTITY_TYPES, RUN_STATUSES, STEP_STATUSES, SUBMISSION_STATUSES
 
 
 def _tenant_fks(*pairs: tuple[str, str]) -> tuple[ForeignKeyConstraint, ...]:

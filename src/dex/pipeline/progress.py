@@ -12,8 +12,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,13 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.queries import dumps
 from dex.entities import timeline
-from dex.entities.identity import UNIQUE_KEYS, resolve_identity
 from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
 from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
 from dex.pipeline import live, states
 from dex.pipeline import repository as repo
-from dex.pipeline.conflicts import identity_conflict_events
+from dex.pipeline.fanout import FanOutRecord, spawn_children
 from dex.pipeline.plan import Plan, StepDef, StepRow, advance, skip_all
 from dex.pipeline.runner import (
     OUTCOME_STATUS,
@@ -38,6 +36,7 @@ from dex.pipeline.runner import (
     pipeline_auth,
     source_of,
 )
+from dex.pipeline.runs import Completion, RunRef
 from dex.webhooks import outbox as webhook_outbox
 
 
@@ -58,50 +57,8 @@ class PlanCache:
         return plan
 
 
-@dataclass(frozen=True)
-class RunRef:
-    run_id: uuid.UUID
-    org_id: uuid.UUID
-    company_id: uuid.UUID
-    submission_id: uuid.UUID
-    blueprint_id: uuid.UUID
-    version_id: uuid.UUID
-    version: int
-    entity_type: str
-    depth: int
-
-
-@dataclass
-class Completion:
-    run: RunRef
-    context: dict[str, Any]
-    last_operation_id: str | None
-
-
-@dataclass
-class FanOutRecord:
-    parent: RunRef
-    step_result_id: uuid.UUID
-    step: StepDef
-    start_from_position: int
-    parent_context: dict[str, Any]
-    children: list[tuple[RunRef, dict[str, Any], str | None]] = field(default_factory=list)
-    provider_attempts: list[dict[str, Any]] = field(default_factory=list)
-
-
 def retry_delay_seconds(attempt: int, base: float) -> float:
     return min(300.0, base * 2 ** max(0, attempt - 1)) * random.uniform(0.5, 1.0)
-
-
-def dedup_key(org_id: uuid.UUID, entity_type: str, context: dict[str, Any]) -> str | None:
-    """A child's identity within its submission: its strongest *unique* natural key, if any."""
-    identity = resolve_identity(org_id, entity_type, {k: v for k, v in context.items() if k != "entity_id"})
-    if identity is None:
-        return None
-    for column, value in identity.natural_keys:
-        if column in UNIQUE_KEYS[entity_type] or (entity_type == "company" and column == "linkedin_url"):
-            return f"{entity_type}:{column}:{value}"
-    return None
 
 
 class Progress:
@@ -217,9 +174,31 @@ class Progress:
         step_plan = advance(steps, context)
         self.add_rows(run, step_plan.rows)
         if step_plan.complete:
-            self.completions.append(Completion(run, context, last_operation_id))
+            self.complete(run, context, last_operation_id)
 
     # --- events ---------------------------------------------------------------------------------------
+
+    def add_fan_out(self, record: FanOutRecord) -> None:
+        self.fan_outs.append(record)
+
+    def complete(self, run: RunRef, context: dict[str, Any], last_operation_id: str | None) -> None:
+        """The run has no step left: its entity is merged and it succeeds at flush."""
+        self.completions.append(Completion(run, context, last_operation_id))
+
+    def wake_executors(self) -> None:
+        """Steps were made ready outside ``add_rows``: executors are told at flush."""
+        self.any_queued = True
+
+    def upserted_entity_id(self) -> Any:
+        """The entity the flushed completions merged into, if any."""
+        return next(
+            (
+                event["entity_id"]
+                for event in self.events
+                if (event.get("metadata_") or {}).get("event_type") == "entity_upsert"
+            ),
+            None,
+        )
 
     def start_run(self, run: RunRef, run_row: dict[str, Any], context: dict[str, Any]) -> None:
         """A new run (batch entity or fan-out child): inserted, then advanced from its start position."""
@@ -297,32 +276,20 @@ class Progress:
             provider_attempts=(outcome.result.to_dict()["provider_attempts"] if outcome.result else []),
         )
         source = source_of(outcome.result) if outcome.result else None
-        for index, item in enumerate(outcome.fan_out_items or []):
-            child_context = merge_context(inherited, item, source)
-            child = RunRef(
-                uuid.uuid4(),
-                parent.org_id,
-                parent.company_id,
-                parent.submission_id,
-                parent.blueprint_id,
-                parent.version_id,
-                parent.version,
-                spec.fan_out.child_entity_type,
-                parent.depth + 1,
-            )
-            key = dedup_key(parent.org_id, child.entity_type, child_context)
-            fan_out.children.append((child, child_context, key))
-            self.start_run(
-                child,
-                self.run_row(child, child_context, index=index, start=start, parent=parent.run_id, dedup=key),
-                child_context,
-            )
-        self.fan_outs.append(fan_out)
+        child_type = spec.fan_out.child_entity_type
+        spawn_children(
+            self,
+            fan_out,
+            (
+                (index, child_type, merge_context(inherited, item, source))
+                for index, item in enumerate(outcome.fan_out_items or [])
+            ),
+        )
         reason = "continued_in_fan_out_children" if outcome.fan_out_items else "fan_out_no_results"
         self.add_rows(
             parent, skip_all(later, outcome.context, reason, {"fan_out_step_position": step.position})
         )
-        self.completions.append(Completion(parent, outcome.context, step.operation_id))
+        self.complete(parent, outcome.context, step.operation_id)
 
     @staticmethod
     def run_row(
@@ -386,7 +353,7 @@ class Progress:
         self._fan_out_events(created)
         await timeline.insert_events(self.session, self.events)
         for target in ("running", "succeeded", "failed", "canceled"):
-            for moved in await repo.move_runs(self.session, target, self.moves.get(target, [])):
+            for moved in await states.move_runs(self.session, target, self.moves.get(target, [])):
                 self.moved_runs.append({**moved, "status": target})
                 delta = states.counter_delta(moved["old_status"], target)
                 for name, value in delta.items():
@@ -423,91 +390,45 @@ class Progress:
                 repoints.append(
                     {"run_id": run.run_id, "entity_type": run.entity_type, "entity_id": upserted.entity_id}
                 )
-                self.events.append(self._upsert_event(run, upserted, completion.last_operation_id))
-                self.events += identity_conflict_events(run, upserted)
+                self.events.append(
+                    timeline.upsert_event(
+                        org_id=run.org_id,
+                        company_id=run.company_id,
+                        entity_type=run.entity_type,
+                        pipeline_run_id=run.run_id,
+                        submission_id=run.submission_id,
+                        upserted=upserted,
+                        operation_id=completion.last_operation_id,
+                    )
+                )
+                self.events += timeline.identity_conflict_events(
+                    org_id=run.org_id,
+                    company_id=run.company_id,
+                    pipeline_run_id=run.run_id,
+                    submission_id=run.submission_id,
+                    upserted=upserted,
+                )
             self.move(run.run_id, "succeeded")
         await timeline.repoint_run_events(self.session, repoints)
-
-    @staticmethod
-    def _upsert_event(run: RunRef, upserted: Any, operation_id: str | None) -> dict[str, Any]:
-        fields = list(upserted.fields_updated)
-        return {
-            "org_id": run.org_id,
-            "company_id": run.company_id,
-            "entity_type": run.entity_type,
-            "entity_id": upserted.entity_id,
-            "operation_id": operation_id or "unknown.operation",
-            "pipeline_run_id": run.run_id,
-            "submission_id": run.submission_id,
-            "provider": None,
-            "status": "found",
-            "fields_updated": fields or None,
-            "summary": f"entity {'created' if upserted.created else 'updated'} "
-            f"(version {upserted.record_version})",
-            "metadata_": {
-                "event_type": "entity_upsert",
-                "last_operation_id": operation_id,
-                "record_version": upserted.record_version,
-                "created": upserted.created,
-                "pipeline_entity_type": run.entity_type,
-            },
-        }
 
     def _fan_out_events(self, created: set[uuid.UUID]) -> None:
         for fan_out in self.fan_outs:
             parent = fan_out.parent
-            made = [child for child, _, _ in fan_out.children if child.run_id in created]
-            parent_context_entity = timeline.provisional_entity_id(
-                parent.org_id, parent.entity_type, fan_out.parent_context, parent.run_id
+            self.events += timeline.fan_out_events(
+                org_id=parent.org_id,
+                company_id=parent.company_id,
+                submission_id=parent.submission_id,
+                parent_run_id=parent.run_id,
+                parent_entity_type=parent.entity_type,
+                parent_context=fan_out.parent_context,
+                step_result_id=fan_out.step_result_id,
+                operation_id=fan_out.step.operation_id,
+                provider_attempts=fan_out.provider_attempts,
+                children=[
+                    (child.run_id, child.entity_type, context, child.run_id in created)
+                    for child, context, _ in fan_out.children
+                ],
             )
-            self.events.append(
-                {
-                    "org_id": parent.org_id,
-                    "company_id": parent.company_id,
-                    "entity_type": parent.entity_type,
-                    "entity_id": parent_context_entity,
-                    "operation_id": fan_out.step.operation_id or "unknown.operation",
-                    "pipeline_run_id": parent.run_id,
-                    "submission_id": parent.submission_id,
-                    "step_result_id": fan_out.step_result_id,
-                    "provider": timeline.chosen_provider(fan_out.provider_attempts),
-                    "status": "found" if made else "not_found",
-                    "fields_updated": None,
-                    "summary": f"{fan_out.step.operation_id} discovered {len(made)} "
-                    f"{made[0].entity_type if made else 'entities'}",
-                    "metadata_": {
-                        "event_type": "fan_out_discovery",
-                        "child_pipeline_run_ids": [str(child.run_id) for child in made],
-                        "child_count_created": len(made),
-                        "child_count_skipped_duplicates": len(fan_out.children) - len(made),
-                        "provider_attempts": fan_out.provider_attempts,
-                    },
-                }
-            )
-            for index, (child, context, _) in enumerate(fan_out.children):
-                if child.run_id not in created:
-                    continue
-                self.events.append(
-                    {
-                        "org_id": child.org_id,
-                        "company_id": child.company_id,
-                        "entity_type": child.entity_type,
-                        "entity_id": timeline.provisional_entity_id(
-                            child.org_id, child.entity_type, context, child.run_id
-                        ),
-                        "operation_id": fan_out.step.operation_id or "unknown.operation",
-                        "pipeline_run_id": child.run_id,
-                        "submission_id": child.submission_id,
-                        "provider": timeline.chosen_provider(fan_out.provider_attempts),
-                        "status": "found",
-                        "fields_updated": sorted(k for k, v in context.items() if v is not None) or None,
-                        "summary": f"{fan_out.step.operation_id}: discovered {child.entity_type} #{index}",
-                        "metadata_": {
-                            "event_type": "fan_out_discovery",
-                            "parent_pipeline_run_id": str(parent.run_id),
-                        },
-                    }
-                )
 
     async def _record_fan_out_outputs(self, created: set[uuid.UUID]) -> None:
         updates = []
@@ -590,84 +511,3 @@ async def apply_outcomes(
             progress.record_history(outcome)
     await progress.flush()
     return progress
-
-
-async def claim(
-    session: AsyncSession,
-    plans: PlanCache,
-    *,
-    worker: str,
-    lease_seconds: float,
-    capacity: int,
-    org_allowance: Callable[[uuid.UUID], int] | None = None,
-) -> list[ClaimedStep]:
-    """Claim up to ``capacity`` ready steps, shared fairly across the orgs that have ready work (each org
-    gets an equal quota, capped by ``org_allowance``), and mark their runs running."""
-    orgs = await repo.orgs_with_ready_steps(session)
-    random.shuffle(orgs)
-    claimed_rows: list[Any] = []
-    remaining = capacity
-    while orgs and remaining > 0:
-        quota = max(1, -(-remaining // len(orgs)))
-        still_ready = []
-        for org_id in orgs:
-            limit = min(quota, remaining, org_allowance(org_id) if org_allowance else capacity)
-            if limit <= 0:
-                continue
-            rows = await repo.claim_steps(
-                session, org_id=org_id, limit=limit, worker=worker, lease_seconds=lease_seconds
-            )
-            claimed_rows += rows
-            remaining -= len(rows)
-            if len(rows) == limit:
-                still_ready.append(org_id)
-        if len(still_ready) == len(orgs) or not still_ready:
-            break
-        orgs = still_ready
-    return await _start_claimed(session, plans, claimed_rows)
-
-
-async def claim_ids(
-    session: AsyncSession,
-    plans: PlanCache,
-    *,
-    worker: str,
-    lease_seconds: float,
-    step_ids: Sequence[uuid.UUID],
-) -> list[ClaimedStep]:
-    """Claim the named steps that are still ready (scale-out workers: one message names one step), with
-    the same lease, attempt and run transitions as :func:`claim`."""
-    rows = await repo.claim_step_ids(session, step_ids=step_ids, worker=worker, lease_seconds=lease_seconds)
-    return await _start_claimed(session, plans, rows)
-
-
-async def _start_claimed(
-    session: AsyncSession, plans: PlanCache, claimed_rows: list[Any]
-) -> list[ClaimedStep]:
-    """Mark the runs of freshly claimed step rows running and describe each step for the runner."""
-    if not claimed_rows:
-        return []
-    runs = await repo.run_info(session, {row["pipeline_run_id"] for row in claimed_rows})
-    progress = Progress(session, plans)
-    for run_id in runs:
-        progress.move(run_id, "running")
-    await progress.flush()
-    return [
-        ClaimedStep(
-            step_id=row["id"],
-            run_id=row["pipeline_run_id"],
-            org_id=row["org_id"],
-            company_id=row["company_id"],
-            submission_id=row["submission_id"],
-            blueprint_id=runs[row["pipeline_run_id"]]["blueprint_id"],
-            version_id=runs[row["pipeline_run_id"]]["blueprint_version_id"],
-            version=runs[row["pipeline_run_id"]]["blueprint_version"],
-            position=row["step_position"],
-            attempt=row["attempt"],
-            context=row["input_payload"] or {},
-            run_entity_type=runs[row["pipeline_run_id"]]["entity_type"],
-            depth=runs[row["pipeline_run_id"]]["depth"],
-            budgeted=runs[row["pipeline_run_id"]]["budgeted"],
-        )
-        for row in claimed_rows
-    ]

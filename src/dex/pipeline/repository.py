@@ -1,6 +1,6 @@
 """Every pipeline query. The executor's hot path is set-based: one statement per kind of write for a whole
 batch of steps, rows passed as one JSON document (``jsonb_to_recordset``), never one round trip per step.
-State changes carry their legal source statuses (``pipeline.states.sources``) in the ``WHERE``."""
+Status changes are the state machine's statements (``pipeline.states``); this module runs them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Text, TextClause, bindparam, cast, func, insert, select, text
+from sqlalchemy import Text, bindparam, cast, func, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,10 +18,6 @@ from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 
 READY_NOTIFY_CHANNEL = "dex_steps_ready"
-
-
-def _in(values: Iterable[str]) -> str:
-    return ", ".join(f"'{value}'" for value in values)
 
 
 async def load_snapshot(session: AsyncSession, version_id: uuid.UUID) -> dict[str, Any]:
@@ -54,31 +50,13 @@ ORGS_WITH_READY_STEPS = text(
 )
 
 
-def _claim(candidates: str) -> TextClause:
-    """Claim the ready steps ``candidates`` selects (``SELECT r.id FROM step_results r …``): a lease for
-    ``:worker``, the next attempt. The candidates are locked in a CTE, which PostgreSQL evaluates exactly
-    once; a LIMIT subquery joined into the UPDATE may be re-scanned by some plans and claim more."""
-    return text(
-        f"""
-        WITH ready AS MATERIALIZED ({candidates} FOR UPDATE SKIP LOCKED)
-        UPDATE step_results s
-        SET status = 'running', claimed_by = :worker, attempt = s.attempt + 1, started_at = now(),
-            lease_expires_at = now() + make_interval(secs => :lease_seconds)
-        FROM ready
-        WHERE s.id = ready.id AND s.status IN ({_in(states.sources("step", "running"))})
-        RETURNING s.id, s.pipeline_run_id, s.org_id, s.company_id, s.submission_id, s.step_position,
-                  s.attempt, s.input_payload
-        """
-    )
-
-
-CLAIM = _claim(
+CLAIM = states.claim_statement(
     f"SELECT r.id FROM step_results r WHERE r.org_id = :org_id AND {ready('r')} "
     "ORDER BY r.available_at LIMIT :limit"
 )
 # Scale-out workers claim the steps their messages name; a step that is no longer ready (already run,
 # skipped, or claimed by another worker from a duplicate message) is simply not returned.
-CLAIM_IDS = _claim(f"SELECT r.id FROM step_results r WHERE r.id = ANY(:ids) AND {ready('r')}")
+CLAIM_IDS = states.claim_statement(f"SELECT r.id FROM step_results r WHERE r.id = ANY(:ids) AND {ready('r')}")
 
 # ``budgeted``: the run's org or submission has a budget, so its paid steps check it before spending
 # (dex.usage.budgets); the others skip that check without a query.
@@ -134,16 +112,8 @@ async def renew_leases(
 
 async def requeue_expired_leases(session: AsyncSession, *, dead_workers: Sequence[str] = ()) -> int:
     """Running steps whose worker is gone (lease expired, or a dead process of this host) go back to the
-    queue; their next claim increments ``attempt`` and a late completion by the old worker is refused."""
-    states.check("step", "running", "queued")
-    result = await session.execute(
-        text(
-            "UPDATE step_results SET status = 'queued', claimed_by = NULL, lease_expires_at = NULL, "
-            "available_at = now() "
-            "WHERE status = 'running' AND (lease_expires_at < now() OR claimed_by = ANY(:dead))"
-        ),
-        {"dead": list(dead_workers)},
-    )
+    queue (:data:`states.REQUEUE_EXPIRED`)."""
+    result = await session.execute(states.REQUEUE_EXPIRED, {"dead": list(dead_workers)})
     return result.rowcount
 
 
@@ -173,28 +143,6 @@ async def notify_ready(session: AsyncSession) -> None:
 
 # --- completing steps -----------------------------------------------------------------------------------
 
-FINISH_STEPS = text(
-    """
-    UPDATE step_results s
-    SET status = v.status,
-        output_payload = v.output_payload,
-        error_message = v.error_message,
-        error_details = v.error_details,
-        duration_ms = v.duration_ms,
-        finished_at = CASE WHEN v.status IN ('retrying', 'budget_exhausted') THEN NULL ELSE now() END,
-        -- A step parked for budget spent nothing: its claim does not use up one of its attempts.
-        attempt = CASE WHEN v.status = 'budget_exhausted' THEN s.attempt - 1 ELSE s.attempt END,
-        available_at = CASE WHEN v.status = 'retrying'
-                            THEN now() + make_interval(secs => v.retry_delay_seconds) ELSE NULL END,
-        lease_expires_at = NULL
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
-        id uuid, attempt int, status text, output_payload jsonb, error_message text, error_details jsonb,
-        duration_ms int, retry_delay_seconds float8)
-    WHERE s.id = v.id AND s.attempt = v.attempt AND s.claimed_by = :worker AND s.status = 'running'
-    RETURNING s.id
-    """
-)
-
 
 async def finish_steps(session: AsyncSession, rows: list[dict[str, Any]], *, worker: str) -> set[uuid.UUID]:
     """Record claimed steps' results; returns the ids still owned by ``worker`` (others were lost to an
@@ -203,7 +151,7 @@ async def finish_steps(session: AsyncSession, rows: list[dict[str, Any]], *, wor
         states.check("step", "running", row["status"])
     if not rows:
         return set()
-    result = await session.execute(FINISH_STEPS, {"rows": dumps(rows), "worker": worker})
+    result = await session.execute(states.FINISH_STEPS, {"rows": dumps(rows), "worker": worker})
     return set(result.scalars())
 
 
@@ -271,41 +219,6 @@ async def insert_runs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     return created
 
 
-MOVE_RUNS = text(
-    """
-    UPDATE pipeline_runs r
-    SET status = :target,
-        started_at = COALESCE(r.started_at, now()),
-        finished_at = CASE WHEN :target IN ('succeeded', 'failed', 'canceled') THEN now() ELSE NULL END,
-        error_message = v.error_message,
-        error_details = v.error_details
-    FROM (
-        SELECT p.id, p.status AS old_status, x.error_message, x.error_details
-        FROM pipeline_runs p
-        JOIN jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(id uuid, error_message text, error_details jsonb)
-          ON x.id = p.id
-        WHERE p.status = ANY(:sources)
-        ORDER BY p.id
-        FOR UPDATE OF p
-    ) v
-    WHERE r.id = v.id
-    RETURNING r.id, r.submission_id, v.old_status, r.org_id, r.company_id, r.entity_type, r.entity_index,
-              r.parent_pipeline_run_id, r.depth, r.error_message
-    """
-)
-
-
-async def move_runs(session: AsyncSession, target: str, rows: list[dict[str, Any]]) -> list[Any]:
-    """Move runs to ``target`` from any legal source status; returns each moved run's id, submission_id,
-    old_status and what webhooks and live progress tell about it."""
-    if not rows:
-        return []
-    result = await session.execute(
-        MOVE_RUNS, {"target": target, "rows": dumps(rows), "sources": list(states.sources("run", target))}
-    )
-    return list(result.mappings())
-
-
 BUMP_COUNTERS = text(
     """
     UPDATE submissions s
@@ -360,15 +273,7 @@ async def bump_counters(
                     "counters": counters,
                 }
             )
-    if changes:
-        await session.execute(
-            text(
-                "UPDATE submissions s SET status = v.status, "
-                "finished_at = CASE WHEN v.status IN ('completed', 'failed', 'canceled') THEN now() END "
-                "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, status text) WHERE s.id = v.id"
-            ),
-            {"rows": dumps([{"id": change["id"], "status": change["status"]} for change in changes])},
-        )
+    await states.set_submission_statuses(session, {change["id"]: change["status"] for change in changes})
     return changes
 
 

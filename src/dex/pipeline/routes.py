@@ -14,11 +14,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from dex.api.deps import SessionDep
-from dex.api.envelopes import Envelope, ListEnvelope, PageRequest, list_envelope
-from dex.api.routing import ModelBodyRoute
-from dex.db.queries import Page
 from dex.errors import BadRequest
+from dex.kit.deps import SessionDep
+from dex.kit.envelopes import Envelope, ListEnvelope, PageRequest, list_envelope
+from dex.kit.paging import Page
+from dex.kit.routing import ModelBodyRoute
 from dex.pipeline import ingest, live, service, submissions, views
 from dex.pipeline.models import PipelineRun, Submission
 from dex.pipeline.schemas import (

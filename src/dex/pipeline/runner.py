@@ -21,9 +21,8 @@ from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.pipeline.plan import StepDef
 from dex.providers.base import Attempt
-from dex.providers.journal import Requester
 from dex.providers.runtime import ProviderRuntime
-from dex.tenancy.context import AuthContext
+from dex.tenancy.context import AuthContext, requester_for
 from dex.usage.budgets import exhausted_budget, next_call_cost
 
 log = logging.getLogger(__name__)
@@ -122,7 +121,7 @@ LINEAGE_KEY = "_lineage"
 def merge_context(
     context: dict[str, Any], output: dict[str, Any] | None, source: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Shallow merge: later keys overwrite, nulls included, objects and arrays replaced whole (§6.2h).
+    """Shallow merge: later keys overwrite, nulls included, objects and arrays replaced whole.
 
     With ``source`` (``{operation_id, provider}``), every output field it set to a new non-null value is
     attributed to it under ``_lineage``, which travels with the context into children and becomes the
@@ -215,7 +214,7 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
                 claimed.context,
                 providers=deps.providers.context(
                     claimed.org_id,
-                    requester=Requester.acting_as(
+                    requester=requester_for(
                         pipeline_auth(claimed.org_id, claimed.company_id),
                         pipeline_run_id=claimed.run_id,
                         step_result_id=claimed.step_id,

@@ -1,4 +1,4 @@
-"""API models of batches (reference §4.7) plus dex's cancel, resume and paging."""
+"""API models of batches plus dex's cancel, resume and paging."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Json, TypeAdapter
 
-from dex.api.envelopes import JSON_INTEGER_MAX, PageRequest
 from dex.entities.repository import LINEAGE_KEY
+from dex.kit.envelopes import JSON_INTEGER_MAX, PageRequest
 from dex.usage.schemas import SubmissionUsage
+from dex.vocabulary import EntityType
 
 
 def without_lineage(value: Any) -> Any:
@@ -34,7 +35,7 @@ ClientContext = Annotated[dict[str, Any], AfterValidator(without_lineage)]
 
 
 class EntityIn(BaseModel):
-    entity_type: Literal["company", "person"]
+    entity_type: EntityType
     input: dict[str, Any] = Field(default_factory=dict)
 
 

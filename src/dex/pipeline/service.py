@@ -1,4 +1,4 @@
-"""Batch submission, status, cancel and resume (reference §4.7, §5.3) — services never commit."""
+"""Batch submission, status, cancel and resume — services never commit."""
 
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ from sqlalchemy.orm import undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from dex.blueprints.service import version_for_submission
-from dex.db.queries import Page, conflict_for, paginate
+from dex.db.queries import conflict_for
 from dex.errors import BadRequest, Forbidden, NotFound
+from dex.kit.paging import Page, paginate
 from dex.pipeline import repository as repo
+from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 from dex.pipeline.plan import Plan, skip_all
-from dex.pipeline.progress import PlanCache, Progress, RunRef
+from dex.pipeline.progress import PlanCache, Progress
+from dex.pipeline.runs import RunRef
 from dex.pipeline.schemas import ENTITIES_JSON, BatchSubmitRequest, SubmittedBatch
 from dex.pipeline.states import RunCounters
 from dex.tenancy.context import AuthContext
@@ -284,20 +287,7 @@ async def cancel(
         text("UPDATE submissions SET canceled_at = COALESCE(canceled_at, now()) WHERE id = :id"),
         {"id": submission.id},
     )
-    skipped = list(
-        (
-            await session.execute(
-                text(
-                    "UPDATE step_results SET status = 'skipped', available_at = NULL, finished_at = now(), "
-                    "output_payload = jsonb_build_object('skip_reason', 'submission_canceled', "
-                    "'cumulative_context', input_payload) "
-                    "WHERE submission_id = :id AND status IN ('queued', 'retrying', 'budget_exhausted') "
-                    "RETURNING pipeline_run_id, step_position, input_payload"
-                ),
-                {"id": submission.id},
-            )
-        ).mappings()
-    )
+    skipped = list((await session.execute(states.CANCEL_STEPS, {"id": submission.id})).mappings())
     runs = await repo.run_info(session, [row["pipeline_run_id"] for row in skipped])
     progress = Progress(session, plans)
     for row in skipped:
@@ -366,20 +356,24 @@ async def resume(
         ),
         {"ids": ids},
     )
-    await session.execute(
-        text(
-            "UPDATE step_results SET status = 'queued', available_at = now(), finished_at = NULL, "
-            "error_message = NULL, error_details = NULL, claimed_by = NULL "
-            "WHERE pipeline_run_id = ANY(:ids) AND status = 'failed'"
-        ),
-        {"ids": ids},
-    )
+    await session.execute(states.RESUME_STEPS, {"ids": ids})
     progress = Progress(session, plans)
     for run in failed_runs:
         progress.move(run.id, "running")
-    progress.any_queued = True
+    progress.wake_executors()
     await progress.flush()
     return ids
+
+
+async def requeue_parked(
+    session: AsyncSession, org_id: uuid.UUID, submission_id: uuid.UUID | None = None
+) -> int:
+    """Steps parked for budget whose org and submission are under budget again go back to the queue."""
+    params = {"org_id": org_id, "submission_id": submission_id}
+    requeued = (await session.execute(states.REQUEUE_PARKED, params)).rowcount
+    if requeued:
+        await repo.notify_ready(session)
+    return requeued
 
 
 async def owner_scope(session: AsyncSession, model: Any, row_id: uuid.UUID, *, missing: str) -> AuthContext:

@@ -1,17 +1,27 @@
-"""The one place that says which run, step and submission status changes are legal.
+"""The state machine of runs, steps and submissions: which status changes are legal, and every statement
+that changes a status.
 
-Writers never set a status directly: they ask :func:`sources` for the statuses a target may be reached
-from and put them in the ``WHERE`` of their ``UPDATE``, so an illegal change cannot happen even between
-racing processes; :func:`check` raises :class:`IllegalTransition` for a change attempted in memory.
-A submission's status is not stored independently: :func:`submission_status` derives it from its run
-counters, which move in the same transaction as the runs.
+No other module writes a status (``tests/pipeline/test_states.py`` scans the source to keep it so). Each
+statement here is built from the transition table: its target status and the source statuses in its
+``WHERE`` come from the table, so an illegal change cannot happen even between racing processes, and a
+statement that narrows its sources (``among``) is checked against the table when this module loads.
+:func:`check` raises :class:`IllegalTransition` for a change attempted in memory. A submission's status is
+not stored independently: :func:`submission_status` derives it from its run counters, which move in the same
+transaction as the runs.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from dex.pipeline.vocabulary import RUN_STATUSES, STEP_STATUSES
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dex.db.queries import dumps
+from dex.vocabulary import RUN_STATUSES, STEP_STATUSES
 
 
 class IllegalTransition(RuntimeError):
@@ -44,6 +54,9 @@ STEP_TRANSITIONS: dict[str, frozenset[str]] = {
 TABLES = {"run": RUN_TRANSITIONS, "step": STEP_TRANSITIONS}
 TERMINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "canceled"})
 TERMINAL_STEP_STATUSES = frozenset({"succeeded", "failed", "skipped"})
+TERMINAL_SUBMISSION_STATUSES = frozenset({"completed", "failed", "canceled"})
+# Steps not yet started: what cancel and a caller's "skip the rest" take out of the queue.
+PENDING_STEP_STATUSES = ("queued", "retrying")
 
 assert set(RUN_TRANSITIONS) == set(RUN_STATUSES)
 assert set(STEP_TRANSITIONS) == set(STEP_STATUSES)
@@ -94,7 +107,7 @@ def counter_delta(current: str | None, target: str) -> dict[str, int]:
 def submission_status(counters: RunCounters, *, canceled: bool = False) -> str:
     """Derived from all runs at every depth: completed when all succeeded; once every run has finished,
     failed if any failed, else canceled if any was canceled; running while any run has started or
-    finished; queued before that; received with no runs. (The reference declared a submission failed
+    finished; queued before that; received with no runs. (The seed system declared a submission failed
     while siblings still ran, and left an all-canceled one running.)"""
     if counters.total == 0:
         return "canceled" if canceled else "received"
@@ -106,3 +119,193 @@ def submission_status(counters: RunCounters, *, canceled: bool = False) -> str:
     if counters.running or finished:
         return "running"
     return "queued"
+
+
+# --- the statements that change a status ---------------------------------------------------------------
+
+
+def _quoted(statuses: Iterable[str]) -> str:
+    return ", ".join(f"'{status}'" for status in sorted(statuses))
+
+
+def _sources_among(kind: str, target: str, among: Collection[str] | None) -> tuple[str, ...]:
+    legal = sources(kind, target)
+    if among is None:
+        return legal
+    illegal = set(among) - set(legal)
+    if illegal:
+        raise IllegalTransition(f"{kind} cannot go from {', '.join(sorted(illegal))} to {target}")
+    return tuple(sorted(among))
+
+
+def step_transition(
+    target: str,
+    *,
+    where: str,
+    among: Collection[str] | None = None,
+    also_set: str = "",
+    joined: str = "",
+    returning: str = "",
+    prefix: str = "",
+) -> TextClause:
+    """``UPDATE step_results s SET status = target`` for the rows ``where`` selects whose status may move
+    to ``target`` (all legal sources, or those of ``among``, each of which must be legal)."""
+    guard = _quoted(_sources_among("step", target, among))
+    return text(
+        f"{prefix} UPDATE step_results s SET status = '{target}'{', ' + also_set if also_set else ''} "
+        f"{'FROM ' + joined if joined else ''} "
+        f"WHERE s.status IN ({guard}) AND ({where}) {'RETURNING ' + returning if returning else ''}"
+    )
+
+
+def claim_statement(candidates: str) -> TextClause:
+    """Claim the ready steps ``candidates`` selects (``SELECT r.id FROM step_results r …``): a lease for
+    ``:worker``, the next attempt. The candidates are locked in a CTE, which PostgreSQL evaluates exactly
+    once; a LIMIT subquery joined into the UPDATE may be re-scanned by some plans and claim more."""
+    return step_transition(
+        "running",
+        prefix=f"WITH ready AS MATERIALIZED ({candidates} FOR UPDATE SKIP LOCKED)",
+        also_set="claimed_by = :worker, attempt = s.attempt + 1, started_at = now(), "
+        "lease_expires_at = now() + make_interval(secs => :lease_seconds)",
+        joined="ready",
+        where="s.id = ready.id",
+        returning="s.id, s.pipeline_run_id, s.org_id, s.company_id, s.submission_id, s.step_position, "
+        "s.attempt, s.input_payload",
+    )
+
+
+# Running steps whose worker is gone (lease expired, or a dead process) go back to the queue; their next
+# claim increments ``attempt`` and a late completion by the old worker is refused.
+REQUEUE_EXPIRED = step_transition(
+    "queued",
+    among=("running",),
+    also_set="claimed_by = NULL, lease_expires_at = NULL, available_at = now()",
+    where="s.lease_expires_at < now() OR s.claimed_by = ANY(:dead)",
+)
+
+# A claimed step's outcome: the row's target must be one ``running`` may reach.
+FINISH_STEPS = text(
+    f"""
+    UPDATE step_results s
+    SET status = v.status,
+        output_payload = v.output_payload,
+        error_message = v.error_message,
+        error_details = v.error_details,
+        duration_ms = v.duration_ms,
+        finished_at = CASE WHEN v.status IN ('retrying', 'budget_exhausted') THEN NULL ELSE now() END,
+        -- A step parked for budget spent nothing: its claim does not use up one of its attempts.
+        attempt = CASE WHEN v.status = 'budget_exhausted' THEN s.attempt - 1 ELSE s.attempt END,
+        available_at = CASE WHEN v.status = 'retrying'
+                            THEN now() + make_interval(secs => v.retry_delay_seconds) ELSE NULL END,
+        lease_expires_at = NULL
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
+        id uuid, attempt int, status text, output_payload jsonb, error_message text, error_details jsonb,
+        duration_ms int, retry_delay_seconds float8)
+    WHERE s.id = v.id AND s.attempt = v.attempt AND s.claimed_by = :worker AND s.status = 'running'
+      AND v.status IN ({_quoted(STEP_TRANSITIONS["running"])})
+    RETURNING s.id
+    """
+)
+
+# Cancel: every step of the submission not yet claimed is skipped.
+CANCEL_STEPS = step_transition(
+    "skipped",
+    among=(*PENDING_STEP_STATUSES, "budget_exhausted"),
+    also_set="available_at = NULL, finished_at = now(), "
+    "output_payload = jsonb_build_object('skip_reason', 'submission_canceled', 'cumulative_context', "
+    "input_payload)",
+    where="s.submission_id = :id",
+    returning="s.pipeline_run_id, s.step_position, s.input_payload",
+)
+
+# Resume: the failed step of each run goes back to the queue.
+RESUME_STEPS = step_transition(
+    "queued",
+    among=("failed",),
+    also_set="available_at = now(), finished_at = NULL, error_message = NULL, error_details = NULL, "
+    "claimed_by = NULL",
+    where="s.pipeline_run_id = ANY(:ids)",
+)
+
+# Parked steps whose org and submission are both under budget again go back to the queue.
+REQUEUE_PARKED = step_transition(
+    "queued",
+    among=("budget_exhausted",),
+    also_set="available_at = now(), finished_at = NULL, claimed_by = NULL, error_message = NULL, "
+    "error_details = NULL",
+    joined="submissions sub JOIN orgs o ON o.id = sub.org_id "
+    "LEFT JOIN org_spend os ON os.org_id = sub.org_id "
+    "LEFT JOIN submission_spend ss ON ss.submission_id = sub.id",
+    where="s.org_id = :org_id AND sub.id = s.submission_id "
+    "AND (CAST(:submission_id AS uuid) IS NULL OR s.submission_id = :submission_id) "
+    "AND (o.budget_credits IS NULL OR COALESCE(os.spent_credits, 0) < o.budget_credits) "
+    "AND (sub.budget_credits IS NULL OR COALESCE(ss.spent_credits, 0) < sub.budget_credits)",
+)
+
+# A caller running the steps itself (the compatibility runner) skips the rest of a run.
+SKIP_REMAINING = step_transition(
+    "skipped",
+    among=PENDING_STEP_STATUSES,
+    also_set="finished_at = now(), available_at = NULL, output_payload = CASE "
+    "WHEN CAST(:reason AS text) IS NULL THEN s.output_payload "
+    "ELSE (CASE WHEN jsonb_typeof(s.output_payload) = 'object' THEN s.output_payload ELSE '{}'::jsonb END) "
+    "|| jsonb_build_object('skip_reason', CAST(:reason AS text)) END",
+    where="s.pipeline_run_id = :run_id AND s.step_position > :after",
+    returning="s.id",
+)
+
+
+def set_step_statement(target: str) -> TextClause:
+    """One step (``:step_id``) moved to ``target`` by a caller that runs it itself."""
+    return step_transition(target, where="s.id = :step_id", returning="s.id")
+
+
+MOVE_RUNS = text(
+    """
+    UPDATE pipeline_runs r
+    SET status = :target,
+        started_at = COALESCE(r.started_at, now()),
+        finished_at = CASE WHEN :target IN ('succeeded', 'failed', 'canceled') THEN now() ELSE NULL END,
+        error_message = v.error_message,
+        error_details = v.error_details
+    FROM (
+        SELECT p.id, p.status AS old_status, x.error_message, x.error_details
+        FROM pipeline_runs p
+        JOIN jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(id uuid, error_message text, error_details jsonb)
+          ON x.id = p.id
+        WHERE p.status = ANY(:sources)
+        ORDER BY p.id
+        FOR UPDATE OF p
+    ) v
+    WHERE r.id = v.id
+    RETURNING r.id, r.submission_id, v.old_status, r.org_id, r.company_id, r.entity_type, r.entity_index,
+              r.parent_pipeline_run_id, r.depth, r.error_message
+    """
+)
+
+
+async def move_runs(session: AsyncSession, target: str, rows: list[dict[str, Any]]) -> list[Any]:
+    """Move runs to ``target`` from any legal source status; returns each moved run's id, submission_id,
+    old_status and what webhooks and live progress tell about it."""
+    if not rows:
+        return []
+    result = await session.execute(
+        MOVE_RUNS, {"target": target, "rows": dumps(rows), "sources": list(sources("run", target))}
+    )
+    return list(result.mappings())
+
+
+SET_SUBMISSION_STATUSES = text(
+    f"""
+    UPDATE submissions s SET status = v.status,
+        finished_at = CASE WHEN v.status IN ({_quoted(TERMINAL_SUBMISSION_STATUSES)}) THEN now() END
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, status text) WHERE s.id = v.id
+    """
+)
+
+
+async def set_submission_statuses(session: AsyncSession, statuses: dict[uuid.UUID, str]) -> None:
+    """Store submissions' statuses, each derived by :func:`submission_status` from its counters."""
+    if statuses:
+        rows = [{"id": submission_id, "status": status} for submission_id, status in statuses.items()]
+        await session.execute(SET_SUBMISSION_STATUSES, {"rows": dumps(rows)})

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.blueprints.service import version_for_submission
 from dex.pipeline.models import PipelineRun, Submission
-from dex.pipeline.progress import PlanCache, Progress, RunRef
+from dex.pipeline.progress import PlanCache, Progress
+from dex.pipeline.runs import RunRef
 from dex.pipeline.service import check_company_in_org, load_submission, submission_company
 from dex.tenancy.context import AuthContext
 

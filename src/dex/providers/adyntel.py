@@ -1,9 +1,9 @@
 """Adyntel — ``https://api.adyntel.com/<endpoint>``, JSON POSTs with the API key and the account email in
-the BODY (reference §16.10).
+the BODY.
 
 HTTP 204 means Adyntel knows no ads: not found. A 200 must carry a non-empty list of ads; a 200 with an
 empty list is Adyntel reporting a problem (its message, if any, becomes ``provider_status``), so it is a
-failed attempt — never "no ads" (bug #31 of the reference). Lists may hold nested lists of ads; they are
+failed attempt — never "no ads" (bug #31 of the seed system). Lists may hold nested lists of ads; they are
 flattened one level.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "adyntel"

@@ -1,4 +1,4 @@
-"""AmpleLeads — LinkedIn person enrichment with the full work history (reference §16.9): POST
+"""AmpleLeads — LinkedIn person enrichment with the full work history: POST
 ``/v1/linkedin/person/enrich?api_key=<key>`` with ``{"url": <linkedin url>}``.
 
 ``success: false`` is a failure (its ``message`` is the provider status); ``success: true`` with an empty
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text, normalize_email, normalize_linkedin_url
+from dex.normalize import clean_text, normalize_email, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "ampleleads"

@@ -1,4 +1,4 @@
-"""Anthropic — POST ``/v1/messages`` with ``x-api-key`` and ``anthropic-version`` headers (reference §16.18).
+"""Anthropic — POST ``/v1/messages`` with ``x-api-key`` and ``anthropic-version`` headers.
 
 The Messages API has no JSON mode, so the answer is often prose around the object; ``llm.json_answer``
 extracts it."""

@@ -72,7 +72,7 @@ class Attempt:
     call_costs: list[Decimal] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """The attempt as the API shows it: the reference's keys, None-valued ones left out."""
+        """The attempt as the API shows it: the seed system's keys, None-valued ones left out."""
         data: dict[str, Any] = {"provider": self.provider, "action": self.action, "status": self.status}
         for key in ("skip_reason", "http_status", "provider_status", "duration_ms", "raw_response", "error"):
             value = getattr(self, key)

@@ -1,5 +1,4 @@
-"""BlitzAPI — ``https://api.blitz-api.ai``, key in the ``x-api-key`` header, every call a JSON POST
-(reference §16.2).
+"""BlitzAPI — ``https://api.blitz-api.ai``, key in the ``x-api-key`` header, every call a JSON POST.
 
 Enrichment endpoints answer ``{"found": false}`` or HTTP 404 when BlitzAPI knows nothing; both are
 not-found answers. Search endpoints are found iff they return at least one person.
@@ -9,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 

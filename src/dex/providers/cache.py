@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost
 from dex.db.queries import dumps, recordset
-from dex.operations.models import EnrichmentCacheEntry
+from dex.providers.models import EnrichmentCacheEntry
 
 log = logging.getLogger(__name__)
 

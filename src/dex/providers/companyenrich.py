@@ -1,5 +1,5 @@
 """CompanyEnrich — ``https://api.companyenrich.com``, ``Authorization: Bearer <key>`` and
-``accept: application/json`` (reference §16.3).
+``accept: application/json``.
 
 A 404 is "no such company"; on the search endpoints a 422 (a query CompanyEnrich cannot match) is also a
 not-found answer.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 

@@ -1,4 +1,4 @@
-"""Enigma — POST ``/graphql`` with ``x-api-key`` (reference §16.12).
+"""Enigma — POST ``/graphql`` with ``x-api-key``.
 
 A GraphQL answer with a non-empty ``errors`` list is a failed attempt even under HTTP 200; an empty
 ``data.search`` is not found. Card revenue takes two calls: match the brand, then read its card-transaction
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "enigma"

@@ -1,5 +1,4 @@
-"""Gemini — POST ``/v1beta/models/{model}:generateContent?key=<key>`` with JSON output requested
-(reference §16.18)."""
+"""Gemini — POST ``/v1beta/models/{model}:generateContent?key=<key>`` with JSON output requested."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Icypeas — asynchronous email search (reference §16.5). The key goes raw in ``Authorization`` (no
+"""Icypeas — asynchronous email search. The key goes raw in ``Authorization`` (no
 "Bearer"). POST ``/email-search`` starts a search and answers its id at ``item._id``; POST
 ``/bulk-single-searchs/read`` with that id is then polled until the search leaves NONE / SCHEDULED /
 IN_PROGRESS. Only the search is billed: the reads are free (``billable=False``).
@@ -13,7 +13,7 @@ import asyncio
 import time
 from typing import Any
 
-from dex.operations.inputs import clean_text, normalize_email
+from dex.normalize import clean_text, normalize_email
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "icypeas"

@@ -27,8 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost
 from dex.db.queries import dumps, insert_recordset, recordset
-from dex.operations.models import JournaledCall
-from dex.tenancy.context import AuthContext
+from dex.providers.models import JournaledCall
 
 _journal = JournaledCall.__table__
 # Written when the request is sent; ``answered``, ``http_status`` and ``cost_credits`` follow its answer.
@@ -69,16 +68,6 @@ class Requester:
     pipeline_run_id: uuid.UUID | None = None
     step_result_id: uuid.UUID | None = None
     submission_id: uuid.UUID | None = None
-
-    @classmethod
-    def acting_as(cls, auth: AuthContext, **pipeline_links: uuid.UUID) -> Requester:
-        return cls(
-            role=auth.role,
-            auth_method=auth.auth_method,
-            company_id=auth.company_id,
-            user_id=auth.user_id,
-            **pipeline_links,
-        )
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,4 @@
-"""LeadMagic — ``https://api.leadmagic.io``, key in the ``X-API-Key`` header, every call a JSON POST
-(reference §16.4).
+"""LeadMagic — ``https://api.leadmagic.io``, key in the ``X-API-Key`` header, every call a JSON POST.
 
 LeadMagic answers "nothing known" with HTTP 404, with an empty answer, or with a ``message`` saying so;
 all of these are not-found answers. The email and mobile finders return their ``mapped`` shape for every
@@ -10,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 from dex.providers.payload import (
     domain_of,

@@ -1,5 +1,4 @@
-"""What the LLM adapters (Gemini, OpenAI, Anthropic) share: turning a model's text into one JSON object
-(reference §16.18).
+"""What the LLM adapters (Gemini, OpenAI, Anthropic) share: turning a model's text into one JSON object.
 
 Models asked for JSON usually answer with bare JSON, but some wrap it in prose or a Markdown fence; the
 object is then the first ``{`` to the last ``}`` of the text. An answer that holds no JSON object is a

@@ -1,4 +1,4 @@
-"""MillionVerifier — GET ``/api/v3?api=<key>&email=<e>&timeout=<s>`` (reference §16.6)."""
+"""MillionVerifier — GET ``/api/v3?api=<key>&email=<e>&timeout=<s>``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""OpenAI — POST ``/v1/chat/completions`` with ``Authorization: Bearer`` and a JSON-object response format
-(reference §16.18)."""
+"""OpenAI — POST ``/v1/chat/completions`` with ``Authorization: Bearer`` and a JSON-object response format."""
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""Parallel.ai Task API (reference §16.8), key in the ``x-api-key`` header.
+"""Parallel.ai Task API, key in the ``x-api-key`` header.
 
 A task run is asynchronous, so every adapter here performs Parallel's documented lifecycle: POST
 ``/v1/tasks/runs`` creates the run (status ``queued``, billed), GET ``/v1/tasks/runs/{run_id}`` is polled
 while the run is ``queued`` / ``running`` / ``cancelling``, and once it is ``completed`` GET
 ``/v1/tasks/runs/{run_id}/result`` returns ``output.content``. Status reads and the result fetch are free
-(``billable=False``). The reference read only the creation answer and so almost never found anything (§14.4
-#33).
+(``billable=False``). The seed system read only the creation answer and so almost never found anything.
 
 Polling starts after a short delay and doubles up to a cap: runs of the fast processors finish in seconds and
 are picked up promptly, long ones are not hammered. The wait is bounded by ``max_wait_ms``; a run still active
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from dex.operations.inputs import clean_text, normalize_email, normalize_linkedin_url
+from dex.normalize import clean_text, normalize_email, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "parallel"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from dex.operations.inputs import clean_text, normalize_domain, normalize_linkedin_url
+from dex.normalize import clean_text, normalize_domain, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse
 
 

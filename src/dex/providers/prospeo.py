@@ -1,4 +1,4 @@
-"""Prospeo — ``https://api.prospeo.io``, key in the ``X-KEY`` header, JSON POSTs (reference §16.1).
+"""Prospeo — ``https://api.prospeo.io``, key in the ``X-KEY`` header, JSON POSTs.
 
 Prospeo reports "nothing matched" as ``{"error": true, "error_code": "NO_MATCH"}`` (enrichment) or
 ``"NO_RESULTS"`` (search), which are not-found answers; any other error code is a failure.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dex.operations.inputs import clean_text
+from dex.normalize import clean_text
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 from dex.providers.payload import (
     domain_of,
@@ -72,7 +72,7 @@ def _company(company: dict[str, Any]) -> dict[str, Any]:
 
 def _location_name(location: Any) -> str | None:
     """A location sent as a string, or as an object: its full name, else its parts joined, else its
-    country's name or code (reference §16.1)."""
+    country's name or code."""
     if not isinstance(location, dict):
         return clean_text(location)
     parts = ("city", "state", "state_code", "country", "country_name", "country_code")

@@ -1,4 +1,4 @@
-"""Reoon — GET ``/api/v1/verify?email=<e>&key=<key>&mode=<mode>`` (reference §16.7)."""
+"""Reoon — GET ``/api/v1/verify?email=<e>&key=<key>&mode=<mode>``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RevenueInfra ("HQ") — JSON POSTs to ``REVENUEINFRA_API_URL``, no credentials (reference §16.17).
+"""RevenueInfra ("HQ") — JSON POSTs to ``REVENUEINFRA_API_URL``, no credentials.
 
 Every answer must say ``success: true``; anything else is a failed attempt. The research lookups are one
 table (:data:`LOOKUPS`): each names its path, the body key carrying the domain, the list it answers and the
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dex.operations.inputs import clean_text, normalize_domain, normalize_linkedin_url
+from dex.normalize import clean_text, normalize_domain, normalize_linkedin_url
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "revenueinfra"

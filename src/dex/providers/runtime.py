@@ -1,7 +1,8 @@
 """Per-process provider runtime: the shared HTTP client, the cache, and where each provider is reached.
 
 *Live* mode calls the real providers with the configured keys. *Sandbox* mode points every provider at
-dex's emulator (``dex.sandbox``) with sandbox keys; it is chosen explicitly (``DEX_PROVIDER_MODE=sandbox``)
+dex's emulator with the keys it accepts (a :class:`SandboxEndpoint` the composition root gives, so this layer
+never imports the sandbox); it is chosen explicitly (``DEX_PROVIDER_MODE=sandbox``)
 or automatically in embedded mode when no provider key is configured. The choice is logged at startup and
 stored on every attempt (``sandbox``)."""
 
@@ -11,13 +12,13 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.errors import ConfigurationError
-from dex.providers.base import SANDBOX_ACCOUNT_EMAIL, ProviderContext, sandbox_credential
+from dex.providers.base import ProviderContext
 from dex.providers.cache import EnrichmentCache
 from dex.providers.catalog import PROVIDERS, configured_limits
 from dex.providers.http import ProviderClient, ProviderLimits, SharedLimiter
@@ -36,21 +37,30 @@ def provider_mode(settings: Settings) -> str:
     return "sandbox" if settings.embedded and not any_key else "live"
 
 
+@dataclass(frozen=True)
+class SandboxEndpoint:
+    """Where the provider emulator answers, and the credentials it accepts."""
+
+    url: str
+    credential: Callable[[str], str]
+    account_email: str
+
+
 class ProviderRuntime:
     def __init__(
         self,
         settings: Settings,
         database: Database | None,
         *,
-        sandbox_url: str | None = None,
+        sandbox: SandboxEndpoint | None = None,
         limits: dict[str, ProviderLimits] | None = None,
         shared_limiter: SharedLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.mode = provider_mode(settings)
-        self.sandbox_url = sandbox_url or settings.dex_sandbox_url
-        if self.mode == "sandbox" and not self.sandbox_url:
+        if self.mode == "sandbox" and sandbox is None:
             raise ConfigurationError("sandbox provider mode needs a sandbox URL (DEX_SANDBOX_URL)")
+        self.sandbox_endpoint = sandbox if self.mode == "sandbox" else None
         self.client = ProviderClient(limits or configured_limits(), shared=shared_limiter)
         self.cache = EnrichmentCache(database) if database is not None else None
         self.journal = CallJournal(database) if database is not None else None
@@ -58,26 +68,29 @@ class ProviderRuntime:
             os.environ.get("DEX_PROVIDER_BASE_URLS") or "{}"
         )
         log.info(
-            "providers: %s mode%s", self.mode, f" (sandbox at {self.sandbox_url})" if self.sandbox else ""
+            "providers: %s mode%s",
+            self.mode,
+            f" (sandbox at {self.sandbox_endpoint.url})" if self.sandbox_endpoint else "",
         )
 
     @property
     def sandbox(self) -> bool:
-        return self.mode == "sandbox"
+        return self.sandbox_endpoint is not None
 
     def credentials(self, provider: str) -> tuple[str, ...] | None:
         info = PROVIDERS[provider]
-        if self.sandbox:
+        if self.sandbox_endpoint:
+            endpoint = self.sandbox_endpoint
             return tuple(
-                SANDBOX_ACCOUNT_EMAIL if name.endswith("_email") else sandbox_credential(provider)
+                endpoint.account_email if name.endswith("_email") else endpoint.credential(provider)
                 for name in info.credential_settings
             )
         values = tuple(getattr(self.settings, name) for name in info.credential_settings)
         return values if all(values) else None
 
     def base_url(self, provider: str) -> str:
-        if self.sandbox:
-            return f"{self.sandbox_url.rstrip('/')}/{provider}"  # type: ignore[union-attr]
+        if self.sandbox_endpoint:
+            return f"{self.sandbox_endpoint.url.rstrip('/')}/{provider}"
         if provider in self._base_url_overrides:
             return self._base_url_overrides[provider]
         if provider == "revenueinfra":
@@ -103,21 +116,3 @@ class ProviderRuntime:
 
     async def close(self) -> None:
         await self.client.close()
-
-
-@asynccontextmanager
-async def open_provider_runtime(
-    settings: Settings, database: Database | None, *, shared_limiter: SharedLimiter | None = None
-) -> AsyncIterator[ProviderRuntime]:
-    """The process's provider runtime. In sandbox mode without ``DEX_SANDBOX_URL`` the sandbox is started
-    in-process on a free local port, so embedded dex works with no provider account at all."""
-    async with AsyncExitStack() as stack:
-        sandbox_url = settings.dex_sandbox_url
-        if provider_mode(settings) == "sandbox" and not sandbox_url:
-            from dex.sandbox.app import create_sandbox_app
-            from dex.server import serve_in_background
-
-            sandbox_url = await stack.enter_async_context(serve_in_background(create_sandbox_app()))
-        runtime = ProviderRuntime(settings, database, sandbox_url=sandbox_url, shared_limiter=shared_limiter)
-        stack.push_async_callback(runtime.close)
-        yield runtime

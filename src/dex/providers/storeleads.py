@@ -1,12 +1,12 @@
 """StoreLeads — ``https://storeleads.app/json/api/v1/all``, the key as the raw ``Authorization`` header
-(no scheme), GET only (reference §16.11)."""
+(no scheme), GET only."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
 
-from dex.operations.inputs import clean_text, normalize_domain
+from dex.normalize import clean_text, normalize_domain
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "storeleads"

@@ -52,7 +52,7 @@ async def ledger(request: Request) -> dict[str, Any]:
 
 @control.post("/ledger/reset")
 async def reset_ledger(request: Request) -> dict[str, Any]:
-    sandbox_state(request).ledger.clear()
+    sandbox_state(request).reset_ledger()
     return {"count": 0}
 
 

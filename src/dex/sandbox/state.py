@@ -58,6 +58,7 @@ class LedgerEntry(BaseModel):
 
 class SandboxState:
     def __init__(self, config: SandboxConfig | None = None) -> None:
+        self._seen: set[str] = set()
         self.configure(config or SandboxConfig())
 
     def configure(self, config: SandboxConfig) -> None:
@@ -66,6 +67,18 @@ class SandboxState:
         self.scripted: dict[str, list[FaultKind]] = {}
         self.ledger: list[LedgerEntry] = []
         self._windows: dict[str, list[float]] = {}
+
+    def first_sight(self, key: str) -> bool:
+        """Whether this process sees ``key`` for the first time (an async job's first poll, say)."""
+        if key in self._seen:
+            return False
+        if len(self._seen) >= 100_000:  # a long-lived sandbox forgets old keys rather than grow forever
+            self._seen.clear()
+        self._seen.add(key)
+        return True
+
+    def reset_ledger(self) -> None:
+        self.ledger = []
 
     def script_faults(self, provider: str, faults: list[FaultKind]) -> None:
         """The next requests to ``provider`` get these faults, in order (deterministic tests)."""
@@ -99,6 +112,9 @@ class SandboxState:
         answer: Callable[[], Awaitable[Response | dict[str, Any]] | Response | dict[str, Any]],
         billable: bool = True,
     ) -> Response:
+        # The ledger of the configuration the request arrived under: an answer that outlives a reset (a hang
+        # ends after its client gave up) is kept with the requests of its time, not the next test's.
+        ledger = self.ledger
         behaviour = self.config.behaviour(provider)
         fault: FaultKind | None = None
         if not authorized:
@@ -128,7 +144,7 @@ class SandboxState:
                 if asyncio.iscoroutine(produced):
                     produced = await produced
                 response = produced if isinstance(produced, Response) else JSONResponse(produced)
-        self.ledger.append(
+        ledger.append(
             LedgerEntry(
                 provider=provider,
                 action=action,

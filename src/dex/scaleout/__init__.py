@@ -1,5 +1,5 @@
-"""The scale-out executor (DESIGN.md principle 5): the pipeline's steps run as Dramatiq actors on any number
-of machines, over RabbitMQ or Redis, against one PostgreSQL.
+"""The scale-out executor: the pipeline's steps run as Dramatiq actors on any number of machines, over
+RabbitMQ or Redis, against one PostgreSQL, sharing the embedded executor's state machine and step function.
 
 - ``outbox``: ready steps reach the broker *after commit* — the transaction that makes a step ready also
   writes its outbox row, a publisher sends due rows (round-robin across orgs, with a bounded backlog), a

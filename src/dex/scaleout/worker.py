@@ -19,16 +19,16 @@ import logging
 import signal
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from typing import Generic, TypeVar
 
 import dramatiq
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from sqlalchemy.exc import DBAPIError
 
 from dex.config import Settings
+from dex.db.batching import Batcher
 from dex.db.engine import Database
+from dex.pipeline.claims import claim_ids
 from dex.pipeline.executor import (
     ExecutorConfig,
     keep_leases,
@@ -37,51 +37,14 @@ from dex.pipeline.executor import (
     run_claimed_step,
     runner_deps,
 )
-from dex.pipeline.progress import PlanCache, claim_ids
+from dex.pipeline.progress import PlanCache
 from dex.pipeline.runner import ClaimedStep, RunnerDeps, StepOutcome
-from dex.providers.runtime import open_provider_runtime
+from dex.runtime import open_provider_runtime
 from dex.scaleout.broker import STEP_ACTOR, STEP_QUEUE, connect_broker
 from dex.scaleout.limits import RedisProviderLimiter
 from dex.scaleout.outbox import enable_outbox
 
 log = logging.getLogger(__name__)
-
-Item = TypeVar("Item")
-Result = TypeVar("Result")
-
-
-class Batcher(Generic[Item, Result]):
-    """Turns concurrent single calls into batched ones: each caller awaits ``batcher(item)``; one task
-    takes whatever is waiting (up to ``max_batch``) and calls ``process`` once with all of it, which
-    returns one result per item, in order."""
-
-    def __init__(
-        self, process: Callable[[list[Item]], Awaitable[Sequence[Result]]], *, max_batch: int
-    ) -> None:
-        self.process = process
-        self.max_batch = max_batch
-        self._waiting: asyncio.Queue[tuple[Item, asyncio.Future[Result]]] = asyncio.Queue()
-
-    async def __call__(self, item: Item) -> Result:
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._waiting.put_nowait((item, future))
-        return await future
-
-    async def run(self) -> None:
-        while True:
-            batch = [await self._waiting.get()]
-            while len(batch) < self.max_batch and not self._waiting.empty():
-                batch.append(self._waiting.get_nowait())
-            try:
-                results = await self.process([item for item, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            else:
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
 
 
 class StepWorker:
@@ -97,9 +60,11 @@ class StepWorker:
         self.worker = new_worker_id()
         self.plans = PlanCache()
         self._claims: Batcher[uuid.UUID, ClaimedStep | None] = Batcher(
-            self._claim, max_batch=config.claim_batch
+            self._claim, "claims", max_batch=config.claim_batch
         )
-        self._writes: Batcher[StepOutcome, None] = Batcher(self._record, max_batch=config.write_batch)
+        self._writes: Batcher[StepOutcome, None] = Batcher(
+            self._record, "outcomes", max_batch=config.write_batch
+        )
         self._running: set[uuid.UUID] = set()
         self._stack = AsyncExitStack()
         self.database: Database
@@ -120,18 +85,15 @@ class StepWorker:
                 open_provider_runtime(self.settings, self.database, shared_limiter=limiter)
             )
             self.deps = runner_deps(self.settings, providers, self.database)
-            for loop in (
-                self._claims.run(),
-                self._writes.run(),
+            leases = asyncio.create_task(
                 keep_leases(
                     self.database,
                     worker=self.worker,
                     lease_seconds=self.config.lease_seconds,
                     running=lambda: self._running,
-                ),
-            ):
-                task = asyncio.create_task(loop)
-                stack.callback(task.cancel)
+                )
+            )
+            stack.callback(leases.cancel)
             self._stack = stack.pop_all()
         log.info("worker %s started", self.worker)
 
@@ -141,7 +103,7 @@ class StepWorker:
     async def handle(self, step_id: uuid.UUID) -> None:
         """Run the step ``step_id`` if it is still ready; return once its outcome is recorded."""
         try:
-            claimed = await self._claims(step_id)
+            claimed = await self._claims.submit(step_id)
         except (DBAPIError, OSError) as exc:
             # The step stays published and unclaimed: the sweeper sends it again.
             log.warning("could not claim step %s: %s", step_id, exc)
@@ -151,7 +113,7 @@ class StepWorker:
         self._running.add(step_id)
         try:
             outcome = await run_claimed_step(claimed, self.plans, self.deps)
-            await self._writes(outcome)
+            await self._writes.submit(outcome)
         except Exception:
             # Nothing is recorded: the lease expires, the step is re-queued and published again.
             log.exception("step %s crashed before completing", step_id)

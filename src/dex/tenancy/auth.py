@@ -1,7 +1,7 @@
 """Authentication: bearer credentials → ``AuthContext`` (tenants) or ``SuperAdminContext`` (operators).
 
 Other packages use the dependency aliases ``TenantAuth``, ``SuperAdminAuth`` and ``FlexibleAuth`` and the
-``tenant_scope`` helper. Tenant credentials, tried in this order (reference §3.1, minus its security bugs):
+``tenant_scope`` helper. Tenant credentials, tried in this order:
 
 1. the internal service key (only when ``INTERNAL_API_KEY`` is set) with ``x-internal-org-id`` and optional
    ``x-internal-company-id`` headers, which must name an existing org and a company of that org;
@@ -22,9 +22,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.deps import SessionDep, SettingsDep
 from dex.config import Settings
 from dex.errors import Forbidden, Unauthorized
+from dex.kit.deps import SessionDep, SettingsDep
 from dex.tenancy.context import AuthContext, SuperAdminContext, tenant_scope
 from dex.tenancy.repository import LAST_USED_RESOLUTION, CredentialRepository
 from dex.tenancy.tokens import (
@@ -48,7 +48,7 @@ __all__ = [
 
 INTERNAL_ORG_HEADER = "x-internal-org-id"
 INTERNAL_COMPANY_HEADER = "x-internal-company-id"
-# Whoever holds SUPER_ADMIN_API_KEY; the reference's fixed identity for it.
+# Whoever holds SUPER_ADMIN_API_KEY; the seed system's fixed identity for it.
 API_KEY_SUPER_ADMIN = SuperAdminContext(super_admin_id=uuid.UUID(int=0), email="api-key@super-admin")
 
 bearer_scheme = HTTPBearer(
@@ -170,7 +170,7 @@ async def get_current_super_admin(
 async def get_flexible_auth(
     request: Request, token: BearerToken, session: SessionDep, settings: SettingsDep
 ) -> AuthContext | SuperAdminContext:
-    """Super-admin credentials first, then tenant ones (reference §3.3); failures report the tenant error."""
+    """Super-admin credentials first, then tenant ones; failures report the tenant error."""
     try:
         return await authenticate_super_admin(session, settings, token)
     except Unauthorized:

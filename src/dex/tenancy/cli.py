@@ -10,11 +10,12 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from dex.errors import DexError
+from dex.kit.cli import fail, load_settings, prepare_database
 from dex.tenancy.context import SuperAdminContext
 
 if TYPE_CHECKING:
@@ -34,16 +35,7 @@ admin_app.add_typer(token_app, name="token")
 CLI_OPERATOR = SuperAdminContext(super_admin_id=uuid.UUID(int=0), email="cli@super-admin")
 
 
-def _fail(message: str) -> NoReturn:
-    # dex.cli imports this module to register it; importing it back here at call time avoids the cycle.
-    from dex.cli import fail
-
-    fail(message)
-    raise AssertionError("unreachable: fail() exits")
-
-
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT:
-    from dex.cli import load_settings, prepare_database
     from dex.db.engine import Database
 
     settings = load_settings()
@@ -60,7 +52,7 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[ResultT]]) -> Resul
     try:
         return asyncio.run(run())
     except DexError as exc:
-        _fail(exc.message)
+        fail(exc.message)
 
 
 def _normalized_email(email: str) -> str:
@@ -111,7 +103,7 @@ def _parse_expiry(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        _fail(f"--expires-at is not an ISO 8601 date/time: {value}")
+        fail(f"--expires-at is not an ISO 8601 date/time: {value}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -146,7 +138,7 @@ def revoke_token(token_id: Annotated[str, typer.Argument(help="The id of the tok
     try:
         parsed = uuid.UUID(token_id)
     except ValueError:
-        _fail(f"not a token id: {token_id}")
+        fail(f"not a token id: {token_id}")
     revoked = _in_transaction(
         lambda session: service.revoke_api_token(session, CLI_OPERATOR, token_id=parsed)
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dex.errors import BadRequest, Forbidden
+from dex.providers.journal import Requester
 
 AuthMethod = Literal["jwt", "api_token", "internal", "super_admin"]
 COMPANY_SCOPED_ROLES = frozenset({"company_admin", "member"})
@@ -79,3 +80,14 @@ def tenant_scope(
         raise Forbidden("Forbidden org access")
     auth.check_company_access(company_id)
     return auth
+
+
+def requester_for(auth: AuthContext, **pipeline_links: uuid.UUID) -> Requester:
+    """Who provider requests are made for, in the plain ids the provider layer records."""
+    return Requester(
+        role=auth.role,
+        auth_method=auth.auth_method,
+        company_id=auth.company_id,
+        user_id=auth.user_id,
+        **pipeline_links,
+    )

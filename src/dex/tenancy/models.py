@@ -1,10 +1,11 @@
-"""Tenancy tables: orgs → companies → users, API tokens, super-admins (reference §2.2)."""
+"""Tenancy tables: orgs → companies → users, API tokens, super-admins."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -13,12 +14,13 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     Numeric,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
@@ -74,7 +76,7 @@ class User(Base):
             ["company_id", "org_id"], ["companies.id", "companies.org_id"], ondelete="RESTRICT"
         ),
         CheckConstraint(check_in("role", ROLES), name="role"),
-        # Emails are stored lowercased; uniqueness is global as in the reference.
+        # Emails are stored lowercased; uniqueness is global as in the seed system.
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         Index("ix_users_org_id_company_id", "org_id", "company_id"),
     )
@@ -136,5 +138,42 @@ class SuperAdmin(Base):
     password_hash: Mapped[str] = mapped_column(Text, nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     token_generation: Mapped[int] = mapped_column(nullable=False, server_default=text("0"))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+STEP_TYPES = ("clean", "enrich", "analyze", "extract", "transform")
+
+
+class LegacyStep(Base):
+    """The global registry of generic HTTP steps. Kept for API compatibility only;
+    dex's runner executes operations, never these."""
+
+    __tablename__ = "steps"
+    __table_args__ = (CheckConstraint(check_in("step_type", STEP_TYPES), name="step_type"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    slug: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    # Not unique: the seed system's default "execute-step" made a second registration fail.
+    task_id: Mapped[str] = mapped_column(Text, nullable=False, server_default="execute-step")
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    step_type: Mapped[str] = mapped_column(Text, nullable=False)
+    default_config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+    input_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    output_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    url: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default="https://example.invalid/step-endpoint"
+    )
+    method: Mapped[str] = mapped_column(Text, nullable=False, server_default="POST")
+    auth_type: Mapped[str | None] = mapped_column(Text)
+    auth_config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+    payload_template: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    response_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    timeout_ms: Mapped[int | None] = mapped_column(Integer, server_default="30000")
+    retry_config: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default='{"max_attempts": 3, "backoff_factor": 2}'
+    )
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from dex.api.envelopes import PageRequest
-from dex.blueprints.models import LegacyStep
-from dex.errors import Conflict, Forbidden
+from dex.db.queries import conflict_for
+from dex.errors import Forbidden
+from dex.kit.envelopes import PageRequest
+from dex.kit.paging import Page, paginate
 from dex.tenancy.context import Caller, SuperAdminContext
-from dex.tenancy.models import ApiToken, Company, Org, SuperAdmin, User
+from dex.tenancy.models import ApiToken, Company, LegacyStep, Org, SuperAdmin, User
 
 RowT = TypeVar("RowT", Org, Company, User, ApiToken, LegacyStep)
 
@@ -35,25 +36,15 @@ UNIQUE_VIOLATIONS = {
 }
 
 
-class Page(NamedTuple, Generic[RowT]):
-    items: list[RowT]
-    total: int
-
-
-def _violated_constraint(exc: IntegrityError) -> str | None:
-    # SQLAlchemy wraps asyncpg's exception, which names the constraint.
-    return getattr(exc.orig.__cause__, "constraint_name", None)
-
-
 async def _write_returning(session: AsyncSession, statement: Any) -> Any:
     """Run an INSERT/UPDATE … RETURNING of one mapped row; a known unique violation becomes a 409."""
     try:
         result = await session.scalars(statement.execution_options(populate_existing=True))
     except IntegrityError as exc:
-        message = UNIQUE_VIOLATIONS.get(_violated_constraint(exc) or "")
-        if message is None:
+        conflict = conflict_for(exc, UNIQUE_VIOLATIONS)
+        if conflict is None:
             raise
-        raise Conflict(message) from exc
+        raise conflict from exc
     return result.one_or_none()
 
 
@@ -61,11 +52,7 @@ async def _page(
     session: AsyncSession, statement: Select[tuple[RowT]], page: PageRequest, model: type[RowT]
 ) -> Page[RowT]:
     """One page, newest first (ties broken by id so pages never overlap), and the size of the whole set."""
-    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = await session.scalars(
-        statement.order_by(model.created_at.desc(), model.id).limit(page.limit).offset(page.offset)
-    )
-    return Page(list(rows), total or 0)
+    return await paginate(session, statement, page, model.created_at.desc(), model.id)
 
 
 class ScopedRepository:

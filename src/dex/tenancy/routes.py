@@ -1,4 +1,4 @@
-"""Tenancy endpoints (reference §4.3–§4.6): logins, super-admin administration, tenant reads. All POST."""
+"""Tenancy endpoints: logins, super-admin administration, tenant reads. All POST."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import Envelope, ListEnvelope, PageRequest, envelope, list_envelope
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope, ListEnvelope, PageRequest, envelope, list_envelope
+from dex.kit.paging import Page
 from dex.tenancy import service
 from dex.tenancy.auth import AuthContext, SuperAdminAuth, TenantAuth
-from dex.tenancy.repository import Page
 from dex.tenancy.schemas import (
     AccessToken,
     ApiTokenCreated,

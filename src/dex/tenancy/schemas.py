@@ -1,4 +1,4 @@
-"""Request and response bodies of the tenancy endpoints (reference §4.3–§4.6). Responses never carry
+"""Request and response bodies of the tenancy endpoints. Responses never carry
 ``password_hash`` or ``token_hash``."""
 
 from __future__ import annotations
@@ -9,16 +9,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from dex.api.envelopes import PageRequest
-from dex.blueprints.models import STEP_TYPES
 from dex.db.base import INTEGER_MAX
-from dex.tenancy.models import ROLES
+from dex.kit.envelopes import PageRequest
+from dex.tenancy.models import ROLES, STEP_TYPES
 
 Role = Literal[*ROLES]
 StepType = Literal[*STEP_TYPES]
 StepAuthType = Literal["bearer_token", "api_key_header", "none"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-# Normalized as the reference does (trimmed, lowercased); uniqueness is case-insensitive as a result.
+# Normalized as the seed system does (trimmed, lowercased); uniqueness is case-insensitive as a result.
 Email = Annotated[
     str,
     StringConstraints(

@@ -13,12 +13,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.envelopes import PageRequest
-from dex.blueprints.models import LegacyStep
 from dex.config import Settings
 from dex.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from dex.kit.envelopes import PageRequest
 from dex.tenancy.context import Caller, SuperAdminContext
-from dex.tenancy.models import ApiToken, Company, Org, User
+from dex.tenancy.models import ApiToken, Company, LegacyStep, Org, User
 from dex.tenancy.passwords import hash_password, verify_password
 from dex.tenancy.repository import (
     ApiTokenRepository,

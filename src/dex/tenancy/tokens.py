@@ -16,7 +16,7 @@ from dex.errors import ConfigurationError, Unauthorized
 
 ALGORITHM = "HS256"
 API_TOKEN_PREFIX = "dex_"
-# 40 bytes of entropy, as the reference.
+# 40 bytes of entropy, as the seed system.
 API_TOKEN_BYTES = 40
 
 ClaimsT = TypeVar("ClaimsT", bound=BaseModel)

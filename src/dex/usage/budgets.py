@@ -3,7 +3,7 @@
 Before a step runs a paid operation, the runner asks :func:`exhausted_budget` whether its cheapest paid
 call would take the org or the submission past its budget; if so the step is parked as
 ``budget_exhausted`` instead of spending, its run stays running, and nothing is lost. Raising (or removing)
-a budget re-queues the parked steps that now fit, through the state machine, and wakes the executors.
+a budget lets the pipeline re-queue the parked steps that now fit, through the state machine.
 
 Spend comes from counters a trigger keeps in the transaction that records each cost (``dex.usage.models``),
 so the check is four primary-key lookups. Only steps whose org or submission has a budget make it: the
@@ -27,8 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.errors import Forbidden, NotFound
 from dex.operations.registry import OperationSpec
-from dex.pipeline import repository as pipeline_repo
-from dex.pipeline import states
 from dex.providers.catalog import PROVIDERS, price_of
 from dex.tenancy.context import AuthContext
 
@@ -96,35 +94,6 @@ async def exhausted_budget(
         if budget is not None and spent + next_cost > budget:
             return Exhausted(scope, budget, spent)
     return None
-
-
-# Parked steps whose org and submission are both under budget again go back to the queue.
-REQUEUE_PARKED = """
-    UPDATE step_results st
-    SET status = 'queued', available_at = now(), finished_at = NULL, claimed_by = NULL,
-        error_message = NULL, error_details = NULL
-    FROM submissions s
-    JOIN orgs o ON o.id = s.org_id
-    LEFT JOIN org_spend os ON os.org_id = s.org_id
-    LEFT JOIN submission_spend ss ON ss.submission_id = s.id
-    WHERE st.status = 'budget_exhausted' AND st.org_id = :org_id AND s.id = st.submission_id
-      AND (o.budget_credits IS NULL OR COALESCE(os.spent_credits, 0) < o.budget_credits)
-      AND (s.budget_credits IS NULL OR COALESCE(ss.spent_credits, 0) < s.budget_credits)
-    """
-
-
-async def requeue_parked(
-    session: AsyncSession, org_id: uuid.UUID, submission_id: uuid.UUID | None = None
-) -> int:
-    states.check("step", "budget_exhausted", "queued")
-    statement = REQUEUE_PARKED + (" AND st.submission_id = :submission_id" if submission_id else "")
-    params: dict[str, Any] = {"org_id": org_id}
-    if submission_id:
-        params["submission_id"] = submission_id
-    requeued = (await session.execute(text(statement), params)).rowcount
-    if requeued:
-        await pipeline_repo.notify_ready(session)
-    return requeued
 
 
 async def parked_steps(
@@ -203,8 +172,9 @@ async def set_budget(
     *,
     budget_credits: Decimal | None,
     submission_id: uuid.UUID | None = None,
-) -> dict[str, Any]:
-    """Set (null: remove) the org's budget, or one submission's; parked steps that now fit resume."""
+) -> None:
+    """Set (null: remove) the org's budget, or one submission's. The parked steps that now fit are the
+    pipeline's to resume (``pipeline.service.requeue_parked``)."""
     _require_org_admin(scope)
     if submission_id is None:
         await session.execute(
@@ -217,5 +187,3 @@ async def set_budget(
             text("UPDATE submissions SET budget_credits = :budget WHERE id = :id"),
             {"budget": budget_credits, "id": submission_id},
         )
-    requeued = await requeue_parked(session, scope.org_id, submission_id)
-    return {**await budget_view(session, scope, submission_id), "requeued_steps": requeued}

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dex.api.deps import SessionDep
-from dex.api.envelopes import Envelope
+from dex.kit.deps import SessionDep
+from dex.kit.envelopes import Envelope
+from dex.pipeline import service as pipeline_service
 from dex.pipeline.service import load_submission
 from dex.tenancy.auth import FlexibleAuth, SuperAdminContext, tenant_scope
 from dex.usage import budgets, ledger
@@ -57,7 +58,8 @@ async def get_budget(body: BudgetRequest, auth: FlexibleAuth, session: SessionDe
 async def set_budget(body: BudgetSetRequest, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
     """Set or remove (``null``) a budget; steps parked as ``budget_exhausted`` that now fit resume."""
     scope = tenant_scope(auth, org_id=body.org_id)
-    result = await budgets.set_budget(
-        session, scope, budget_credits=body.budget_credits, submission_id=body.submission_id
-    )
-    return {"data": result}
+    submission_id = body.submission_id
+    await budgets.set_budget(session, scope, budget_credits=body.budget_credits, submission_id=submission_id)
+    requeued = await pipeline_service.requeue_parked(session, scope.org_id, submission_id)
+    view = await budgets.budget_view(session, scope, submission_id)
+    return {"data": {**view, "requeued_steps": requeued}}

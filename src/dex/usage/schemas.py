@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from dex.api.envelopes import PageRequest, Pagination
+from dex.kit.envelopes import PageRequest, Pagination
 
 GroupName = Literal["org", "company", "submission", "run", "operation", "provider", "day"]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dex.api.deps import SessionDep, SettingsDep
-from dex.api.envelopes import Envelope, ListEnvelope, list_envelope
+from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 from dex.webhooks import service
 from dex.webhooks.schemas import (

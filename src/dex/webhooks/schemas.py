@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from dex.api.envelopes import PageRequest
+from dex.kit.envelopes import PageRequest
 
 EventType = Literal["submission.completed", "run.completed", "run.failed"]
 DeliveryStatus = Literal["pending", "succeeded", "failed"]

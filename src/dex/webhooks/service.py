@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import Page, paginate
 from dex.errors import BadRequest, Forbidden, NotFound
+from dex.kit.paging import Page, paginate
 from dex.tenancy.context import AuthContext
 from dex.webhooks.destinations import DestinationRefused, check_destination
 from dex.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dex.db.models import Base
+from dex.tables import Base
 
 MIGRATION_LOCK_ID = 0x6465780  # "dex" — any constant shared by all dex processes
 

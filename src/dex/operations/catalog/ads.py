@@ -1,6 +1,6 @@
 """Company ads on LinkedIn, Meta and Google (Adyntel).
 
-An Adyntel error makes the operation ``failed`` — the reference reported it as ``not_found`` (its bug #31),
+An Adyntel error makes the operation ``failed`` — the seed system reported it as ``not_found`` (its bug #31),
 which told callers "this company runs no ads" when nobody had looked. ``not_found`` means Adyntel answered
 that it knows no ads.
 """

@@ -1,8 +1,7 @@
-"""Company enrichment: the merged firmographic profile (reference §8.4.6) and LeadMagic technographics
-(§8.4.7).
+"""Company enrichment: the merged firmographic profile and LeadMagic technographics.
 
 ``company.enrich.profile`` asks Prospeo, BlitzAPI, CompanyEnrich and LeadMagic in the configured order and
-merges their answers field by field (the first provider to supply a field wins). Unlike the reference it
+merges their answers field by field (the first provider to supply a field wins). Unlike the seed system it
 stops as soon as every profile field is known: a later provider could only repeat what the profile holds.
 """
 
@@ -27,7 +26,7 @@ from dex.providers.base import AdapterResult, skipped
 
 
 class CompanyProfile(BaseModel):
-    """The canonical company profile (reference CompanyProfileOutput)."""
+    """The canonical company profile."""
 
     company_name: str | None = None
     company_domain: str | None = None
@@ -97,7 +96,7 @@ class CompanyEnrichProfileOutput(CompanyProfile):
 
 
 def _source_company_id(inv: Invocation) -> str | None:
-    """The reference allows a string or a number here."""
+    """The seed system allows a string or a number here."""
     value = inv.input.raw.get("source_company_id")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)

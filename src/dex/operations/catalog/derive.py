@@ -2,7 +2,7 @@
 LLM-backed questions.
 
 The questions are independent, so they are asked concurrently: the operation takes about as long as the
-slowest question, not the sum of fourteen (the reference asked them one after another — up to 14 × 30 s).
+slowest question, not the sum of fourteen (the seed system asked them one after another — up to 14 × 30 s).
 A question that fails leaves its field null and is listed in ``failed_fields``; the operation fails only
 when every question failed.
 """
@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, create_model
 
+from dex.normalize import normalize_domain
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import normalize_domain
 from dex.operations.registry import OperationSpec, Requirements
 from dex.providers import revenueinfra
 from dex.providers.revenueinfra import PRICING_QUESTIONS

@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, create_model
 
+from dex.normalize import clean_text, normalize_domain, normalize_email, normalize_linkedin_url
 from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import clean_text, normalize_domain, normalize_email, normalize_linkedin_url
 from dex.operations.registry import CostTier, EntityType, OperationSpec, Requirements
 from dex.providers import parallel
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from dex.normalize import normalize_email
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import normalize_email
 from dex.operations.registry import OperationSpec, Requirements
 from dex.providers import blitzapi, icypeas, leadmagic, millionverifier, parallel, reoon
 from dex.providers.base import AdapterResult, skipped
@@ -47,7 +47,7 @@ DELIVERABLE = {"ok", "safe", "valid", "deliverable"}
 
 async def verify_address(inv: Invocation, email: str) -> dict[str, Any] | None:
     """MillionVerifier, then Reoon when MillionVerifier gave nothing or an inconclusive verdict; a Reoon
-    verdict replaces MillionVerifier's (reference §8.4.1)."""
+    verdict replaces MillionVerifier's."""
     settings = inv.settings
     first = await millionverifier.verify_email(
         inv.providers, email=email, timeout_seconds=settings.millionverifier_timeout_seconds
@@ -75,7 +75,7 @@ def found_value(result: AdapterResult, key: str) -> Any:
 
 
 async def find_email(inv: Invocation) -> tuple[str | None, str | None]:
-    """The first address of LeadMagic, Icypeas, Parallel (in that order, reference §8.4.1) and its finder.
+    """The first address of LeadMagic, Icypeas, Parallel (in that order) and its finder.
     A finder lacking an input it needs records a skipped attempt."""
     first, last, full = (inv.input.text(key) for key in ("first_name", "last_name", "full_name"))
     domain, company_name = inv.input.text("company_domain"), inv.input.text("company_name")
@@ -137,7 +137,7 @@ MOBILE_FINDERS = {"leadmagic": leadmagic_mobile, "blitzapi": blitzapi_mobile}
 
 
 async def resolve_mobile_phone(inv: Invocation) -> Outcome:
-    """The first mobile number of the providers in ``PERSON_RESOLVE_MOBILE_ORDER`` (reference §8.4.3)."""
+    """The first mobile number of the providers in ``PERSON_RESOLVE_MOBILE_ORDER``."""
     for provider in inv.provider_order():
         mobile_phone = found_value(await MOBILE_FINDERS[provider](inv), "mobile_phone")
         if mobile_phone:

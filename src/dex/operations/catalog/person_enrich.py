@@ -1,4 +1,4 @@
-"""``person.enrich.profile``: a person's full profile (reference §8.4.5) — Prospeo, then AmpleLeads when the
+"""``person.enrich.profile``: a person's full profile — Prospeo, then AmpleLeads when the
 work history is asked for, then LeadMagic; the first provider that finds the person wins."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class PersonEnrichProfileOutput(BaseModel):
     @field_validator("total_tenure_years", mode="before")
     @classmethod
     def _tenure_as_text(cls, value: Any) -> Any:
-        """Providers report tenure as a number or a string; the contract keeps the reference's string."""
+        """Providers report tenure as a number or a string; the contract keeps the seed system's string."""
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
@@ -122,7 +122,7 @@ OPERATIONS = [
             "A person's profile: title, seniority, work history, education, skills, email and phone "
             "(Prospeo, then AmpleLeads when include_work_history is set, then LeadMagic; first match wins)."
         ),
-        # Prospeo's eligibility rule (reference §8.4.5): a LinkedIn URL, an email or a Prospeo person id
+        # Prospeo's eligibility rule: a LinkedIn URL, an email or a Prospeo person id
         # alone, or a first and last name (given, or split from full_name) with any company identifier.
         # It is no gate: without it each provider skips and the operation is not_found, as the original.
         gate_inputs=False,

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, create_model
 
 from dex.config import Settings
+from dex.normalize import normalize_domain
 from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import normalize_domain
 from dex.operations.registry import FanOut, OperationSpec, Requirements
 from dex.providers import anthropic, gemini, openai, revenueinfra
 from dex.providers.base import AdapterResult

@@ -1,5 +1,5 @@
-"""Search operations whose results fan out into child entities: ``company.search`` (reference §8.4.13) and
-``person.search`` (§8.4.4).
+"""Search operations whose results fan out into child entities: ``company.search`` and
+``person.search``.
 
 Result items carry canonical fields only, never the provider's raw payload: every item becomes a child
 run's context, so a raw blob would be copied into each child (and stored again per step), while the raw
@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dex.normalize import normalize_domain
 from dex.operations.catalog.company_enrich import company_fields, company_linkedin_url, settled_status
 from dex.operations.engine import Invocation, Outcome
-from dex.operations.inputs import OperationInput, normalize_domain
+from dex.operations.inputs import OperationInput
 from dex.operations.registry import FanOut, OperationSpec, Requirements
 from dex.providers import blitzapi, companyenrich, leadmagic, prospeo
 from dex.providers.base import AdapterResult, skipped
@@ -258,7 +259,7 @@ PERSON_SEARCH_PARAMETERS = (
     "cascade",
     "provider_filters",
 )
-# Title words that place a person at a BlitzAPI job level, most senior first (reference §8.4.4); a vice
+# Title words that place a person at a BlitzAPI job level, most senior first; a vice
 # president is a VP, not a president.
 JOB_LEVEL_PATTERNS = tuple(
     (level, re.compile(pattern))
@@ -272,7 +273,7 @@ JOB_LEVEL_PATTERNS = tuple(
 
 
 def person_identity(item: Item) -> set[tuple[str, str]]:
-    """The reference's identity: LinkedIn URL, else the provider's person id, else name at company."""
+    """The seed system's identity: LinkedIn URL, else the provider's person id, else name at company."""
     if item.get("linkedin_url"):
         return {("linkedin_url", item["linkedin_url"].lower())}
     if item.get("source_person_id"):
@@ -434,7 +435,7 @@ PERSON_SOURCES: dict[str, Callable[[Invocation, PersonQuery], Awaitable[AdapterR
 
 
 def person_search_plan(providers: list[str], q: PersonQuery) -> list[str]:
-    """The plan steps (reference §8.4.4): a cascade is BlitzAPI's waterfall alone; a job title asks
+    """The plan steps: a cascade is BlitzAPI's waterfall alone; a job title asks
     LeadMagic's role finder first, then Prospeo/CompanyEnrich in configured order, then BlitzAPI; anything
     else goes Prospeo → BlitzAPI → CompanyEnrich → LeadMagic (configuration chooses members, not order)."""
     if q.inp.objects("cascade"):

@@ -76,8 +76,12 @@ def _item(request: Request, search_id: str) -> dict[str, Any] | None:
     firstname, lastname, domain_or_company, started_ms = decoded
     elapsed_ms = int(time.time() * 1000) - started_ms
     emails: list[dict[str, Any]] = []
-    if elapsed_ms < SEARCH_DURATION_MS:
-        status = PENDING_PHASES[max(0, elapsed_ms) * len(PENDING_PHASES) // SEARCH_DURATION_MS]
+    # A search is pending for its duration and, in this process, at its first read whatever the clock
+    # says: a client always meets the pending statuses, however late its first poll comes.
+    first_read = sandbox_state(request).first_sight(f"icypeas-search:{search_id}")
+    if elapsed_ms < SEARCH_DURATION_MS or first_read:
+        phase = min(max(0, elapsed_ms) * len(PENDING_PHASES) // SEARCH_DURATION_MS, len(PENDING_PHASES) - 1)
+        status = PENDING_PHASES[phase]
     else:
         person = _person(firstname, lastname, domain_or_company)
         if person is not None and known(request, PROVIDER, person.person_id):

@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-21
 
-Every table of the reference schema with dex's fixes: unique natural keys per org for entities,
+Every table of the seed system schema with dex's fixes: unique natural keys per org for entities,
 composite (id, org_id) foreign keys that keep rows inside their org, text status vocabularies with CHECKs,
 links from operation_runs to runs and steps, executor columns (available_at, lease), and indexes for
 every lookup the API makes.

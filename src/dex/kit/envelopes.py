@@ -1,4 +1,4 @@
-"""The reference's response envelopes: ``{"data": …}`` on success, ``{"error": "…"}`` otherwise."""
+"""The seed system's response envelopes: ``{"data": …}`` on success, ``{"error": "…"}`` otherwise."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Pagination(BaseModel):
 
 
 class ListEnvelope(BaseModel, Generic[T]):
-    """A page of a list endpoint. ``data`` stays a bare array as in the reference, so its clients keep
+    """A page of a list endpoint. ``data`` stays a bare array as in the seed system, so its clients keep
     working; ``pagination`` beside it carries the total of the filtered set."""
 
     data: list[T]

@@ -5,8 +5,19 @@ from dex.db.base import Base
 from dex.entities import models as entities
 from dex.operations import models as operations
 from dex.pipeline import models as pipeline
+from dex.providers import models as providers
 from dex.tenancy import models as tenancy
 from dex.usage import models as usage
 from dex.webhooks import models as webhooks
 
-__all__ = ["Base", "blueprints", "entities", "operations", "pipeline", "tenancy", "usage", "webhooks"]
+__all__ = [
+    "Base",
+    "blueprints",
+    "entities",
+    "operations",
+    "pipeline",
+    "providers",
+    "tenancy",
+    "usage",
+    "webhooks",
+]

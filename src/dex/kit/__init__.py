@@ -1,0 +1,1 @@
+"""What every face and domain shares below the domains: envelopes, paging, request dependencies."""
