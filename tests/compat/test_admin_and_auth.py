@@ -159,7 +159,7 @@ async def test_admin_and_auth_endpoints(
     )
     has_keys(step, *STEP_FIELDS)
     assert (step["method"], step["retry_config"]) == ("POST", {"max_attempts": 3, "backoff_factor": 2})
-    # A second registration without task_id works (the original failed on its unique default, §14.41).
+    # A second registration without task_id works (the original failed on its unique default).
     await api.data(
         "/api/super-admin/steps/register",
         {"slug": "enrich", "name": "Enrich", "step_type": "enrich", "url": "https://steps.example/enrich"},

@@ -68,7 +68,7 @@ async def test_tenant_and_v1_endpoints(pipeline: PipelineHarness) -> None:
     )
     assert updated["description"] == "two steps"
 
-    # One payload, one run (§5.2).
+    # One payload, one run.
     single = await api.data(
         "/api/submissions/create",
         {
@@ -206,7 +206,7 @@ async def test_tenant_and_v1_endpoints(pipeline: PipelineHarness) -> None:
         400,
     ) == ("entity_type must be company for company operations")
 
-    # The registry needs a credential in dex (it was open to anyone, §14.23).
+    # The registry needs a credential in dex (it was open to anyone; see docs/compatibility.md).
     assert await api.error("/api/v1/registry/operations", {}, None, 401) == "Missing authorization token"
     registry = await api.data("/api/v1/registry/operations", {"entity_type": "company"}, me)
     assert set(registry) == {"operations", "count"} and registry["count"] == len(registry["operations"])
