@@ -4,7 +4,9 @@ database per xdist worker cloned from a migrated template, and every table empti
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -33,6 +35,25 @@ from dex.testing import create_test_database, drop_test_database, test_database_
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_STATE_DIR = REPO_ROOT / ".dex" / "test"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary directories of this checkout's runs only. pytest's default (``/tmp/pytest-of-USER``) is
+    shared by every session on the machine, and each prunes the others' older directories — a test of
+    another checkout running meanwhile could lose its files. xdist workers get theirs from the controller."""
+    if config.option.basetemp is None:
+        checkout = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:12]
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"dex-tests-{checkout}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_saved_login(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`dex` subprocesses never drive the server of the developer's own `dex login` or DEX_API_* variables:
+    they inherit an empty configuration directory instead."""
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg_config"))
+    for name in ("DEX_API_URL", "DEX_API_TOKEN"):
+        os.environ.pop(name, None)
 
 
 @pytest.fixture(scope="session")

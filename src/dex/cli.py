@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,20 +16,56 @@ from dex import __version__
 from dex.bench import cli as bench_cli
 from dex.blueprints.cli import blueprint_app
 from dex.chaos import cli as chaos_cli
+from dex.client import DexClient
+from dex.config import Settings
 from dex.entities import cli as entities_cli
 from dex.errors import DexError
 from dex.kit.cli import console, fail, load_settings, prepare_database, use_local_client
-from dex.local import local_client
 from dex.observability import configure_logging, secret_values
 from dex.pipeline import cli as pipeline_cli
+from dex.providers.cli import providers_app, use_runtime
+from dex.tenancy import cli as tenancy_cli
 from dex.tenancy.cli import admin_app
+
+if TYPE_CHECKING:
+    from dex.client import DexClient
+    from dex.config import Settings
+
+if TYPE_CHECKING:
+    from dex.db.engine import Database
+    from dex.providers.runtime import ProviderRuntime
 
 app = typer.Typer(name="dex", help="dex — Data Engine X: entity intelligence you own.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(blueprint_app, name="blueprint")
-use_local_client(local_client)
+app.add_typer(providers_app, name="providers")
+
+
+@asynccontextmanager
+async def _local_client(settings: Settings, database_url: str) -> AsyncIterator[DexClient]:
+    # The whole app is imported when a command first runs dex in-process: every other command (those that
+    # drive a running API, `dex login`, `dex --version`) starts without it.
+    from dex.local import local_client
+
+    async with local_client(settings, database_url) as client:
+        yield client
+
+
+use_local_client(_local_client)
+
+
+@asynccontextmanager
+async def _provider_runtime(settings: Settings, database: Database | None) -> AsyncIterator[ProviderRuntime]:
+    # The providers composed with the sandbox, imported only by the commands that call providers.
+    from dex.runtime import open_provider_runtime
+
+    async with open_provider_runtime(settings, database) as runtime:
+        yield runtime
+
+
+use_runtime(_provider_runtime)
 
 
 def _version_callback(value: bool) -> None:
@@ -146,6 +183,8 @@ app.command()(pipeline_cli.status)
 app.command()(bench_cli.bench)
 app.command()(chaos_cli.chaos)
 app.command()(entities_cli.export)
+app.command()(tenancy_cli.login)
+app.command()(tenancy_cli.logout)
 
 
 @app.command()
@@ -235,4 +274,4 @@ def run() -> None:  # pragma: no cover - console entry for `python -m dex`
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run())
+    run()

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -20,12 +20,33 @@ TERMINAL_SUBMISSION_STATUSES = {"completed", "failed", "canceled"}
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 
 
+class ByteSink(Protocol):
+    """Where a streamed download goes: an open binary file, or anything else that takes bytes."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
 class ApiError(DexError):
-    """The API answered with an error envelope."""
+    """The API answered with an error envelope (``status``: its HTTP status)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def _api_error(path: str, payload: Any) -> ApiError:
-    return ApiError(f"{path}: {payload.get('error', payload) if isinstance(payload, dict) else payload}")
+def _api_error(path: str, payload: Any, status: int) -> ApiError:
+    message = payload.get("error", payload) if isinstance(payload, dict) else payload
+    return ApiError(f"{path}: {message}", status)
+
+
+async def _json(response: aiohttp.ClientResponse, path: str) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except ValueError:
+        raise ApiError(
+            f"{path}: {response.url.origin()} answered HTTP {response.status} without JSON (not a dex API?)",
+            response.status,
+        ) from None
 
 
 @dataclass
@@ -45,16 +66,16 @@ class DexClient:
         async with self.http.post(
             f"{self.base_url}{path}", headers={**self.headers, **(headers or {})}, **request
         ) as response:
-            payload = await response.json(content_type=None)
+            payload = await _json(response, path)
         if response.status >= 400:
-            raise _api_error(path, payload)
+            raise _api_error(path, payload, response.status)
         return payload["data"]
 
-    async def download(self, path: str, body: dict[str, Any], sink: BinaryIO) -> int:
+    async def download(self, path: str, body: dict[str, Any], sink: ByteSink) -> int:
         """Write a streamed (non-JSON) response into ``sink`` chunk by chunk; returns the bytes written."""
         async with self.http.post(f"{self.base_url}{path}", json=body, headers=self.headers) as response:
             if response.status >= 400:
-                raise _api_error(path, await response.json(content_type=None))
+                raise _api_error(path, await _json(response, path), response.status)
             written = 0
             async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES):
                 sink.write(chunk)
@@ -62,7 +83,7 @@ class DexClient:
         return written
 
     async def export_entities(
-        self, entity_type: str, fmt: str, sink: BinaryIO, *, updated_since: datetime | None = None
+        self, entity_type: str, fmt: str, sink: ByteSink, *, updated_since: datetime | None = None
     ) -> int:
         body: dict[str, Any] = {"entity_type": entity_type, "format": fmt}
         if updated_since is not None:
@@ -76,18 +97,28 @@ class DexClient:
     def _blueprints(self) -> str:
         return "/api/super-admin/blueprints" if self.org_id else "/api/blueprints"
 
-    async def find_blueprint(self, name: str) -> dict[str, Any] | None:
+    async def blueprints(self) -> AsyncIterator[dict[str, Any]]:
+        """Every blueprint of the org, page by page."""
         offset = 0
         while True:
             page = await self.post(
                 f"{self._blueprints}/list", self._scoped({"limit": 1000, "offset": offset})
             )
             for blueprint in page:
-                if blueprint["name"] == name:
-                    return blueprint
+                yield blueprint
             if len(page) < 1000:
-                return None
+                return
             offset += 1000
+
+    async def find_blueprint(self, name: str) -> dict[str, Any] | None:
+        async for blueprint in self.blueprints():
+            if blueprint["name"] == name:
+                return blueprint
+        return None
+
+    async def get_blueprint(self, blueprint_id: str) -> dict[str, Any]:
+        """The blueprint with its steps."""
+        return await self.post(f"{self._blueprints}/get", {"id": blueprint_id})
 
     async def ensure_blueprint(self, definition: dict[str, Any]) -> dict[str, Any]:
         existing = await self.find_blueprint(definition["name"])
@@ -158,8 +189,8 @@ class DexClient:
             timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
         ) as response:
             if response.status >= 400:
-                raise _api_error(path, await response.json(content_type=None))
-            event, data = "message", []
+                raise _api_error(path, await _json(response, path), response.status)
+            event, data = "message", list[str]()
             async for raw in response.content:
                 line = raw.decode().rstrip("\r\n")
                 if not line:
@@ -200,6 +231,28 @@ class DexClient:
 
 
 @asynccontextmanager
-async def remote_client(api_url: str, token: str) -> AsyncIterator[DexClient]:
+async def _api_session(api_url: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP session for the API at ``api_url``; a server that cannot be reached is one clear error."""
     async with aiohttp.ClientSession() as http:
+        try:
+            yield http
+        except aiohttp.ClientConnectionError as exc:
+            raise DexError(
+                f"cannot reach the dex API at {api_url} ({exc}): is `dex serve` running?"
+            ) from None
+
+
+@asynccontextmanager
+async def remote_client(api_url: str, token: str) -> AsyncIterator[DexClient]:
+    async with _api_session(api_url) as http:
         yield DexClient(http, api_url.rstrip("/"), {"Authorization": f"Bearer {token}"})
+
+
+async def log_in(api_url: str, email: str, password: str) -> tuple[str, dict[str, Any]]:
+    """A session token for the user (``POST /api/auth/login``) and who it acts as (``/api/auth/me``)."""
+    async with _api_session(api_url) as http:
+        anonymous = DexClient(http, api_url.rstrip("/"), {})
+        session = await anonymous.post("/api/auth/login", {"email": email, "password": password})
+        token = session["access_token"]
+        signed_in = DexClient(http, anonymous.base_url, {"Authorization": f"Bearer {token}"})
+        return token, await signed_in.post("/api/auth/me", {})

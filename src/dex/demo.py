@@ -3,22 +3,18 @@ embedded database and the provider sandbox — progress bar, then a table of the
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-
 from rich.console import Console
 
+from dex.blueprints.examples import EXAMPLES, example_blueprint
 from dex.config import Settings
 from dex.local import local_client
 from dex.pipeline.cli import follow, people_table, summary_line
 from dex.pipeline.ingest import parse_csv
 from dex.providers.runtime import provider_mode
 
-EXAMPLES = resources.files("dex") / "examples"
-
 
 async def run_demo(settings: Settings, database_url: str, console: Console) -> None:
-    definition = json.loads((EXAMPLES / "people_at_companies.json").read_text())
+    definition = example_blueprint().model_dump(mode="json", exclude_none=True)
     companies = parse_csv((EXAMPLES / "companies.csv").read_bytes()).entities
     async with local_client(settings, database_url) as client:
         console.print(f"dex is serving at {client.base_url} (API docs: {client.base_url}/docs)")

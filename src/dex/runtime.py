@@ -27,9 +27,9 @@ async def open_provider_runtime(
     async with AsyncExitStack() as stack:
         sandbox = None
         if provider_mode(settings) == "sandbox":
-            url = settings.dex_sandbox_url or await stack.enter_async_context(
-                serve_in_background(create_sandbox_app())
-            )
+            url = settings.dex_sandbox_url
+            if url is None:
+                url = await stack.enter_async_context(serve_in_background(create_sandbox_app()))
             sandbox = sandbox_endpoint(url)
         runtime = ProviderRuntime(settings, database, sandbox=sandbox, shared_limiter=shared_limiter)
         stack.push_async_callback(runtime.close)

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
+from starlette.types import ASGIApp
 
 
 @asynccontextmanager
-async def serve_in_background(app, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+async def serve_in_background(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Start ``app`` on ``host:port`` (0 = any free port) and yield its base URL; stop it on exit."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)

@@ -32,11 +32,14 @@ def dex_env(settings: Settings, database_url: str, sandbox_url: str) -> dict[str
     }
 
 
-async def run_dex(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+async def run_dex(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "dex.cli", *args],
         env=env,
+        input=stdin or "",
         capture_output=True,
         text=True,
         timeout=120,

@@ -84,7 +84,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port, process, log, timeout=15)
+        wait_for_port(port, process, log, timeout=60)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()
@@ -164,7 +164,7 @@ class WorkerProcess:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def wait_started(self, timeout: float = 30) -> None:
+    def wait_started(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -43,6 +43,7 @@ ROUTE_POLICIES: dict[str, Policy] = {
     "/api/super-admin/login": "public",
     "/api/auth/me": "tenant",
     "/api/super-admin/me": "super_admin",
+    "/api/super-admin/providers/check": "super_admin",
     **_SUPER_ADMIN_CRUD,
     "/api/companies/list": "tenant",
     "/api/companies/get": "tenant",

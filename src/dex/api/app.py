@@ -30,6 +30,7 @@ from dex.operations import routes as operation_routes
 from dex.pipeline import routes as pipeline_routes
 from dex.pipeline.executor import Executor, executor_config, runner_deps
 from dex.pipeline.progress import PlanCache
+from dex.providers import routes as provider_routes
 from dex.providers.runtime import ProviderRuntime
 from dex.runtime import open_provider_runtime
 from dex.tenancy import routes as tenancy_routes
@@ -209,6 +210,7 @@ def create_app(
         webhook_routes.router,
         metrics_router,
         entity_routes.router,
+        provider_routes.super_admin_router,
     ):
         app.include_router(router)
     return app

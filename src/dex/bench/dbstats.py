@@ -152,7 +152,7 @@ def usage(
 
 
 def top_statements(before: StatsSnapshot, after: StatsSnapshot, *, steps: int) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for queryid, stats in after.statements.items():
         old = before.statements.get(queryid, {"calls": 0, "total_exec_time": 0.0, "rows": 0})
         calls = stats["calls"] - old["calls"]

@@ -23,7 +23,7 @@ from dex.client import TERMINAL_SUBMISSION_STATUSES
 from dex.providers.catalog import configured_limits
 from dex.sandbox.state import ProviderBehaviour, SandboxConfig
 
-BLUEPRINT = {
+BLUEPRINT: dict[str, Any] = {
     "name": "bench-people-at-companies",
     "description": "dex bench workloads A and B: company profile, its people (3), their work email.",
     "entity_type": "company",

@@ -233,7 +233,7 @@ def flows() -> tuple[Flow, ...]:
 
 @functools.cache
 def runnable(flow: Flow, available: frozenset[str]) -> bool:
-    return not flow.spec.requirements.missing(_Fields(available))  # type: ignore[arg-type]
+    return not flow.spec.requirements.missing(_Fields(available))
 
 
 # --- the search ------------------------------------------------------------------------------------------
@@ -494,8 +494,8 @@ def _guard(spec: OperationSpec, phase_start: frozenset[str]) -> dict[str, Any] |
 
     given = _Fields(phase_start)
     requirements = spec.requirements
-    checks = [expression(e) for e in requirements.all_of if not expression_satisfied(e, given)]  # type: ignore[arg-type]
-    if requirements.any_of and not any(expression_satisfied(e, given) for e in requirements.any_of):  # type: ignore[arg-type]
+    checks = [expression(e) for e in requirements.all_of if not expression_satisfied(e, given)]
+    if requirements.any_of and not any(expression_satisfied(e, given) for e in requirements.any_of):
         checks.append(_combine("any", [expression(e) for e in requirements.any_of]))
     return _combine("all", checks) if checks else None
 
@@ -747,7 +747,8 @@ async def interpret(
             [f.strip() for f in named if isinstance(f, str) and f.strip()] if isinstance(named, list) else []
         )
         vocabulary = set(valid_fields(entity_type))
-        options = answer.get("options") if isinstance(answer.get("options"), dict) else {}
+        options = answer.get("options")
+        options = options if isinstance(options, dict) else {}
         options = {key: value for key, value in options.items() if key in OPTION_TYPES and value is not None}
         kept = [f for f in dict.fromkeys(fields) if f in vocabulary]
         if options.get("job_title") and not CONTACT_FIELDS.intersection(kept):

@@ -1,15 +1,19 @@
-"""``dex blueprint assemble``: the shortest blueprint for the fields you want, shown step by step with why
-each step is there, and optionally saved."""
+"""``dex blueprint``: create a blueprint from the JSON the API takes, list the org's blueprints, show one
+(as a table, or as JSON to edit and create again), and ``assemble``: the shortest blueprint for the fields
+you want, shown step by step with why each step is there, and optionally saved."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dex.client import DexClient
 from dex.errors import DexError
 from dex.kit.cli import ApiUrl, Token, open_client, run_command
 
@@ -29,6 +33,145 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
         except ValueError:
             options[key.strip()] = value
     return options
+
+
+# The fields of a step that the create endpoint takes (a shown blueprint can be created again as it is).
+STEP_FIELDS = ("position", "operation_id", "step_id", "step_config", "fan_out", "is_enabled")
+
+
+def read_definition(file: Path) -> dict[str, Any]:
+    try:
+        definition = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DexError(f"{file} is not a UTF-8 text file") from None
+    except ValueError as exc:
+        raise DexError(f"{file} is not JSON: {exc}") from None
+    if not isinstance(definition, dict):
+        raise DexError(
+            f"{file} must hold a JSON object (name, entity_type, steps), not a {type(definition).__name__}"
+        )
+    return definition
+
+
+def definition_of(blueprint: dict[str, Any]) -> dict[str, Any]:
+    """A stored blueprint as the body ``dex blueprint create`` (and the API's create) takes."""
+    steps = [
+        {field: step[field] for field in STEP_FIELDS if step.get(field) not in (None, {})}
+        for step in blueprint["blueprint_steps"]
+    ]
+    return {
+        "name": blueprint["name"],
+        "description": blueprint["description"],
+        "entity_type": blueprint["entity_type"],
+        "steps": steps,
+    }
+
+
+async def blueprint_named(client: DexClient, name: str) -> dict[str, Any]:
+    found = await client.find_blueprint(name)
+    if found is None:
+        raise DexError(f"no blueprint named {name!r} (`dex blueprint list` shows them)")
+    return await client.get_blueprint(found["id"])
+
+
+def blueprint_steps_table(blueprint: dict[str, Any]) -> Table:
+    runs_on = blueprint["entity_type"] or "company"
+    title = f"{blueprint['name']} — runs on {runs_on}, version {blueprint['version']}"
+    table = Table(title=title, caption=blueprint["description"])
+    for column in ("#", "Operation", "Fan out", "Config", "Enabled"):
+        table.add_column(column, no_wrap=column == "Operation")
+    for step in blueprint["blueprint_steps"]:
+        config = step["step_config"] or step["config"]
+        table.add_row(
+            str(step["position"]),
+            step["operation_id"] or str(step["step_id"]),
+            "yes" if step["fan_out"] else "",
+            json.dumps(config) if config else "",
+            "yes" if step["is_enabled"] else "no",
+        )
+    return table
+
+
+@blueprint_app.command("create")
+def create(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="JSON: name, description, entity_type, steps."
+        ),
+    ],
+    name: Annotated[str | None, typer.Option(help="Create it under this name instead of the file's.")] = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Create a blueprint from a JSON file holding the body the API's create endpoint takes (for example
+    the output of `dex blueprint show NAME --json`)."""
+
+    async def work() -> None:
+        definition = read_definition(file)
+        if name:
+            definition["name"] = name
+        async with open_client(api_url, token) as client:
+            created = await client.create_blueprint(definition)
+            steps = " → ".join(
+                step["operation_id"] or str(step["step_id"]) for step in created["blueprint_steps"]
+            )
+            console.print(f"created blueprint {created['name']} ({created['id']}): {steps or 'no steps'}")
+
+    run_command(work)
+
+
+@blueprint_app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the blueprints as JSON.")] = False,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """List the org's blueprints."""
+
+    async def work() -> None:
+        async with open_client(api_url, token) as client:
+            blueprints = [blueprint async for blueprint in client.blueprints()]
+        if as_json:
+            typer.echo(json.dumps(blueprints, indent=2))
+            return
+        # Names and ids are what the other commands take: never cut short (`show` has the description).
+        table = Table(title=f"Blueprints ({len(blueprints)})", box=box.SIMPLE_HEAD, show_edge=False)
+        for column in ("Name", "Id", "Type", "Version"):
+            table.add_column(column, no_wrap=column in ("Name", "Id"))
+        for blueprint in sorted(blueprints, key=lambda blueprint: blueprint["name"]):
+            table.add_row(
+                blueprint["name"] + ("" if blueprint["is_active"] else " (inactive)"),
+                blueprint["id"],
+                blueprint["entity_type"] or "company",
+                str(blueprint["version"]),
+            )
+        console.print(table)
+
+    run_command(work)
+
+
+@blueprint_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="The blueprint's name.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print it as the JSON `dex blueprint create` takes.")
+    ] = False,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Show a blueprint and its steps."""
+
+    async def work() -> None:
+        async with open_client(api_url, token) as client:
+            blueprint = await blueprint_named(client, name)
+        if as_json:
+            typer.echo(json.dumps(definition_of(blueprint), indent=2))
+        else:
+            console.print(blueprint_steps_table(blueprint))
+            console.print(f"id {blueprint['id']}")
+
+    run_command(work)
 
 
 def steps_table(assembled: dict[str, Any]) -> Table:

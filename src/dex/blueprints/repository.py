@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from typing import Any
 
@@ -32,18 +33,25 @@ class BlueprintRepository:
             statement = statement.with_for_update()
         return await self.session.scalar(statement)
 
+    async def get_by_name(self, name: str) -> Blueprint | None:
+        return await self.session.scalar(self._scoped(select(Blueprint).where(Blueprint.name == name)))
+
     async def list(self, page: PageRequest) -> Page[Blueprint]:
         return await paginate(
             self.session, self._scoped(select(Blueprint)), page, Blueprint.created_at.desc(), Blueprint.id
         )
 
-    async def steps(self, blueprint_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[BlueprintStep]]:
+    async def steps(
+        self, blueprint_ids: builtins.list[uuid.UUID]
+    ) -> dict[uuid.UUID, builtins.list[BlueprintStep]]:
         rows = await self.session.scalars(
             select(BlueprintStep)
             .where(BlueprintStep.blueprint_id.in_(blueprint_ids))
             .order_by(BlueprintStep.position)
         )
-        grouped: dict[uuid.UUID, list[BlueprintStep]] = {blueprint_id: [] for blueprint_id in blueprint_ids}
+        grouped: dict[uuid.UUID, builtins.list[BlueprintStep]] = {
+            blueprint_id: [] for blueprint_id in blueprint_ids
+        }
         for row in rows:
             grouped[row.blueprint_id].append(row)
         return grouped
@@ -52,9 +60,10 @@ class BlueprintRepository:
         assert self.org_id is not None
         try:
             async with self.session.begin_nested():
-                return await self.session.scalar(
+                result = await self.session.execute(
                     insert(Blueprint).values(org_id=self.org_id, **values).returning(Blueprint)
                 )
+                return result.scalar_one()
         except IntegrityError as exc:
             raise conflict_for(exc, UNIQUE_VIOLATIONS) or exc from exc
 
@@ -70,7 +79,7 @@ class BlueprintRepository:
         except IntegrityError as exc:
             raise conflict_for(exc, UNIQUE_VIOLATIONS) or exc from exc
 
-    async def replace_steps(self, blueprint_id: uuid.UUID, steps: list[dict[str, Any]]) -> None:
+    async def replace_steps(self, blueprint_id: uuid.UUID, steps: builtins.list[dict[str, Any]]) -> None:
         await self.session.execute(delete(BlueprintStep).where(BlueprintStep.blueprint_id == blueprint_id))
         if steps:
             await self.session.execute(
@@ -78,7 +87,7 @@ class BlueprintRepository:
             )
 
     async def add_version(self, blueprint: Blueprint, snapshot: dict[str, Any]) -> BlueprintVersion:
-        return await self.session.scalar(
+        result = await self.session.execute(
             insert(BlueprintVersion)
             .values(
                 org_id=blueprint.org_id,
@@ -88,6 +97,7 @@ class BlueprintRepository:
             )
             .returning(BlueprintVersion)
         )
+        return result.scalar_one()
 
     async def latest_version(self, blueprint_id: uuid.UUID) -> BlueprintVersion | None:
         return await self.session.scalar(

@@ -87,6 +87,17 @@ async def create(session: AsyncSession, scope: AuthContext, body: BlueprintCreat
     return await _with_steps(repo, blueprint)
 
 
+async def ensure(
+    session: AsyncSession, scope: AuthContext, body: BlueprintCreate
+) -> tuple[BlueprintOut, bool]:
+    """The org's blueprint named ``body.name``, created from ``body`` when there is none (an existing one
+    is kept as it is); the flag says whether it was created."""
+    existing = await BlueprintRepository(session, scope.org_id).get_by_name(body.name)
+    if existing is not None:
+        return BlueprintOut.model_validate(existing), False
+    return await create(session, scope, body), True
+
+
 async def update(session: AsyncSession, scope: AuthContext, body: BlueprintUpdate) -> BlueprintWithSteps:
     _require_writer(scope)
     repo = BlueprintRepository(session, scope.org_id)

@@ -165,6 +165,6 @@ async def check(
         target=target,
         **categories,
         people=people,
-        overall_readiness=overall,  # type: ignore[arg-type]
+        overall_readiness=overall,
         recommendation=recommendation(overall, categories, people),
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -15,6 +16,8 @@ from dex.db.embedded import ensure_embedded_database
 from dex.errors import DatabaseUnavailable
 
 CONNECT_TIMEOUT_SECONDS = 5
+
+T = TypeVar("T")
 
 
 def normalize_database_url(url: str) -> str:
@@ -34,7 +37,7 @@ def resolve_database_url(settings: Settings) -> str:
     return run_blocking(lambda: ensure_embedded_database(settings.dex_home / "pg"))
 
 
-def run_blocking(fn):  # type: ignore[no-untyped-def]
+def run_blocking(fn: Callable[[], T]) -> T:
     """Run ``fn`` (which may itself call ``asyncio.run``) on a fresh thread, safe inside or outside a loop."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(fn).result()

@@ -8,18 +8,25 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from dex.errors import Conflict
 
 
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE, DELETE or INSERT touched. Such a statement always yields a CursorResult,
+    which SQLAlchemy's ``execute`` signature types as the general Result."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 def violated_constraint(exc: IntegrityError) -> str | None:
     # SQLAlchemy wraps asyncpg's exception, which names the constraint.
-    return getattr(exc.orig.__cause__, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
+    cause = getattr(exc.orig, "__cause__", None)
+    return getattr(cause, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
 
 
 def conflict_for(exc: IntegrityError, messages: dict[str, str]) -> Conflict | None:

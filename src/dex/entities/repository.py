@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, RowMapping, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,8 +31,16 @@ from dex.db.queries import dumps, recordset
 from dex.entities.identity import COLUMNS, UNIQUE_KEYS, Identity, canonical_columns, resolve_identity
 from dex.entities.models import CompanyEntity, EntitySnapshot, PersonEntity
 
-MODELS = {"company": CompanyEntity, "person": PersonEntity}
+MODELS: dict[str, type[CompanyEntity | PersonEntity]] = {"company": CompanyEntity, "person": PersonEntity}
 MAX_UPSERT_ATTEMPTS = 5
+
+
+async def entity_row(
+    session: AsyncSession, model: type[CompanyEntity | PersonEntity], *where: ColumnElement[bool]
+) -> CompanyEntity | PersonEntity | None:
+    """The one row of ``model`` that ``where`` picks, if any. SQLAlchemy types a select over either model as
+    one over their common base class, so the row's type is restated here."""
+    return cast(CompanyEntity | PersonEntity | None, await session.scalar(select(model).where(*where)))
 
 
 @dataclass(frozen=True)
@@ -175,14 +183,18 @@ class EntityStatements:
         )
 
 
-SNAPSHOT_COLUMNS = (
-    "org_id",
-    "entity_type",
-    "entity_id",
-    "record_version",
-    "canonical_payload",
-    "source_run_id",
-)
+class SnapshotRow(TypedDict):
+    """An entity's previous version, as the batch writes it to ``entity_snapshots``."""
+
+    org_id: uuid.UUID
+    entity_type: str
+    entity_id: uuid.UUID
+    record_version: int
+    canonical_payload: dict[str, Any]
+    source_run_id: uuid.UUID | None
+
+
+SNAPSHOT_COLUMNS = tuple(SnapshotRow.__annotations__)
 INSERT_SNAPSHOTS = text(
     f"INSERT INTO entity_snapshots ({', '.join(SNAPSHOT_COLUMNS)}) "
     f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM {recordset(EntitySnapshot.__table__, SNAPSHOT_COLUMNS)} "
@@ -214,13 +226,13 @@ def _json_row(values: dict[str, Any]) -> dict[str, Any]:
 class EntityBatch:
     """One entity type's locked rows and the batch's rows, merged into in turn."""
 
-    def __init__(self, entity_type: str, locked: Sequence[dict[str, Any]], now: datetime) -> None:
+    def __init__(self, entity_type: str, locked: Sequence[RowMapping], now: datetime) -> None:
         self.entity_type = entity_type
         self.now = now
         self.rows: dict[tuple[uuid.UUID, uuid.UUID], EntityRow] = {}
         # (org_id, unique column, value) → the row holding that value now.
         self.holders: dict[tuple[uuid.UUID, str, Any], EntityRow] = {}
-        self.snapshots: list[dict[str, Any]] = []
+        self.snapshots: list[SnapshotRow] = []
         for values in locked:
             self._hold(EntityRow(dict(values), dict(values)), {})
 
@@ -359,17 +371,17 @@ class EntityBatch:
     def released_keys(self) -> list[dict[str, Any]]:
         """The changed rows with the unique keys they give up cleared, when another changed row takes one
         of those keys: one UPDATE checks uniqueness row by row, so the keys must be free before it."""
-        changed = [row for row in self.rows.values() if row.written and row.locked is not None]
+        changed = [(row, row.locked) for row in self.rows.values() if row.written and row.locked is not None]
         unique = UNIQUE_KEYS[self.entity_type]
         given_up = {
-            (row.values["org_id"], column, row.locked[column]): row
-            for row in changed
+            (row.values["org_id"], column, locked[column]): row
+            for row, locked in changed
             for column in unique
-            if row.locked[column] is not None and row.locked[column] != row.values[column]
+            if locked[column] is not None and locked[column] != row.values[column]
         }
         taken = any(
             given_up.get((row.values["org_id"], column, row.values[column]), row) is not row
-            for row in changed
+            for row, _ in changed
             for column in unique
         )
         if not taken:
@@ -379,11 +391,11 @@ class EntityBatch:
                 {
                     **row.values,
                     **dict.fromkeys(unique),
-                    "record_version": row.locked["record_version"],
-                    "locked_version": row.locked["record_version"],
+                    "record_version": locked["record_version"],
+                    "locked_version": locked["record_version"],
                 }
             )
-            for row in changed
+            for row, locked in changed
         ]
 
     def new_rows(self) -> list[dict[str, Any]]:
@@ -470,8 +482,8 @@ class EntityRepository:
         columns = canonical_columns(entity_type, identifiers)
         lookups = [c for c in (*UNIQUE_KEYS[entity_type], "linkedin_url") if columns.get(c) is not None]
         for column in dict.fromkeys(lookups):
-            row = await self.session.scalar(
-                select(model).where(model.org_id == self.org_id, getattr(model, column) == columns[column])
+            row = await entity_row(
+                self.session, model, model.org_id == self.org_id, getattr(model, column) == columns[column]
             )
             if row is None or row.last_enriched_at is None:
                 continue

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from dex.entities import identity
-from dex.entities.models import EntitySnapshot, EntityTimelineEvent
+from dex.entities.models import CompanyEntity, EntitySnapshot, EntityTimelineEvent, PersonEntity
 from dex.entities.repository import MODELS
 from dex.entities.schemas import (
     ChangesRequest,
@@ -68,7 +68,7 @@ class EntityReads:
         self.scope = scope
 
     async def companies(self, query: CompanyQuery) -> CursorPage:
-        model = MODELS["company"]
+        model = CompanyEntity
         statement = select(model).where(entity_scope(model, self.scope, query.company_id))
         if domain := identity.domain(query.canonical_domain):
             statement = statement.where(model.canonical_domain == domain)
@@ -77,7 +77,7 @@ class EntityReads:
         return await self._keyset_page(statement, model.updated_at, model.entity_id, query)
 
     async def persons(self, query: PersonQuery) -> CursorPage:
-        model = MODELS["person"]
+        model = PersonEntity
         statement = select(model).where(entity_scope(model, self.scope, query.company_id))
         if work_email := identity.text(query.work_email):
             statement = statement.where(model.work_email == work_email.lower())

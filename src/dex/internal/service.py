@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.entities import timeline
@@ -379,7 +379,7 @@ async def upsert_entity(
         return {"entity_type": body.entity_type, "entity_id": None}
     model = MODELS[body.entity_type]
     row = await session.scalar(select(model).where(model.org_id == run.org_id, model.entity_id == entity_id))
-    return {attribute.key: getattr(row, attribute.key) for attribute in inspect(model).column_attrs}
+    return {attribute.key: getattr(row, attribute.key) for attribute in model.__mapper__.column_attrs}
 
 
 async def check_freshness(

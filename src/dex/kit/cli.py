@@ -11,8 +11,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from dex.client import DexClient, remote_client
+from dex.client import ApiError, DexClient, remote_client
 from dex.config import Settings, get_settings
+from dex.credentials import load_login
 from dex.errors import DexError
 
 console = Console()
@@ -66,20 +67,38 @@ def use_local_client(factory: LocalClient) -> None:
 
 ApiUrl = Annotated[
     str | None,
-    typer.Option("--api-url", envvar="DEX_API_URL", help="A running dex API; default: run dex in-process."),
+    typer.Option(
+        "--api-url",
+        envvar="DEX_API_URL",
+        help="A running dex API; default: the one of `dex login`, else run dex in-process.",
+    ),
 ]
 Token = Annotated[
-    str | None, typer.Option("--token", envvar="DEX_API_TOKEN", help="API token for --api-url.")
+    str | None,
+    typer.Option("--token", envvar="DEX_API_TOKEN", help="API token for --api-url (default: `dex login`'s)."),
 ]
 
 
 @asynccontextmanager
 async def open_client(api_url: str | None, token: str | None) -> AsyncIterator[DexClient]:
+    """A client of the API named by the flags (or their environment variables), else of the one `dex login`
+    saved, else of dex run in-process on the local database."""
+    stored = load_login() if not (api_url and token) else None
+    if stored is not None and (api_url is None or api_url.rstrip("/") == stored.api_url):
+        api_url, token = stored.api_url, token or stored.token
     if api_url:
         if not token:
-            raise DexError("--token (or DEX_API_TOKEN) is required with --api-url")
-        async with remote_client(api_url, token) as client:
-            yield client
+            raise DexError("--token (or DEX_API_TOKEN) is required with --api-url, or run `dex login` first")
+        try:
+            async with remote_client(api_url, token) as client:
+                yield client
+        except ApiError as exc:
+            if exc.status == 401 and stored is not None and token == stored.token:
+                raise DexError(
+                    f"{exc.message} — the session saved by `dex login` no longer works: run "
+                    f"`dex login --api-url {stored.api_url} --email {stored.email}` again"
+                ) from None
+            raise
         return
 
     settings = load_settings()

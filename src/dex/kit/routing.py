@@ -36,8 +36,9 @@ class ModelBodyRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         # Unembedded, FastAPI's body field is the endpoint's own body parameter.
-        own_body = self.body_field is not None and self.dependant.body_params == [self.body_field]
-        model = self.body_field.field_info.annotation if own_body else None
+        body_field = self.body_field
+        own_body = body_field is not None and self.dependant.body_params == [body_field]
+        model = body_field.field_info.annotation if own_body and body_field is not None else None
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return handler
 

@@ -12,11 +12,10 @@ import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-from dex.operations.inputs import OperationInput
 from dex.vocabulary import EntityType
 
 if TYPE_CHECKING:
@@ -27,7 +26,14 @@ CostTier = Literal["free", "low", "medium", "high"]
 COST_RANK = {"free": 0, "low": 1, "medium": 2, "high": 3}
 
 
-def expression_satisfied(expression: str, inp: OperationInput) -> bool:
+class HasFields(Protocol):
+    """What a requirement check asks of its input: whether a field is present. An ``OperationInput`` is
+    one; the blueprint assembler checks plain sets of field names through another."""
+
+    def has(self, key: str) -> bool: ...
+
+
+def expression_satisfied(expression: str, inp: HasFields) -> bool:
     return any(all(inp.has(part) for part in alternative.split("+")) for alternative in expression.split("|"))
 
 
@@ -36,7 +42,7 @@ class Requirements:
     all_of: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
 
-    def missing(self, inp: OperationInput) -> list[str]:
+    def missing(self, inp: HasFields) -> list[str]:
         """The unsatisfied expressions, in declaration order (the missing-input convention)."""
         missing = [expr for expr in self.all_of if not expression_satisfied(expr, inp)]
         if self.any_of and not any(expression_satisfied(expr, inp) for expr in self.any_of):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,52 @@ from dex.providers.base import Attempt
 from dex.tenancy.context import AuthContext
 
 
+class OperationRunRow(TypedDict):
+    """An ``operation_runs`` row as the set-based insert writes it (every column but ``created_at``)."""
+
+    run_id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    role: str
+    auth_method: str
+    operation_id: str
+    entity_type: str
+    status: str
+    missing_inputs: list[str]
+    input_payload: dict[str, Any]
+    output_payload: dict[str, Any] | None
+    pipeline_run_id: uuid.UUID | None
+    step_result_id: uuid.UUID | None
+    submission_id: uuid.UUID | None
+    cost_credits: Decimal
+    duration_ms: int | None
+
+
+class OperationAttemptRow(TypedDict):
+    """An ``operation_attempts`` row as the set-based insert writes it (``id`` and ``created_at`` are the
+    database's)."""
+
+    run_id: uuid.UUID
+    org_id: uuid.UUID
+    sequence: int
+    provider: str
+    action: str
+    status: str
+    skip_reason: str | None
+    http_status: int | None
+    provider_status: str | None
+    duration_ms: int | None
+    raw_response: Any
+    http_attempts: int
+    cached: bool
+    sandbox: bool
+    cost_credits: Decimal
+    saved_credits: Decimal
+    call_ids: list[uuid.UUID]
+    call_costs: list[Decimal]
+
+
 def operation_run_row(
     result: OperationResult,
     *,
@@ -25,7 +72,7 @@ def operation_run_row(
     pipeline_run_id: uuid.UUID | None = None,
     step_result_id: uuid.UUID | None = None,
     submission_id: uuid.UUID | None = None,
-) -> dict[str, Any]:
+) -> OperationRunRow:
     return {
         "run_id": result.run_id,
         "org_id": auth.org_id,
@@ -47,7 +94,7 @@ def operation_run_row(
     }
 
 
-def attempt_rows(result: OperationResult, org_id: uuid.UUID) -> list[dict[str, Any]]:
+def attempt_rows(result: OperationResult, org_id: uuid.UUID) -> list[OperationAttemptRow]:
     return [
         {
             "run_id": result.run_id,
@@ -86,8 +133,8 @@ _TAKE_ORPHANED = text(
 
 async def record_operation_runs(
     session: AsyncSession,
-    runs: list[dict[str, Any]],
-    attempts: list[dict[str, Any]],
+    runs: list[OperationRunRow],
+    attempts: list[OperationAttemptRow],
     *,
     finished_steps: Sequence[uuid.UUID] = (),
 ) -> None:
@@ -145,15 +192,15 @@ async def settle_orphaned_calls(
     return len(calls)
 
 
-def interrupted_history(calls: Iterable[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def interrupted_history(calls: Iterable[Any]) -> tuple[list[OperationRunRow], list[OperationAttemptRow]]:
     """Operation runs and attempts for journaled requests whose outcome was never recorded: one failed run
     per interrupted execution. A request whose answer arrived costs what it cost; one without an answer
     costs its price — the provider may have billed it, and dex never under-counts spend."""
     by_execution: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for call in calls:
         by_execution[call.run_id].append(call)
-    runs: list[dict[str, Any]] = []
-    attempts: list[dict[str, Any]] = []
+    runs: list[OperationRunRow] = []
+    attempts: list[OperationAttemptRow] = []
     for execution in by_execution.values():
         first = execution[0]
         result = OperationResult(
@@ -198,22 +245,20 @@ def _interrupted_attempt(call: Any) -> Attempt:
     )
 
 
-def _deduct(runs: list[dict[str, Any]], dropped: list[dict[str, Any]]) -> None:
+def _deduct(runs: list[OperationRunRow], dropped: list[OperationAttemptRow]) -> None:
     by_run = {run["run_id"]: run for run in runs}
     for attempt in dropped:
         by_run[attempt["run_id"]]["cost_credits"] -= attempt["cost_credits"]
 
 
-_RUN_COLUMNS = [column.name for column in OperationRun.__table__.c if column.name != "created_at"]
-_ATTEMPT_COLUMNS = [
-    column.name for column in OperationAttempt.__table__.c if column.name not in ("id", "created_at")
-]
-INSERT_RUNS = text(insert_recordset(OperationRun.__table__, _RUN_COLUMNS))
-INSERT_ATTEMPTS = text(insert_recordset(OperationAttempt.__table__, _ATTEMPT_COLUMNS))
+RUN_COLUMNS = tuple(OperationRunRow.__annotations__)
+ATTEMPT_COLUMNS = tuple(OperationAttemptRow.__annotations__)
+INSERT_RUNS = text(insert_recordset(OperationRun.__table__, RUN_COLUMNS))
+INSERT_ATTEMPTS = text(insert_recordset(OperationAttempt.__table__, ATTEMPT_COLUMNS))
 
 
 async def _insert_history(
-    session: AsyncSession, runs: list[dict[str, Any]], attempts: list[dict[str, Any]]
+    session: AsyncSession, runs: Sequence[OperationRunRow], attempts: Sequence[OperationAttemptRow]
 ) -> None:
     if runs:
         await session.execute(INSERT_RUNS, {"rows": dumps(runs)})

@@ -97,7 +97,10 @@ def submit(
     blueprint: Annotated[str, typer.Option("--blueprint", "-b", help="Blueprint name.")],
     api_url: ApiUrl = None,
     token: Token = None,
-    company_id: Annotated[str | None, typer.Option(help="Client company (org-wide tokens).")] = None,
+    company_id: Annotated[
+        str | None,
+        typer.Option(help="Client company (org-wide users; default: the org's only company)."),
+    ] = None,
     columns: Annotated[
         list[str] | None,
         typer.Option("--map", help="HEADER=KEY: send a column's values as input KEY (KEY empty: drop it)."),

@@ -33,7 +33,7 @@ from dex.blueprints.service import version_for_submission
 from dex.db.queries import dumps
 from dex.errors import BadRequest
 from dex.operations.inputs import OperationInput
-from dex.operations.registry import get_operation
+from dex.operations.registry import EntityType, get_operation
 from dex.pipeline import service
 from dex.pipeline.plan import Plan, StepDef, advance
 from dex.pipeline.progress import PlanCache
@@ -269,12 +269,11 @@ async def submit_csv(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Parse, check and submit a CSV; the submission keeps the report of what was left out and why."""
-    company_id = service.submission_company(scope, upload.company_id)
-    await service.check_company_in_org(session, scope, company_id)
+    company_id = await service.submission_company(session, scope, upload.company_id)
     version = await version_for_submission(session, scope.org_id, upload.blueprint_id)
     if len(upload.data) > MAX_CSV_BYTES:
         raise BadRequest(f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB")
-    entity_type = version.snapshot["blueprint"].get("entity_type") or "company"
+    entity_type: EntityType = version.snapshot["blueprint"].get("entity_type") or "company"
     parsed = parse_csv(upload.data, column_map=upload.column_map)
     check_rows(parsed, entity_type, await plans.get(session, version.id))
     report = parsed.report(upload.filename)

@@ -23,7 +23,13 @@ from dex.db.queries import dumps
 from dex.entities import timeline
 from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
-from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
+from dex.operations.repository import (
+    OperationAttemptRow,
+    OperationRunRow,
+    attempt_rows,
+    operation_run_row,
+    record_operation_runs,
+)
 from dex.pipeline import live, states
 from dex.pipeline import repository as repo
 from dex.pipeline.fanout import FanOutRecord, spawn_children
@@ -66,14 +72,14 @@ class Progress:
         self.session = session
         self.plans = plans
         self.retry_base_seconds = retry_base_seconds
-        self.new_runs: list[tuple[RunRef, dict[str, Any], dict[str, Any]]] = []
-        self.step_rows: list[dict[str, Any]] = []
+        self.new_runs: list[tuple[RunRef, repo.NewRunRow, dict[str, Any]]] = []
+        self.step_rows: list[repo.NewStepRow] = []
         self.moves: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.counters: dict[uuid.UUID, dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(("total", *states.COUNTER_FIELDS), 0)
         )
-        self.op_runs: list[dict[str, Any]] = []
-        self.op_attempts: list[dict[str, Any]] = []
+        self.op_runs: list[OperationRunRow] = []
+        self.op_attempts: list[OperationAttemptRow] = []
         self.events: list[dict[str, Any]] = []
         self.completions: list[Completion] = []
         self.fan_outs: list[FanOutRecord] = []
@@ -200,7 +206,7 @@ class Progress:
             None,
         )
 
-    def start_run(self, run: RunRef, run_row: dict[str, Any], context: dict[str, Any]) -> None:
+    def start_run(self, run: RunRef, run_row: repo.NewRunRow, context: dict[str, Any]) -> None:
         """A new run (batch entity or fan-out child): inserted, then advanced from its start position."""
         self.new_runs.append((run, run_row, context))
 
@@ -300,7 +306,7 @@ class Progress:
         start: int,
         parent: uuid.UUID | None,
         dedup: str | None,
-    ) -> dict[str, Any]:
+    ) -> repo.NewRunRow:
         return {
             "id": run.run_id,
             "org_id": run.org_id,

@@ -5,15 +5,16 @@ Status changes are the state machine's statements (``pipeline.states``); this mo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypedDict
 
 from sqlalchemy import Text, bindparam, cast, func, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.blueprints.models import BlueprintVersion
-from dex.db.queries import dumps, insert_recordset
+from dex.db.queries import dumps, insert_recordset, rowcount
 from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 
@@ -21,7 +22,8 @@ READY_NOTIFY_CHANNEL = "dex_steps_ready"
 
 
 async def load_snapshot(session: AsyncSession, version_id: uuid.UUID) -> dict[str, Any]:
-    return await session.scalar(select(BlueprintVersion.snapshot).where(BlueprintVersion.id == version_id))
+    result = await session.execute(select(BlueprintVersion.snapshot).where(BlueprintVersion.id == version_id))
+    return result.scalar_one()
 
 
 # --- claims ---------------------------------------------------------------------------------------------
@@ -90,7 +92,7 @@ async def claim_step_ids(
     return list(result.mappings())
 
 
-async def run_info(session: AsyncSession, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+async def run_info(session: AsyncSession, run_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
     rows = await session.execute(RUN_INFO, {"ids": list(run_ids)})
     return {row.id: row for row in rows.mappings()}
 
@@ -107,14 +109,14 @@ async def renew_leases(
         ),
         {"worker": worker, "lease": lease_seconds, "ids": list(step_ids)},
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def requeue_expired_leases(session: AsyncSession, *, dead_workers: Sequence[str] = ()) -> int:
     """Running steps whose worker is gone (lease expired, or a dead process of this host) go back to the
     queue (:data:`states.REQUEUE_EXPIRED`)."""
     result = await session.execute(states.REQUEUE_EXPIRED, {"dead": list(dead_workers)})
-    return result.rowcount
+    return rowcount(result)
 
 
 async def running_workers(session: AsyncSession) -> list[str]:
@@ -159,40 +161,49 @@ async def finish_steps(session: AsyncSession, rows: list[dict[str, Any]], *, wor
 # grows with the batch.
 ROWS_PER_STATEMENT = 5000
 
-# The columns of the rows ``Progress`` writes (``add_rows``, ``run_row``).
-STEP_COLUMNS = (
-    "id",
-    "org_id",
-    "company_id",
-    "pipeline_run_id",
-    "submission_id",
-    "blueprint_step_id",
-    "step_position",
-    "operation_id",
-    "status",
-    "attempt",
-    "available_at",
-    "finished_at",
-    "input_payload",
-    "output_payload",
-)
-RUN_COLUMNS = (
-    "id",
-    "org_id",
-    "company_id",
-    "submission_id",
-    "blueprint_id",
-    "blueprint_version_id",
-    "blueprint_version",
-    "parent_pipeline_run_id",
-    "entity_index",
-    "entity_type",
-    "entity_input",
-    "start_from_position",
-    "dedup_key",
-    "depth",
-    "status",
-)
+
+class NewStepRow(TypedDict):
+    """A ``step_results`` row as ``Progress.add_rows`` inserts it."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    pipeline_run_id: uuid.UUID
+    submission_id: uuid.UUID
+    blueprint_step_id: uuid.UUID | None
+    step_position: int
+    operation_id: str | None
+    status: str
+    attempt: int
+    available_at: datetime | None
+    finished_at: datetime | None
+    input_payload: dict[str, Any] | None
+    output_payload: dict[str, Any] | None
+
+
+class NewRunRow(TypedDict):
+    """A ``pipeline_runs`` row as ``Progress.run_row`` builds it."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    submission_id: uuid.UUID
+    blueprint_id: uuid.UUID
+    blueprint_version_id: uuid.UUID
+    blueprint_version: int
+    parent_pipeline_run_id: uuid.UUID | None
+    entity_index: int
+    entity_type: str
+    entity_input: dict[str, Any]
+    start_from_position: int
+    dedup_key: str | None
+    depth: int
+    status: str
+
+
+# The insert writes exactly the keys the row types declare, so a misspelt key is a type error, not a NULL.
+STEP_COLUMNS = tuple(NewStepRow.__annotations__)
+RUN_COLUMNS = tuple(NewRunRow.__annotations__)
 INSERT_STEPS = text(insert_recordset(StepResult.__table__, STEP_COLUMNS))
 # Fan-out children whose dedup key already exists in the submission are skipped.
 INSERT_RUNS = text(
@@ -201,17 +212,17 @@ INSERT_RUNS = text(
 )
 
 
-def _documents(rows: Sequence[dict[str, Any]]) -> Iterable[str]:
+def _documents(rows: Sequence[Mapping[str, Any]]) -> Iterable[str]:
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         yield dumps(rows[start : start + ROWS_PER_STATEMENT])
 
 
-async def insert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_steps(session: AsyncSession, rows: Sequence[NewStepRow]) -> None:
     for document in _documents(rows):
         await session.execute(INSERT_STEPS, {"rows": document})
 
 
-async def insert_runs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+async def insert_runs(session: AsyncSession, rows: Sequence[NewRunRow]) -> set[uuid.UUID]:
     """Insert runs (``RUN_COLUMNS`` each); returns the ids actually created."""
     created: set[uuid.UUID] = set()
     for document in _documents(rows):

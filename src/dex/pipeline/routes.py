@@ -22,6 +22,7 @@ from dex.kit.routing import ModelBodyRoute
 from dex.pipeline import ingest, live, service, submissions, views
 from dex.pipeline.models import PipelineRun, Submission
 from dex.pipeline.schemas import (
+    SUBMISSION_COMPANY,
     BatchEventsRequest,
     BatchStatus,
     BatchStatusRequest,
@@ -119,7 +120,7 @@ CSV_SUBMIT_BODY = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "blueprint_id": {"type": "string", "format": "uuid"},
-                        "company_id": {"type": "string", "format": "uuid"},
+                        "company_id": {"type": "string", "format": "uuid", "description": SUBMISSION_COMPANY},
                         "org_id": {"type": "string", "format": "uuid"},
                         "column_map": {"type": "string", "description": "JSON object: header → input key"},
                     },

@@ -18,6 +18,13 @@ from dex.kit.envelopes import JSON_INTEGER_MAX, PageRequest
 from dex.usage.schemas import SubmissionUsage
 from dex.vocabulary import EntityType
 
+# Which client company a batch runs for; documented once, on both submit endpoints.
+SUBMISSION_COMPANY = (
+    "The client company the batch runs for. A company-scoped caller's own company always; an org-wide "
+    "caller may leave it out when the org has exactly one company (that one is used), and must name one "
+    "when the org has several (the 400 error lists them by name and id)."
+)
+
 
 def without_lineage(value: Any) -> Any:
     """A context as clients see it: the pipeline's record of which operation set each field (kept in
@@ -43,7 +50,7 @@ class BatchSubmitRequest(BaseModel):
     blueprint_id: uuid.UUID
     entities: list[EntityIn]
     org_id: uuid.UUID | None = None
-    company_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = Field(default=None, description=SUBMISSION_COMPANY)
     source: str = "api_v1_batch"
     metadata: dict[str, Any] | None = None
 
@@ -170,7 +177,7 @@ class CsvSubmitFields(BaseModel):
     """What comes with a CSV: the multipart form's fields beside ``file``, or the JSON body's."""
 
     blueprint_id: uuid.UUID
-    company_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = Field(default=None, description=SUBMISSION_COMPANY)
     org_id: uuid.UUID | None = None
     # CSV header → input key ("" drops the column); a JSON object (a JSON string in a form).
     column_map: Json[dict[str, str]] | dict[str, str] | None = None

@@ -14,8 +14,9 @@ from sqlalchemy.orm import undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from dex.blueprints.service import version_for_submission
-from dex.db.queries import conflict_for
+from dex.db.queries import conflict_for, rowcount
 from dex.errors import BadRequest, Forbidden, NotFound
+from dex.kit.envelopes import PageRequest
 from dex.kit.paging import Page, paginate
 from dex.pipeline import repository as repo
 from dex.pipeline import states
@@ -26,7 +27,7 @@ from dex.pipeline.runs import RunRef
 from dex.pipeline.schemas import ENTITIES_JSON, BatchSubmitRequest, SubmittedBatch
 from dex.pipeline.states import RunCounters
 from dex.tenancy.context import AuthContext
-from dex.tenancy.models import Company
+from dex.tenancy.repository import CompanyRepository
 from dex.usage.budgets import parked_steps
 from dex.usage.ledger import submission_usage
 
@@ -41,22 +42,36 @@ STATUS_FOR_CLIENTS = {
 }
 
 
-def submission_company(scope: AuthContext, requested: uuid.UUID | None) -> uuid.UUID:
-    """The client company a batch runs for: a company-scoped caller's own, else the one named."""
+# How many of an org's companies an ambiguity error names (an org with hundreds gets the first ones).
+COMPANIES_LISTED = 20
+
+
+async def submission_company(
+    session: AsyncSession, scope: AuthContext, requested: uuid.UUID | None
+) -> uuid.UUID:
+    """The client company a batch runs for: a company-scoped caller's own; else the one named, which must
+    belong to the org; else the org's only company. An org-wide caller of an org with several companies
+    must name one, and the error lists them so nobody has to look the ids up."""
     own = scope.own_company_id()
     if own is not None:
         scope.check_company_access(requested)
-        return own
-    if requested is None:
-        raise BadRequest("company_id is required for org-scoped users")
-    return requested
+    named = own or requested
+    if named is not None:
+        await check_company_in_org(session, scope, named)
+        return named
+    companies = await CompanyRepository(session, scope).list(PageRequest(limit=COMPANIES_LISTED))
+    if companies.total == 1:
+        return companies.items[0].id
+    if companies.total == 0:
+        raise BadRequest("this org has no company yet: a super-admin creates one first")
+    listed = ", ".join(f"{company.name} ({company.id})" for company in companies.items)
+    unlisted = companies.total - len(companies.items)
+    more = f", and {unlisted} more" if unlisted else ""
+    raise BadRequest(f"company_id is required: this org has {companies.total} companies: {listed}{more}")
 
 
 async def check_company_in_org(session: AsyncSession, scope: AuthContext, company_id: uuid.UUID) -> None:
-    belongs = await session.scalar(
-        select(Company.id).where(Company.id == company_id, Company.org_id == scope.org_id)
-    )
-    if belongs is None:
+    if await CompanyRepository(session, scope).get(company_id) is None:
         # Another org's company (or none at all): not found, like every other org's resource.
         raise NotFound("company_id does not belong to org_id")
 
@@ -88,12 +103,11 @@ async def submit(
 ) -> SubmittedBatch:
     if not body.entities:
         raise BadRequest("entities must contain at least one entity")
-    company_id = submission_company(scope, body.company_id)
+    company_id = await submission_company(session, scope, body.company_id)
     if idempotency_key:
         existing = await _existing_submission(session, scope.org_id, idempotency_key)
         if existing is not None:
             return existing
-    await check_company_in_org(session, scope, company_id)
     version = await version_for_submission(session, scope.org_id, body.blueprint_id)
     # Each entity runs as the type its own item names, so one batch may mix companies and people.
     submission_id = uuid.uuid4()
@@ -337,8 +351,8 @@ async def resume(
         if run.status != "failed":
             raise BadRequest(f"only failed runs can be resumed (this one is {run.status})")
         query = query.where(PipelineRun.id == run_id)
-    else:
-        await load_submission(session, scope, submission_id)  # type: ignore[arg-type]
+    elif submission_id is not None:
+        await load_submission(session, scope, submission_id)
         query = query.where(PipelineRun.submission_id == submission_id)
     own = scope.own_company_id()
     if own is not None:
@@ -370,7 +384,7 @@ async def requeue_parked(
 ) -> int:
     """Steps parked for budget whose org and submission are under budget again go back to the queue."""
     params = {"org_id": org_id, "submission_id": submission_id}
-    requeued = (await session.execute(states.REQUEUE_PARKED, params)).rowcount
+    requeued = rowcount(await session.execute(states.REQUEUE_PARKED, params))
     if requeued:
         await repo.notify_ready(session)
     return requeued

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "adyntel"
@@ -31,7 +32,9 @@ PAGING_FIELDS = (
 
 
 def _ads(body: dict[str, Any], list_keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    raw = next((body[key] for key in list_keys if isinstance(body.get(key), list) and body[key]), [])
+    raw: list[Any] = next(
+        (body[key] for key in list_keys if isinstance(body.get(key), list) and body[key]), []
+    )
     flat: list[Any] = []
     for item in raw:
         flat.extend(item if isinstance(item, list) else [item])
@@ -138,3 +141,15 @@ async def search_google_ads(
         "continuation_token": continuation_token,
     }
     return await _search(call, "google", payload, timeout_seconds)
+
+
+# No account endpoint is known: the smallest request is one Google ads search.
+ACCOUNT_PROBE = AccountProbe(
+    "POST",
+    "/google",
+    lambda credentials: ProbeRequest(
+        json_body={"api_key": credentials[0], "email": credentials[1], "company_domain": "adyntel.com"}
+    ),
+    accepted=frozenset({200, 204}),
+    cost="one ads search",
+)

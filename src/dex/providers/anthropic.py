@@ -6,6 +6,7 @@ extracts it."""
 from __future__ import annotations
 
 from dex.providers import llm
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 API_VERSION = "2023-06-01"
@@ -33,3 +34,11 @@ async def generate_json(call: ProviderCall, *, model: str, prompt: str) -> Adapt
         else None
     )
     return llm.json_answer(call, response, text)
+
+
+# Listing the models is free.
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/v1/models",
+    lambda credentials: ProbeRequest(headers={"x-api-key": credentials[0], "anthropic-version": API_VERSION}),
+)

@@ -274,9 +274,9 @@ def adapter(
                 reason = "missing_provider_email" if provider == "adyntel" else "missing_provider_api_key"
                 return skipped(ctx, provider, action, reason)
             key = _cache_key({name: value for name, value in inputs.items() if name not in unkeyed})
-            use_cache = cacheable and ctx.use_cache and ctx.cache is not None
-            if use_cache:
-                hit = await ctx.cache.get(ctx.org_id, provider, action, key)  # type: ignore[union-attr]
+            cache = ctx.cache if cacheable and ctx.use_cache else None
+            if cache is not None:
+                hit = await cache.get(ctx.org_id, provider, action, key)
                 PROVIDER_CACHE_LOOKUPS.labels(provider, "miss" if hit is None else "hit").inc()
                 if hit is not None:
                     result = _from_cache(ctx, provider, action, hit)
@@ -291,8 +291,8 @@ def adapter(
                 result = call.result("failed", error=f"unhandled_exception:{type(exc).__name__}")
             PROVIDER_CREDITS_SPENT.labels(provider).inc(float(result.attempt.cost_credits))
             ttl = CACHEABLE_STATUSES.get(result.status)
-            if use_cache and ttl is not None:
-                await ctx.cache.put(  # type: ignore[union-attr]
+            if cache is not None and ttl is not None:
+                await cache.put(
                     ctx.org_id,
                     provider,
                     action,

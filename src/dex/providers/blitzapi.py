@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest, number
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 
@@ -160,3 +161,13 @@ async def resolve_mobile_phone(call: ProviderCall, *, person_linkedin_url: str) 
     if body.get("found") is not True or phone is None:
         return call.result("not_found", response)
     return call.result("found", response, mapped={"mobile_phone": phone})
+
+
+# BlitzAPI's key-info endpoint is free; ``remaining_credits`` counts for trial plans (paid ones are
+# unlimited).
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/v2/account/key-info",
+    lambda credentials: ProbeRequest(headers={"x-api-key": credentials[0]}),
+    credits=lambda body: number(body.get("remaining_credits")),
+)

@@ -11,7 +11,7 @@ import logging
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -25,9 +25,34 @@ log = logging.getLogger(__name__)
 
 CacheKey = tuple[uuid.UUID, str, str, str]  # org, provider, action, request hash
 
+
+# The rows of the set-based lookup and store; the statements' column lists derive from them.
+class KeyFields(TypedDict):
+    org_id: uuid.UUID
+    provider: str
+    action: str
+    request_hash: str
+
+
+class LookupRow(KeyFields):
+    position: int
+
+
+class StoredFields(TypedDict):
+    status: str
+    http_status: int | None
+    response: dict[str, Any]
+    cost_credits: Decimal
+    sandbox: bool
+
+
+class StoreRow(KeyFields, StoredFields):
+    ttl_seconds: float
+
+
 _cache = EnrichmentCacheEntry.__table__
-_KEY = ["org_id", "provider", "action", "request_hash"]
-_STORED = ["status", "http_status", "response", "cost_credits", "sandbox"]
+_KEY = list(KeyFields.__annotations__)
+_STORED = list(StoredFields.__annotations__)
 LOOKUP = text(
     f"SELECT v.position, c.response, c.cost_credits FROM {recordset(_cache, _KEY, 'position int')} "
     "JOIN enrichment_cache c USING (org_id, provider, action, request_hash) WHERE c.expires_at > now()"
@@ -70,7 +95,7 @@ class EnrichmentCache:
         sandbox: bool,
         ttl: timedelta,
     ) -> None:
-        row = {
+        row: StoreRow = {
             "org_id": org_id,
             "provider": provider,
             "action": action,
@@ -91,7 +116,7 @@ class EnrichmentCache:
             log.warning("enrichment cache write failed: %s", exc)
 
     async def _look_up(self, keys: list[CacheKey]) -> list[dict[str, Any] | None]:
-        params = [
+        params: list[LookupRow] = [
             {"position": position, "org_id": org, "provider": provider, "action": action, "request_hash": key}
             for position, (org, provider, action, key) in enumerate(keys)
         ]
@@ -102,7 +127,7 @@ class EnrichmentCache:
             found[position] = {**response, "cost_credits": cost}
         return found
 
-    async def _store(self, rows: list[dict[str, Any]]) -> list[None]:
+    async def _store(self, rows: list[StoreRow]) -> list[None]:
         # One upsert cannot touch a row twice: of identical requests answered together, the last one wins.
         latest = {(row["org_id"], row["provider"], row["action"], row["request_hash"]): row for row in rows}
         async with self.database.engine.begin() as conn:

@@ -1,8 +1,9 @@
 """CompanyEnrich — ``https://api.companyenrich.com``, ``Authorization: Bearer <key>`` and
 ``accept: application/json``.
 
-A 404 is "no such company"; on the search endpoints a 422 (a query CompanyEnrich cannot match) is also a
-not-found answer.
+A 404 is "no such company". Any other 4xx — a 422 from the search endpoints included, which the seed system
+took for "no match" — is CompanyEnrich refusing the request (its documentation: an error in the request),
+so a failed attempt that caches nothing (contracts/providers/companyenrich/).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 
@@ -74,7 +76,7 @@ async def _search(
     call: ProviderCall, path: str, payload: dict[str, Any], mapper: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> AdapterResult:
     response = await call.request("POST", path, headers=_headers(call), json_body=payload)
-    finished = settled_by_status(call, response, (404, 422))
+    finished = settled_by_status(call, response)
     if finished:
         return finished
     body = response.json_body
@@ -146,3 +148,16 @@ async def search_person(
     if not any(payload.get(key) for key in ("positionQuery", "domains", "companyFilter")):
         return call.result("skipped", skip_reason="missing_required_inputs")
     return await _search(call, "/people/search", payload, _person_result)
+
+
+# No account endpoint is documented: the smallest request is one enrichment (a credit when it matches).
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/companies/enrich",
+    lambda credentials: ProbeRequest(
+        headers={"Authorization": f"Bearer {credentials[0]}", "accept": "application/json"},
+        params={"domain": "companyenrich.com"},
+    ),
+    accepted=frozenset({200, 404}),
+    cost="one enrichment",
+)

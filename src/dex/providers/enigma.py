@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "enigma"
@@ -167,3 +168,13 @@ async def get_card_analytics(call: ProviderCall, *, brand_id: str, months_back: 
         mapped[annual] = latest[0]["value"] if latest else None
         mapped[monthly] = _series(brand.get(monthly))
     return call.result("found", response, mapped=mapped)
+
+
+# A GraphQL query of the schema's root type name reads no data and is not billed.
+ACCOUNT_PROBE = AccountProbe(
+    "POST",
+    "/graphql",
+    lambda credentials: ProbeRequest(
+        headers={"x-api-key": credentials[0]}, json_body={"query": "{ __typename }"}
+    ),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.providers import llm
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 # LLM_PRIMARY_MODEL accepts the family names operators wrote in the original configuration.
@@ -36,3 +37,9 @@ async def generate_json(call: ProviderCall, *, model: str, prompt: str) -> Adapt
         if isinstance(candidate, dict)
     )
     return llm.json_answer(call, response, text)
+
+
+# Listing the models is free.
+ACCOUNT_PROBE = AccountProbe(
+    "GET", "/v1beta/models", lambda credentials: ProbeRequest(params={"key": credentials[0]})
+)

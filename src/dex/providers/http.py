@@ -185,6 +185,7 @@ class ProviderClient:
         while True:
             attempts += 1
             delay: float | None = None
+            error: str | None
             async with semaphore:
                 if bucket is not None:
                     await bucket.acquire()

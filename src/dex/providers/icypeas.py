@@ -14,13 +14,15 @@ import time
 from typing import Any
 
 from dex.normalize import clean_text, normalize_email
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "icypeas"
 PENDING_STATUSES = frozenset({"NONE", "SCHEDULED", "IN_PROGRESS"})
-# Terminal statuses that say nothing about the person (the account or the search itself gave up): a failure,
-# so that no "not found" is cached for someone Icypeas never looked for.
-UNSEARCHED_STATUSES = frozenset({"INSUFFICIENT_FUNDS", "ABORTED"})
+# Terminal statuses that say nothing about the person (the input was refused, the account ran dry, or the
+# search was cancelled): a failure, so that no "not found" is cached for someone Icypeas never looked for.
+# The others are NOT_FOUND / DEBITED_NOT_FOUND (looked, nothing) and FOUND / DEBITED (an address).
+UNSEARCHED_STATUSES = frozenset({"BAD_INPUT", "INSUFFICIENT_FUNDS", "ABORTED"})
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -95,3 +97,14 @@ def _search_outcome(call: ProviderCall, read: ProviderResponse, search_id: str) 
         return call.result("not_found", read, provider_status=status or None, search_id=search_id)
     mapped = {"email": email, "certainty": clean_text(found.get("certainty"))}
     return call.result("found", read, mapped=mapped, provider_status=status, search_id=search_id)
+
+
+# Icypeas' subscription route needs the account's email, which dex does not hold; reading a search is free
+# and answers 401 for a bad key, so a read of an id that names no search checks the key.
+ACCOUNT_PROBE = AccountProbe(
+    "POST",
+    "/bulk-single-searchs/read",
+    lambda credentials: ProbeRequest(
+        headers={"Authorization": credentials[0]}, json_body={"id": "dex-key-check"}
+    ),
+)

@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -29,22 +29,47 @@ from dex.db.engine import Database, connection_lost
 from dex.db.queries import dumps, insert_recordset, recordset
 from dex.providers.models import JournaledCall
 
+
+class OriginFields(TypedDict):
+    """The columns a journal row takes from its operation run (:meth:`CallOrigin.row`)."""
+
+    org_id: uuid.UUID
+    run_id: uuid.UUID
+    operation_id: str
+    entity_type: str
+    role: str
+    auth_method: str
+    company_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    pipeline_run_id: uuid.UUID | None
+    step_result_id: uuid.UUID | None
+    submission_id: uuid.UUID | None
+
+
+class JournalRow(OriginFields):
+    """A journal row as written when the request is sent; ``answered``, ``http_status`` and
+    ``cost_credits`` follow its answer (:class:`AnswerNote`)."""
+
+    call_id: uuid.UUID
+    provider: str
+    action: str
+    owner: str
+    price_credits: Decimal
+    sandbox: bool
+
+
+class AnswerNote(TypedDict):
+    call_id: uuid.UUID
+    http_status: int | None
+    cost_credits: Decimal
+
+
 _journal = JournaledCall.__table__
-# Written when the request is sent; ``answered``, ``http_status`` and ``cost_credits`` follow its answer.
-INSERT_CALLS = text(
-    insert_recordset(
-        _journal,
-        [
-            c.name
-            for c in _journal.c
-            if c.name not in ("answered", "http_status", "cost_credits", "created_at")
-        ],
-    )
-)
+INSERT_CALLS = text(insert_recordset(_journal, tuple(JournalRow.__annotations__)))
 NOTE_ANSWERS = text(
     "UPDATE provider_call_journal j SET answered = true, http_status = v.http_status, "
     "cost_credits = v.cost_credits "
-    f"FROM {recordset(_journal, ['call_id', 'http_status', 'cost_credits'])} WHERE j.call_id = v.call_id"
+    f"FROM {recordset(_journal, tuple(AnswerNote.__annotations__))} WHERE j.call_id = v.call_id"
 )
 
 
@@ -80,13 +105,20 @@ class CallOrigin:
     entity_type: str
     requester: Requester
 
-    def row(self) -> dict[str, Any]:
+    def row(self) -> OriginFields:
+        requester = self.requester
         return {
             "org_id": self.org_id,
             "run_id": self.run_id,
             "operation_id": self.operation_id,
             "entity_type": self.entity_type,
-            **asdict(self.requester),
+            "role": requester.role,
+            "auth_method": requester.auth_method,
+            "company_id": requester.company_id,
+            "user_id": requester.user_id,
+            "pipeline_run_id": requester.pipeline_run_id,
+            "step_result_id": requester.step_result_id,
+            "submission_id": requester.submission_id,
         }
 
 
@@ -110,7 +142,7 @@ class CallJournal:
         sandbox: bool,
     ) -> None:
         """Returns once the request's row is committed; raises :class:`JournalUnavailable` if it cannot be."""
-        row = {
+        row: JournalRow = {
             **origin.row(),
             "call_id": call_id,
             "provider": provider,
@@ -131,12 +163,12 @@ class CallJournal:
         as if it had been billed)."""
         self._answers.post({"call_id": call_id, "http_status": http_status, "cost_credits": cost})
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> list[None]:
+    async def _insert(self, rows: list[JournalRow]) -> list[None]:
         async with self.database.engine.begin() as conn:
             await conn.execute(INSERT_CALLS, {"rows": dumps(rows)})
         return [None] * len(rows)
 
-    async def _note_answers(self, rows: list[dict[str, Any]]) -> list[None]:
+    async def _note_answers(self, rows: list[AnswerNote]) -> list[None]:
         async with self.database.engine.begin() as conn:
             await conn.execute(NOTE_ANSWERS, {"rows": dumps(rows)})
         return [None] * len(rows)

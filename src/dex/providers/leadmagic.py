@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest, number
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 from dex.providers.payload import (
     domain_of,
@@ -280,3 +281,12 @@ async def enrich_person(call: ProviderCall, *, profile_url: str) -> AdapterResul
     if not any(profile[key] for key in ("full_name", "current_title", "work_history", "education")):
         return call.result("not_found", response, provider_status=_message(body))
     return call.result("found", response, mapped=profile)
+
+
+# LeadMagic's credits endpoint is free.
+ACCOUNT_PROBE = AccountProbe(
+    "POST",
+    "/credits",
+    lambda credentials: ProbeRequest(headers={"X-API-Key": credentials[0]}),
+    credits=lambda body: number(body.get("credits")),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dex.providers.accounts import AccountProbe, ProbeRequest, number
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 INCONCLUSIVE = {"unknown", "catch_all", ""}
@@ -27,3 +28,12 @@ async def verify_email(call: ProviderCall, *, email: str, timeout_seconds: int =
         "raw_response": body,
     }
     return call.result("verified", response, mapped=mapped, provider_status=result or None)
+
+
+# MillionVerifier's credits endpoint is free.
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/api/v3/credits",
+    lambda credentials: ProbeRequest(params={"api": credentials[0]}),
+    credits=lambda body: number(body.get("credits")),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dex.providers import llm
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 
@@ -29,3 +30,11 @@ async def generate_json(call: ProviderCall, *, model: str, prompt: str) -> Adapt
     message = first.get("message")
     text = llm.text_parts(message.get("content")) if isinstance(message, dict) else ""
     return llm.json_answer(call, response, text)
+
+
+# Listing the models is free.
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/v1/models",
+    lambda credentials: ProbeRequest(headers={"Authorization": f"Bearer {credentials[0]}"}),
+)

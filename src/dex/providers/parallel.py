@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dex.normalize import clean_text, normalize_email, normalize_linkedin_url
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 
 PROVIDER = "parallel"
@@ -210,3 +211,12 @@ def _has_value(value: Any) -> bool:
     if isinstance(value, str):
         return bool(value.strip())
     return value is not None
+
+
+# Parallel has no account endpoint; reading a run that does not exist is free and answers 404 for a good key.
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/v1/tasks/runs/dex-key-check",
+    lambda credentials: ProbeRequest(headers={"x-api-key": credentials[0]}),
+    accepted=frozenset({200, 404}),
+)

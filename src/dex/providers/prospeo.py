@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from dex.normalize import clean_text
+from dex.providers.accounts import AccountProbe, ProbeRequest, number
 from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
 from dex.providers.payload import (
     domain_of,
@@ -254,3 +255,12 @@ async def enrich_person(
     return call.result(
         "found", response, mapped=_person_profile(person, section(response.json_body, "company"))
     )
+
+
+# Prospeo's account endpoint is free and reports the remaining credits under ``response``.
+ACCOUNT_PROBE = AccountProbe(
+    "POST",
+    "/account-information",
+    lambda credentials: ProbeRequest(headers={"X-KEY": credentials[0]}),
+    credits=lambda body: number(section(body, "response").get("remaining_credits")),
+)

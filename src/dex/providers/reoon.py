@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from dex.providers.accounts import AccountProbe, ProbeRequest, number
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 INCONCLUSIVE = {"unknown", "catch_all", ""}
@@ -26,3 +29,19 @@ async def verify_email(call: ProviderCall, *, email: str, mode: str = "power") -
         "raw_response": body,
     }
     return call.result("verified", response, mapped=mapped, provider_status=status or None)
+
+
+def _reoon_credits(body: dict[str, Any]) -> float | None:
+    """Reoon keeps daily and instant (bought) credits apart; a check reports their sum."""
+    parts = [number(body.get(key)) for key in ("remaining_daily_credits", "remaining_instant_credits")]
+    known = [part for part in parts if part is not None]
+    return sum(known) if known else None
+
+
+# Reoon's balance endpoint is free.
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/api/v1/check-account-balance/",
+    lambda credentials: ProbeRequest(params={"key": credentials[0]}),
+    credits=_reoon_credits,
+)

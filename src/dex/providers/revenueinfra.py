@@ -1,6 +1,9 @@
 """RevenueInfra ("HQ") — JSON POSTs to ``REVENUEINFRA_API_URL``, no credentials.
 
-Every answer must say ``success: true``; anything else is a failed attempt. The research lookups are one
+Every research lookup must say ``success: true``; anything else is a failed attempt. The pricing inferences
+are looser (contracts/providers/revenueinfra/infer_pricing_field.json): an answer without ``success`` is
+read for its value, as HQ's deployed endpoints were never held to the flag; only an explicit
+``success: false`` (or an HTTP failure) is a failed attempt. The research lookups are one
 table (:data:`LOOKUPS`): each names its path, the body key carrying the domain, the list it answers and the
 fields of its items. The pricing-intelligence questions are a second table (:data:`PRICING_QUESTIONS`), one
 LLM-backed endpoint per question; two of them still live only under their earlier names, reached when the
@@ -20,12 +23,16 @@ PROVIDER = "revenueinfra"
 DEFAULT_TIMEOUT_SECONDS = 60
 
 
-def _failure(call: ProviderCall, response: ProviderResponse) -> AdapterResult | None:
-    """The failed attempt for an unusable answer (HTTP error, transport error, ``success`` not true)."""
+def _failure(
+    call: ProviderCall, response: ProviderResponse, *, success_required: bool = True
+) -> AdapterResult | None:
+    """The failed attempt for an unusable answer (HTTP error, transport error, ``success`` not true — or,
+    when ``success`` is not required, explicitly false)."""
     if not response.ok:
         return call.failed_response(response)
     body = response.json_body
-    if body.get("success") is not True:
+    success = body.get("success")
+    if success is False or (success_required and success is not True):
         message = clean_text(body.get("error")) or clean_text(body.get("message")) or "success_not_true"
         return call.result("failed", response, provider_status=message, error=message)
     return None
@@ -222,7 +229,7 @@ class PricingQuestion:
         if self.kind == "yes_no":
             if isinstance(value, bool):
                 return "yes" if value else "no"
-            text = (clean_text(value) or "").lower()
+            text: str | None = (clean_text(value) or "").lower()
             return "yes" if text in YES else "no" if text in NO else None
         if self.kind == "count":
             if isinstance(value, bool):
@@ -272,7 +279,7 @@ async def infer_pricing_field(
     response = await ask(spec.endpoint)
     if response.http_status == 404 and response.error is None and spec.legacy_endpoint:
         response = await ask(spec.legacy_endpoint)
-    failure = _failure(call, response)
+    failure = _failure(call, response, success_required=False)
     if failure:
         failure.attempt.extra["question"] = question
         return failure

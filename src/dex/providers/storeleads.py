@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dex.normalize import clean_text, normalize_domain
+from dex.providers.accounts import AccountProbe, ProbeRequest
 from dex.providers.base import AdapterResult, ProviderCall, adapter
 
 PROVIDER = "storeleads"
@@ -59,6 +60,14 @@ def _summary(store: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _store_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The store of a single-domain answer: StoreLeads wraps it in a ``domain`` object; an answer with the
+    store's fields at the top level (as the seed system read it) is read as well
+    (contracts/providers/storeleads/enrich_domain.json)."""
+    wrapped = body.get("domain")
+    return wrapped if isinstance(wrapped, dict) else body
+
+
 @adapter(PROVIDER, "enrich_domain")
 async def enrich_domain(call: ProviderCall, *, domain: str) -> AdapterResult:
     response = await call.request(
@@ -68,8 +77,7 @@ async def enrich_domain(call: ProviderCall, *, domain: str) -> AdapterResult:
         return call.result("not_found", response, provider_status="http_404")
     if not response.ok:
         return call.failed_response(response)
-    store = response.json_body.get("domain")
-    store = store if isinstance(store, dict) else {}
+    store = _store_of(response.json_body)
     mapped = {
         **_summary(store),
         "employee_count": _int(store.get("employee_count")),
@@ -129,3 +137,13 @@ async def search_domains(
         if _store_domain(store)
     ]
     return call.result("found" if results else "not_found", response, mapped={"results": results})
+
+
+# No account endpoint is known: the smallest request is one store lookup.
+ACCOUNT_PROBE = AccountProbe(
+    "GET",
+    "/domain/storeleads.app",
+    lambda credentials: ProbeRequest(headers={"Authorization": credentials[0]}),
+    accepted=frozenset({200, 404}),
+    cost="one store lookup",
+)

@@ -22,7 +22,7 @@ from dex.sandbox.world import TITLES, Company, Person, company_for_domain, diges
 # Synthetic facts are dated relative to this day, so answers never change with the wall clock.
 DATA_AS_OF = date(2026, 1, 1)
 
-STEMS = ("nova", "apex", "lumen", "orbit", "vertex", "quill", "atlas", "ember")
+STEMS: tuple[str, ...] = ("nova", "apex", "lumen", "orbit", "vertex", "quill", "atlas", "ember")
 STEMS += ("pulse", "cobalt", "helix", "zenith", "harbor", "summit", "cedar", "prism")
 SUFFIXES = ("labs", "hq", "works", "stack", "flow", "base", "ly", "ware")
 TLDS = ("com", "io", "co", "ai")

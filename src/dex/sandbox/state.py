@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 FaultKind = Literal["429", "500", "502", "503", "timeout", "malformed", "slow"]
+DEFAULT_FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "timeout", "malformed")
 
 
 class ProviderBehaviour(BaseModel):
@@ -25,7 +26,7 @@ class ProviderBehaviour(BaseModel):
     latency_jitter_ms: float = Field(default=0, ge=0)
     hit_rate: float = Field(default=0.85, ge=0, le=1)
     fault_rate: float = Field(default=0, ge=0, le=1)
-    fault_kinds: list[FaultKind] = Field(default_factory=lambda: ["429", "500", "timeout", "malformed"])
+    fault_kinds: list[FaultKind] = Field(default_factory=lambda: list(DEFAULT_FAULT_KINDS))
     retry_after_seconds: float = Field(default=1, ge=0)
     # How long a "timeout" fault holds the connection, and how much a "slow" answer adds.
     hang_seconds: float = Field(default=60, ge=0)
@@ -111,14 +112,18 @@ class SandboxState:
         authorized: bool,
         answer: Callable[[], Awaitable[Response | dict[str, Any]] | Response | dict[str, Any]],
         billable: bool = True,
+        unauthorized: Response | None = None,
     ) -> Response:
+        """``unauthorized`` is the provider's own answer to a refused key (default: a generic 401)."""
         # The ledger of the configuration the request arrived under: an answer that outlives a reset (a hang
         # ends after its client gave up) is kept with the requests of its time, not the next test's.
         ledger = self.ledger
         behaviour = self.config.behaviour(provider)
         fault: FaultKind | None = None
         if not authorized:
-            response: Response = JSONResponse({"error": "Invalid API key", "message": "Unauthorized"}, 401)
+            response: Response = unauthorized or JSONResponse(
+                {"error": "Invalid API key", "message": "Unauthorized"}, 401
+            )
         else:
             fault = self._next_fault(provider, behaviour)
             delay = behaviour.latency_ms + self.rng.uniform(-1, 1) * behaviour.latency_jitter_ms

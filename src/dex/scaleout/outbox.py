@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
@@ -47,7 +48,7 @@ def enable_outbox(database: Database) -> None:
     """Make every connection of ``database`` keep the step outbox (call before its first use)."""
 
     @event.listens_for(database.engine.sync_engine, "connect")
-    def outbox_on(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def outbox_on(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.run_async(lambda connection: connection.execute(f"SET {OUTBOX_SETTING} = on"))
 
 

@@ -149,7 +149,6 @@ def declare_step_actor(broker: dramatiq.Broker, step_worker: StepWorker, step_ti
         await step_worker.handle(uuid.UUID(step_id))
 
     dramatiq.actor(
-        run_step_message,
         broker=broker,
         actor_name=STEP_ACTOR,
         queue_name=STEP_QUEUE,
@@ -157,7 +156,7 @@ def declare_step_actor(broker: dramatiq.Broker, step_worker: StepWorker, step_ti
         max_retries=0,
         # Past the step's own timeout, with time to record it.
         time_limit=int((step_timeout_seconds + 60) * 1000),
-    )
+    )(run_step_message)
 
 
 def run_worker(

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from dex.errors import BadRequest, Forbidden
-from dex.providers.journal import Requester
 
-AuthMethod = Literal["jwt", "api_token", "internal", "super_admin"]
+if TYPE_CHECKING:
+    from dex.providers.journal import Requester
+
+AuthMethod = Literal["jwt", "api_token", "internal", "super_admin", "pipeline"]
 COMPANY_SCOPED_ROLES = frozenset({"company_admin", "member"})
 
 
 @dataclass(frozen=True)
 class AuthContext:
     """A tenant caller. ``auth_method`` says which credential proved it: a session JWT, an API token, the
-    internal service key, or a super-admin acting inside one org (see ``tenant_scope``)."""
+    internal service key, a super-admin acting inside one org (see ``tenant_scope``), or the executor running
+    a pipeline step for the run's tenant."""
 
     org_id: uuid.UUID
     user_id: uuid.UUID | None
@@ -84,6 +87,10 @@ def tenant_scope(
 
 def requester_for(auth: AuthContext, **pipeline_links: uuid.UUID) -> Requester:
     """Who provider requests are made for, in the plain ids the provider layer records."""
+    # Imported here: the journal brings the database stack, which `dex` commands importing the contexts
+    # (every one of them, through `dex admin`) would otherwise load at start.
+    from dex.providers.journal import Requester
+
     return Requester(
         role=auth.role,
         auth_method=auth.auth_method,

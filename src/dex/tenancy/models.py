@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     Boolean,
@@ -25,7 +25,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
 
-ROLES = ("org_admin", "company_admin", "member")
+Role = Literal["org_admin", "company_admin", "member"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 class Org(Base):
@@ -142,7 +143,8 @@ class SuperAdmin(Base):
     updated_at: Mapped[datetime] = updated_at()
 
 
-STEP_TYPES = ("clean", "enrich", "analyze", "extract", "transform")
+StepType = Literal["clean", "enrich", "analyze", "extract", "transform"]
+STEP_TYPES: tuple[StepType, ...] = get_args(StepType)
 
 
 class LegacyStep(Base):

@@ -49,7 +49,7 @@ async def _write_returning(session: AsyncSession, statement: Any) -> Any:
 
 
 async def _page(
-    session: AsyncSession, statement: Select[tuple[RowT]], page: PageRequest, model: type[RowT]
+    session: AsyncSession, statement: Select[RowT], page: PageRequest, model: type[RowT]
 ) -> Page[RowT]:
     """One page, newest first (ties broken by id so pages never overlap), and the size of the whole set."""
     return await paginate(session, statement, page, model.created_at.desc(), model.id)
@@ -85,7 +85,7 @@ def _filters(*column_values: tuple[InstrumentedAttribute[Any], Any]) -> list[Col
 
 
 class OrgRepository(ScopedRepository):
-    def _visible(self) -> Select[tuple[Org]]:
+    def _visible(self) -> Select[Org]:
         return select(Org).where(*self._tenant_clauses(Org.id, None))
 
     async def get(self, org_id: uuid.UUID) -> Org | None:
@@ -109,7 +109,7 @@ class OrgRepository(ScopedRepository):
 
 
 class CompanyRepository(ScopedRepository):
-    def _visible(self) -> Select[tuple[Company]]:
+    def _visible(self) -> Select[Company]:
         return select(Company).where(*self._tenant_clauses(Company.org_id, Company.id))
 
     async def get(self, company_id: uuid.UUID) -> Company | None:
@@ -131,7 +131,7 @@ class CompanyRepository(ScopedRepository):
 
 
 class UserRepository(ScopedRepository):
-    def _visible(self) -> Select[tuple[User]]:
+    def _visible(self) -> Select[User]:
         return select(User).where(*self._tenant_clauses(User.org_id, User.company_id))
 
     async def get(self, user_id: uuid.UUID) -> User | None:
@@ -163,7 +163,7 @@ class UserRepository(ScopedRepository):
 
 
 class ApiTokenRepository(ScopedRepository):
-    def _visible(self) -> Select[tuple[ApiToken]]:
+    def _visible(self) -> Select[ApiToken]:
         return select(ApiToken).where(*self._tenant_clauses(ApiToken.org_id, ApiToken.company_id))
 
     async def list(
@@ -191,7 +191,7 @@ class ApiTokenRepository(ScopedRepository):
 class StepRepository(ScopedRepository):
     """The legacy step registry is global; tenants only ever see active steps."""
 
-    def _visible(self) -> Select[tuple[LegacyStep]]:
+    def _visible(self) -> Select[LegacyStep]:
         statement = select(LegacyStep)
         if not isinstance(self.caller, SuperAdminContext):
             statement = statement.where(LegacyStep.is_active.is_(True))

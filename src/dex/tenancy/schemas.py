@@ -11,10 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dex.db.base import INTEGER_MAX
 from dex.kit.envelopes import PageRequest
-from dex.tenancy.models import ROLES, STEP_TYPES
+from dex.tenancy.models import Role, StepType
 
-Role = Literal[*ROLES]
-StepType = Literal[*STEP_TYPES]
 StepAuthType = Literal["bearer_token", "api_key_header", "none"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # Normalized as the seed system does (trimmed, lowercased); uniqueness is case-insensitive as a result.

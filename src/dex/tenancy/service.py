@@ -319,6 +319,9 @@ class BootstrapReport:
     # True when an account was created with the given password (so a generated one must be shown).
     password_used: bool = False
     api_token: NewApiToken | None = None
+    # The org and company the deployment's user works in (set by ``bootstrap``).
+    org: Org | None = None
+    company: Company | None = None
 
 
 async def ensure_org_and_company(
@@ -374,7 +377,7 @@ async def bootstrap(
         report.lines.append(f"super-admin {email} already exists (password unchanged)")
     operator = SuperAdminContext(super_admin_id=admin.id, email=admin.email)
 
-    org, _ = await ensure_org_and_company(
+    org, report.company = await ensure_org_and_company(
         session,
         operator,
         org_name=org_name,
@@ -382,6 +385,7 @@ async def bootstrap(
         company_name=company_name,
         report=report.lines,
     )
+    report.org = org
 
     user = await credentials.user_by_email(email)
     user_created = user is None

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import dumps
+from dex.db.queries import dumps, rowcount
 
 DELIVERIES_NOTIFY_CHANNEL = "dex_webhook_deliveries"
 RUN_EVENTS = {"succeeded": "run.completed", "failed": "run.failed"}
@@ -106,7 +106,7 @@ async def enqueue(
     events = run_events(runs) + submission_events(submissions)
     if not events:
         return 0
-    created = (await session.execute(ENQUEUE, {"events": dumps(events)})).rowcount
+    created = rowcount(await session.execute(ENQUEUE, {"events": dumps(events)}))
     if created:
         await session.execute(text(f"NOTIFY {DELIVERIES_NOTIFY_CHANNEL}"))
     return created

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dex.db.queries import rowcount
 from dex.errors import BadRequest, Forbidden, NotFound
 from dex.kit.paging import Page, paginate
 from dex.tenancy.context import AuthContext
@@ -61,7 +62,7 @@ async def delete_endpoint(session: AsyncSession, scope: AuthContext, endpoint_id
             WebhookEndpoint.id == endpoint_id, WebhookEndpoint.org_id == scope.org_id
         )
     )
-    if not deleted.rowcount:
+    if not rowcount(deleted):
         raise NotFound("Webhook endpoint not found")
 
 

@@ -25,6 +25,8 @@ def _run(connection: Connection) -> None:
 
 async def _run_online() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic config has no sqlalchemy.url")
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:

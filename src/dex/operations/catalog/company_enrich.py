@@ -50,7 +50,9 @@ class CompanyProfile(BaseModel):
 
 
 PROFILE_FIELDS = tuple(CompanyProfile.model_fields)
-_FIELD_TYPES = {name: TypeAdapter(field.annotation) for name, field in CompanyProfile.model_fields.items()}
+_FIELD_TYPES = {
+    name: TypeAdapter(field.annotation or Any) for name, field in CompanyProfile.model_fields.items()
+}
 # The profile fields that identify the company; what one provider finds, the next one is asked with.
 IDENTIFIERS = (
     "company_domain",

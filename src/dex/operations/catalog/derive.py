@@ -28,10 +28,13 @@ ANSWER_TYPES: dict[str, Any] = {
     "category": str | None,
     "count": int | str | None,
 }
+ANSWER_FIELDS: dict[str, Any] = {
+    field: (ANSWER_TYPES[question.kind], None) for field, question in PRICING_QUESTIONS.items()
+}
 
 PricingIntelligenceOutput: type[BaseModel] = create_model(
     "PricingIntelligenceOutput",
-    **{field: (ANSWER_TYPES[question.kind], None) for field, question in PRICING_QUESTIONS.items()},
+    **ANSWER_FIELDS,
     pricing_page_url=(str, ...),
     fields_resolved=(int, ...),
     failed_fields=(list[str], ...),

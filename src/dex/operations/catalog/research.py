@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import GenericAlias
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,7 +97,7 @@ class ListLookup:
     def output_contract(self) -> type[BaseModel]:
         name = "".join(part.capitalize() for part in self.list_key.split("_")) + "Output"
         fields: dict[str, Any] = {
-            self.list_key: (list[self.item_model], ...),
+            self.list_key: (GenericAlias(list, self.item_model), ...),
             self.count_key: (int, ...),
             "source_provider": (str, ...),
         }

@@ -79,7 +79,7 @@ def _profile(person: Person) -> dict[str, Any]:
 
 
 @router.post("/v1/linkedin/person/enrich")
-async def enrich_person(request: Request, api_key: str = "", payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def enrich_person(request: Request, api_key: str = "", payload: dict[str, Any] = Body(default={})):
     def answer() -> JSONResponse | dict[str, Any]:
         url = text(payload, "url")
         if url is None:

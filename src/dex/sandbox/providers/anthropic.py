@@ -65,3 +65,17 @@ async def messages(request: Request) -> Response:
         authorized=request.headers.get("x-api-key", "") == sandbox_credential(PROVIDER),
         answer=answer,
     )
+
+
+@router.get("/v1/models")
+async def list_models(request: Request) -> Response:
+    """Free: the models the sandbox answers for."""
+    models = [{"type": "model", "id": "claude-sonnet-4-5", "display_name": "Claude Sonnet 4.5"}]
+    return await sandbox_state(request).handle(
+        request,
+        PROVIDER,
+        "list_models",
+        authorized=request.headers.get("x-api-key", "") == sandbox_credential(PROVIDER),
+        answer=lambda: {"data": models, "has_more": False},
+        billable=False,
+    )

@@ -1,7 +1,9 @@
 """BlitzAPI emulation: JSON POSTs with the key in the ``x-api-key`` header.
 
 An unknown domain is HTTP 404 on domain-to-linkedin; the other enrichment endpoints answer
-``{"found": false}``. Searches answer an empty ``results`` list when nobody matches.
+``{"found": false}``. Searches answer an empty ``results`` list when nobody matches. A body missing a
+required field is refused with HTTP 422 (a validation error), never answered "not found"
+(contracts/providers/blitzapi/).
 """
 
 from __future__ import annotations
@@ -86,14 +88,33 @@ def _authorized(request: Request) -> bool:
     return request.headers.get("x-api-key") == sandbox_credential(PROVIDER)
 
 
-async def _handle(request: Request, action: str, answer: Any) -> Any:
+async def _handle(
+    request: Request,
+    action: str,
+    answer: Any,
+    payload: dict[str, Any] | None = None,
+    required: tuple[str, ...] = (),
+    *,
+    billable: bool = True,
+) -> Any:
+    """Answers through the sandbox; a body lacking one of ``required`` gets BlitzAPI's validation error."""
+    missing = [name for name in required if not (payload or {}).get(name)]
+
+    def checked() -> Any:
+        if missing:
+            details = [
+                {"loc": ["body", name], "msg": "Field required", "type": "missing"} for name in missing
+            ]
+            return JSONResponse({"detail": details}, 422)
+        return answer()
+
     return await sandbox_state(request).handle(
-        request, PROVIDER, action, authorized=_authorized(request), answer=answer
+        request, PROVIDER, action, authorized=_authorized(request), answer=checked, billable=billable
     )
 
 
 @router.post("/v2/enrichment/domain-to-linkedin")
-async def domain_to_linkedin(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def domain_to_linkedin(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         domain = text(payload, "domain")
         company = company_for_domain(domain) if domain else None
@@ -101,20 +122,20 @@ async def domain_to_linkedin(request: Request, payload: dict[str, Any] = Body(de
             return JSONResponse({"found": False, "message": "No company found for this domain"}, 404)
         return {"found": True, "company_linkedin_url": company.linkedin_url}
 
-    return await _handle(request, "domain_to_linkedin", answer)
+    return await _handle(request, "domain_to_linkedin", answer, payload, ("domain",))
 
 
 @router.post("/v2/enrichment/company")
-async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company = _known_company(request, payload)
         return {"found": True, "company": _company(company)} if company else {"found": False}
 
-    return await _handle(request, "enrich_company", answer)
+    return await _handle(request, "enrich_company", answer, payload, ("company_linkedin_url",))
 
 
 @router.post("/v2/search/employee-finder")
-async def employee_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def employee_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company = _known_company(request, payload)
         levels, functions = set(strings(payload.get("job_level"))), set(strings(payload.get("job_function")))
@@ -136,11 +157,11 @@ async def employee_finder(request: Request, payload: dict[str, Any] = Body(defau
             "total_pages": (len(people) + per_page - 1) // per_page,
         }
 
-    return await _handle(request, "employee_finder", answer)
+    return await _handle(request, "employee_finder", answer, payload, ("company_linkedin_url",))
 
 
 @router.post("/v2/search/waterfall-icp-keyword")
-async def waterfall_icp_search(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def waterfall_icp_search(request: Request, payload: dict[str, Any] = Body(default={})):
     """The cascade's tiers are tried in order; the first tier that matches anyone is the answer."""
 
     def answer() -> Any:
@@ -162,11 +183,13 @@ async def waterfall_icp_search(request: Request, payload: dict[str, Any] = Body(
                 return {"results": results, "results_length": len(results)}
         return {"results": [], "results_length": 0}
 
-    return await _handle(request, "waterfall_icp_search", answer)
+    return await _handle(
+        request, "waterfall_icp_search", answer, payload, ("company_linkedin_url", "cascade")
+    )
 
 
 @router.post("/v2/enrichment/phone")
-async def phone(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def phone(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         linkedin_url = text(payload, "person_linkedin_url")
         person = person_for_linkedin(linkedin_url) if linkedin_url else None
@@ -174,4 +197,24 @@ async def phone(request: Request, payload: dict[str, Any] = Body(default={})):  
             return {"found": False, "phone": None}
         return {"found": True, "phone": person.mobile_phone}
 
-    return await _handle(request, "resolve_mobile_phone", answer)
+    return await _handle(request, "resolve_mobile_phone", answer, payload, ("person_linkedin_url",))
+
+
+@router.get("/v2/account/key-info")
+async def key_info(request: Request):
+    """Free; the sandbox key never runs out."""
+
+    def answer() -> Any:
+        return {
+            "valid": True,
+            "id": "sandbox-key",
+            "remaining_credits": 10_000,
+            "next_reset_at": "2099-01-01T00:00:00.000Z",
+            "max_requests_per_seconds": 50,
+            "allowed_apis": ["/enrichment/company", "/search/employee-finder"],
+            "active_plans": [
+                {"name": "Sandbox", "status": "active", "started_at": "2026-01-01T00:00:00.000Z"}
+            ],
+        }
+
+    return await _handle(request, "key_info", answer, billable=False)

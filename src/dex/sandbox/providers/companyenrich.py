@@ -106,10 +106,12 @@ async def _handle(request: Request, action: str, answer: Any) -> Any:
 
 
 @router.get("/companies/enrich")
-async def enrich_company(request: Request, domain: str = ""):  # type: ignore[no-untyped-def]
+async def enrich_company(request: Request, domain: str = ""):
     def answer() -> Any:
-        company = company_for_domain(domain) if domain.strip() else None
-        if company is None or not known(request, PROVIDER, company.domain):
+        if not domain.strip():
+            return _unprocessable("domain")
+        company = company_for_domain(domain)
+        if not known(request, PROVIDER, company.domain):
             return JSONResponse({"error": "not_found", "message": "Company not found"}, 404)
         return _company(company)
 
@@ -117,7 +119,7 @@ async def enrich_company(request: Request, domain: str = ""):  # type: ignore[no
 
 
 @router.post("/companies/search")
-async def search_companies(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_companies(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         query = text(payload, "query") or text(payload, "semanticQuery")
         if query is None:
@@ -129,7 +131,7 @@ async def search_companies(request: Request, payload: dict[str, Any] = Body(defa
 
 
 @router.post("/people/search")
-async def search_people(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_people(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         position = text(payload, "positionQuery")
         company_query = text(section(payload, "companyFilter"), "query")

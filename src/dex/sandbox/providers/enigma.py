@@ -104,8 +104,10 @@ async def graphql(request: Request) -> Response:
             return _errors("Request body is not JSON")
         body = body if isinstance(body, dict) else {}
         query = _text(body, "query")
-        variables = body.get("variables") if isinstance(body.get("variables"), dict) else {}
-        search_input = variables.get("searchInput") if isinstance(variables.get("searchInput"), dict) else {}
+        variables = body.get("variables")
+        variables = variables if isinstance(variables, dict) else {}
+        search_input = variables.get("searchInput")
+        search_input = search_input if isinstance(search_input, dict) else {}
         key = (
             _text(search_input, "id")
             or normalize_domain(_text(search_input, "website"))
@@ -117,6 +119,9 @@ async def graphql(request: Request) -> Response:
             return _search_brand(search_input, known)
         if operation and operation.group(1) == "GetBrandAnalytics":
             return _brand_analytics(query, variables, known)
+        if query.replace(" ", "") == "{__typename}":
+            # The smallest query a GraphQL server answers (dex checks a key with it): nothing is read.
+            return {"data": {"__typename": "Query"}}
         return _errors("Unknown or missing operation")
 
     return await sandbox_state(request).handle(

@@ -56,3 +56,17 @@ async def generate_content(request: Request, model_method: str, key: str = "") -
     return await sandbox_state(request).handle(
         request, PROVIDER, "generate_json", authorized=key == sandbox_credential(PROVIDER), answer=answer
     )
+
+
+@router.get("/v1beta/models")
+async def list_models(request: Request, key: str = "") -> Response:
+    """Free: the models the sandbox answers for."""
+    models = [{"name": "models/gemini-2.0-flash", "displayName": "Gemini 2.0 Flash"}]
+    return await sandbox_state(request).handle(
+        request,
+        PROVIDER,
+        "list_models",
+        authorized=key == sandbox_credential(PROVIDER),
+        answer=lambda: {"models": models},
+        billable=False,
+    )

@@ -112,7 +112,7 @@ def _item(request: Request, search_id: str) -> dict[str, Any] | None:
 
 
 @router.post("/email-search")
-async def email_search(request: Request, body: Any = Body(default=None)):  # type: ignore[no-untyped-def]
+async def email_search(request: Request, body: Any = Body(default=None)):
     def answer() -> JSONResponse | dict[str, Any]:
         data = body if isinstance(body, dict) else {}
         firstname, lastname = text(data, "firstname") or "", text(data, "lastname") or ""
@@ -122,7 +122,7 @@ async def email_search(request: Request, body: Any = Body(default=None)):  # typ
             errors.append({"field": "firstname", "message": "firstname or lastname is required"})
         if domain_or_company is None:
             errors.append({"field": "domainOrCompany", "message": "domainOrCompany is required"})
-        if errors:
+        if errors or domain_or_company is None:
             return JSONResponse({"success": False, "validationErrors": errors}, 400)
         search_id = _search_id(firstname, lastname, domain_or_company, int(time.time() * 1000))
         return {"success": True, "item": {"_id": search_id, "status": PENDING_PHASES[0]}}
@@ -133,10 +133,14 @@ async def email_search(request: Request, body: Any = Body(default=None)):  # typ
 
 
 @router.post("/bulk-single-searchs/read")
-async def read_search(request: Request, body: Any = Body(default=None)):  # type: ignore[no-untyped-def]
-    def answer() -> dict[str, Any]:
+async def read_search(request: Request, body: Any = Body(default=None)):
+    def answer() -> JSONResponse | dict[str, Any]:
         search_id = text(body if isinstance(body, dict) else {}, "id")
-        item = _item(request, search_id) if search_id else None
+        if search_id is None:
+            return JSONResponse(
+                {"success": False, "validationErrors": [{"field": "id", "message": "id is required"}]}, 400
+            )
+        item = _item(request, search_id)
         return {"success": True, "items": [item] if item else [], "total": 1 if item else 0}
 
     return await sandbox_state(request).handle(

@@ -3,7 +3,9 @@
 Not-found answers follow LeadMagic: company search and technographics answer HTTP 404 for an unknown
 company (technographics on both its current and its legacy route), a company LeadMagic knows without any
 detected technology gets ``"No technologies found"``, finders answer an empty result with a ``message``,
-and profile search says ``"Profile not found"``.
+and profile search says ``"Profile not found"``. A request missing what an endpoint needs is refused with
+HTTP 400 and LeadMagic's error object, and a refused key with HTTP 401 — never answered "no match"
+(contracts/providers/leadmagic/).
 """
 
 from __future__ import annotations
@@ -144,14 +146,42 @@ def _authorized(request: Request) -> bool:
     return request.headers.get("x-api-key") == sandbox_credential(PROVIDER)
 
 
-async def _handle(request: Request, action: str, answer: Any) -> Any:
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "status": status}}, status)
+
+
+async def _handle(
+    request: Request,
+    action: str,
+    answer: Any,
+    payload: dict[str, Any] | None = None,
+    needs: tuple[tuple[str, ...], ...] = (),
+    *,
+    billable: bool = True,
+) -> Any:
+    """Answers through the sandbox. ``needs`` lists groups of fields of which the body must hold at least
+    one each (e.g. a domain or a company name); a body that does not is LeadMagic's 400."""
+    missing = [group for group in needs if not any(text(payload or {}, name) for name in group)]
+
+    def checked() -> Any:
+        if missing:
+            wanted = "; ".join(" or ".join(group) for group in missing)
+            return _error(400, "BAD_REQUEST", f"Missing required field: {wanted}")
+        return answer()
+
     return await sandbox_state(request).handle(
-        request, PROVIDER, action, authorized=_authorized(request), answer=answer
+        request,
+        PROVIDER,
+        action,
+        authorized=_authorized(request),
+        answer=checked,
+        billable=billable,
+        unauthorized=_error(401, "UNAUTHORIZED", "Invalid or missing API key"),
     )
 
 
 @router.post("/v1/people/email-finder")
-async def email_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def email_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company = _company_of(payload)
         names = {key: text(payload, key) or "" for key in ("first_name", "last_name", "full_name")}
@@ -169,11 +199,17 @@ async def email_finder(request: Request, payload: dict[str, Any] = Body(default=
             "credits_consumed": 1,
         }
 
-    return await _handle(request, "resolve_email", answer)
+    return await _handle(
+        request,
+        "resolve_email",
+        answer,
+        payload,
+        (("first_name", "last_name", "full_name"), ("domain", "company_name")),
+    )
 
 
 @router.post("/v1/people/mobile-finder")
-async def mobile_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def mobile_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         profile_url, work_email = text(payload, "profile_url"), text(payload, "work_email")
         person = (person_for_linkedin(profile_url) if profile_url else None) or (
@@ -183,11 +219,13 @@ async def mobile_finder(request: Request, payload: dict[str, Any] = Body(default
             return {"mobile_number": None, "message": "No mobile number found", "credits_consumed": 0}
         return {"mobile_number": person.mobile_phone, "message": "Mobile number found", "credits_consumed": 5}
 
-    return await _handle(request, "resolve_mobile_phone", answer)
+    return await _handle(
+        request, "resolve_mobile_phone", answer, payload, (("profile_url", "work_email", "personal_email"),)
+    )
 
 
 @router.post("/v1/people/employee-finder")
-async def employee_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def employee_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company = _company_of(payload)
         people = staff(company) if company and known(request, PROVIDER, company.domain) else []
@@ -199,11 +237,11 @@ async def employee_finder(request: Request, payload: dict[str, Any] = Body(defau
             "message": "Employees found" if people else "No employees found",
         }
 
-    return await _handle(request, "employee_finder", answer)
+    return await _handle(request, "employee_finder", answer, payload, (("company_domain", "company_name"),))
 
 
 @router.post("/v1/people/role-finder")
-async def role_finder(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def role_finder(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         company, title = _company_of(payload), text(payload, "job_title") or ""
         match = next(
@@ -214,11 +252,13 @@ async def role_finder(request: Request, payload: dict[str, Any] = Body(default={
             return {"message": "No matching person found"}
         return {**_person(match), "message": "Role found"}
 
-    return await _handle(request, "role_finder", answer)
+    return await _handle(
+        request, "role_finder", answer, payload, (("job_title",), ("company_domain", "company_name"))
+    )
 
 
 @router.post("/v1/companies/company-search")
-async def company_search(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def company_search(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         profile_url = text(payload, "profile_url")
         company = _company_of(payload) or (company_for_linkedin(profile_url) if profile_url else None)
@@ -226,7 +266,9 @@ async def company_search(request: Request, payload: dict[str, Any] = Body(defaul
             return _not_found("Company not found")
         return _company(company)
 
-    return await _handle(request, "enrich_company", answer)
+    return await _handle(
+        request, "enrich_company", answer, payload, (("company_domain", "profile_url", "company_name"),)
+    )
 
 
 async def _technographics_route(request: Request, payload: dict[str, Any]) -> Any:
@@ -236,22 +278,22 @@ async def _technographics_route(request: Request, payload: dict[str, Any]) -> An
             return _not_found("Company not found")
         return _technographics(company)
 
-    return await _handle(request, "technographics", answer)
+    return await _handle(request, "technographics", answer, payload, (("company_domain",),))
 
 
 @router.post("/v1/companies/company-technographics")
-async def technographics(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def technographics(request: Request, payload: dict[str, Any] = Body(default={})):
     return await _technographics_route(request, payload)
 
 
 @router.post("/v1/company/technographics")
-async def legacy_technographics(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def legacy_technographics(request: Request, payload: dict[str, Any] = Body(default={})):
     """The route LeadMagic served technographics on before ``/v1/companies/company-technographics``."""
     return await _technographics_route(request, payload)
 
 
 @router.post("/v1/people/profile-search")
-async def profile_search(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def profile_search(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
         profile_url = text(payload, "profile_url")
         person = person_for_linkedin(profile_url) if profile_url else None
@@ -259,4 +301,10 @@ async def profile_search(request: Request, payload: dict[str, Any] = Body(defaul
             return {"message": "Profile not found"}
         return _profile(person)
 
-    return await _handle(request, "enrich_person", answer)
+    return await _handle(request, "enrich_person", answer, payload, (("profile_url",),))
+
+
+@router.post("/credits")
+async def credits(request: Request):
+    """Free; the sandbox account never runs out."""
+    return await _handle(request, "credits", lambda: {"credits": 10_000}, billable=False)

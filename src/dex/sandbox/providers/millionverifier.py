@@ -12,7 +12,7 @@ router = APIRouter(prefix="/millionverifier", tags=["millionverifier"])
 
 
 @router.get("/api/v3")
-async def verify(request: Request, email: str = "", api: str = "", timeout: int = 10):  # type: ignore[no-untyped-def]
+async def verify(request: Request, email: str = "", api: str = "", timeout: int = 10):
     def answer() -> dict:
         result = email_status(email)
         return {
@@ -36,4 +36,17 @@ async def verify(request: Request, email: str = "", api: str = "", timeout: int 
         "verify_email",
         authorized=api == sandbox_credential("millionverifier"),
         answer=answer,
+    )
+
+
+@router.get("/api/v3/credits")
+async def credits(request: Request, api: str = ""):
+    """Free; the sandbox account never runs out."""
+    return await sandbox_state(request).handle(
+        request,
+        "millionverifier",
+        "credits",
+        authorized=api == sandbox_credential("millionverifier"),
+        answer=lambda: {"credits": 10_000},
+        billable=False,
     )

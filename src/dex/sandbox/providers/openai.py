@@ -65,3 +65,17 @@ async def chat_completions(request: Request) -> Response:
         authorized=bearer == f"Bearer {sandbox_credential(PROVIDER)}",
         answer=answer,
     )
+
+
+@router.get("/v1/models")
+async def list_models(request: Request) -> Response:
+    """Free: the models the sandbox answers for."""
+    models = [{"id": "gpt-4o-mini", "object": "model", "owned_by": "openai"}]
+    return await sandbox_state(request).handle(
+        request,
+        PROVIDER,
+        "list_models",
+        authorized=request.headers.get("authorization", "") == f"Bearer {sandbox_credential(PROVIDER)}",
+        answer=lambda: {"object": "list", "data": models},
+        billable=False,
+    )

@@ -197,7 +197,7 @@ def _output(request: Request, run: Run) -> dict[str, Any]:
 
 
 @router.post("/v1/tasks/runs")
-async def create_run(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def create_run(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> JSONResponse:
         processor = text(payload, "processor")
         if processor is None or payload.get("input") in (None, "", {}):
@@ -222,7 +222,7 @@ async def create_run(request: Request, payload: dict[str, Any] = Body(default={}
 
 
 @router.get("/v1/tasks/runs/{run_id}")
-async def retrieve_run(request: Request, run_id: str):  # type: ignore[no-untyped-def]
+async def retrieve_run(request: Request, run_id: str):
     def answer() -> JSONResponse | dict[str, Any]:
         run = _runs(request).get(run_id)
         return run.describe() if run else _error(404, f"Run {run_id} not found")
@@ -233,7 +233,7 @@ async def retrieve_run(request: Request, run_id: str):  # type: ignore[no-untype
 
 
 @router.get("/v1/tasks/runs/{run_id}/result")
-async def run_result(request: Request, run_id: str):  # type: ignore[no-untyped-def]
+async def run_result(request: Request, run_id: str):
     async def answer() -> JSONResponse | dict[str, Any]:
         run = _runs(request).get(run_id)
         if run is None:

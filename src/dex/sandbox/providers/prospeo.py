@@ -1,7 +1,10 @@
 """Prospeo emulation: JSON POSTs with the key in the ``X-KEY`` header.
 
 No match is HTTP 400 ``{"error": true, "error_code": "NO_MATCH"}`` (enrichment) or ``"NO_RESULTS"``
-(search), as Prospeo answers; neither is billed.
+(search), as Prospeo answers; neither is billed. A malformed request is refused the way Prospeo documents
+it, not answered "no match": an enrichment without ``data`` datapoints is ``INVALID_DATAPOINTS``, a search
+without ``filters`` ``INVALID_FILTERS`` (both HTTP 400), and a refused key is HTTP 401 ``INVALID_API_KEY``
+(contracts/providers/prospeo/).
 """
 
 from __future__ import annotations
@@ -167,23 +170,50 @@ def _authorized(request: Request) -> bool:
     return request.headers.get("x-key") == sandbox_credential(PROVIDER)
 
 
+async def _handle(request: Request, action: str, answer: Any, *, billable: bool = True) -> Any:
+    return await sandbox_state(request).handle(
+        request,
+        PROVIDER,
+        action,
+        authorized=_authorized(request),
+        answer=answer,
+        billable=billable,
+        unauthorized=JSONResponse({"error": True, "error_code": "INVALID_API_KEY"}, 401),
+    )
+
+
+def _datapoints(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The request's ``data`` when it holds at least one datapoint."""
+    data = section(payload, "data")
+    return data if any(text(data, key) for key in data) else None
+
+
+def _filters(payload: dict[str, Any]) -> dict[str, Any] | None:
+    filters = section(payload, "filters")
+    return filters or None
+
+
 @router.post("/enrich-company")
-async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def enrich_company(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
-        company = _designated_company(section(payload, "data"))
+        data = _datapoints(payload)
+        if data is None:
+            return _no("INVALID_DATAPOINTS")
+        company = _designated_company(data)
         if company is None or not known(request, PROVIDER, company.domain):
             return _no("NO_MATCH")
         return {"error": False, "free_enrichment": False, "company": _company(company)}
 
-    return await sandbox_state(request).handle(
-        request, PROVIDER, "enrich_company", authorized=_authorized(request), answer=answer
-    )
+    return await _handle(request, "enrich_company", answer)
 
 
 @router.post("/enrich-person")
-async def enrich_person(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def enrich_person(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
-        person = _identify(section(payload, "data"))
+        data = _datapoints(payload)
+        if data is None:
+            return _no("INVALID_DATAPOINTS")
+        person = _identify(data)
         if person is None or not known(request, PROVIDER, person.person_id):
             return _no("NO_MATCH")
         return {
@@ -193,15 +223,15 @@ async def enrich_person(request: Request, payload: dict[str, Any] = Body(default
             "company": _company(person.company),
         }
 
-    return await sandbox_state(request).handle(
-        request, PROVIDER, "enrich_person", authorized=_authorized(request), answer=answer
-    )
+    return await _handle(request, "enrich_person", answer)
 
 
 @router.post("/search-company")
-async def search_company(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_company(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
-        filters = section(payload, "filters")
+        filters = _filters(payload)
+        if filters is None:
+            return _no("INVALID_FILTERS")
         companies = [
             c for c in _filtered_companies(filters, namesakes=True) if known(request, PROVIDER, c.domain)
         ]
@@ -210,15 +240,15 @@ async def search_company(request: Request, payload: dict[str, Any] = Body(defaul
             return _no("NO_RESULTS")
         return {"error": False, "results": [{"company": _company(c)} for c in page], "pagination": pagination}
 
-    return await sandbox_state(request).handle(
-        request, PROVIDER, "search_company", authorized=_authorized(request), answer=answer
-    )
+    return await _handle(request, "search_company", answer)
 
 
 @router.post("/search-person")
-async def search_person(request: Request, payload: dict[str, Any] = Body(default={})):  # type: ignore[no-untyped-def]
+async def search_person(request: Request, payload: dict[str, Any] = Body(default={})):
     def answer() -> Any:
-        filters = section(payload, "filters")
+        filters = _filters(payload)
+        if filters is None:
+            return _no("INVALID_FILTERS")
         titles = _included(filters, "person_job_title")
         locations = [place.lower() for place in _included(filters, "person_location_search")]
         # Without a company filter, a title search looks at the companies its words name.
@@ -240,6 +270,24 @@ async def search_person(request: Request, payload: dict[str, Any] = Body(default
         results = [{"person": _person(p), "company": _company(p.company)} for p in page]
         return {"error": False, "results": results, "pagination": pagination}
 
-    return await sandbox_state(request).handle(
-        request, PROVIDER, "search_person", authorized=_authorized(request), answer=answer
-    )
+    return await _handle(request, "search_person", answer)
+
+
+@router.post("/account-information")
+async def account_information(request: Request):
+    """Free; the sandbox account never runs out."""
+
+    def answer() -> Any:
+        return {
+            "error": False,
+            "response": {
+                "current_plan": "SANDBOX",
+                "current_team_members": 1,
+                "remaining_credits": 10_000,
+                "used_credits": len(sandbox_state(request).ledger),
+                "next_quota_renewal_days": 30,
+                "next_quota_renewal_date": "2099-01-01 00:00:00+00:00",
+            },
+        }
+
+    return await _handle(request, "account_information", answer, billable=False)

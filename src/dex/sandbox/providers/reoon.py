@@ -15,7 +15,7 @@ REOON_STATUS = {"ok": "safe", "catch_all": "catch_all", "unknown": "unknown", "i
 
 
 @router.get("/api/v1/verify")
-async def verify(request: Request, email: str = "", key: str = "", mode: str = "power"):  # type: ignore[no-untyped-def]
+async def verify(request: Request, email: str = "", key: str = "", mode: str = "power"):
     def answer() -> dict:
         if "@" not in email:
             return {"status": "error", "message": "Invalid email address"}
@@ -36,4 +36,22 @@ async def verify(request: Request, email: str = "", key: str = "", mode: str = "
 
     return await sandbox_state(request).handle(
         request, "reoon", "verify_email", authorized=key == sandbox_credential("reoon"), answer=answer
+    )
+
+
+@router.get("/api/v1/check-account-balance/")
+async def account_balance(request: Request, key: str = ""):
+    """Free; the sandbox account never runs out."""
+    return await sandbox_state(request).handle(
+        request,
+        "reoon",
+        "account_balance",
+        authorized=key == sandbox_credential("reoon"),
+        answer=lambda: {
+            "api_status": "active",
+            "remaining_daily_credits": 500,
+            "remaining_instant_credits": 9_500,
+            "status": "success",
+        },
+        billable=False,
     )

@@ -1,5 +1,9 @@
 """StoreLeads emulation: ``GET /domain/{domain}`` (404 for an unknown store) and ``GET /domain`` searched
-with ``f:…`` filter parameters, the key as the raw ``Authorization`` header."""
+with ``f:…`` filter parameters, the key as the raw ``Authorization`` header.
+
+A malformed request — a path that is not a domain name, a non-numeric page, page size, rank or app spend —
+is refused with HTTP 400 and an ``error`` message, never answered "no match"
+(contracts/providers/storeleads/)."""
 
 from __future__ import annotations
 
@@ -34,14 +38,24 @@ def _authorized(request: Request) -> bool:
     return request.headers.get("Authorization", "") == sandbox_credential(PROVIDER)
 
 
+# Search parameters that must be whole numbers.
+NUMERIC_PARAMETERS = ("page", "page_size", "f:rk:min", "f:rk:max", "f:mas:min", "f:mas:max")
+
+
 def _int(value: str | None, default: int) -> int:
     return int(value) if value and value.isdigit() else default
+
+
+def _bad_request(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, 400)
 
 
 @router.get("/domain/{domain}")
 async def get_domain(request: Request, domain: str) -> Response:
     def answer() -> Response | dict[str, Any]:
         name = normalize_domain(domain)
+        if "." not in name:
+            return _bad_request(f"{domain!r} is not a domain name")
         if not known_to(PROVIDER, name, sandbox_state(request).hit_rate(PROVIDER)):
             return JSONResponse({"error": "Domain not found"}, 404)
         return {"domain": market.store(name)}
@@ -53,8 +67,11 @@ async def get_domain(request: Request, domain: str) -> Response:
 
 @router.get("/domain")
 async def search(request: Request) -> Response:
-    def answer() -> dict[str, Any]:
+    def answer() -> Response | dict[str, Any]:
         query = request.query_params
+        malformed = [name for name in NUMERIC_PARAMETERS if query.get(name) and not query[name].isdigit()]
+        if malformed:
+            return _bad_request(f"{', '.join(malformed)} must be a whole number")
         filters = {name: query[param] for param, name in FILTER_PARAMETERS.items() if query.get(param)}
         page = _int(query.get("page"), 0)
         page_size = min(_int(query.get("page_size"), MAX_PAGE_SIZE), MAX_PAGE_SIZE)

@@ -1,0 +1,28 @@
+"""The journal and cache rows name the columns their set-based writes fill: the column lists derive from
+the row types (a misspelt key is a mypy error), and the types are held to the tables here."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+from dex.providers.cache import StoreRow
+from dex.providers.journal import AnswerNote, JournalRow
+from dex.providers.models import EnrichmentCacheEntry, JournaledCall
+
+
+def _columns(table: Table) -> set[str]:
+    return {column.name for column in table.c}
+
+
+def test_a_journal_row_carries_every_column_but_the_answer_and_the_creation_time() -> None:
+    answer = set(AnswerNote.__annotations__) - {"call_id"}
+    assert answer == {"http_status", "cost_credits"}
+    assert set(JournalRow.__annotations__) == _columns(JournaledCall.__table__) - answer - {
+        "answered",
+        "created_at",
+    }
+
+
+def test_a_cache_store_row_carries_every_column_but_the_times_and_adds_its_ttl() -> None:
+    stored = set(StoreRow.__annotations__) - {"ttl_seconds"}
+    assert stored == _columns(EnrichmentCacheEntry.__table__) - {"expires_at", "created_at"}
