@@ -13,7 +13,7 @@ from dex.blueprints.service import version_for_submission
 from dex.pipeline.models import PipelineRun, Submission
 from dex.pipeline.progress import PlanCache, Progress
 from dex.pipeline.runs import RunRef
-from dex.pipeline.service import check_company_in_org, load_submission, submission_company
+from dex.pipeline.service import load_submission, submission_company
 from dex.tenancy.context import AuthContext
 
 
@@ -80,8 +80,7 @@ async def create_single(
 ) -> dict[str, Any]:
     """A submission of one payload and its one run, for the blueprint's entity type (company unless the
     blueprint says otherwise)."""
-    company = submission_company(scope, company_id)
-    await check_company_in_org(session, scope, company)
+    company = await submission_company(session, scope, company_id)
     version = await version_for_submission(session, scope.org_id, blueprint_id)
     entity_type = version.snapshot.get("blueprint", {}).get("entity_type") or "company"
     submission = {
