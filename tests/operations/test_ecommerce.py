@@ -106,3 +106,28 @@ async def test_missing_inputs_make_no_call(
     result = await run(client, tenant, operation_id, input_)
     assert (result["status"], result["missing_inputs"]) == ("failed", missing)
     assert sandbox.state.ledger == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"input": {"step_config": {"platform": "Shopify", "country_code": "us", "page_size": 3}}},
+        {"input": {}, "options": {"platform": "Shopify", "country_code": "us", "page_size": 3}},
+        # The input's own key comes before the step's configuration.
+        {"input": {"platform": "shopify", "step_config": {"platform": "woocommerce", "country_code": "us"}}},
+    ],
+    ids=["input.step_config", "options", "input first"],
+)
+async def test_store_search_reads_its_filters_from_the_step_configuration(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, body: dict
+) -> None:
+    response = await client.post(
+        "/api/v1/execute",
+        json={"operation_id": "company.search.ecommerce", "entity_type": "company", **body},
+        headers=tenant.headers,
+    )
+    result = response.json()["data"]
+    assert result["status"] == "found", result
+    stores = result["output"]["results"]
+    assert stores and all(store["ecommerce_platform"] == "shopify" for store in stores)
+    assert all(store["country_code"] == "US" for store in stores)

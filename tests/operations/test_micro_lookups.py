@@ -112,3 +112,131 @@ async def test_missing_inputs_make_no_call(
     result = await run(client, tenant, operation_id, input_)
     assert (result["status"], result["missing_inputs"]) == ("failed", missing)
     assert sandbox.state.ledger == []
+
+
+# The original system's nineteen lookups: operation → (input, expected output, processor).
+ORIGINAL = {
+    "company.lookup.find_linkedin_url_by_domain": (
+        {"company_domain": "acme.io"},
+        {"linkedin_url": ACME.linkedin_url.lower()},
+        "base",
+    ),
+    "company.lookup.find_linkedin_url_by_name_and_domain": (
+        {"company_name": "Acme", "company_domain": "acme.io"},
+        {"company_linkedin_url": ACME.linkedin_url.lower()},
+        "base",
+    ),
+    "company.lookup.find_name_by_domain": ({"domain": "acme.io"}, {"company_name": ACME.name}, "lite"),
+    "company.lookup.find_name_by_linkedin_url": (
+        {"company_linkedin_url": ACME.linkedin_url},
+        {"company_name": ACME.name},
+        "lite",
+    ),
+    "company.lookup.find_domain_by_linkedin_url": (
+        {"linkedin_url": ACME.linkedin_url},
+        {"company_domain": "acme.io"},
+        "base",
+    ),
+    "company.lookup.find_domain_by_name_and_linkedin_url": (
+        {"company_name": "Acme", "company_linkedin_url": ACME.linkedin_url},
+        {"company_domain": "acme.io"},
+        "base",
+    ),
+    "company.lookup.find_description_by_domain": (
+        {"company_domain": "acme.io"},
+        {"company_description": ACME.description},
+        "lite",
+    ),
+    "company.lookup.find_description_by_name_and_domain": (
+        {"company_name": "Acme", "company_domain": "acme.io"},
+        {"company_description": ACME.description},
+        "base",
+    ),
+    "company.lookup.find_hq_location_by_domain": (
+        {"company_domain": "acme.io"},
+        {"hq_city": ACME.hq_city, "hq_state": None, "hq_country": ACME.hq_country_code},
+        "lite",
+    ),
+    "company.lookup.find_hq_location_by_name_and_domain": (
+        {"company_name": "Acme", "company_domain": "acme.io"},
+        {"hq_city": ACME.hq_city, "hq_state": None, "hq_country": ACME.hq_country_code},
+        "lite",
+    ),
+    "company.lookup.find_employee_range_by_name_domain_and_linkedin_url": (
+        {"company_name": "Acme", "company_domain": "acme.io", "company_linkedin_url": ACME.linkedin_url},
+        {"employee_range": ACME.employee_range},
+        "base",
+    ),
+    "person.lookup.find_linkedin_url_by_full_name_company_name_and_company_domain": (
+        {"full_name": AVA.full_name, "company_name": "Acme", "company_domain": "acme.io"},
+        {"linkedin_url": AVA.linkedin_url.lower()},
+        "base",
+    ),
+    "person.lookup.find_linkedin_url_by_name_and_company": (
+        {"person_name": AVA.full_name, "company_name": "acme.io"},
+        {"linkedin_url": AVA.linkedin_url.lower()},
+        "base",
+    ),
+    "person.lookup.find_work_email_by_full_name_company_name_company_domain_and_linkedin_url": (
+        {
+            "person_full_name": AVA.full_name,
+            "company_name": "Acme",
+            "company_domain": "acme.io",
+            "person_linkedin_url": AVA.linkedin_url,
+        },
+        {"work_email": AVA.work_email},
+        "pro",
+    ),
+    "person.lookup.find_work_email_by_full_name_company_name_and_company_domain": (
+        {"full_name": AVA.full_name, "company_name": "Acme", "company_domain": "acme.io"},
+        {"work_email": AVA.work_email},
+        "base",
+    ),
+    "person.lookup.find_email_by_name_and_company": (
+        {"person_full_name": AVA.full_name, "company_name": "acme.io"},
+        {"person_email": AVA.work_email},
+        "base",
+    ),
+    "person.lookup.find_email_and_linkedin_url_by_full_name_and_company_name": (
+        {"full_name": AVA.full_name, "company_name": "acme.io"},
+        {"work_mail": AVA.work_email, "linkedin_url": AVA.linkedin_url.lower()},
+        "base",
+    ),
+    "person.lookup.find_work_email_and_linkedin_url_by_full_name_company_name_and_company_domain": (
+        {"full_name": AVA.full_name, "company_name": "Acme", "company_domain": "acme.io"},
+        {"work_email": AVA.work_email, "linkedin_url": AVA.linkedin_url.lower()},
+        "base",
+    ),
+    "person.lookup.find_location_by_full_name_and_linkedin_url": (
+        {"person_full_name": AVA.full_name, "person_linkedin_url": AVA.linkedin_url},
+        {"city": ACME.hq_city, "state": None, "country": ACME.hq_country_code},
+        "base",
+    ),
+}
+
+
+def test_the_original_nineteen_are_all_there() -> None:
+    assert len(ORIGINAL) == 19
+
+
+@pytest.mark.parametrize("operation_id", ORIGINAL)
+async def test_original_lookup_names_and_processor(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, operation_id: str
+) -> None:
+    input_, expected, processor = ORIGINAL[operation_id]
+    result = await run(client, tenant, operation_id, input_)
+    assert result["status"] == "found", result
+    assert {key: result["output"][key] for key in expected} == expected
+    assert result["output"]["source_provider"] == "parallel"
+    attempt = next(a for a in result["provider_attempts"] if a["provider"] == "parallel")
+    assert attempt["raw_response"]["run"]["processor"] == processor
+
+
+@pytest.mark.parametrize(
+    "operation_id", ["company.lookup.find_name_by_domain", "person.lookup.find_email_by_name_and_company"]
+)
+async def test_original_lookups_need_all_their_inputs(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, operation_id: str
+) -> None:
+    result = await run(client, tenant, operation_id, {"company_name": "Acme"})
+    assert result["status"] == "failed" and result["missing_inputs"] and result["provider_attempts"] == []

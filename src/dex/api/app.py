@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -40,6 +41,10 @@ from dex.webhooks import routes as webhook_routes
 from dex.webhooks.delivery import DeliveryConfig, WebhookDispatcher
 
 log = logging.getLogger(__name__)
+
+
+def _lossy_text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -99,7 +104,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, _validation_message(exc))
+        # Both kinds of clients read it: ours the one-line ``error``, FastAPI-style ones the ``detail`` list.
+        detail = jsonable_encoder(exc.errors(), custom_encoder={ValueError: str, bytes: _lossy_text})
+        return JSONResponse(status_code=422, content={"error": _validation_message(exc), "detail": detail})
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
@@ -203,6 +210,7 @@ def create_app(
         internal_routes.router,
         pipeline_routes.batch_router,
         pipeline_routes.tenant_router,
+        pipeline_routes.super_admin_router,
         usage_routes.router,
         webhook_routes.router,
         metrics_router,

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dex.config import Settings
+from dex.operations.actions import reference_action
 from dex.operations.history import EntityHistory
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import OperationSpec
@@ -56,8 +57,9 @@ class Invocation:
         return self.input.raw.get(name, default)
 
     def configured(self) -> OperationInput:
-        """The input with the spec's declared options laid over it, read with the input's hardening."""
-        return configured_input(self.spec, self.input, self.options)
+        """The input with the spec's declared options filled in where it lacks them (:func:`with_options`),
+        read with the input's hardening."""
+        return with_options(self.spec, self.input, self.options)
 
     def provider_order(self) -> list[str]:
         """The spec's providers reordered by its order setting ( split on commas, trim, keep
@@ -71,17 +73,17 @@ class Invocation:
         return order or default
 
 
-def configured_input(spec: OperationSpec, inp: OperationInput, options: dict[str, Any]) -> OperationInput:
-    """The input as its requirements see it: a declared option given in the step's options (or in the
-    input's ``step_config``) counts as given, so a filter an operation needs can live in the blueprint
-    step."""
+def with_options(spec: OperationSpec, inp: OperationInput, options: dict[str, Any]) -> OperationInput:
+    """The input, with each option the operation reads (``spec.options``) filled in from the step options
+    or ``input.step_config`` where the input lacks it: a filter given as step configuration counts as
+    given, as it did when the original read its filters from ``step_config``."""
     step_config = inp.mapping("step_config")
-    given = {
-        name: options[name] if name in options else step_config[name]
-        for name in spec.options
-        if name in options or name in step_config
-    }
-    return OperationInput({**inp.raw, **given}) if given else inp
+    given = {}
+    for name in spec.options:
+        value = options.get(name, step_config.get(name))
+        if value is not None:
+            given[name] = value
+    return OperationInput({**given, **inp.raw}) if given else inp
 
 
 @dataclass
@@ -101,6 +103,9 @@ class OperationResult:
     def cost_credits(self) -> Decimal:
         return sum((a.cost_credits for a in self.attempts), Decimal("0"))
 
+    def action_name(self, attempt: Attempt) -> str:
+        return reference_action(self.operation_id, attempt.provider, attempt.action, attempt.extra)
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "run_id": str(self.run_id),
@@ -111,7 +116,9 @@ class OperationResult:
             data["output"] = self.output
         if self.missing_inputs:
             data["missing_inputs"] = self.missing_inputs
-        data["provider_attempts"] = [attempt.to_dict() for attempt in self.attempts]
+        data["provider_attempts"] = [
+            {**attempt.to_dict(), "action": self.action_name(attempt)} for attempt in self.attempts
+        ]
         if self.error is not None:
             data["error"] = self.error
         data["cost_credits"] = float(self.cost_credits)
@@ -138,8 +145,8 @@ async def execute_operation(
         status="failed",
         sandbox=providers.sandbox,
     )
-    missing = spec.requirements.missing(configured_input(spec, inp, options or {}))
-    if missing:
+    missing = spec.requirements.missing(with_options(spec, inp, options or {}))
+    if missing and spec.gate_inputs:
         result.missing_inputs = missing
         return result
     if providers.requester is not None:

@@ -79,6 +79,8 @@ class OperationInput:
                         break
         else:
             value = clean_text(self.raw.get(key))
+        if value is None:
+            value = next(filter(None, (nested.text(key) for nested in self._nested())), None)
         if value is None and key in ("first_name", "last_name"):
             value = self._name_part(key)
         if value is None and key == "full_name":
@@ -86,6 +88,16 @@ class OperationInput:
             value = " ".join(p for p in parts if p) or None
         self._resolved[key] = value
         return value
+
+    def _nested(self) -> list[OperationInput]:
+        """Where a text input missing at the top is looked for next: an explicit ``cumulative_context``
+        object, then its ``company_profile`` — how callers of ``/api/v1/execute`` hand an operation a
+        pipeline's context."""
+        context = self.raw.get("cumulative_context")
+        if not isinstance(context, Mapping):
+            return []
+        profile = context.get("company_profile")
+        return [OperationInput(context), *([OperationInput(profile)] if isinstance(profile, Mapping) else [])]
 
     def _name_part(self, key: str) -> str | None:
         """First/last name split from ``full_name`` when neither part was given."""

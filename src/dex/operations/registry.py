@@ -93,6 +93,9 @@ class OperationSpec:
     # The settings attribute that reorders ``providers``, if any.
     order_setting: str | None = None
     options: tuple[str, ...] = field(default=())
+    # Whether missing required inputs stop the operation before any provider is asked. When False the
+    # requirements only guide blueprint validation and assembly; each provider skips what it cannot use.
+    gate_inputs: bool = True
 
     def describe(self) -> dict[str, Any]:
         """The registry entry as served by ``POST /api/v1/registry/operations``."""

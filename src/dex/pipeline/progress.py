@@ -407,6 +407,13 @@ class Progress:
                         operation_id=completion.last_operation_id,
                     )
                 )
+                self.events += timeline.identity_conflict_events(
+                    org_id=run.org_id,
+                    company_id=run.company_id,
+                    pipeline_run_id=run.run_id,
+                    submission_id=run.submission_id,
+                    upserted=upserted,
+                )
             self.move(run.run_id, "succeeded")
         await timeline.repoint_run_events(self.session, repoints)
 
