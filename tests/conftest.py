@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -145,8 +146,13 @@ class SandboxHandle:
     def set_hit_rates(self, **rates: float) -> None:
         """Give the named providers these hit rates (the others keep the test default of 1.0); clears the
         ledger and faults."""
+        self.set_providers(**{name: {"hit_rate": rate} for name, rate in rates.items()})
+
+    def set_providers(self, **behaviours: dict[str, Any]) -> None:
+        """Give the named providers these behaviour fields on top of the test defaults; clears the ledger
+        and faults."""
         default = SANDBOX_TEST_CONFIG.default
-        providers = {name: default.model_copy(update={"hit_rate": rate}) for name, rate in rates.items()}
+        providers = {name: default.model_copy(update=fields) for name, fields in behaviours.items()}
         self.state.configure(SandboxConfig(default=default, providers=providers))
 
 
