@@ -77,7 +77,6 @@ PENDING_STEP_STATUSES = ("queued", "retrying")
 assert set(RUN_TRANSITIONS) == set(RUN_STATUSES)
 assert set(STEP_TRANSITIONS) == set(STEP_STATUSES)
 assert set(SUBMISSION_TRANSITIONS) == set(SUBMISSION_STATUSES)
-assert set(SUBMISSION_TRANSITIONS) == set(SUBMISSION_STATUSES)
 
 
 def check(kind: str, current: str, target: str) -> None:
