@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dex import __version__
 from dex.api import health
 from dex.api.metrics import metrics_router
+from dex.api.security import SecurityHeaders
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
 from dex.console import docs as console_docs
@@ -192,6 +193,8 @@ def create_app(
         app.state.providers = providers
     install_error_handlers(app)
     app.add_middleware(RefuseNulCharacters)
+    # Added last, so it is outermost and also marks the answers of the middleware inside it.
+    app.add_middleware(SecurityHeaders)
     for router in (
         health.router,
         tenancy_routes.router,

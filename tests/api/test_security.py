@@ -1,0 +1,95 @@
+"""Security headers on every answer, content security policies on HTML pages, and session cookie
+attributes (``dex.api.security``)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from starlette.requests import Request
+
+from dex.api.security import DOCS_POLICY, PAGE_POLICY, content_security_policy, session_cookie_params
+from dex.config import Settings
+from tests.conftest import Tenant
+
+EVERYWHERE = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "x-frame-options": "DENY",
+}
+
+
+def assert_protected(response: httpx.Response) -> None:
+    for name, value in EVERYWHERE.items():
+        assert response.headers[name] == value, (response.request.url, name)
+
+
+async def test_every_kind_of_answer_carries_the_headers(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    answers = [
+        await client.get("/health"),
+        await client.post("/api/auth/me", headers=tenant.headers),
+        await client.post("/api/auth/me"),  # 401
+        await client.post("/api/v1/batch/status", json={}, headers=tenant.headers),  # 422
+        # Refused by a middleware before any route runs.
+        await client.post(
+            "/api/auth/login", content=b'{"email": "\\u0000"}', headers={"content-type": "application/json"}
+        ),
+        await client.post("/api/v1/entities/export", json={"entity_type": "company"}, headers=tenant.headers),
+        await client.get("/openapi.json"),
+    ]
+    assert [answer.status_code for answer in answers] == [200, 200, 401, 422, 422, 200, 200]
+    for answer in answers:
+        assert_protected(answer)
+        assert "content-security-policy" not in answer.headers  # not HTML
+
+
+async def test_documentation_pages_get_a_policy_that_lets_them_load(client: httpx.AsyncClient) -> None:
+    for path in ("/docs", "/redoc"):
+        page = await client.get(path)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert_protected(page)
+        policy = page.headers["content-security-policy"]
+        assert policy == DOCS_POLICY and "frame-ancestors 'none'" in policy
+        # The page's bundles come from the CDN the policy allows.
+        assert 'src="https://cdn.jsdelivr.net/npm/' in page.text
+
+
+def test_console_pages_load_from_dex_only() -> None:
+    assert content_security_policy("/console/batches") == PAGE_POLICY
+    assert "default-src 'self'" in PAGE_POLICY and "'unsafe-inline'" not in PAGE_POLICY
+    assert "frame-ancestors 'none'" in PAGE_POLICY
+
+
+def request(scheme: str = "http", forwarded: str | None = None) -> Request:
+    headers = [(b"x-forwarded-proto", forwarded.encode())] if forwarded else []
+    return Request(
+        {"type": "http", "scheme": scheme, "server": ("dex.test", 80), "path": "/", "headers": headers}
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "trusted_proxy", "req", "secure"),
+    [
+        ("auto", False, request("https"), True),
+        ("auto", False, request("http"), False),
+        # A client can send X-Forwarded-Proto itself: believed only behind a trusted proxy.
+        ("auto", False, request("http", "https"), False),
+        ("auto", True, request("http", "https"), True),
+        ("auto", True, request("http", "https, http"), True),
+        ("auto", True, request("http", "http"), False),
+        ("true", False, request("http"), True),
+        ("false", True, request("https", "https"), False),
+    ],
+)
+def test_session_cookies_are_secure_over_https(
+    settings: Settings, mode: str, trusted_proxy: bool, req: Request, secure: bool
+) -> None:
+    configured = settings.model_copy(update={"dex_cookie_secure": mode, "dex_trusted_proxy": trusted_proxy})
+    params = session_cookie_params(req, configured)
+    assert params == {"httponly": True, "samesite": "lax", "secure": secure, "path": "/"}
+
+
+def test_cookie_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEX_COOKIE_SECURE", "true")
+    monkeypatch.setenv("DEX_TRUSTED_PROXY", "1")
+    loaded = Settings(_env_file=None)
+    assert loaded.dex_cookie_secure == "true" and loaded.dex_trusted_proxy is True
