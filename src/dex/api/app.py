@@ -18,6 +18,7 @@ from dex import __version__
 from dex.api import health
 from dex.api.metrics import metrics_router
 from dex.api.security import SecurityHeaders
+from dex.audit import routes as audit_routes
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
 from dex.console import docs as console_docs
@@ -25,7 +26,7 @@ from dex.console import routes as console_routes
 from dex.coverage import routes as coverage_routes
 from dex.db.engine import Database, resolve_database_url
 from dex.entities import routes as entity_routes
-from dex.errors import DexError
+from dex.errors import DexError, TooManyRequests
 from dex.internal import routes as internal_routes
 from dex.kit.envelopes import ERROR_RESPONSES
 from dex.operations import routes as operation_routes
@@ -92,7 +93,10 @@ class RefuseNulCharacters:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DexError)
     async def dex_error(_: Request, exc: DexError) -> JSONResponse:
-        return _error(exc.status_code, exc.message)
+        response = _error(exc.status_code, exc.message)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -211,6 +215,7 @@ def create_app(
         metrics_router,
         entity_routes.router,
         provider_routes.super_admin_router,
+        audit_routes.router,
     ):
         app.include_router(router)
     console_docs.mount(app)

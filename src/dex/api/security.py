@@ -9,12 +9,13 @@ inline script that starts them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from starlette.requests import Request
+from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dex.config import Settings
+from dex.kit.deps import SettingsDep
 
 ALWAYS = {
     b"x-content-type-options": b"nosniff",
@@ -80,6 +81,23 @@ def request_is_https(request: Request, settings: Settings) -> bool:
         # A chain of proxies lists one scheme per hop; the first is the client's.
         return forwarded.split(",")[0].strip().lower() == "https"
     return False
+
+
+def client_address(request: Request, settings: Settings) -> str | None:
+    """The client's IP address: the connection's peer, or — behind a trusted proxy — the first address of
+    ``X-Forwarded-For`` (the client as the outermost proxy saw it)."""
+    if settings.dex_trusted_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded[:64]
+    return request.client.host if request.client else None
+
+
+def get_client_address(request: Request, settings: SettingsDep) -> str | None:
+    return client_address(request, settings)
+
+
+ClientAddress = Annotated[str | None, Depends(get_client_address)]
 
 
 def session_cookie_params(request: Request, settings: Settings) -> dict[str, Any]:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.kit.deps import SessionDep, SettingsDep
-from dex.kit.envelopes import Envelope, ListEnvelope, PageRequest, envelope, list_envelope
+from dex.api.security import ClientAddress
+from dex.audit.service import Actor, AuditDep, record_event
+from dex.db.engine import Database
+from dex.errors import Unauthorized
+from dex.kit.deps import DatabaseDep, SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope, ErrorEnvelope, ListEnvelope, PageRequest, envelope, list_envelope
 from dex.kit.paging import Page
 from dex.tenancy import service
 from dex.tenancy.auth import AuthContext, SuperAdminAuth, TenantAuth
+from dex.tenancy.repository import CredentialRepository
 from dex.tenancy.schemas import (
     AccessToken,
     ApiTokenCreated,
@@ -36,6 +44,7 @@ from dex.tenancy.schemas import (
     UserListRequest,
     UserOut,
 )
+from dex.tenancy.throttle import LoginKind, LoginThrottle
 
 Payload = dict[str, Any]
 
@@ -60,10 +69,82 @@ def _me(auth: AuthContext) -> Me:
 
 # Logins -------------------------------------------------------------------------------------------------
 
+LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorEnvelope,
+        "description": "Too many failed logins for this account or from this address",
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    }
+}
 
-@auth_router.post("/login", response_model=Envelope[AccessToken])
-async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Payload:
-    token = await service.login(session, settings, email=body.email, password=body.password)
+
+async def _throttled_login(
+    kind: LoginKind,
+    authenticate: Callable[[], Awaitable[service.LoginResult]],
+    *,
+    email: str,
+    session: SessionDep,
+    database: Database,
+    settings: SettingsDep,
+    address: str | None,
+) -> str:
+    """A login under the throttle, audited. A failure is counted and audited in a transaction of its own:
+    the request's transaction rolls back with the 401 it answers."""
+    throttle = LoginThrottle(settings, kind)
+    await throttle.check(session, email, address)
+    try:
+        result = await authenticate()
+    except Unauthorized as refused:
+        async with database.transaction() as failure_session:
+            lockout = await throttle.record_failure(failure_session, email, address)
+            account_org = await _account_org(failure_session, kind, email)
+            await record_event(
+                failure_session,
+                Actor("anonymous", actor_email=email),
+                "login.failed",
+                org_id=account_org,
+                client_address=address,
+                details={"login": kind, "locked_out": lockout is not None},
+            )
+        raise (lockout or refused) from None
+    await throttle.record_success(session, email)
+    await record_event(
+        session,
+        Actor("super_admin" if kind == "super_admin" else "user", result.account_id, email),
+        "login.succeeded",
+        org_id=result.org_id,
+        client_address=address,
+        details={"login": kind},
+    )
+    return result.token
+
+
+async def _account_org(session: AsyncSession, kind: LoginKind, email: str) -> uuid.UUID | None:
+    """The org of the account a failed tenant login named, if it exists (for the org admins' trail)."""
+    if kind == "super_admin":
+        return None
+    user = await CredentialRepository(session).user_by_email(email)
+    return user.org_id if user is not None else None
+
+
+@auth_router.post("/login", response_model=Envelope[AccessToken], responses=LOGIN_RESPONSES)
+async def login(
+    body: LoginRequest,
+    session: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+) -> Payload:
+    """A session JWT for a user. Failed logins are throttled per account and per client address (429)."""
+    token = await _throttled_login(
+        "tenant",
+        lambda: service.login(session, settings, email=body.email, password=body.password),
+        email=body.email,
+        session=session,
+        database=database,
+        settings=settings,
+        address=address,
+    )
     return envelope(AccessToken(access_token=token))
 
 
@@ -72,9 +153,24 @@ async def me(auth: TenantAuth) -> Payload:
     return envelope(_me(auth))
 
 
-@super_admin_router.post("/login", response_model=Envelope[AccessToken])
-async def super_admin_login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Payload:
-    token = await service.super_admin_login(session, settings, email=body.email, password=body.password)
+@super_admin_router.post("/login", response_model=Envelope[AccessToken], responses=LOGIN_RESPONSES)
+async def super_admin_login(
+    body: LoginRequest,
+    session: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+) -> Payload:
+    """A super-admin JWT. Failed logins are throttled per account and per client address (429)."""
+    token = await _throttled_login(
+        "super_admin",
+        lambda: service.super_admin_login(session, settings, email=body.email, password=body.password),
+        email=body.email,
+        session=session,
+        database=database,
+        settings=settings,
+        address=address,
+    )
     return envelope(AccessToken(access_token=token))
 
 
@@ -87,8 +183,14 @@ async def super_admin_me(admin: SuperAdminAuth) -> Payload:
 
 
 @super_admin_router.post("/orgs/create", response_model=Envelope[OrgOut])
-async def create_org(body: OrgCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
-    return envelope(await service.create_org(session, admin, name=body.name, slug=body.slug))
+async def create_org(
+    body: OrgCreateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
+    org = await service.create_org(session, admin, name=body.name, slug=body.slug)
+    await audit.record(
+        admin, "org.created", org_id=org.id, target_type="org", target_id=org.id, details=body.model_dump()
+    )
+    return envelope(org)
 
 
 @super_admin_router.post("/orgs/list", response_model=ListEnvelope[OrgOut])
@@ -102,18 +204,34 @@ async def get_org(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -
 
 
 @super_admin_router.post("/orgs/update", response_model=Envelope[OrgOut])
-async def update_org(body: OrgUpdateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
+async def update_org(
+    body: OrgUpdateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
     values = body.model_dump(exclude_none=True, exclude={"id"})
-    return envelope(await service.update_org(session, admin, org_id=body.id, values=values))
+    org = await service.update_org(session, admin, org_id=body.id, values=values)
+    await audit.record(
+        admin, "org.updated", org_id=org.id, target_type="org", target_id=org.id, details=values
+    )
+    return envelope(org)
 
 
 # Super-admin: companies ---------------------------------------------------------------------------------
 
 
 @super_admin_router.post("/companies/create", response_model=Envelope[CompanyOut])
-async def create_company(body: CompanyCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
+async def create_company(
+    body: CompanyCreateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
     company = await service.create_company(
         session, admin, org_id=body.org_id, name=body.name, domain=body.domain, external_ref=body.external_ref
+    )
+    await audit.record(
+        admin,
+        "company.created",
+        org_id=company.org_id,
+        target_type="company",
+        target_id=company.id,
+        details=body.model_dump(exclude={"org_id"}),
     )
     return envelope(company)
 
@@ -134,7 +252,9 @@ async def admin_get_company(body: IdRequest, admin: SuperAdminAuth, session: Ses
 
 
 @super_admin_router.post("/users/create", response_model=Envelope[UserOut])
-async def create_user(body: UserCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
+async def create_user(
+    body: UserCreateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
     user = await service.create_user(
         session,
         admin,
@@ -144,6 +264,14 @@ async def create_user(body: UserCreateRequest, admin: SuperAdminAuth, session: S
         role=body.role,
         company_id=body.company_id,
         full_name=body.full_name,
+    )
+    await audit.record(
+        admin,
+        "user.created",
+        org_id=user.org_id,
+        target_type="user",
+        target_id=user.id,
+        details={"email": user.email, "role": user.role, "company_id": user.company_id},
     )
     return envelope(user)
 
@@ -164,8 +292,19 @@ async def admin_get_user(body: IdRequest, admin: SuperAdminAuth, session: Sessio
 
 
 @super_admin_router.post("/users/deactivate", response_model=Envelope[UserOut])
-async def deactivate_user(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
-    return envelope(await service.deactivate_user(session, admin, user_id=body.id))
+async def deactivate_user(
+    body: IdRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
+    user = await service.deactivate_user(session, admin, user_id=body.id)
+    await audit.record(
+        admin,
+        "user.deactivated",
+        org_id=user.org_id,
+        target_type="user",
+        target_id=user.id,
+        details={"email": user.email},
+    )
+    return envelope(user)
 
 
 # Super-admin: API tokens --------------------------------------------------------------------------------
@@ -173,12 +312,21 @@ async def deactivate_user(body: IdRequest, admin: SuperAdminAuth, session: Sessi
 
 @super_admin_router.post("/api-tokens/create", response_model=Envelope[ApiTokenCreated])
 async def create_api_token(
-    body: ApiTokenCreateRequest, admin: SuperAdminAuth, session: SessionDep
+    body: ApiTokenCreateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
 ) -> Payload:
     created = await service.create_api_token(
         session, admin, user_id=body.user_id, name=body.name, expires_at=body.expires_at
     )
     row = ApiTokenOut.model_validate(created.row)
+    # The token itself is shown once, in this answer, and never recorded.
+    await audit.record(
+        admin,
+        "api_token.created",
+        org_id=row.org_id,
+        target_type="api_token",
+        target_id=row.id,
+        details={"name": row.name, "user_id": row.user_id, "role": row.role, "expires_at": row.expires_at},
+    )
     return envelope(ApiTokenCreated(**row.model_dump(), token=created.token))
 
 
@@ -193,8 +341,19 @@ async def list_api_tokens(
 
 
 @super_admin_router.post("/api-tokens/revoke", response_model=Envelope[ApiTokenOut])
-async def revoke_api_token(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
-    return envelope(await service.revoke_api_token(session, admin, token_id=body.id))
+async def revoke_api_token(
+    body: IdRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
+    token = await service.revoke_api_token(session, admin, token_id=body.id)
+    await audit.record(
+        admin,
+        "api_token.revoked",
+        org_id=token.org_id,
+        target_type="api_token",
+        target_id=token.id,
+        details={"name": token.name, "user_id": token.user_id},
+    )
+    return envelope(token)
 
 
 # Super-admin: legacy step registry ----------------------------------------------------------------------

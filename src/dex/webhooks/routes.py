@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from dex.audit.service import AuditDep, url_without_secrets
 from dex.kit.deps import SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
@@ -27,12 +28,20 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 @router.post("/create", response_model=Envelope[EndpointCreated])
 async def create(
-    body: EndpointCreate, auth: FlexibleAuth, session: SessionDep, settings: SettingsDep
+    body: EndpointCreate, auth: FlexibleAuth, session: SessionDep, settings: SettingsDep, audit: AuditDep
 ) -> dict[str, Any]:
     """Subscribe a URL to events. The response carries the signing secret — the only time it is shown."""
     scope = tenant_scope(auth, org_id=body.org_id)
     endpoint = await service.create_endpoint(
         session, scope, body, allow_private=settings.dex_webhook_allow_private_urls
+    )
+    await audit.record(
+        auth,
+        "webhook.created",
+        org_id=scope.org_id,
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        details={"url": url_without_secrets(body.url), "events": body.events},
     )
     return {"data": {**EndpointOut.model_validate(endpoint).model_dump(), "secret": endpoint.secret}}
 
@@ -47,9 +56,14 @@ async def list_endpoints(
 
 
 @router.post("/delete", response_model=Envelope[Deleted])
-async def delete(body: EndpointRef, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
+async def delete(
+    body: EndpointRef, auth: FlexibleAuth, session: SessionDep, audit: AuditDep
+) -> dict[str, Any]:
     scope = tenant_scope(auth, org_id=body.org_id)
     await service.delete_endpoint(session, scope, body.id)
+    await audit.record(
+        auth, "webhook.deleted", org_id=scope.org_id, target_type="webhook_endpoint", target_id=body.id
+    )
     return {"data": {"id": body.id, "deleted": True}}
 
 
