@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.testclient import TestClient
+import httpx
 
 BLUEPRINT_STEPS = [
     {"position": 1, "operation_id": "company.enrich.profile"},
@@ -43,12 +43,12 @@ class SeededOrg:
         return [*self.every_id, self.admin_user_id, self.admin_token_id, self.org_id, *self.names]
 
 
-def _ok(response: Any) -> Any:
+def _ok(response: httpx.Response) -> Any:
     assert response.status_code == 200, (response.request.url, response.text)
     return response.json()["data"]
 
 
-def seed_org(http: TestClient, operator: dict[str, str], label: str) -> SeededOrg:
+def seed_org(http: httpx.Client, operator: dict[str, str], label: str) -> SeededOrg:
     slug = f"fuzz{label}{uuid.uuid4().hex[:8]}"
     org = SeededOrg(slug)
 
@@ -132,7 +132,7 @@ def seed_org(http: TestClient, operator: dict[str, str], label: str) -> SeededOr
     return org
 
 
-def wait_until_done(http: TestClient, headers: dict[str, str], submission_id: str) -> dict[str, Any]:
+def wait_until_done(http: httpx.Client, headers: dict[str, str], submission_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     while True:
         status = _ok(

@@ -10,8 +10,9 @@ documented status code, a conforming content type, body and headers; errors are 
 envelope), and no answer to org A's admin (or to an anonymous caller) may mention org B's ids or names,
 unless the request itself carried them.
 
-Generation is seeded (``FUZZ_SEED``, or ``DEX_FUZZ_SEED`` to explore others), so a run replays exactly; a
-failure prints the request as a curl command and the seed it came from.
+Generation is seeded (``FUZZ_SEED``, or ``DEX_FUZZ_SEED`` to explore others; ``DEX_FUZZ_EXAMPLES`` for more
+examples per operation), so a run replays exactly; a failure prints the request as a curl command and the
+seed it came from.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.errors import FailureGroup
-from starlette.testclient import TestClient
 
 from dex.api.app import create_app
 from dex.config import Settings
@@ -44,6 +44,8 @@ from dex.server import serve_in_background
 from tests.chaos.fuzz_world import SeededOrg, seed_org
 
 FUZZ_SEED = int(os.environ.get("DEX_FUZZ_SEED", "20260611"))
+# Examples per operation and caller: small for `make test`; raise DEX_FUZZ_EXAMPLES to search deeper.
+FUZZ_EXAMPLES = int(os.environ.get("DEX_FUZZ_EXAMPLES", "8"))
 
 # Every fuzz test shares one seeded world: they run on one xdist worker, one after the other.
 pytestmark = pytest.mark.xdist_group("api_fuzz")
@@ -101,13 +103,13 @@ CHECKS = [
 ]
 
 FUZZ_SETTINGS = settings(
-    max_examples=8,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     # The world is built once per module; the examples of every test share it on purpose. Large bodies are
     # slow to generate on a busy machine, which says nothing about the API.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-ANONYMOUS_SETTINGS = settings(FUZZ_SETTINGS, max_examples=3)
+ANONYMOUS_SETTINGS = settings(FUZZ_SETTINGS, max_examples=max(1, FUZZ_EXAMPLES // 3))
 
 # Request fields that name a resource, and which kind of the world's ids fits each; any other field
 # ending in ``id`` gets an id of any kind.
@@ -145,10 +147,14 @@ def fuzz_settings(settings: Settings, sandbox_url: str) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def world(fuzz_settings: Settings) -> tuple[SeededOrg, SeededOrg]:
+def world(portal: Any, fuzz_settings: Settings) -> tuple[SeededOrg, SeededOrg]:
     """Orgs A and B, built through the API with the embedded executor running (the batches complete)."""
     operator = {"Authorization": f"Bearer {fuzz_settings.super_admin_api_key}"}
-    with TestClient(create_app(fuzz_settings, run_executor=True), base_url="http://dex.test") as http:
+    app = create_app(fuzz_settings, run_executor=True)
+    with (
+        portal.wrap_async_context_manager(serve_in_background(app)) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
         return seed_org(http, operator, "a"), seed_org(http, operator, "b")
 
 
