@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.api.security import ClientAddress
 from dex.audit.service import Actor, AuditDep, record_event
+from dex.config import Settings
 from dex.db.engine import Database
 from dex.errors import Unauthorized
 from dex.kit.deps import DatabaseDep, SessionDep, SettingsDep
@@ -83,9 +84,9 @@ async def _throttled_login(
     authenticate: Callable[[], Awaitable[service.LoginResult]],
     *,
     email: str,
-    session: SessionDep,
+    session: AsyncSession,
     database: Database,
-    settings: SettingsDep,
+    settings: Settings,
     address: str | None,
 ) -> str:
     """A login under the throttle, audited. A failure is counted and audited in a transaction of its own:
