@@ -7,8 +7,9 @@ import httpx
 import pytest
 from starlette.requests import Request
 
-from dex.api.security import DOCS_POLICY, PAGE_POLICY, content_security_policy, session_cookie_params
+from dex.api.security import DOCS_POLICY, PAGE_POLICY, content_security_policy
 from dex.config import Settings
+from dex.kit.network import session_cookie_params
 from tests.conftest import Tenant
 
 EVERYWHERE = {

@@ -16,12 +16,12 @@ from fastapi import Depends
 from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.security import ClientAddress
 from dex.audit.models import AuditEvent
 from dex.audit.repository import AuditRepository
 from dex.errors import Forbidden
 from dex.kit.deps import SessionDep
 from dex.kit.envelopes import PageRequest
+from dex.kit.network import ClientAddress
 from dex.tenancy.context import AuthContext, Caller, SuperAdminContext
 
 ACTOR_TYPE_OF_METHOD = {

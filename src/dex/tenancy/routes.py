@@ -9,13 +9,13 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.api.security import ClientAddress
 from dex.audit.service import Actor, AuditDep, record_event
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.errors import Unauthorized
 from dex.kit.deps import DatabaseDep, SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ErrorEnvelope, ListEnvelope, PageRequest, envelope, list_envelope
+from dex.kit.network import ClientAddress
 from dex.kit.paging import Page
 from dex.tenancy import service
 from dex.tenancy.auth import AuthContext, SuperAdminAuth, TenantAuth
