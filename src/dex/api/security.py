@@ -1,10 +1,10 @@
 """Security headers on every response (the app factory installs :class:`SecurityHeaders`).
 
 Every answer tells browsers not to guess content types, not to leak the URL to other sites, and never to
-show dex inside another site's frame (clickjacking). HTML pages also get a content security policy: the
-console's pages load scripts, styles and images from dex itself only; the API documentation pages
-(``/docs``, ``/redoc``) additionally load FastAPI's documentation bundles from their CDN and run the
-inline script that starts them.
+show dex inside another site's frame (clickjacking). HTML pages also get a content security policy: they
+load scripts, styles and images from dex itself only, and run no inline script. The API documentation
+pages (``/docs``, ``/redoc``, served from dex's own copies of Swagger UI and ReDoc) additionally allow the
+style elements those bundles insert and ReDoc's worker.
 """
 
 from __future__ import annotations
@@ -16,17 +16,11 @@ ALWAYS = {
     b"referrer-policy": b"strict-origin-when-cross-origin",
     b"x-frame-options": b"DENY",
 }
-PAGE_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-DOCS_CDN = "https://cdn.jsdelivr.net"
+_COMMON = "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+PAGE_POLICY = f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; {_COMMON}"
 DOCS_POLICY = (
-    f"default-src 'self'; script-src 'self' 'unsafe-inline' {DOCS_CDN}; "
-    f"style-src 'self' 'unsafe-inline' {DOCS_CDN} https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    f"font-src 'self' data:; worker-src 'self' blob:; {_COMMON}"
 )
 DOCS_PATHS = ("/docs", "/redoc")
 

@@ -44,12 +44,15 @@ def get_client_address(request: Request, settings: SettingsDep) -> str | None:
 ClientAddress = Annotated[str | None, Depends(get_client_address)]
 
 
+def cookie_secure(request: Request, settings: Settings) -> bool:
+    """Whether cookies set in answer to ``request`` are ``Secure``, per ``DEX_COOKIE_SECURE`` (``auto``:
+    when the request came over HTTPS)."""
+    if settings.dex_cookie_secure == "auto":
+        return request_is_https(request, settings)
+    return settings.dex_cookie_secure == "true"
+
+
 def session_cookie_params(request: Request, settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``Response.set_cookie`` of a session cookie: never readable by scripts, not
-    sent on cross-site subrequests, and ``Secure`` per ``DEX_COOKIE_SECURE`` (``auto``: when the request
-    came over HTTPS)."""
-    if settings.dex_cookie_secure == "auto":
-        secure = request_is_https(request, settings)
-    else:
-        secure = settings.dex_cookie_secure == "true"
-    return {"httponly": True, "samesite": "lax", "secure": secure, "path": "/"}
+    sent on cross-site subrequests, and ``Secure`` per :func:`cookie_secure`."""
+    return {"httponly": True, "samesite": "lax", "secure": cookie_secure(request, settings), "path": "/"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, case, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -319,11 +319,11 @@ class LoginFailureRepository:
         """Count one more failure and return the count. Counts start over once ``window`` has passed since
         the last failure and the end of the last lockout. One statement, so concurrent failures add up."""
         row = LoginFailure.__table__.c
-        statement = pg_insert(LoginFailure).values(
+        first = pg_insert(LoginFailure).values(
             subject=subject, key=key, failures=1, last_failed_at=func.now()
         )
         quiet_since = func.greatest(row.last_failed_at, func.coalesce(row.locked_until, row.last_failed_at))
-        statement = statement.on_conflict_do_update(
+        statement = first.on_conflict_do_update(
             index_elements=[row.subject, row.key],
             set_={
                 "failures": case((quiet_since < func.now() - window, 1), else_=row.failures + 1),
@@ -333,14 +333,15 @@ class LoginFailureRepository:
         return (await self.session.execute(statement)).scalar_one()
 
     async def lock(self, subject: str, key: str, *, seconds: float) -> datetime:
-        return (
-            await self.session.execute(
-                update(LoginFailure)
-                .where(LoginFailure.subject == subject, LoginFailure.key == key)
-                .values(locked_until=func.now() + timedelta(seconds=seconds))
-                .returning(LoginFailure.locked_until)
-            )
-        ).scalar_one()
+        """Lock ``subject`` out for ``seconds`` from now; returns when the lockout ends."""
+        statement = (
+            update(LoginFailure)
+            .where(LoginFailure.subject == subject, LoginFailure.key == key)
+            .values(locked_until=func.now() + timedelta(seconds=seconds))
+            .returning(LoginFailure.locked_until)
+        )
+        # The column is nullable, but this statement has just set it.
+        return cast(datetime, (await self.session.execute(statement)).scalar_one())
 
     async def clear(self, subject: str, key: str) -> None:
         await self.session.execute(

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.audit.service import Actor, AuditDep, record_event
-from dex.config import Settings
-from dex.db.engine import Database
-from dex.errors import Unauthorized
+from dex.audit.logins import throttled_login
+from dex.audit.service import AuditDep
 from dex.kit.deps import DatabaseDep, SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ErrorEnvelope, ListEnvelope, PageRequest, envelope, list_envelope
 from dex.kit.network import ClientAddress
 from dex.kit.paging import Page
 from dex.tenancy import service
 from dex.tenancy.auth import AuthContext, SuperAdminAuth, TenantAuth
-from dex.tenancy.repository import CredentialRepository
 from dex.tenancy.schemas import (
     AccessToken,
     ApiTokenCreated,
@@ -45,7 +39,6 @@ from dex.tenancy.schemas import (
     UserListRequest,
     UserOut,
 )
-from dex.tenancy.throttle import LoginKind, LoginThrottle
 
 Payload = dict[str, Any]
 
@@ -79,55 +72,6 @@ LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _throttled_login(
-    kind: LoginKind,
-    authenticate: Callable[[], Awaitable[service.LoginResult]],
-    *,
-    email: str,
-    session: AsyncSession,
-    database: Database,
-    settings: Settings,
-    address: str | None,
-) -> str:
-    """A login under the throttle, audited. A failure is counted and audited in a transaction of its own:
-    the request's transaction rolls back with the 401 it answers."""
-    throttle = LoginThrottle(settings, kind)
-    await throttle.check(session, email, address)
-    try:
-        result = await authenticate()
-    except Unauthorized as refused:
-        async with database.transaction() as failure_session:
-            lockout = await throttle.record_failure(failure_session, email, address)
-            account_org = await _account_org(failure_session, kind, email)
-            await record_event(
-                failure_session,
-                Actor("anonymous", actor_email=email),
-                "login.failed",
-                org_id=account_org,
-                client_address=address,
-                details={"login": kind, "locked_out": lockout is not None},
-            )
-        raise (lockout or refused) from None
-    await throttle.record_success(session, email)
-    await record_event(
-        session,
-        Actor("super_admin" if kind == "super_admin" else "user", result.account_id, email),
-        "login.succeeded",
-        org_id=result.org_id,
-        client_address=address,
-        details={"login": kind},
-    )
-    return result.token
-
-
-async def _account_org(session: AsyncSession, kind: LoginKind, email: str) -> uuid.UUID | None:
-    """The org of the account a failed tenant login named, if it exists (for the org admins' trail)."""
-    if kind == "super_admin":
-        return None
-    user = await CredentialRepository(session).user_by_email(email)
-    return user.org_id if user is not None else None
-
-
 @auth_router.post("/login", response_model=Envelope[AccessToken], responses=LOGIN_RESPONSES)
 async def login(
     body: LoginRequest,
@@ -137,7 +81,7 @@ async def login(
     address: ClientAddress,
 ) -> Payload:
     """A session JWT for a user. Failed logins are throttled per account and per client address (429)."""
-    token = await _throttled_login(
+    result = await throttled_login(
         "tenant",
         lambda: service.login(session, settings, email=body.email, password=body.password),
         email=body.email,
@@ -146,7 +90,7 @@ async def login(
         settings=settings,
         address=address,
     )
-    return envelope(AccessToken(access_token=token))
+    return envelope(AccessToken(access_token=result.token))
 
 
 @auth_router.post("/me", response_model=Envelope[Me])
@@ -163,7 +107,7 @@ async def super_admin_login(
     address: ClientAddress,
 ) -> Payload:
     """A super-admin JWT. Failed logins are throttled per account and per client address (429)."""
-    token = await _throttled_login(
+    result = await throttled_login(
         "super_admin",
         lambda: service.super_admin_login(session, settings, email=body.email, password=body.password),
         email=body.email,
@@ -172,7 +116,7 @@ async def super_admin_login(
         settings=settings,
         address=address,
     )
-    return envelope(AccessToken(access_token=token))
+    return envelope(AccessToken(access_token=result.token))
 
 
 @super_admin_router.post("/me", response_model=Envelope[SuperAdminMe])
