@@ -38,21 +38,9 @@ assemble_router = APIRouter(prefix="/api/v1/blueprints", tags=["blueprints"])
 
 
 async def _audited(
-    audit: Audit, caller: AuthContext | SuperAdminContext, action: str, blueprint: BlueprintWithSteps
+    audit: Audit, caller: AuthContext | SuperAdminContext, blueprint: BlueprintWithSteps, *, created: bool
 ) -> dict[str, Any]:
-    await audit.record(
-        caller,
-        action,
-        org_id=blueprint.org_id,
-        target_type="blueprint",
-        target_id=blueprint.id,
-        details={
-            "name": blueprint.name,
-            "version": blueprint.version,
-            "is_active": blueprint.is_active,
-            "operations": [step.operation_id for step in blueprint.blueprint_steps],
-        },
-    )
+    await audit.blueprint_saved(caller, blueprint, created=created)
     return {"data": blueprint}
 
 
@@ -60,14 +48,14 @@ async def _audited(
 async def create(
     body: BlueprintCreate, auth: TenantAuth, session: SessionDep, audit: AuditDep
 ) -> dict[str, Any]:
-    return await _audited(audit, auth, "blueprint.created", await service.create(session, auth, body))
+    return await _audited(audit, auth, await service.create(session, auth, body), created=True)
 
 
 @tenant_router.post("/update", response_model=Envelope[BlueprintWithSteps])
 async def update(
     body: BlueprintUpdate, auth: TenantAuth, session: SessionDep, audit: AuditDep
 ) -> dict[str, Any]:
-    return await _audited(audit, auth, "blueprint.updated", await service.update(session, auth, body))
+    return await _audited(audit, auth, await service.update(session, auth, body), created=False)
 
 
 @tenant_router.post("/get", response_model=Envelope[BlueprintWithSteps])
@@ -86,7 +74,7 @@ async def super_admin_create(
     body: SuperAdminBlueprintCreate, auth: SuperAdminAuth, session: SessionDep, audit: AuditDep
 ) -> dict[str, Any]:
     scope = tenant_scope(auth, org_id=body.org_id)
-    return await _audited(audit, auth, "blueprint.created", await service.create(session, scope, body))
+    return await _audited(audit, auth, await service.create(session, scope, body), created=True)
 
 
 @super_admin_router.post("/update", response_model=Envelope[BlueprintWithSteps])
@@ -95,7 +83,7 @@ async def super_admin_update(
 ) -> dict[str, Any]:
     blueprint = await service.get(session, None, body.id)
     scope = tenant_scope(auth, org_id=blueprint.org_id)
-    return await _audited(audit, auth, "blueprint.updated", await service.update(session, scope, body))
+    return await _audited(audit, auth, await service.update(session, scope, body), created=False)
 
 
 @super_admin_router.post("/get", response_model=Envelope[BlueprintWithSteps])

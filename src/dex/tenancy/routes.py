@@ -132,9 +132,7 @@ async def create_org(
     body: OrgCreateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
 ) -> Payload:
     org = await service.create_org(session, admin, name=body.name, slug=body.slug)
-    await audit.record(
-        admin, "org.created", org_id=org.id, target_type="org", target_id=org.id, details=body.model_dump()
-    )
+    await audit.org_created(admin, org)
     return envelope(org)
 
 
@@ -154,9 +152,7 @@ async def update_org(
 ) -> Payload:
     values = body.model_dump(exclude_none=True, exclude={"id"})
     org = await service.update_org(session, admin, org_id=body.id, values=values)
-    await audit.record(
-        admin, "org.updated", org_id=org.id, target_type="org", target_id=org.id, details=values
-    )
+    await audit.org_updated(admin, org, values)
     return envelope(org)
 
 
@@ -170,14 +166,7 @@ async def create_company(
     company = await service.create_company(
         session, admin, org_id=body.org_id, name=body.name, domain=body.domain, external_ref=body.external_ref
     )
-    await audit.record(
-        admin,
-        "company.created",
-        org_id=company.org_id,
-        target_type="company",
-        target_id=company.id,
-        details=body.model_dump(exclude={"org_id"}),
-    )
+    await audit.company_created(admin, company)
     return envelope(company)
 
 
@@ -210,14 +199,7 @@ async def create_user(
         company_id=body.company_id,
         full_name=body.full_name,
     )
-    await audit.record(
-        admin,
-        "user.created",
-        org_id=user.org_id,
-        target_type="user",
-        target_id=user.id,
-        details={"email": user.email, "role": user.role, "company_id": user.company_id},
-    )
+    await audit.user_created(admin, user)
     return envelope(user)
 
 
@@ -241,14 +223,7 @@ async def deactivate_user(
     body: IdRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
 ) -> Payload:
     user = await service.deactivate_user(session, admin, user_id=body.id)
-    await audit.record(
-        admin,
-        "user.deactivated",
-        org_id=user.org_id,
-        target_type="user",
-        target_id=user.id,
-        details={"email": user.email},
-    )
+    await audit.user_deactivated(admin, user)
     return envelope(user)
 
 
@@ -263,15 +238,7 @@ async def create_api_token(
         session, admin, user_id=body.user_id, name=body.name, expires_at=body.expires_at
     )
     row = ApiTokenOut.model_validate(created.row)
-    # The token itself is shown once, in this answer, and never recorded.
-    await audit.record(
-        admin,
-        "api_token.created",
-        org_id=row.org_id,
-        target_type="api_token",
-        target_id=row.id,
-        details={"name": row.name, "user_id": row.user_id, "role": row.role, "expires_at": row.expires_at},
-    )
+    await audit.api_token_created(admin, created.row)
     return envelope(ApiTokenCreated(**row.model_dump(), token=created.token))
 
 
@@ -290,14 +257,7 @@ async def revoke_api_token(
     body: IdRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
 ) -> Payload:
     token = await service.revoke_api_token(session, admin, token_id=body.id)
-    await audit.record(
-        admin,
-        "api_token.revoked",
-        org_id=token.org_id,
-        target_type="api_token",
-        target_id=token.id,
-        details={"name": token.name, "user_id": token.user_id},
-    )
+    await audit.api_token_revoked(admin, token)
     return envelope(token)
 
 

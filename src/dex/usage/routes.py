@@ -65,14 +65,7 @@ async def set_budget(
     submission_id = body.submission_id
     await budgets.set_budget(session, scope, budget_credits=body.budget_credits, submission_id=submission_id)
     requeued = await pipeline_service.requeue_parked(session, scope.org_id, submission_id)
-    await audit.record(
-        auth,
-        "budget.set",
-        org_id=scope.org_id,
-        target_type="org" if submission_id is None else "submission",
-        target_id=submission_id or scope.org_id,
-        details={"budget_credits": body.budget_credits},
-    )
+    await audit.budget_set(auth, scope.org_id, submission_id, body.budget_credits)
     # Submissions whose parked steps resumed run again.
     await budget_waits.reflect_org(session, scope.org_id)
     view = await budgets.budget_view(session, scope, submission_id)

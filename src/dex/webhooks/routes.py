@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dex.audit.service import AuditDep, url_without_secrets
+from dex.audit.service import AuditDep
 from dex.kit.deps import SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
@@ -35,14 +35,7 @@ async def create(
     endpoint = await service.create_endpoint(
         session, scope, body, allow_private=settings.dex_webhook_allow_private_urls
     )
-    await audit.record(
-        auth,
-        "webhook.created",
-        org_id=scope.org_id,
-        target_type="webhook_endpoint",
-        target_id=endpoint.id,
-        details={"url": url_without_secrets(body.url), "events": body.events},
-    )
+    await audit.webhook_created(auth, endpoint)
     return {"data": {**EndpointOut.model_validate(endpoint).model_dump(), "secret": endpoint.secret}}
 
 
@@ -61,9 +54,7 @@ async def delete(
 ) -> dict[str, Any]:
     scope = tenant_scope(auth, org_id=body.org_id)
     await service.delete_endpoint(session, scope, body.id)
-    await audit.record(
-        auth, "webhook.deleted", org_id=scope.org_id, target_type="webhook_endpoint", target_id=body.id
-    )
+    await audit.webhook_deleted(auth, scope.org_id, body.id)
     return {"data": {"id": body.id, "deleted": True}}
 
 
