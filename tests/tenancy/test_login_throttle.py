@@ -41,10 +41,12 @@ def throttled_settings(sandbox_settings: Settings) -> Settings:
     return sandbox_settings.model_copy(update=THROTTLE)
 
 
-def app_client(settings: Settings, database: Database, providers: ProviderRuntime) -> httpx.AsyncClient:
+def app_client(
+    settings: Settings, database: Database, providers: ProviderRuntime, base_url: str = "http://dex.test"
+) -> httpx.AsyncClient:
     app = create_app(settings, database=database, providers=providers, run_executor=False)
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://dex.test"
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=base_url
     )
 
 
