@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from dex.api.security import DOCS_POLICY, PAGE_POLICY, content_security_policy
 from dex.config import Settings
-from dex.kit.network import session_cookie_params
+from dex.kit.network import client_address, session_cookie_params
 from tests.conftest import Tenant
 
 EVERYWHERE = {
@@ -103,3 +103,20 @@ def test_cookie_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DEX_TRUSTED_PROXY", "1")
     loaded = Settings(_env_file=None)
     assert loaded.dex_cookie_secure == "true" and loaded.dex_trusted_proxy is True
+
+
+def test_behind_a_trusted_proxy_the_address_it_saw_is_the_clients(settings: Settings) -> None:
+    trusted = settings.model_copy(update={"dex_trusted_proxy": True})
+    forged = Request(
+        {
+            "type": "http",
+            "scheme": "http",
+            "server": ("dex.test", 80),
+            "client": ("10.0.0.2", 5000),
+            "path": "/",
+            "headers": [(b"x-forwarded-for", b"1.2.3.4, 203.0.113.9")],
+        }
+    )
+    # The proxy appended the address it saw; the first one is whatever the client claimed.
+    assert client_address(forged, trusted) == "203.0.113.9"
+    assert client_address(forged, settings) == "10.0.0.2"  # no trusted proxy: the header means nothing

@@ -28,10 +28,11 @@ def request_is_https(request: Request, settings: Settings) -> bool:
 
 
 def client_address(request: Request, settings: Settings) -> str | None:
-    """The client's IP address: the connection's peer, or — behind a trusted proxy — the first address of
-    ``X-Forwarded-For`` (the client as the outermost proxy saw it)."""
+    """The client's IP address: the connection's peer, or — behind a trusted proxy — the last address of
+    ``X-Forwarded-For``, the one the proxy itself saw connect. (Earlier addresses in the header come from
+    the client and could be invented to dodge the per-address login throttle.)"""
     if settings.dex_trusted_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
         if forwarded:
             return forwarded[:64]
     return request.client.host if request.client else None
