@@ -218,3 +218,21 @@ async def test_forwarded_addresses_are_ignored_without_a_trusted_proxy(
             for n in range(8)
         ]
     assert statuses == [401] * 7 + [429]
+
+
+async def test_counts_that_ran_out_are_pruned(api: httpx.AsyncClient, database: Database) -> None:
+    """A spray of logins with ever new emails cannot grow the table without bound."""
+    async with database.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO login_failures (subject, key, failures, last_failed_at, locked_until) VALUES "
+                "('account', 'tenant:old@x.test', 9, now() - interval '2 hours', now() - interval '1 hour'), "
+                "('address', '192.0.2.50', 1, now() - interval '2 hours', NULL), "
+                "('account', 'tenant:held@x.test', 9, now() - interval '2 hours', now() + interval '1 h'), "
+                "('account', 'tenant:recent@x.test', 1, now() - interval '1 minute', NULL)"
+            )
+        )
+    assert (await login(api, "new@acme.test", WRONG, address="203.0.113.60")).status_code == 401
+    async with database.transaction() as session:
+        keys = (await session.execute(text("SELECT key FROM login_failures ORDER BY key"))).scalars().all()
+    assert keys == ["203.0.113.60", "tenant:held@x.test", "tenant:new@acme.test", "tenant:recent@x.test"]

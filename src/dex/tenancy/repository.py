@@ -343,6 +343,22 @@ class LoginFailureRepository:
         # The column is nullable, but this statement has just set it.
         return cast(datetime, (await self.session.execute(statement)).scalar_one())
 
+    async def prune(self, *, window: timedelta, limit: int) -> None:
+        """Delete up to ``limit`` counts that have run out (quiet for ``window``, no lockout running), so a
+        spray of logins with ever new emails or addresses cannot grow the table without bound."""
+        stale = (
+            select(LoginFailure.subject, LoginFailure.key)
+            .where(
+                LoginFailure.last_failed_at < func.now() - window,
+                LoginFailure.locked_until.is_(None) | (LoginFailure.locked_until < func.now() - window),
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        await self.session.execute(
+            delete(LoginFailure).where(tuple_(LoginFailure.subject, LoginFailure.key).in_(stale))
+        )
+
     async def clear(self, subject: str, key: str) -> None:
         await self.session.execute(
             delete(LoginFailure).where(LoginFailure.subject == subject, LoginFailure.key == key)

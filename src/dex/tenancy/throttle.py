@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 LoginKind = Literal["tenant", "super_admin"]
 LOCKED_MESSAGE = "Too many failed logins, try again later"
+PRUNE_BATCH = 100
 
 
 def lockout_seconds(failures: int, threshold: int, settings: Settings) -> float:
@@ -67,6 +68,8 @@ class LoginThrottle:
         """Count a failed login; the refusal to answer with when this failure starts a lockout."""
         repository = LoginFailureRepository(session)
         window = timedelta(seconds=self.settings.login_failure_window_seconds)
+        # Each failure adds at most two counts and removes up to PRUNE_BATCH that have run out.
+        await repository.prune(window=window, limit=PRUNE_BATCH)
         latest: datetime | None = None
         for subject, key, threshold in self._subjects(email, address):
             failures = await repository.add_failure(subject, key, window=window)

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.CheckConstraint("subject IN ('account', 'address')", name=op.f("ck_login_failures_subject")),
         sa.PrimaryKeyConstraint("subject", "key", name=op.f("pk_login_failures")),
     )
+    op.create_index("ix_login_failures_last_failed_at", "login_failures", ["last_failed_at"])
     op.create_table(
         "audit_events",
         sa.Column(
@@ -65,4 +66,5 @@ def downgrade() -> None:
     op.drop_index("ix_audit_events_occurred_at", table_name="audit_events")
     op.drop_index("ix_audit_events_org_id_occurred_at", table_name="audit_events")
     op.drop_table("audit_events")
+    op.drop_index("ix_login_failures_last_failed_at", table_name="login_failures")
     op.drop_table("login_failures")
