@@ -84,6 +84,7 @@ ROUTE_POLICIES: dict[str, Policy] = {
         for action in ("companies", "persons", "timeline", "snapshots", "changes", "export")
     },
     "/api/v1/blueprints/assemble": "flexible",
+    "/api/v1/audit/list": "flexible",
     "/api/v1/coverage/check": "flexible",
     **{
         f"/api/internal/{path}": "internal"
@@ -277,6 +278,14 @@ def _operator_cases() -> list[IsolationCase]:
             "/api/v1/webhooks/redeliver",
             lambda target: {"delivery_id": str(target.submission_id), "org_id": str(target.org_id)},
             kind="own_scope",
+        ),
+        # The audit trail: org admins read their own org's; naming another org is refused.
+        IsolationCase("/api/v1/audit/list", kind="list", sibling_allowed_roles=NO_ROLE),
+        IsolationCase(
+            "/api/v1/audit/list",
+            lambda target: {"org_id": str(target.org_id)},
+            sibling_allowed_roles=frozenset({"org_admin"}),
+            label="with org_id",
         ),
     ]
 

@@ -4,8 +4,12 @@ and can be canceled."""
 
 from __future__ import annotations
 
+import uuid
+
+import httpx
 from sqlalchemy import text
 
+from dex.config import Settings
 from dex.db.engine import Database
 from tests.conftest import PipelineHarness, SandboxHandle, create_tenant
 
@@ -118,3 +122,17 @@ async def test_only_org_admins_manage_budgets_and_only_their_orgs(
     response = await outsider.post("/api/v1/budgets/set", {"submission_id": submission, "budget_credits": 5})
     assert response.status_code == 404
     assert (await outsider.post("/api/v1/budgets/set", {"budget_credits": -1})).status_code == 422
+
+
+async def test_a_super_admin_naming_an_org_that_does_not_exist_gets_404(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Found by the API fuzz: the budget of a missing org was a 500, and setting one answered 500 too."""
+    operator = {"Authorization": f"Bearer {settings.super_admin_api_key}"}
+    missing = str(uuid.uuid4())
+    for path, body in (
+        ("/api/v1/budgets/get", {"org_id": missing}),
+        ("/api/v1/budgets/set", {"org_id": missing, "budget_credits": None}),
+    ):
+        response = await client.post(path, json=body, headers=operator)
+        assert (response.status_code, response.json()) == (404, {"error": "Org not found"})

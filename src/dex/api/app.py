@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dex import __version__
 from dex.api import health
 from dex.api.metrics import metrics_router
+from dex.api.security import SecurityHeaders
+from dex.audit import routes as audit_routes
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
 from dex.console import docs as console_docs
@@ -25,7 +27,7 @@ from dex.console import routes as console_routes
 from dex.coverage import routes as coverage_routes
 from dex.db.engine import Database, resolve_database_url
 from dex.entities import routes as entity_routes
-from dex.errors import DexError
+from dex.errors import DexError, TooManyRequests
 from dex.internal import routes as internal_routes
 from dex.kit.envelopes import ERROR_RESPONSES
 from dex.operations import routes as operation_routes
@@ -96,7 +98,10 @@ class RefuseNulCharacters:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DexError)
     async def dex_error(_: Request, exc: DexError) -> JSONResponse:
-        return _error(exc.status_code, exc.message)
+        response = _error(exc.status_code, exc.message)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -199,6 +204,8 @@ def create_app(
         app.state.providers = providers
     install_error_handlers(app)
     app.add_middleware(RefuseNulCharacters)
+    # Added last, so it is outermost and also marks the answers of the middleware inside it.
+    app.add_middleware(SecurityHeaders)
     for router in (
         health.router,
         tenancy_routes.router,
@@ -216,6 +223,7 @@ def create_app(
         metrics_router,
         entity_routes.router,
         provider_routes.super_admin_router,
+        audit_routes.router,
     ):
         app.include_router(router)
     console_docs.mount(app)

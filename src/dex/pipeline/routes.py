@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import timedelta
 from typing import Annotated, Any
@@ -17,6 +15,7 @@ from starlette.datastructures import UploadFile
 
 from dex.config import Settings
 from dex.errors import BadRequest
+from dex.kit.csvsafe import write_csv
 from dex.kit.deps import SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ListEnvelope, PageRequest, list_envelope
 from dex.kit.paging import Page
@@ -193,12 +192,9 @@ async def rejections(body: RejectionsRequest, auth: FlexibleAuth, session: Sessi
     report = submission.ingest_report
     if body.format == "json":
         return {"data": {"submission_id": submission.id, "ingest_report": report}}
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row_number", "reason"])
-    writer.writerows((row["row_number"], row["reason"]) for row in (report or {}).get("rejected", []))
+    rows = [(row["row_number"], row["reason"]) for row in (report or {}).get("rejected", [])]
     return Response(
-        out.getvalue(),
+        write_csv([("row_number", "reason"), *rows]),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="rejections-{submission.id}.csv"'},
     )
