@@ -6,10 +6,11 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from dex.db.engine import Database
-from tests.conftest import PipelineHarness
+from tests.conftest import PipelineHarness, SandboxHandle
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
 ADMIN = {"Authorization": "Bearer test-super-admin-api-key"}
+INTERNAL = {"Authorization": "Bearer test-internal-api-key"}
 TWO_STEPS = [
     {"position": 1, "operation_id": "company.enrich.profile"},
     {"position": 2, "operation_id": "company.research.check_vc_funding"},
@@ -175,7 +176,47 @@ async def test_retry_of_a_batch_runs_every_entity_again_with_its_own_input(pipel
         inputs.append(got.json()["data"]["entity_input"]["email"])
     assert inputs == ["a@acme.io", "b@acme.io"]
     status = await pipeline.status(submission)
-    assert status["summary"]["total"] == 4 and status["summary"]["completed"] == 4
+    # The submission counts the latest attempt of each entity: the retry's two runs.
+    assert status["summary"]["total"] == 2 and status["summary"]["completed"] == 2
+
+
+async def test_a_successful_retry_completes_a_failed_submission(
+    pipeline: PipelineHarness, sandbox: SandboxHandle
+) -> None:
+    blueprint = await pipeline.blueprint("verify", [VERIFY], entity_type="person")
+    # Both verifiers fail both step attempts (max_attempts=2 in tests): the first attempt's run fails.
+    sandbox.state.script_faults("millionverifier", ["503"] * 6)
+    sandbox.state.script_faults("reoon", ["503"] * 6)
+    submission = await pipeline.submit(blueprint, [{"email": "eve@acme.io"}], "person")
+    await pipeline.run_until_idle()
+    before = await pipeline.status(submission)
+    assert before["submission"]["status"] == "failed"
+    assert [run["status"] for run in before["runs"]] == ["failed"]
+
+    retried = await pipeline.client.post(
+        "/api/super-admin/pipeline-runs/retry", json={"submission_id": submission}, headers=ADMIN
+    )
+    assert retried.status_code == 200, retried.text
+    # The retry's runs are what the submission waits for now.
+    assert (await pipeline.status(submission))["submission"]["status"] == "queued"
+    await pipeline.run_until_idle()
+    after = await pipeline.status(submission)
+    assert after["submission"]["status"] == "completed", after["summary"]
+    assert (after["summary"]["total"], after["summary"]["completed"], after["summary"]["failed"]) == (1, 1, 0)
+
+    # A recount agrees, and the superseded failed run is not resumed behind the retry's back.
+    synced = await pipeline.client.post(
+        "/api/internal/submissions/sync-status",
+        json={"submission_id": submission},
+        headers=INTERNAL | {"x-internal-org-id": str(pipeline.tenant.org_id)},
+    )
+    assert synced.status_code == 200, synced.text
+    assert synced.json()["data"]["status"] == "completed"
+    resumed = await pipeline.post("/api/v1/batch/resume", {"submission_id": submission})
+    assert resumed.json()["data"]["resumed_run_ids"] == []
+    failed_run = before["runs"][0]["pipeline_run_id"]
+    refused = await pipeline.post("/api/v1/batch/resume", {"pipeline_run_id": failed_run})
+    assert refused.status_code == 400 and "superseded" in refused.json()["error"]
 
 
 async def test_super_admin_errors(pipeline: PipelineHarness) -> None:

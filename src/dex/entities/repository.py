@@ -77,10 +77,32 @@ class EntityWrite:
     lineage: Lineage
 
 
+# A list item's ``raw`` is a provider's own answer for that item (search results): the client sees it in the
+# step output and the provider attempt keeps the whole answer, so the entity does not store another copy.
+PROVIDER_ITEM_KEY = "raw"
+
+
+def _without_provider_items(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    return [
+        {key: inner for key, inner in item.items() if key != PROVIDER_ITEM_KEY}
+        if isinstance(item, dict)
+        else item
+        for item in value
+    ]
+
+
 def merge_payload(existing: dict[str, Any] | None, incoming: dict[str, Any]) -> dict[str, Any]:
     """Incoming non-null values overwrite; nulls never erase; nested objects are replaced wholesale."""
     merged = dict(existing or {})
-    merged.update({key: value for key, value in incoming.items() if value is not None and key != LINEAGE_KEY})
+    merged.update(
+        {
+            key: _without_provider_items(value)
+            for key, value in incoming.items()
+            if value is not None and key != LINEAGE_KEY
+        }
+    )
     return merged
 
 

@@ -249,14 +249,14 @@ COUNT_RUNS = text(
            count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
            count(*) FILTER (WHERE status = 'failed') AS failed,
            count(*) FILTER (WHERE status = 'canceled') AS canceled
-    FROM pipeline_runs WHERE submission_id = :id
+    FROM pipeline_runs WHERE submission_id = :id AND superseded_at IS NULL
     """
 )
 
 
 async def sync_submission(session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID) -> Submission:
-    """Recount the submission's runs (every depth) and correct its counters if they drifted; its status is
-    re-derived from them in the same statement."""
+    """Recount the submission's runs (every depth, less those a retry superseded) and correct its counters
+    if they drifted; its status is re-derived from them in the same statement."""
     submission = await load_submission(session, scope, submission_id, lock=True)
     actual = (await session.execute(COUNT_RUNS, {"id": submission.id})).mappings().one()
     stored = {

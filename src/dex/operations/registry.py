@@ -66,9 +66,11 @@ class FanOut:
     child_entity_type: EntityType
     # Item keys renamed to the child's canonical input keys (e.g. customer_domain → company_domain).
     item_aliases: tuple[tuple[str, str], ...] = ()
+    # Item keys a child does not inherit (e.g. a provider's own item, kept for the client only).
+    item_omitted: tuple[str, ...] = ()
 
     def child_input(self, item: dict[str, Any]) -> dict[str, Any]:
-        renamed = dict(item)
+        renamed = {key: value for key, value in item.items() if key not in self.item_omitted}
         for source, target in self.item_aliases:
             if renamed.get(target) in (None, "") and item.get(source) not in (None, ""):
                 renamed[target] = item[source]

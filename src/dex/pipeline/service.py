@@ -356,15 +356,22 @@ async def resume(
     submission_id: uuid.UUID | None,
     plans: PlanCache,
 ) -> list[uuid.UUID]:
-    """Re-queue failed runs at their failed step, with the run's own blueprint version and context."""
+    """Re-queue failed runs at their failed step, with the run's own blueprint version and context. A run a
+    retry superseded no longer counts toward its submission, so it is not resumed."""
     if (run_id is None) == (submission_id is None):
         raise BadRequest("provide exactly one of pipeline_run_id or submission_id")
-    query = select(PipelineRun).where(PipelineRun.org_id == scope.org_id, PipelineRun.status == "failed")
+    query = select(PipelineRun).where(
+        PipelineRun.org_id == scope.org_id,
+        PipelineRun.status == "failed",
+        PipelineRun.superseded_at.is_(None),
+    )
     if run_id is not None:
         # Org and company access first (404 / 403), so another company's run status is never told.
         run = await get_run(session, scope, run_id)
         if run.status != "failed":
             raise BadRequest(f"only failed runs can be resumed (this one is {run.status})")
+        if run.superseded_at is not None:
+            raise BadRequest("this run was superseded by a retry of its submission; resume the retry's run")
         query = query.where(PipelineRun.id == run_id)
     elif submission_id is not None:
         await load_submission(session, scope, submission_id)

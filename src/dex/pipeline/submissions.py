@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.blueprints.service import version_for_submission
+from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, Submission
 from dex.pipeline.progress import PlanCache, Progress
 from dex.pipeline.runs import RunRef
@@ -42,12 +43,16 @@ async def _start_runs(
     entities: list[tuple[int | None, str, dict[str, Any]]],
     *,
     attempt: int,
+    counted_out: dict[str, int] | None = None,
 ) -> list[tuple[uuid.UUID, str]]:
     """One root run per ``(entity_index, entity_type, input)``, queued from the plan's first step; returns
-    each run's id and status (a run whose every step is skipped at once has already succeeded)."""
+    each run's id and status (a run whose every step is skipped at once has already succeeded).
+    ``counted_out``: a counter change (runs a retry supersedes) applied with the new runs' counting-in."""
     plan = await plans.get(session, version.id)
     first_position = min((step.position for step in plan.steps), default=1)
     progress = Progress(session, plans)
+    for name, value in (counted_out or {}).items():
+        progress.counters[submission["id"]][name] += value
     run_ids = []
     for index, entity_type, context in entities:
         run = _run_ref(uuid.uuid4(), scope, submission, version, entity_type)
@@ -119,7 +124,8 @@ async def retry(
 ) -> dict[str, Any]:
     """A new attempt of the submission: each entity's latest root run is run again, from the first step of
     the blueprint's current version, on the same entity input (its type and index kept), with the attempt
-    number one above the submission's highest."""
+    number one above the submission's highest. The finished runs of the earlier attempts stop counting toward
+    the submission's status, which then follows the new attempt."""
     found = await load_submission(session, scope, submission_id)
     version = await version_for_submission(session, scope.org_id, found.blueprint_id)
     latest: dict[int | None, Any] = {}
@@ -140,7 +146,10 @@ async def retry(
     )
     submission = {"id": found.id, "company_id": found.company_id, "blueprint_id": found.blueprint_id}
     entities = [(row.entity_index, row.entity_type, row.entity_input) for row in latest.values()]
-    started = await _start_runs(session, plans, scope, submission, version, entities, attempt=attempt)
+    superseded = await states.supersede_finished_runs(session, found.id)
+    started = await _start_runs(
+        session, plans, scope, submission, version, entities, attempt=attempt, counted_out=superseded
+    )
     await session.execute(
         update(Submission)
         .where(Submission.id == found.id)

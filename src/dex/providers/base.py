@@ -53,6 +53,12 @@ def cap_raw(value: Any) -> Any:
     return {"truncated": True, "size_bytes": len(text), "preview": text[:RAW_RESPONSE_CAP_BYTES]}
 
 
+def with_raw(mapped: dict[str, Any], item: Any) -> dict[str, Any]:
+    """A mapped search item with the provider's own item beside it as ``raw`` (size-capped), so a client
+    sees what the provider said about that one entity."""
+    return {**mapped, "raw": cap_raw(item)}
+
+
 @dataclass
 class Attempt:
     provider: str
