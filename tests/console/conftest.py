@@ -6,21 +6,20 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import text
 
-from dex.api.app import create_app, runner_deps
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.pipeline.executor import Executor
 from dex.providers.runtime import ProviderRuntime
 from dex.server import serve_in_background
 from dex.tenancy.passwords import hash_password
-from tests.conftest import REPO_ROOT, TEST_EXECUTOR_CONFIG, Tenant, add_user_with_token, create_tenant
+from tests.conftest import REPO_ROOT, Tenant, add_user_with_token, app_with_executor, create_tenant
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -105,16 +104,10 @@ class ConsoleServer:
 async def console(
     sandbox_settings: Settings, database: Database, providers: ProviderRuntime, tenant: Tenant
 ) -> AsyncIterator[ConsoleServer]:
-    app = create_app(sandbox_settings, database=database, providers=providers, run_executor=False)
-    deps = runner_deps(sandbox_settings, providers, database)
-    executor = Executor(database, replace(deps, max_attempts=2), TEST_EXECUTOR_CONFIG, plans=app.state.plans)
-    await executor.start()
-    admin = await set_password(database, tenant)
-    try:
+    async with app_with_executor(sandbox_settings, database, providers) as (app, executor):
+        admin = await set_password(database, tenant)
         async with serve_in_background(app) as url:
             yield ConsoleServer(url, executor, admin, database)
-    finally:
-        await executor.stop()
 
 
 @pytest.fixture
