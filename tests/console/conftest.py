@@ -21,6 +21,8 @@ from dex.server import serve_in_background
 from dex.tenancy.passwords import hash_password
 from tests.conftest import REPO_ROOT, Tenant, add_user_with_token, app_with_executor, create_tenant
 
+# A one-step blueprint that verifies a person's email (MillionVerifier, then Reoon).
+VERIFY = [{"position": 1, "operation_id": "person.contact.verify_email"}]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -140,6 +142,20 @@ async def page(
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
         await opened.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         await context.close()
+
+
+async def submit(console: ConsoleServer, blueprint: str, entity_type: str, inputs: list[dict]) -> str:
+    async with console.api() as api:
+        response = await api.post(
+            "/api/v1/batch/submit",
+            json={
+                "blueprint_id": blueprint,
+                "company_id": str(console.admin.tenant.company_id),
+                "entities": [{"entity_type": entity_type, "input": i} for i in inputs],
+            },
+        )
+    assert response.status_code == 200, response.text
+    return response.json()["data"]["submission_id"]
 
 
 async def sign_in(
