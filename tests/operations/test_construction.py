@@ -8,17 +8,10 @@ import pytest
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import get_operation
 from tests.conftest import SandboxHandle, Tenant
+from tests.operations.helpers import MissingInputsCheck, run
 from tests.operations.test_execute import execute
 
 WINDOW = {"permit_from": "2025-01-01", "permit_to": "2025-03-31"}
-
-
-async def run(
-    client: httpx.AsyncClient, tenant: Tenant, operation_id: str, input_: dict, **extra: object
-) -> dict:
-    response = await execute(client, tenant, operation_id, "company", input_, **extra)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
 
 
 async def test_from_a_city_to_its_permits_contractors_and_their_people(
@@ -136,13 +129,6 @@ async def test_shovels_operations_are_company_operations(client: httpx.AsyncClie
     ],
 )
 async def test_missing_inputs_make_no_call(
-    client: httpx.AsyncClient,
-    tenant: Tenant,
-    sandbox: SandboxHandle,
-    operation_id: str,
-    input_: dict,
-    missing: list[str],
+    missing_inputs_make_no_call: MissingInputsCheck, operation_id: str, input_: dict, missing: list[str]
 ) -> None:
-    result = await run(client, tenant, operation_id, input_)
-    assert (result["status"], result["missing_inputs"]) == ("failed", missing)
-    assert sandbox.state.ledger == []
+    await missing_inputs_make_no_call(operation_id, input_, missing)

@@ -8,7 +8,7 @@ import pytest
 
 from dex.sandbox.world import company_for_domain, staff
 from tests.conftest import SandboxHandle, Tenant
-from tests.operations.test_execute import execute
+from tests.operations.helpers import MissingInputsCheck, run
 
 ACME = company_for_domain("acme.io")
 AVA = staff(ACME)[2]
@@ -46,11 +46,13 @@ LOOKUPS = {
 }
 
 
-async def run(client: httpx.AsyncClient, tenant: Tenant, operation_id: str, input_: dict) -> dict:
-    entity_type = operation_id.split(".", 1)[0]
-    response = await execute(client, tenant, operation_id, entity_type, input_)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
+def entity_type_of(operation_id: str) -> str:
+    return operation_id.split(".", 1)[0]
+
+
+async def lookup(client: httpx.AsyncClient, tenant: Tenant, operation_id: str, input_: dict) -> dict:
+    """A lookup executed as the entity type its operation id names (a person lookup as a person)."""
+    return await run(client, tenant, operation_id, input_, entity_type=entity_type_of(operation_id))
 
 
 @pytest.mark.parametrize("operation_id", LOOKUPS)
@@ -58,7 +60,7 @@ async def test_lookup_found(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, operation_id: str
 ) -> None:
     input_, expected = LOOKUPS[operation_id]
-    result = await run(client, tenant, operation_id, {**input_, "noise": [{"x": 1}], "company_size": 12})
+    result = await lookup(client, tenant, operation_id, {**input_, "noise": [{"x": 1}], "company_size": 12})
     assert result["status"] == "found", result
     assert result["output"] == {**expected, "source_provider": "parallel"}
     # One billed task creation, then free status polls and the result fetch.
@@ -71,7 +73,7 @@ async def test_lookup_not_found(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, operation_id: str
 ) -> None:
     sandbox.configure(hit_rate=0.0)
-    result = await run(client, tenant, operation_id, LOOKUPS[operation_id][0])
+    result = await lookup(client, tenant, operation_id, LOOKUPS[operation_id][0])
     assert result["status"] == "not_found" and result["output"] is None
 
 
@@ -79,7 +81,7 @@ async def test_parallel_failure_is_failed(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
     sandbox.state.script_faults("parallel", ["500", "500", "500"])
-    result = await run(client, tenant, "company.lookup.name", {"company_domain": "acme.io"})
+    result = await lookup(client, tenant, "company.lookup.name", {"company_domain": "acme.io"})
     assert result["status"] == "failed"
 
 
@@ -102,16 +104,9 @@ async def test_parallel_failure_is_failed(
     ],
 )
 async def test_missing_inputs_make_no_call(
-    client: httpx.AsyncClient,
-    tenant: Tenant,
-    sandbox: SandboxHandle,
-    operation_id: str,
-    input_: dict,
-    missing: list[str],
+    missing_inputs_make_no_call: MissingInputsCheck, operation_id: str, input_: dict, missing: list[str]
 ) -> None:
-    result = await run(client, tenant, operation_id, input_)
-    assert (result["status"], result["missing_inputs"]) == ("failed", missing)
-    assert sandbox.state.ledger == []
+    await missing_inputs_make_no_call(operation_id, input_, missing, entity_type=entity_type_of(operation_id))
 
 
 # The original system's nineteen lookups: operation → (input, expected output, processor).
@@ -224,7 +219,7 @@ async def test_original_lookup_names_and_processor(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, operation_id: str
 ) -> None:
     input_, expected, processor = ORIGINAL[operation_id]
-    result = await run(client, tenant, operation_id, input_)
+    result = await lookup(client, tenant, operation_id, input_)
     assert result["status"] == "found", result
     assert {key: result["output"][key] for key in expected} == expected
     assert result["output"]["source_provider"] == "parallel"
@@ -238,5 +233,5 @@ async def test_original_lookup_names_and_processor(
 async def test_original_lookups_need_all_their_inputs(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, operation_id: str
 ) -> None:
-    result = await run(client, tenant, operation_id, {"company_name": "Acme"})
+    result = await lookup(client, tenant, operation_id, {"company_name": "Acme"})
     assert result["status"] == "failed" and result["missing_inputs"] and result["provider_attempts"] == []

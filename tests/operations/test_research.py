@@ -16,7 +16,7 @@ from dex.operations.inputs import OperationInput
 from dex.operations.registry import get_operation
 from dex.providers.runtime import ProviderRuntime
 from tests.conftest import SandboxHandle, Tenant
-from tests.operations.test_execute import execute
+from tests.operations.helpers import MissingInputsCheck, run
 
 # operation → (list key, count key, the child input key every fanned-out item must carry)
 LIST_LOOKUPS = {
@@ -36,12 +36,6 @@ NOISY_COMPANY = {
     "results": [None, 1],
     "company_profile": {"company_domain": "other.io"},
 }
-
-
-async def run(client: httpx.AsyncClient, tenant: Tenant, operation_id: str, input_: dict) -> dict:
-    response = await execute(client, tenant, operation_id, "company", input_)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
 
 
 @pytest.mark.parametrize("operation_id", LIST_LOOKUPS)
@@ -120,16 +114,10 @@ async def test_list_lookup_not_found_has_an_empty_list(
     ],
 )
 async def test_missing_inputs_make_no_call(
-    client: httpx.AsyncClient,
-    tenant: Tenant,
-    sandbox: SandboxHandle,
-    operation_id: str,
-    input_: dict,
-    missing: list[str],
+    missing_inputs_make_no_call: MissingInputsCheck, operation_id: str, input_: dict, missing: list[str]
 ) -> None:
-    result = await run(client, tenant, operation_id, input_)
-    assert (result["status"], result["missing_inputs"]) == ("failed", missing)
-    assert result["provider_attempts"] == [] and sandbox.state.ledger == []
+    result = await missing_inputs_make_no_call(operation_id, input_, missing)
+    assert result["provider_attempts"] == []
 
 
 async def test_hq_failure_is_failed_not_not_found(

@@ -132,26 +132,15 @@ async def _save(
     form = await request.form()
     values, rows = _form_values(form), _step_rows_of(form)
     try:
-        steps = _steps_in(rows)
+        fields = {**values, "description": values["description"] or None, "steps": _steps_in(rows)}
         if blueprint_id is None:
-            body: Any = BlueprintCreate(
-                name=values["name"],
-                description=values["description"] or None,
-                entity_type=values["entity_type"],
-                steps=steps,
-            )
+            created = BlueprintCreate(**fields)
             async with session.begin_nested():
-                saved = await blueprints.create(session, auth, body)
+                saved = await blueprints.create(session, auth, created)
         else:
-            body = BlueprintUpdate(
-                id=blueprint_id,
-                name=values["name"],
-                description=values["description"] or None,
-                entity_type=values["entity_type"],
-                steps=steps,
-            )
+            updated = BlueprintUpdate(id=blueprint_id, **fields)
             async with session.begin_nested():
-                saved = await blueprints.update(session, auth, body)
+                saved = await blueprints.update(session, auth, updated)
     except BadRequest as exc:
         return _editor(
             request, values=values, steps=rows, blueprint_id=blueprint_id, error=exc.message, status_code=400

@@ -11,7 +11,6 @@ from fastapi.responses import StreamingResponse
 from dex.entities import service
 from dex.entities.export import MEDIA_TYPES, export_response
 from dex.entities.schemas import (
-    ChangeReport,
     ChangesRequest,
     CompanyEntityOut,
     CompanyQuery,
@@ -29,6 +28,7 @@ from dex.entities.schemas import (
 )
 from dex.kit.deps import SessionDep
 from dex.kit.envelopes import Envelope
+from dex.operations.catalog.changes import ChangeReport
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 
 router = APIRouter(prefix="/api/v1/entities", tags=["entities"])

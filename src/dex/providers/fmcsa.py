@@ -93,12 +93,19 @@ def dot_of(record: dict[str, Any]) -> str | None:
     return str(number) if number is not None else None
 
 
-def _carrier_summary(record: dict[str, Any]) -> dict[str, Any]:
+def _carrier_identity(record: dict[str, Any]) -> dict[str, Any]:
+    """The fields a carrier's search summary and its full profile share."""
     return {
         "dot_number": dot_of(record),
         "legal_name": clean_text(record.get("legalName")),
         "dba_name": clean_text(record.get("dbaName")),
         "allow_to_operate": flag(record.get("allowToOperate")),
+    }
+
+
+def _carrier_summary(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_carrier_identity(record),
         "city": clean_text(record.get("phyCity")),
         "state": clean_text(record.get("phyState")),
         "phone": clean_text(record.get("telephone")),
@@ -155,10 +162,7 @@ async def enrich_carrier(call: ProviderCall, *, dot_number: str) -> AdapterResul
     if power_units is None and any(v is not None for v in vehicles):
         power_units = sum(v or 0 for v in vehicles)
     mapped = {
-        "dot_number": dot_of(record),
-        "legal_name": clean_text(record.get("legalName")),
-        "dba_name": clean_text(record.get("dbaName")),
-        "allow_to_operate": flag(record.get("allowToOperate")),
+        **_carrier_identity(record),
         "out_of_service": flag(record.get("outOfService")),
         "out_of_service_date": clean_text(record.get("outOfServiceDate")),
         "total_drivers": count(record.get("totalDrivers", record.get("driverTotal"))),

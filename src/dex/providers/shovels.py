@@ -255,24 +255,28 @@ async def search_geos(
     return _listed(call, response, geos)
 
 
+async def _get_metrics(
+    call: ProviderCall, geo_type: str, geo_id: str, period: str, params: dict[str, Any]
+) -> ProviderResponse | AdapterResult:
+    """A page of a geography's ``period`` metrics, or the attempt when Shovels answered without data.
+    Addresses have no property type; every other geography is asked for all of them."""
+    query: dict[str, Any] = {**params, "size": METRICS_PAGE_SIZE}
+    if geo_type != "address":
+        query["property_type"] = "all"
+    response = await _get(call, f"/v2/{PLURALS[geo_type]}/{geo_id}/metrics/{period}", query)
+    return _unanswered(call, response) or response
+
+
 @adapter(PROVIDER, "metrics_monthly")
 async def metrics_monthly(
     call: ProviderCall, *, geo_type: str, geo_id: str, metric: str, start_date: str, end_date: str
 ) -> AdapterResult:
     """Monthly permit metrics: the value of ``metric`` each month (the permit count when Shovels reports no
     such metric, or when every metric is asked for)."""
-    params: dict[str, Any] = {
-        "metric_from": start_date,
-        "metric_to": end_date,
-        "tag": metric,
-        "size": METRICS_PAGE_SIZE,
-    }
-    if geo_type != "address":
-        params["property_type"] = "all"
-    response = await _get(call, f"/v2/{PLURALS[geo_type]}/{geo_id}/metrics/monthly", params)
-    unanswered = _unanswered(call, response)
-    if unanswered:
-        return unanswered
+    params = {"metric_from": start_date, "metric_to": end_date, "tag": metric}
+    response = await _get_metrics(call, geo_type, geo_id, "monthly", params)
+    if isinstance(response, AdapterResult):
+        return response
     points = [
         {"month": clean_text(item.get("date")), "value": number(item.get(metric, item.get("permit_count")))}
         for item in _items(response)
@@ -283,13 +287,9 @@ async def metrics_monthly(
 
 @adapter(PROVIDER, "metrics_current")
 async def metrics_current(call: ProviderCall, *, geo_type: str, geo_id: str) -> AdapterResult:
-    params: dict[str, Any] = {"tag": "all", "size": METRICS_PAGE_SIZE}
-    if geo_type != "address":
-        params["property_type"] = "all"
-    response = await _get(call, f"/v2/{PLURALS[geo_type]}/{geo_id}/metrics/current", params)
-    unanswered = _unanswered(call, response)
-    if unanswered:
-        return unanswered
+    response = await _get_metrics(call, geo_type, geo_id, "current", {"tag": "all"})
+    if isinstance(response, AdapterResult):
+        return response
     items = _items(response)
     return call.result(
         "found" if items else "not_found", response, mapped={"metrics": items[0] if items else {}}

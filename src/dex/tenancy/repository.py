@@ -153,22 +153,20 @@ class UserRepository(ScopedRepository):
 
     async def deactivate(self, user_id: uuid.UUID) -> User | None:
         """Deactivate and bump the token generation, which voids every session JWT issued so far."""
-        self._require_super_admin()
-        statement = (
-            update(User)
-            .where(User.id == user_id)
-            .values(is_active=False, token_generation=User.token_generation + 1)
-            .returning(User)
-        )
-        return await _write_returning(self.session, statement)
+        return await self._update_ending_sessions(user_id, is_active=False)
 
     async def set_password(self, user_id: uuid.UUID, password_hash: str) -> User | None:
         """A new password; the token generation moves on, so sessions signed in with the old one end."""
+        return await self._update_ending_sessions(user_id, password_hash=password_hash)
+
+    async def _update_ending_sessions(self, user_id: uuid.UUID, **values: object) -> User | None:
+        """``values`` written with the next token generation: every session JWT issued so far stops
+        working."""
         self._require_super_admin()
         statement = (
             update(User)
             .where(User.id == user_id)
-            .values(password_hash=password_hash, token_generation=User.token_generation + 1)
+            .values(**values, token_generation=User.token_generation + 1)
             .returning(User)
         )
         return await _write_returning(self.session, statement)

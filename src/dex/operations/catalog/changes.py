@@ -13,18 +13,24 @@ from pydantic import BaseModel
 from dex.operations.engine import Invocation, Outcome
 from dex.operations.registry import EntityType, OperationSpec, Requirements
 
+ChangeType = Literal["added", "removed", "increased", "decreased", "changed"]
+
 
 class FieldChange(BaseModel):
     field: str
-    change_type: Literal["added", "removed", "changed", "increased", "decreased"]
     previous_value: Any
     current_value: Any
+    change_type: ChangeType
+    # Numeric changes only; percent_change is null when the previous value is 0.
     absolute_change: float | None = None
     percent_change: float | None = None
 
 
-class ChangeDetectionOutput(BaseModel):
-    entity_type: str
+class ChangeReport(BaseModel):
+    """The live row against its previous version (the snapshot taken when it was overwritten): the output
+    of this operation and the answer of ``POST /api/v1/entities/changes`` alike."""
+
+    entity_type: EntityType
     entity_id: uuid.UUID
     has_changes: bool
     reason: Literal["insufficient_history", "no_changes"] | None
@@ -77,11 +83,11 @@ OPERATIONS = [
         "changed. Option fields_to_watch limits the comparison to those fields.",
         requirements=Requirements(any_of=IDENTIFYING_INPUTS[entity_type]),
         optional_inputs=("fields_to_watch",),
-        produces=tuple(ChangeDetectionOutput.model_fields),
+        produces=tuple(ChangeReport.model_fields),
         providers=(),
         strategy="single",
         cost_tier="free",
-        output_contract=ChangeDetectionOutput,
+        output_contract=ChangeReport,
         handler=detector(entity_type),
         options=("fields_to_watch",),
     )

@@ -229,16 +229,13 @@ def size_of(config: OperationInput) -> int:
     return config.integer("size", DEFAULT_SIZE, minimum=1, maximum=MAX_SIZE) or DEFAULT_SIZE
 
 
-def geo_type_of(config: OperationInput, allowed: tuple[str, ...]) -> str | None:
-    value = (config.text("geo_type") or "").lower()
-    return value if value in allowed else None
-
-
-def unsupported_geo_type(config: OperationInput, allowed: tuple[str, ...]) -> Outcome | None:
-    """A geo_type outside ``allowed`` is a missing input naming the values that are."""
-    if geo_type_of(config, allowed) is not None:
-        return None
-    return Outcome("failed", missing_inputs=[f"geo_type_supported_values_{'_'.join(allowed)}"])
+def geography_of(config: OperationInput, allowed: tuple[str, ...]) -> tuple[str, str | None] | Outcome:
+    """The (geo_type, geo_id) a step names; a geo_type outside ``allowed`` is a failed outcome whose missing
+    input names the values that are."""
+    geo_type = (config.text("geo_type") or "").lower()
+    if geo_type not in allowed:
+        return Outcome("failed", missing_inputs=[f"geo_type_supported_values_{'_'.join(allowed)}"])
+    return geo_type, config.text("geo_id")
 
 
 def listing(
@@ -319,13 +316,13 @@ def geo_searcher(kind: str, text_key: str) -> Callable[[Invocation], Awaitable[O
 
 async def metrics_monthly(inv: Invocation) -> Outcome:
     config = inv.configured()
-    refused = unsupported_geo_type(config, GEO_TYPES)
-    if refused:
-        return refused
-    geo_id, metric = config.text("geo_id"), config.text("metric") or "all"
+    geography = geography_of(config, GEO_TYPES)
+    if isinstance(geography, Outcome):
+        return geography
+    (geo_type, geo_id), metric = geography, config.text("metric") or "all"
     result = await shovels.metrics_monthly(
         inv.providers,
-        geo_type=geo_type_of(config, GEO_TYPES),
+        geo_type=geo_type,
         geo_id=geo_id,
         metric=metric,
         start_date=config.text("start_date"),
@@ -341,35 +338,36 @@ async def metrics_monthly(inv: Invocation) -> Outcome:
     )
 
 
-async def metrics_current(inv: Invocation) -> Outcome:
-    config = inv.configured()
-    refused = unsupported_geo_type(config, GEO_TYPES)
-    if refused:
-        return refused
-    geo_id = config.text("geo_id")
-    result = await shovels.metrics_current(
-        inv.providers, geo_type=geo_type_of(config, GEO_TYPES), geo_id=geo_id
-    )
+async def found_geography(
+    inv: Invocation, allowed: tuple[str, ...], fetch: Callable[..., Awaitable[AdapterResult]]
+) -> tuple[str | None, AdapterResult] | Outcome:
+    """The geo_id and what ``fetch`` found for the step's geography; any other answer is the outcome."""
+    geography = geography_of(inv.configured(), allowed)
+    if isinstance(geography, Outcome):
+        return geography
+    geo_type, geo_id = geography
+    result = await fetch(inv.providers, geo_type=geo_type, geo_id=geo_id)
     status = operation_status(result)
     if status != "found":
         return Outcome(status)
+    return geo_id, result
+
+
+async def metrics_current(inv: Invocation) -> Outcome:
+    geography = await found_geography(inv, GEO_TYPES, shovels.metrics_current)
+    if isinstance(geography, Outcome):
+        return geography
+    geo_id, result = geography
     return Outcome(
-        status, {"geo_id": geo_id, "metrics": result.mapped["metrics"], "source_provider": shovels.PROVIDER}
+        "found", {"geo_id": geo_id, "metrics": result.mapped["metrics"], "source_provider": shovels.PROVIDER}
     )
 
 
 async def geo_detail(inv: Invocation) -> Outcome:
-    config = inv.configured()
-    refused = unsupported_geo_type(config, DETAIL_GEO_TYPES)
-    if refused:
-        return refused
-    geo_id = config.text("geo_id")
-    result = await shovels.geo_detail(
-        inv.providers, geo_type=geo_type_of(config, DETAIL_GEO_TYPES), geo_id=geo_id
-    )
-    status = operation_status(result)
-    if status != "found":
-        return Outcome(status)
+    geography = await found_geography(inv, DETAIL_GEO_TYPES, shovels.geo_detail)
+    if isinstance(geography, Outcome):
+        return geography
+    geo_id, result = geography
     detail = result.mapped
     output = {
         "geo_id": detail["geo_id"] or geo_id,
@@ -378,7 +376,7 @@ async def geo_detail(inv: Invocation) -> Outcome:
         "details": detail["details"],
         "source_provider": shovels.PROVIDER,
     }
-    return Outcome(status, output)
+    return Outcome("found", output)
 
 
 def shovels_spec(
