@@ -81,10 +81,12 @@ async def test_tenant_and_v1_endpoints(pipeline: PipelineHarness) -> None:
     assert set(single) == {"submission_id", "pipeline_run_id", "pipeline_run_status", "trigger_run_id"}
     queued = await api.data("/api/pipeline-runs/get", {"id": single["pipeline_run_id"]}, me)
     has_keys(queued, *RUN_FIELDS, "blueprint_snapshot", "step_results")
-    assert [(s["step_position"], s["status"]) for s in queued["step_results"]] == [
-        (1, "queued"),
-        (2, "queued"),
-    ]
+    # Every step of the run is listed from submission on; the executor runs meanwhile, so the first may
+    # already be under way, and a step not reached yet is a queued placeholder.
+    statuses = {s["step_position"]: s["status"] for s in queued["step_results"]}
+    assert list(statuses) == [1, 2] and statuses[1] in {"queued", "running", "succeeded"}
+    if statuses[1] != "succeeded":
+        assert statuses[2] == "queued"
 
     batch = await api.data(
         "/api/v1/batch/submit",

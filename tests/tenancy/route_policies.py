@@ -334,11 +334,10 @@ ISOLATION_CASES: list[IsolationCase] = [
         lambda target: _batch_submit(target, org_id=str(target.org_id)),
         label="with org_id",
     ),
-    IsolationCase("/api/v1/batch/estimate", _batch_submit, allowed_status=400),
+    IsolationCase("/api/v1/batch/estimate", _batch_submit),
     IsolationCase(
         "/api/v1/batch/estimate",
         lambda target: _batch_submit(target, org_id=str(target.org_id)),
-        allowed_status=400,
         label="with org_id",
     ),
     IsolationCase(
