@@ -259,7 +259,13 @@ async def test_each_org_reads_only_its_own_trail(
         str(other.org_id)
     ]
     page = await client.post(LIST, json={"limit": 1, "offset": 1}, headers=operator)
-    assert page.json()["pagination"] == {"total": 2, "limit": 1, "offset": 1, "returned": 1}
+    assert page.json()["pagination"] == {
+        "total": 2,
+        "limit": 1,
+        "offset": 1,
+        "returned": 1,
+        "has_more": False,
+    }
 
 
 async def test_the_trail_cannot_be_changed_through_the_api(client: httpx.AsyncClient) -> None:
