@@ -9,11 +9,14 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,8 +148,13 @@ class SandboxHandle:
     def set_hit_rates(self, **rates: float) -> None:
         """Give the named providers these hit rates (the others keep the test default of 1.0); clears the
         ledger and faults."""
+        self.set_providers(**{name: {"hit_rate": rate} for name, rate in rates.items()})
+
+    def set_providers(self, **behaviours: dict[str, Any]) -> None:
+        """Give the named providers these behaviour fields on top of the test defaults; clears the ledger
+        and faults."""
         default = SANDBOX_TEST_CONFIG.default
-        providers = {name: default.model_copy(update={"hit_rate": rate}) for name, rate in rates.items()}
+        providers = {name: default.model_copy(update=fields) for name, fields in behaviours.items()}
         self.state.configure(SandboxConfig(default=default, providers=providers))
 
 
@@ -292,17 +300,26 @@ TEST_EXECUTOR_CONFIG = ExecutorConfig(
 )
 
 
+@asynccontextmanager
+async def app_with_executor(
+    settings: Settings, database: Database, providers: ProviderRuntime
+) -> AsyncIterator[tuple[FastAPI, Executor]]:
+    """The API (its own executor off) and a started test executor sharing its plans, stopped on exit."""
+    app = create_app(settings, database=database, providers=providers, run_executor=False)
+    deps = runner_deps(settings, providers, database)
+    executor = Executor(database, replace(deps, max_attempts=2), TEST_EXECUTOR_CONFIG, plans=app.state.plans)
+    await executor.start()
+    try:
+        yield app, executor
+    finally:
+        await executor.stop()
+
+
 @pytest.fixture
 async def pipeline(
     sandbox_settings: Settings, database: Database, providers: ProviderRuntime, tenant: Tenant
 ) -> AsyncIterator[PipelineHarness]:
-    app = create_app(sandbox_settings, database=database, providers=providers, run_executor=False)
-    deps = runner_deps(sandbox_settings, providers, database)
-    executor = Executor(database, replace(deps, max_attempts=2), TEST_EXECUTOR_CONFIG, plans=app.state.plans)
-    await executor.start()
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    try:
+    async with app_with_executor(sandbox_settings, database, providers) as (app, executor):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://dex.test") as http:
             yield PipelineHarness(http, executor, tenant)
-    finally:
-        await executor.stop()

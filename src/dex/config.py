@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     ampleleads_api_key: str | None = None
     storeleads_api_key: str | None = None
     enigma_api_key: str | None = None
+    theirstack_api_key: str | None = None
+    fmcsa_api_key: str | None = None
+    courtlistener_api_key: str | None = None
+    shovels_api_key: str | None = None
+    # SEC EDGAR identifies callers by User-Agent ("Company Name admin@company.com"); its fair-access policy
+    # blocks anonymous clients, so it is configured like a credential.
+    sec_user_agent: str | None = None
     adyntel_api_key: str | None = None
     adyntel_account_email: str | None = None
     gemini_api_key: str | None = None
@@ -106,6 +113,21 @@ class Settings(BaseSettings):
 
     # Logs: "json" or "text" (default: json for `dex serve`, text for the other commands).
     dex_log_format: Literal["json", "text"] | None = None
+
+    # Browser sessions: `Secure` cookies always, never, or (auto) when the request came over HTTPS; behind a
+    # TLS-terminating proxy set DEX_TRUSTED_PROXY so its X-Forwarded-Proto header is believed.
+    dex_cookie_secure: Literal["auto", "true", "false"] = "auto"
+    dex_trusted_proxy: bool = False
+
+    # Login throttling: after LOGIN_MAX_FAILURES failed logins for one account (or
+    # LOGIN_MAX_FAILURES_PER_ADDRESS from one client address) within LOGIN_FAILURE_WINDOW_SECONDS, logins
+    # are refused with 429 for LOGIN_LOCKOUT_BASE_SECONDS, doubling with each further failure up to
+    # LOGIN_LOCKOUT_MAX_SECONDS.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+    login_failure_window_seconds: float = Field(default=900.0, gt=0)
+    login_lockout_base_seconds: float = Field(default=30.0, gt=0)
+    login_lockout_max_seconds: float = Field(default=3600.0, gt=0)
 
     # Where providers are reached: "auto" = sandbox when no provider key is configured in embedded mode.
     dex_provider_mode: str = "auto"

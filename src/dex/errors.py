@@ -40,6 +40,16 @@ class Unprocessable(DexError):
     status_code = 422
 
 
+class TooManyRequests(DexError):
+    """Refused for now; ``retry_after_seconds`` says when to try again (the ``Retry-After`` header)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ConfigurationError(DexError):
     """Bad or missing configuration, detected at startup."""
 

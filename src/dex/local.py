@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.api.app import create_app
 from dex.client import DexClient
@@ -15,22 +16,27 @@ from dex.config import Settings
 from dex.db.engine import Database
 from dex.server import serve_in_background
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN
+from dex.tenancy.models import Company, Org
 from dex.tenancy.service import ensure_org_and_company
 
 LOCAL_ORG_SLUG = "local"
 LOCAL_COMPANY = "Local"
 
 
-async def _local_tenant(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
+async def ensure_local_tenant(session: AsyncSession) -> tuple[Org, Company]:
     """The default org and company of local mode, created on first use."""
+    return await ensure_org_and_company(
+        session,
+        API_KEY_SUPER_ADMIN,
+        org_name="Local",
+        org_slug=LOCAL_ORG_SLUG,
+        company_name=LOCAL_COMPANY,
+    )
+
+
+async def _local_tenant(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
     async with database.transaction() as session:
-        org, company = await ensure_org_and_company(
-            session,
-            API_KEY_SUPER_ADMIN,
-            org_name="Local",
-            org_slug=LOCAL_ORG_SLUG,
-            company_name=LOCAL_COMPANY,
-        )
+        org, company = await ensure_local_tenant(session)
     return org.id, company.id
 
 

@@ -59,6 +59,11 @@ WEBHOOK_DELIVERIES = Counter(
     "Webhook delivery attempts by event type and resulting delivery status",
     ["event_type", "status"],
 )
+LOGIN_LOCKOUTS = Counter(
+    "dex_login_lockouts_total",
+    "Login lockouts started, by login (tenant or super_admin) and what was locked (account or address)",
+    ["login", "subject"],
+)
 STEPS = Gauge("dex_steps", "Steps waiting or running, by status (read at scrape)", ["status"])
 STEPS_READY = Gauge("dex_steps_ready", "Steps claimable now: the executor's queue depth (read at scrape)")
 WEBHOOK_BACKLOG = Gauge(

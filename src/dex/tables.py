@@ -1,5 +1,6 @@
 """Imports every domain's tables so ``Base.metadata`` is complete (Alembic, schema checks)."""
 
+from dex.audit import models as audit
 from dex.blueprints import models as blueprints
 from dex.db.base import Base
 from dex.entities import models as entities
@@ -12,6 +13,7 @@ from dex.webhooks import models as webhooks
 
 __all__ = [
     "Base",
+    "audit",
     "blueprints",
     "entities",
     "operations",

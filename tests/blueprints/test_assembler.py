@@ -78,7 +78,9 @@ def test_options_land_on_the_steps_that_declare_them_and_pricing_is_guarded() ->
     assert configs["company.derive.pricing_intelligence"] == {
         "condition": {"field": "pricing_page_url", "op": "exists"}
     }
-    assert configs["company.research.resolve_pricing_page_url"] is None
+    # The resolver needs the company's name, which the entity may lack: its step is guarded too.
+    guard = configs["company.research.resolve_pricing_page_url"]
+    assert guard is not None and {"field": "company_name", "op": "exists"} in guard["condition"]["any"]
 
 
 def test_person_fields_on_a_company_blueprint_fan_out_to_people() -> None:

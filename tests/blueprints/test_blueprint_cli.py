@@ -25,7 +25,7 @@ async def test_create_list_and_show_round_trip(
     created = await run_dex("blueprint", "create", example, "--name", "mine", env=env)
     assert created.returncode == 0, created.stderr
     assert created.stdout.startswith("created blueprint mine (")
-    assert "company.enrich.profile → person.search → person.contact.resolve_email" in created.stdout
+    assert "company.enrich.tech_stack → person.search → person.contact.resolve_email" in created.stdout
 
     shown = await run_dex("blueprint", "show", "mine", "--json", env=env)
     assert shown.returncode == 0, shown.stderr

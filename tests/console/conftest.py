@@ -6,22 +6,23 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import text
 
-from dex.api.app import create_app, runner_deps
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.pipeline.executor import Executor
 from dex.providers.runtime import ProviderRuntime
 from dex.server import serve_in_background
 from dex.tenancy.passwords import hash_password
-from tests.conftest import REPO_ROOT, TEST_EXECUTOR_CONFIG, Tenant, add_user_with_token, create_tenant
+from tests.conftest import REPO_ROOT, Tenant, add_user_with_token, app_with_executor, create_tenant
 
+# A one-step blueprint that verifies a person's email (MillionVerifier, then Reoon).
+VERIFY = [{"position": 1, "operation_id": "person.contact.verify_email"}]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -105,16 +106,10 @@ class ConsoleServer:
 async def console(
     sandbox_settings: Settings, database: Database, providers: ProviderRuntime, tenant: Tenant
 ) -> AsyncIterator[ConsoleServer]:
-    app = create_app(sandbox_settings, database=database, providers=providers, run_executor=False)
-    deps = runner_deps(sandbox_settings, providers, database)
-    executor = Executor(database, replace(deps, max_attempts=2), TEST_EXECUTOR_CONFIG, plans=app.state.plans)
-    await executor.start()
-    admin = await set_password(database, tenant)
-    try:
+    async with app_with_executor(sandbox_settings, database, providers) as (app, executor):
+        admin = await set_password(database, tenant)
         async with serve_in_background(app) as url:
             yield ConsoleServer(url, executor, admin, database)
-    finally:
-        await executor.stop()
 
 
 @pytest.fixture
@@ -147,6 +142,20 @@ async def page(
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
         await opened.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         await context.close()
+
+
+async def submit(console: ConsoleServer, blueprint: str, entity_type: str, inputs: list[dict]) -> str:
+    async with console.api() as api:
+        response = await api.post(
+            "/api/v1/batch/submit",
+            json={
+                "blueprint_id": blueprint,
+                "company_id": str(console.admin.tenant.company_id),
+                "entities": [{"entity_type": entity_type, "input": i} for i in inputs],
+            },
+        )
+    assert response.status_code == 200, response.text
+    return response.json()["data"]["submission_id"]
 
 
 async def sign_in(

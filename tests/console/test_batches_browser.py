@@ -6,9 +6,7 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 
 from tests.conftest import SandboxHandle
-from tests.console.conftest import ConsoleServer, sign_in
-
-VERIFY = [{"position": 1, "operation_id": "person.contact.verify_email"}]
+from tests.console.conftest import VERIFY, ConsoleServer, sign_in, submit
 
 
 async def test_login_and_logout(page: Page, console: ConsoleServer) -> None:
@@ -70,16 +68,7 @@ async def test_failed_step_shows_error_and_attempts(
     blueprint = await console.blueprint("Verify", VERIFY, entity_type="person")
     sandbox.state.script_faults("millionverifier", ["503"] * 6)
     sandbox.state.script_faults("reoon", ["503"] * 6)
-    async with console.api() as api:
-        response = await api.post(
-            "/api/v1/batch/submit",
-            json={
-                "blueprint_id": blueprint,
-                "company_id": str(console.admin.tenant.company_id),
-                "entities": [{"entity_type": "person", "input": {"email": "dan@acme.io"}}],
-            },
-        )
-    submission = response.json()["data"]["submission_id"]
+    submission = await submit(console, blueprint, "person", [{"email": "dan@acme.io"}])
     await console.executor.wait_idle(30)
     await sign_in(page, console.admin)
     await page.goto(f"/console/batches/{submission}?failed=1")

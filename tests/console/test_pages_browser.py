@@ -7,25 +7,10 @@ import uuid
 from playwright.async_api import Page, Route, expect
 
 from tests.conftest import SandboxHandle, Tenant
-from tests.console.conftest import ConsoleServer, add_member, sign_in
+from tests.console.conftest import VERIFY, ConsoleServer, add_member, sign_in, submit
 from tests.entities.conftest import upsert
 
 PROFILE = [{"position": 1, "operation_id": "company.enrich.profile"}]
-VERIFY = [{"position": 1, "operation_id": "person.contact.verify_email"}]
-
-
-async def submit(console: ConsoleServer, blueprint: str, entity_type: str, inputs: list[dict]) -> str:
-    async with console.api() as api:
-        response = await api.post(
-            "/api/v1/batch/submit",
-            json={
-                "blueprint_id": blueprint,
-                "company_id": str(console.admin.tenant.company_id),
-                "entities": [{"entity_type": entity_type, "input": i} for i in inputs],
-            },
-        )
-    assert response.status_code == 200, response.text
-    return response.json()["data"]["submission_id"]
 
 
 async def test_entity_provenance_and_version_diff(page: Page, console: ConsoleServer) -> None:

@@ -13,9 +13,15 @@ from dex.config import Settings
 from dex.db.engine import Database
 from dex.entities.repository import EntityRepository, Lineage
 from dex.tenancy.tokens import hash_api_token
-from tests.conftest import Tenant
+from tests.conftest import SandboxHandle, Tenant
 
 CHECK = "/api/v1/coverage/check"
+
+
+@pytest.fixture(autouse=True)
+def fresh_sandbox(sandbox: SandboxHandle) -> SandboxHandle:
+    """Checks look research lists up live: every test starts from a sandbox without scripted faults."""
+    return sandbox
 
 
 async def upsert(
@@ -92,7 +98,22 @@ async def test_ready_when_customers_and_emails_are_covered(
         "with_pricing_page_url": 0,
     }
     assert (data["competitors"]["known_count"], data["competitors"]["enriched_count"]) == (2, 1)
-    assert data["similar_companies"]["known_count"] == 0
+    # Not stored on acme.io: looked up live (none of them enriched here).
+    similar = data["similar_companies"]
+    assert similar["known_count"] > 0 and similar["enriched_count"] == 0
+    async with database.transaction() as session:
+        asked = (
+            await session.execute(
+                text("SELECT operation_id, status FROM operation_runs WHERE org_id = :org ORDER BY 1"),
+                {"org": tenant.org_id},
+            )
+        ).all()
+    # Only the lists acme.io has not stored; each lookup is in the operation history.
+    assert [operation for operation, _ in asked] == [
+        "company.research.find_similar_companies",
+        "company.research.lookup_alumni",
+        "company.research.lookup_champions",
+    ]
     people = data["people"]
     # MillionVerifier's "ok", Reoon's "safe" and dex's "deliverable" all count; elsewhere.io does not.
     assert (people["total_count"], people["at_target_count"], people["with_email"]) == (4, 2, 3)
@@ -215,3 +236,33 @@ async def test_super_admin_names_the_org(
     assert response.json()["data"]["overall_readiness"] == "ready"
     elsewhere = await check(client, tenant.headers, {"domain": "acme.io", "org_id": str(uuid.uuid4())})
     assert elsewhere.status_code == 403
+
+
+async def test_a_target_not_enriched_still_gets_its_market_looked_up(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database, sandbox: SandboxHandle
+) -> None:
+    data = (await check(client, tenant.headers, {"domain": "acme.io"})).json()["data"]
+    assert data["target"]["enriched"] is False and data["overall_readiness"] == "none"
+    assert data["customers"]["known_count"] > 0 and data["competitors"]["known_count"] > 0
+
+
+async def test_failing_lookups_count_as_empty_lists(
+    client: httpx.AsyncClient, tenant: Tenant, database: Database, sandbox: SandboxHandle
+) -> None:
+    sandbox.state.script_faults("revenueinfra", ["500"] * 30)
+    response = await check(client, tenant.headers, {"domain": "acme.io"})
+    sandbox.configure()  # the faults left over must not reach a later test
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert all(data[category]["known_count"] == 0 for category in ("customers", "competitors", "alumni"))
+    async with database.transaction() as session:
+        statuses = (
+            (
+                await session.execute(
+                    text("SELECT DISTINCT status FROM operation_runs WHERE org_id = :o"), {"o": tenant.org_id}
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert statuses == ["failed"]

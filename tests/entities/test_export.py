@@ -19,11 +19,10 @@ from dex.config import Settings
 from dex.db.engine import Database
 from dex.entities.export import CHUNK_ROWS, DATASETS, export_chunks, export_statement
 from dex.entities.models import CompanyEntity
-from dex.local import LOCAL_COMPANY, LOCAL_ORG_SLUG
+from dex.local import ensure_local_tenant
 from dex.providers.runtime import ProviderRuntime
 from dex.server import serve_in_background
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN, tenant_scope
-from dex.tenancy.service import ensure_org_and_company
 from tests.conftest import SandboxHandle, Tenant, create_tenant
 from tests.entities.conftest import Post, add_company, add_token, upsert
 from tests.pipeline.test_cli import dex_env, run_dex
@@ -194,13 +193,7 @@ async def test_cli_exports_in_local_mode(
     tmp_path: Path, database: Database, database_url: str, settings: Settings, sandbox: SandboxHandle
 ) -> None:
     async with database.transaction() as session:
-        org, company = await ensure_org_and_company(
-            session,
-            API_KEY_SUPER_ADMIN,
-            org_name="Local",
-            org_slug=LOCAL_ORG_SLUG,
-            company_name=LOCAL_COMPANY,
-        )
+        org, company = await ensure_local_tenant(session)
     await seed(database, org.id, company.id)
     output = tmp_path / "companies.csv"
     env = dex_env(settings, database_url, sandbox.url)

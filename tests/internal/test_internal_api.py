@@ -23,16 +23,20 @@ INTERNAL = "/api/internal"
 class ScriptedRunner:
     """The original runner's sequence (reference §6) against dex's internal API."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: Settings, tenant: Tenant) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, settings: Settings, tenant: Tenant, *, org_header: bool = True
+    ) -> None:
         self.client = client
         self.tenant = tenant
-        self.headers = {
-            "Authorization": f"Bearer {settings.internal_api_key}",
-            "x-internal-org-id": str(tenant.org_id),
-        }
+        key = {"Authorization": f"Bearer {settings.internal_api_key}"}
+        # The original runner sends the key alone on internal calls, the org headers only with execute
+        # and freshness checks.
+        self.org_headers = {**key, "x-internal-org-id": str(tenant.org_id)}
+        self.headers = self.org_headers if org_header else key
 
     async def call(self, path: str, body: dict[str, Any], expected: int = 200) -> Any:
-        response = await self.client.post(f"{INTERNAL}/{path}", json=body, headers=self.headers)
+        headers = self.org_headers if path == "entity-state/check-freshness" else self.headers
+        response = await self.client.post(f"{INTERNAL}/{path}", json=body, headers=headers)
         assert response.status_code == expected, response.text
         return response.json().get("data")
 
@@ -41,7 +45,7 @@ class ScriptedRunner:
         response = await self.client.post(
             "/api/v1/execute",
             json={"operation_id": operation_id, "entity_type": entity_type, "input": context},
-            headers={**self.headers, "x-internal-company-id": str(self.tenant.company_id)},
+            headers={**self.org_headers, "x-internal-company-id": str(self.tenant.company_id)},
         )
         assert response.status_code == 200, response.text
         return response.json()["data"]
@@ -153,9 +157,13 @@ PROFILE_THEN_TECH = [
 ]
 
 
-@pytest.fixture
-def runner(client: httpx.AsyncClient, settings: Settings, tenant: Tenant) -> ScriptedRunner:
-    return ScriptedRunner(client, settings, tenant)
+@pytest.fixture(params=["org header", "key alone"])
+def runner(
+    client: httpx.AsyncClient, settings: Settings, tenant: Tenant, request: pytest.FixtureRequest
+) -> ScriptedRunner:
+    """Both ways of calling: with ``x-internal-org-id`` on every call, and as the original runner did
+    (the key alone; the org is the one owning the run, step or submission each body names)."""
+    return ScriptedRunner(client, settings, tenant, org_header=request.param == "org header")
 
 
 async def test_a_scripted_runner_takes_a_run_to_completion(
@@ -450,7 +458,8 @@ async def test_credentials(client: httpx.AsyncClient, tenant: Tenant, settings: 
         ({}, 401, "Missing authorization token"),
         ({"Authorization": "Bearer not-the-key", **org}, 401, "Invalid internal API key"),
         ({**tenant.headers, **org}, 401, "Invalid internal API key"),
-        ({"Authorization": f"Bearer {settings.internal_api_key}"}, 401, None),
+        # Without the org header, the run the body names decides the org: here none owns it.
+        ({"Authorization": f"Bearer {settings.internal_api_key}"}, 404, "Pipeline run not found"),
         ({"Authorization": f"Bearer {settings.internal_api_key}", **org}, 404, "Pipeline run not found"),
     ]
     for headers, status, message in cases:
@@ -458,6 +467,16 @@ async def test_credentials(client: httpx.AsyncClient, tenant: Tenant, settings: 
         assert response.status_code == status, response.text
         if message:
             assert response.json() == {"error": message}
+    key_alone = {"Authorization": f"Bearer {settings.internal_api_key}"}
+    # A body naming no row (a freshness check) needs the header.
+    freshness = {"entity_type": "company", "identifiers": {"domain": "acme.io"}, "max_age_hours": 1}
+    response = await client.post(
+        f"{INTERNAL}/entity-state/check-freshness", json=freshness, headers=key_alone
+    )
+    assert response.status_code == 401
+    assert response.json() == {"error": "Missing x-internal-org-id for internal authorization"}
+    not_an_id = await client.post(path, json={"pipeline_run_id": "nope"}, headers=key_alone)
+    assert not_an_id.status_code in (401, 422)
 
 
 async def test_off_unless_the_key_is_set(

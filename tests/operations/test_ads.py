@@ -15,13 +15,16 @@ from dex.db.engine import Database
 from dex.providers import adyntel
 from dex.providers.runtime import ProviderRuntime
 from tests.conftest import SandboxHandle, Tenant
-from tests.operations.test_execute import execute
+from tests.operations import helpers
+from tests.operations.helpers import MissingInputsCheck
+
+
+def ads_search(network: str) -> str:
+    return f"company.ads.search.{network}"
 
 
 async def run(client: httpx.AsyncClient, tenant: Tenant, network: str, input_: dict) -> dict:
-    response = await execute(client, tenant, f"company.ads.search.{network}", "company", input_)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
+    return await helpers.run(client, tenant, ads_search(network), input_)
 
 
 async def test_linkedin_ads_by_noisy_domain_and_by_numeric_page_id(
@@ -100,16 +103,9 @@ async def test_empty_ads_list_with_a_message_is_a_failed_attempt(
     ],
 )
 async def test_missing_inputs_make_no_call(
-    client: httpx.AsyncClient,
-    tenant: Tenant,
-    sandbox: SandboxHandle,
-    network: str,
-    input_: dict,
-    missing: list[str],
+    missing_inputs_make_no_call: MissingInputsCheck, network: str, input_: dict, missing: list[str]
 ) -> None:
-    result = await run(client, tenant, network, input_)
-    assert (result["status"], result["missing_inputs"]) == ("failed", missing)
-    assert sandbox.state.ledger == []
+    await missing_inputs_make_no_call(ads_search(network), input_, missing)
 
 
 @pytest.fixture

@@ -6,15 +6,14 @@ import httpx
 import pytest
 
 from tests.conftest import SandboxHandle, Tenant
-from tests.operations.test_execute import execute
+from tests.operations import helpers
+from tests.operations.helpers import MissingInputsCheck
 
 OPERATION = "company.enrich.card_revenue"
 
 
 async def run(client: httpx.AsyncClient, tenant: Tenant, input_: dict, **extra: object) -> dict:
-    response = await execute(client, tenant, OPERATION, "company", input_, **extra)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
+    return await helpers.run(client, tenant, OPERATION, input_, **extra)
 
 
 async def test_card_revenue_found_with_months_back_option(
@@ -75,8 +74,6 @@ async def test_enigma_failure_is_failed(
     ],
 )
 async def test_missing_inputs_make_no_call(
-    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, input_: dict, missing: list[str]
+    missing_inputs_make_no_call: MissingInputsCheck, input_: dict, missing: list[str]
 ) -> None:
-    result = await run(client, tenant, input_)
-    assert (result["status"], result["missing_inputs"]) == ("failed", missing)
-    assert sandbox.state.ledger == []
+    await missing_inputs_make_no_call(OPERATION, input_, missing)

@@ -64,9 +64,9 @@ async def test_profile_merges_in_order_and_stops_once_complete(
     # Prospeo's LinkedIn URL is handed to BlitzAPI (no domain bridge); the profile is complete after
     # CompanyEnrich, so LeadMagic is never asked.
     assert [(a["provider"], a["action"]) for a in result["provider_attempts"]] == [
-        ("prospeo", "enrich_company"),
-        ("blitzapi", "enrich_company"),
-        ("companyenrich", "enrich_company"),
+        ("prospeo", "company_enrich"),
+        ("blitzapi", "company_enrich"),
+        ("companyenrich", "company_enrich"),
     ]
     assert not any(path.startswith("/leadmagic") for path in ledger(sandbox))
     output = result["output"]

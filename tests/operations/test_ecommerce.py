@@ -8,13 +8,7 @@ import pytest
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import get_operation
 from tests.conftest import SandboxHandle, Tenant
-from tests.operations.test_execute import execute
-
-
-async def run(client: httpx.AsyncClient, tenant: Tenant, operation_id: str, input_: dict) -> dict:
-    response = await execute(client, tenant, operation_id, "company", input_)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
+from tests.operations.helpers import MissingInputsCheck, run
 
 
 async def test_store_profile_from_a_website(
@@ -96,13 +90,31 @@ async def test_store_search_not_found(
     ],
 )
 async def test_missing_inputs_make_no_call(
-    client: httpx.AsyncClient,
-    tenant: Tenant,
-    sandbox: SandboxHandle,
-    operation_id: str,
-    input_: dict,
-    missing: list[str],
+    missing_inputs_make_no_call: MissingInputsCheck, operation_id: str, input_: dict, missing: list[str]
 ) -> None:
-    result = await run(client, tenant, operation_id, input_)
-    assert (result["status"], result["missing_inputs"]) == ("failed", missing)
-    assert sandbox.state.ledger == []
+    await missing_inputs_make_no_call(operation_id, input_, missing)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"input": {"step_config": {"platform": "Shopify", "country_code": "us", "page_size": 3}}},
+        {"input": {}, "options": {"platform": "Shopify", "country_code": "us", "page_size": 3}},
+        # The input's own key comes before the step's configuration.
+        {"input": {"platform": "shopify", "step_config": {"platform": "woocommerce", "country_code": "us"}}},
+    ],
+    ids=["input.step_config", "options", "input first"],
+)
+async def test_store_search_reads_its_filters_from_the_step_configuration(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, body: dict
+) -> None:
+    response = await client.post(
+        "/api/v1/execute",
+        json={"operation_id": "company.search.ecommerce", "entity_type": "company", **body},
+        headers=tenant.headers,
+    )
+    result = response.json()["data"]
+    assert result["status"] == "found", result
+    stores = result["output"]["results"]
+    assert stores and all(store["ecommerce_platform"] == "shopify" for store in stores)
+    assert all(store["country_code"] == "US" for store in stores)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from dex.operations.registry import get_operation
 from dex.sandbox.world import company_for_domain, staff
 from tests.conftest import SandboxHandle, Tenant
 from tests.operations.test_execute import execute
@@ -130,9 +131,19 @@ async def test_linkedin_only_providers_are_skipped_without_a_linkedin_url(
 async def test_hopeless_inputs_make_no_provider_call(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, input_: dict
 ) -> None:
+    # No input gate: every provider skips what it cannot use, and nobody was found.
     result = await enrich(client, tenant, input_)
-    assert (result["status"], result["missing_inputs"]) == ("failed", [ANY_IDENTIFIER])
-    assert result["provider_attempts"] == [] and sandbox.state.ledger == []
+    assert (result["status"], result["missing_inputs"]) == ("not_found", None)
+    attempts = result["provider_attempts"]
+    assert [a["provider"] for a in attempts][:1] == ["prospeo"] and attempts[-1]["provider"] == "leadmagic"
+    assert {(a["status"], a["skip_reason"]) for a in attempts} == {("skipped", "missing_required_inputs")}
+    assert sandbox.state.ledger == []
+
+
+def test_the_registry_still_states_what_the_operation_needs() -> None:
+    spec = get_operation("person.enrich.profile")
+    assert spec is not None and not spec.gate_inputs
+    assert "|".join(spec.requirements.any_of) == ANY_IDENTIFIER
 
 
 async def test_noisy_context_never_crashes(
@@ -152,7 +163,8 @@ async def test_noisy_context_never_crashes(
     assert (result["status"], result["error"]) == ("found", None)
     garbage = {"linkedin_url": 42, "email": True, "first_name": ["Priya"], "company_domain": 1}
     result = await enrich(client, tenant, garbage)
-    assert (result["status"], result["error"], result["provider_attempts"]) == ("failed", None, [])
+    assert (result["status"], result["error"]) == ("not_found", None)
+    assert {a["status"] for a in result["provider_attempts"]} == {"skipped"}
 
 
 async def test_second_identical_call_costs_nothing(

@@ -37,6 +37,38 @@ SEED_OPERATIONS = {
     "person.contact.verify_email",
     "person.contact.resolve_mobile_phone",
 }
+# The rest of the reference system's 53 operations (its SUPPORTED_OPERATION_IDS).
+REFERENCE_OPERATIONS = SEED_OPERATIONS | {
+    "person.derive.detect_changes",
+    "company.derive.detect_changes",
+    "company.enrich.fmcsa",
+    "company.search.fmcsa",
+    "company.enrich.tech_stack",
+    "company.enrich.hiring_signals",
+    "company.search.by_tech_stack",
+    "company.search.by_job_postings",
+    "job.search",
+    "company.research.check_court_filings",
+    "company.research.get_docket_detail",
+    "company.signal.bankruptcy_filings",
+    "company.research.fetch_sec_filings",
+    "company.analyze.sec_10k",
+    "company.analyze.sec_10q",
+    "company.analyze.sec_8k_executive",
+    "permit.search",
+    "contractor.enrich",
+    "contractor.search",
+    "contractor.search.employees",
+    "market.search.cities",
+    "market.search.counties",
+    "market.search.zipcodes",
+    "market.search.jurisdictions",
+    "market.enrich.metrics_monthly",
+    "market.enrich.metrics_current",
+    "market.enrich.geo_detail",
+    "address.search",
+    "address.search.residents",
+}
 SPECS = list(registry().values())
 
 
@@ -55,11 +87,19 @@ def test_every_seed_operation_is_registered() -> None:
     assert SEED_OPERATIONS - set(registry()) == set()
 
 
+def test_every_reference_operation_is_registered() -> None:
+    assert len(REFERENCE_OPERATIONS) == 53
+    assert REFERENCE_OPERATIONS - set(registry()) == set()
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.operation_id)
 def test_declaration_matches_the_implementation(spec: OperationSpec) -> None:
     assert callable(spec.handler)
     assert issubclass(spec.output_contract, BaseModel)
-    assert spec.operation_id.split(".")[0] == spec.entity_type
+    # person.* and company.* name their entity type; the others (jobs, permits, contractors, markets,
+    # addresses) run on company entities.
+    family = spec.operation_id.split(".")[0]
+    assert spec.entity_type == (family if family in ("company", "person") else "company")
     assert set(spec.providers) <= set(PROVIDERS), "every provider has a catalog entry"
     assert spec.requirements.all_of or spec.requirements.any_of, "an operation needs some input"
     produced = contract_fields(spec.output_contract)

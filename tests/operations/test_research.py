@@ -16,7 +16,7 @@ from dex.operations.inputs import OperationInput
 from dex.operations.registry import get_operation
 from dex.providers.runtime import ProviderRuntime
 from tests.conftest import SandboxHandle, Tenant
-from tests.operations.test_execute import execute
+from tests.operations.helpers import MissingInputsCheck, run
 
 # operation → (list key, count key, the child input key every fanned-out item must carry)
 LIST_LOOKUPS = {
@@ -36,12 +36,6 @@ NOISY_COMPANY = {
     "results": [None, 1],
     "company_profile": {"company_domain": "other.io"},
 }
-
-
-async def run(client: httpx.AsyncClient, tenant: Tenant, operation_id: str, input_: dict) -> dict:
-    response = await execute(client, tenant, operation_id, "company", input_)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
 
 
 @pytest.mark.parametrize("operation_id", LIST_LOOKUPS)
@@ -115,21 +109,15 @@ async def test_list_lookup_not_found_has_an_empty_list(
         (
             "company.research.resolve_pricing_page_url",
             {"company_name": ["Acme"]},
-            ["company_name|company_domain"],
+            ["company_name"],
         ),
     ],
 )
 async def test_missing_inputs_make_no_call(
-    client: httpx.AsyncClient,
-    tenant: Tenant,
-    sandbox: SandboxHandle,
-    operation_id: str,
-    input_: dict,
-    missing: list[str],
+    missing_inputs_make_no_call: MissingInputsCheck, operation_id: str, input_: dict, missing: list[str]
 ) -> None:
-    result = await run(client, tenant, operation_id, input_)
-    assert (result["status"], result["missing_inputs"]) == ("failed", missing)
-    assert result["provider_attempts"] == [] and sandbox.state.ledger == []
+    result = await missing_inputs_make_no_call(operation_id, input_, missing)
+    assert result["provider_attempts"] == []
 
 
 async def test_hq_failure_is_failed_not_not_found(
@@ -177,7 +165,10 @@ async def test_pricing_page_falls_back_to_openai_when_gemini_fails(
 ) -> None:
     sandbox.state.script_faults("gemini", ["500", "500", "500"])
     result = await run(
-        client, tenant, "company.research.resolve_pricing_page_url", {"company_domain": "acme.io"}
+        client,
+        tenant,
+        "company.research.resolve_pricing_page_url",
+        {"company_name": "Acme", "company_domain": "acme.io"},
     )
     assert result["status"] == "found"
     assert result["output"]["provider_used"] == "openai"
@@ -198,21 +189,25 @@ async def test_url_not_found_when_every_llm_declines(
     assert [a["provider"] for a in result["provider_attempts"]] == ["gemini", "openai"]
 
 
-async def test_url_resolver_fails_when_no_llm_answers(
+async def test_url_resolver_is_not_found_when_no_llm_answers(
     client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
 ) -> None:
     sandbox.state.script_faults("gemini", ["500"] * 3)
     sandbox.state.script_faults("openai", ["malformed"])
     result = await run(client, tenant, "company.research.resolve_g2_url", {"company_name": "Acme"})
-    assert result["status"] == "failed" and result["output"] is None
+    assert result["status"] == "not_found"
+    assert result["output"]["g2_url"] is None and result["output"]["provider_used"] is None
+    # The failures are on the attempts.
+    assert {a["status"] for a in result["provider_attempts"]} == {"failed"}
 
 
-async def test_url_resolver_missing_input(
-    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle
+@pytest.mark.parametrize("input_", [{"company_name": " "}, {"company_domain": "acme.io"}])
+async def test_url_resolver_needs_the_company_name(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, input_: dict
 ) -> None:
-    result = await run(client, tenant, "company.research.resolve_pricing_page_url", {"company_name": " "})
-    assert (result["status"], result["missing_inputs"]) == ("failed", ["company_name|company_domain"])
-    assert sandbox.state.ledger == []
+    result = await run(client, tenant, "company.research.resolve_pricing_page_url", input_)
+    assert (result["status"], result["missing_inputs"]) == ("failed", ["company_name"])
+    assert result["provider_attempts"] == []
 
 
 @pytest.fixture
@@ -248,3 +243,18 @@ def test_url_acceptance_rules() -> None:
     assert pricing_page("https://notacme.io/pricing", "acme.io") is None
     assert pricing_page("https://acme.io/about", "acme.io") is None
     assert pricing_page(None, "acme.io") is None
+
+
+@pytest.mark.parametrize(
+    "input_",
+    [
+        {"cumulative_context": {"company_domain": "acme.io"}},
+        {"cumulative_context": {"company_profile": {"company_domain": "https://www.acme.io/"}}},
+    ],
+)
+async def test_inputs_are_also_read_from_an_explicit_cumulative_context(
+    client: httpx.AsyncClient, tenant: Tenant, sandbox: SandboxHandle, input_: dict
+) -> None:
+    result = await run(client, tenant, "company.research.check_vc_funding", input_)
+    assert result["status"] == "found", result
+    assert result["provider_attempts"][0]["raw_response"]["domain"] == "acme.io"

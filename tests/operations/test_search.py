@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
 from dex.config import Settings
 from dex.operations.catalog.search import PersonSearchResult, job_level_of
+from dex.operations.engine import OperationResult
 from dex.operations.registry import get_operation
 from dex.providers.runtime import ProviderRuntime
 from dex.sandbox.world import company_for_domain, staff
@@ -19,6 +22,11 @@ ACME_STAFF = staff(ACME)
 SALES_TIERS = [
     {"include_title": ["VP Sales"], "exclude_title": [], "location": [], "include_headline_search": False}
 ]
+
+
+def answer(result: OperationResult, call: str) -> Any:
+    """The provider's whole answer to ``call`` (``provider.action``), as its attempt kept it."""
+    return next(a.raw_response for a in result.attempts if f"{a.provider}.{a.action}" == call)
 
 
 # --- company.search ------------------------------------------------------------------------------------
@@ -42,7 +50,12 @@ async def test_company_search_accumulates_across_providers_and_dedupes(
     assert {item["source_provider"] for item in output["results"]} == {"prospeo"}
     assert output["provider_order_used"] == ["prospeo", "companyenrich"]
     assert set(output["pagination"]) == {"prospeo", "companyenrich"}
-    assert all("raw" not in item for item in output["results"])
+    # Each result keeps the provider's own item for that company as ``raw``.
+    hits = result["provider_attempts"][0]["raw_response"]["results"]
+    assert [item["raw"] for item in output["results"]] == hits
+    assert [item["raw"]["company"]["domain"] for item in output["results"]] == [
+        item["company_domain"] for item in output["results"]
+    ]
 
 
 async def test_company_search_stops_once_the_limit_is_reached(
@@ -72,6 +85,27 @@ async def test_company_search_configured_order(
     ]
     assert result.output["results"][0]["company_domain"] == "acme.io"
     assert result.output["results"][0]["source_provider"] == "blitzapi"
+    # BlitzAPI's enrichment answers one company: that object is the result's ``raw``.
+    assert result.output["results"][0]["raw"] == answer(result, "blitzapi.enrich_company")["company"]
+
+
+async def test_company_search_results_from_companyenrich_keep_its_items(
+    providers: ProviderRuntime, tenant: Tenant, sandbox_settings: Settings, sandbox: SandboxHandle
+) -> None:
+    result = await run(
+        providers,
+        tenant,
+        sandbox_settings,
+        "company.search",
+        {"query": "Acme", "limit": "3"},
+        company_search_order="companyenrich",
+    )
+    assert calls(result) == ["companyenrich.search_company"]
+    items = answer(result, "companyenrich.search_company")["items"]
+    assert [item["raw"] for item in result.output["results"]] == items[:3]
+    assert [item["raw"]["domain"] for item in result.output["results"]] == [
+        item["company_domain"] for item in result.output["results"]
+    ]
 
 
 async def test_company_search_provider_filters_pass_through(
@@ -122,6 +156,9 @@ def test_company_search_results_fan_out_into_companies() -> None:
     spec = get_operation("company.search")
     assert spec is not None and spec.fan_out is not None
     assert (spec.fan_out.list_key, spec.fan_out.child_entity_type) == ("results", "company")
+    # The provider's item stays in the step output; a child starts from the canonical fields only.
+    item = {"company_domain": "acme.io", "source_provider": "prospeo", "raw": {"company": {"id": 1}}}
+    assert spec.fan_out.child_input(item) == {"company_domain": "acme.io", "source_provider": "prospeo"}
 
 
 # --- person.search -------------------------------------------------------------------------------------
@@ -135,8 +172,10 @@ async def test_person_search_first_provider_with_results_wins(
     assert [a["provider"] for a in result["provider_attempts"]] == ["prospeo"]
     output = result["output"]
     assert [item["full_name"] for item in output["results"]] == [p.full_name for p in ACME_STAFF]
-    # Canonical fields only: no provider raw payload in the items that fan out.
+    # Every contract key, ``raw`` being the provider's own item for that person.
     assert all(set(item) == set(PersonSearchResult.model_fields) for item in output["results"])
+    hits = result["provider_attempts"][0]["raw_response"]["results"]
+    assert [item["raw"] for item in output["results"]] == hits
     assert output["provider_order_used"] == ["prospeo"] and set(output["pagination"]) == {"prospeo"}
 
 
@@ -152,6 +191,8 @@ async def test_person_search_falls_through_providers_without_results(
     ]
     assert result.output["provider_order_used"] == ["prospeo", "blitzapi"]
     assert result.output["results"][0]["source_provider"] == "blitzapi"
+    people = answer(result, "blitzapi.employee_finder")["results"]
+    assert [item["raw"] for item in result.output["results"]] == people
 
 
 async def test_person_search_always_ends_with_leadmagic(
@@ -168,6 +209,8 @@ async def test_person_search_always_ends_with_leadmagic(
     )
     assert calls(result) == ["prospeo.search_person", "leadmagic.employee_finder"]
     assert result.status == "found"
+    employees = answer(result, "leadmagic.employee_finder")["employees"]
+    assert [item["raw"] for item in result.output["results"]] == employees
 
 
 async def test_person_search_job_title_plan(
@@ -182,6 +225,7 @@ async def test_person_search_job_title_plan(
     )
     assert calls(found) == ["leadmagic.role_finder"]
     assert [item["full_name"] for item in found.output["results"]] == [ACME_STAFF[1].full_name]
+    assert [item["raw"] for item in found.output["results"]] == [answer(found, "leadmagic.role_finder")]
 
     # LeadMagic misses → the configured order of Prospeo/CompanyEnrich → BlitzAPI with a derived job level.
     sandbox.set_hit_rates(leadmagic=0.0, prospeo=0.0, companyenrich=0.0)
@@ -211,6 +255,9 @@ async def test_person_search_cascade_uses_blitzapi_waterfall_only(
     assert calls(result) == ["blitzapi.domain_to_linkedin", "blitzapi.waterfall_icp_search"]
     assert [item["full_name"] for item in result.output["results"]] == [ACME_STAFF[1].full_name]
     assert set(result.output["pagination"]) == {"blitzapi_waterfall"}
+    # A waterfall hit wraps the person with the tier that matched: the whole hit is ``raw``.
+    hits = answer(result, "blitzapi.waterfall_icp_search")["results"]
+    assert [item["raw"] for item in result.output["results"]] == hits
 
 
 async def test_person_search_step_options_work_like_inputs(
@@ -282,6 +329,8 @@ def test_person_search_results_fan_out_into_people() -> None:
     spec = get_operation("person.search")
     assert spec is not None and spec.fan_out is not None
     assert (spec.fan_out.list_key, spec.fan_out.child_entity_type) == ("results", "person")
+    item = {"full_name": "Ava Stone", "raw": {"person": {"person_id": "p1"}}}
+    assert spec.fan_out.child_input(item) == {"full_name": "Ava Stone"}
 
 
 @pytest.mark.parametrize(

@@ -81,6 +81,10 @@ async def test_fan_out_children_continue_at_the_next_step(
     statuses = [(s["step_position"], s["status"]) for s in parent_steps["step_results"]]
     assert statuses == [(1, "succeeded"), (2, "succeeded"), (3, "skipped"), (4, "skipped")]
     assert parent_steps["step_results"][1]["output_payload"]["fan_out"]["child_count_created"] == 3
+    # Search results show each provider's own item as ``raw``; neither children nor entities copy it.
+    found = parent_steps["step_results"][1]["output_payload"]["operation_result"]["output"]["results"]
+    assert all(item["raw"]["person"] for item in found)
+    assert all("raw" not in child["final_context"] for child in root["children"])
     async with database.transaction() as session:
         counts = (
             await session.execute(
@@ -88,6 +92,17 @@ async def test_fan_out_children_continue_at_the_next_step(
             )
         ).one()
     assert tuple(counts) == (2, 6)
+    async with database.transaction() as session:
+        stored = (
+            await session.execute(
+                text(
+                    "SELECT jsonb_array_length(canonical_payload->'results'),"
+                    " jsonb_path_exists(canonical_payload, '$.results[*].raw')"
+                    " FROM company_entities WHERE canonical_domain = 'acme.io'"
+                )
+            )
+        ).one()
+    assert tuple(stored) == (3, False)
     async with database.transaction() as session:
         company = (
             await session.execute(

@@ -9,13 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from dex.blueprints import service as blueprints
 from dex.blueprints.schemas import BlueprintCreate
 from dex.config import Settings
 from dex.db.engine import Database
-from dex.local import LOCAL_COMPANY, LOCAL_ORG_SLUG
+from dex.local import ensure_local_tenant
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN, tenant_scope
-from dex.tenancy.service import ensure_org_and_company
+from dex.tenancy.models import Org
 from tests.conftest import SandboxHandle
 
 
@@ -46,24 +48,22 @@ async def run_dex(
     )
 
 
+async def create_local_blueprint(session: AsyncSession, name: str, operation_id: str) -> Org:
+    """The org of local mode (created on first use) with a one-step blueprint ``name``."""
+    org, _ = await ensure_local_tenant(session)
+    await blueprints.create(
+        session,
+        tenant_scope(API_KEY_SUPER_ADMIN, org_id=org.id),
+        BlueprintCreate(name=name, steps=[{"position": 1, "operation_id": operation_id}]),
+    )
+    return org
+
+
 async def test_submit_follows_the_batch_and_status_shows_it(
     tmp_path: Path, database: Database, database_url: str, settings: Settings, sandbox: SandboxHandle
 ) -> None:
     async with database.transaction() as session:
-        org, _ = await ensure_org_and_company(
-            session,
-            API_KEY_SUPER_ADMIN,
-            org_name="Local",
-            org_slug=LOCAL_ORG_SLUG,
-            company_name=LOCAL_COMPANY,
-        )
-        await blueprints.create(
-            session,
-            tenant_scope(API_KEY_SUPER_ADMIN, org_id=org.id),
-            BlueprintCreate(
-                name="profiles", steps=[{"position": 1, "operation_id": "company.enrich.profile"}]
-            ),
-        )
+        await create_local_blueprint(session, "profiles", "company.enrich.profile")
     csv_file = tmp_path / "companies.csv"
     csv_file.write_bytes(
         "\ufeffCompany Domain;Company\nacme.io;Acme\n;\nglobex.com;Globex\nacme.io;Acme\n".encode()

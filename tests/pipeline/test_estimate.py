@@ -10,10 +10,11 @@ from tests.usage.test_hard_budgets import people_at_companies, set_budget
 COMPANIES = [{"domain": f"estimate-{i}.io"} for i in range(10)]
 
 # Catalog prices per entity when every provider is asked: the profile merges prospeo, blitzapi,
-# companyenrich and leadmagic (1 each); person search may ask the same four (1 each) and fans out into at
-# most 3 people (the example's max_results); each person's email may ask leadmagic 1, icypeas 1,
-# parallel 2, millionverifier 0.5 and reoon 0.5, and its verification millionverifier and reoon (0.5 each).
-MAX_PER_COMPANY = 4 + 4 + 3 * (5 + 1)
+# companyenrich and leadmagic (1 each); hiring signals and the tech stack ask TheirStack (1 each); person
+# search may ask the same four as the profile (1 each) and fans out into at most 3 people (the example's
+# max_results); each person's email may ask leadmagic 1, icypeas 1, parallel 2, millionverifier 0.5 and
+# reoon 0.5, and its verification millionverifier and reoon (0.5 each).
+MAX_PER_COMPANY = 4 + 2 + 4 + 3 * (5 + 1)
 
 
 def body(harness: PipelineHarness, blueprint: str, companies: list[dict]) -> dict:
@@ -40,14 +41,16 @@ async def test_estimate_without_history_bounds_and_expects(pipeline: PipelineHar
     assert 0 < result["expected_credits"] < result["max_credits"]
     assert [step["operation_id"] for step in result["steps"]] == [
         "company.enrich.profile",
+        "company.enrich.hiring_signals",
+        "company.enrich.tech_stack",
         "person.search",
         "person.contact.resolve_email",
         "person.contact.verify_email",
     ]
-    assert [step["max_entities"] for step in result["steps"]] == [10, 10, 30, 30]
+    assert [step["max_entities"] for step in result["steps"]] == [10, 10, 10, 10, 30, 30]
     # Without history every hit rate is the default: the search waterfall's 2nd provider is asked half
     # the time, its 3rd a quarter.
-    search = result["steps"][1]
+    search = result["steps"][3]
     assert search["expected_credits"] == 10 * (1 + 0.5 + 0.25 + 0.125)
     providers = {p["provider"]: p for p in result["by_provider"]}
     assert providers["parallel"]["price_credits"] == 2 and providers["parallel"]["max_calls"] == 30
@@ -81,9 +84,9 @@ async def test_estimate_learns_hit_rates_and_the_cache_from_history(pipeline: Pi
 async def test_estimate_refuses_what_submit_refuses(pipeline: PipelineHarness, database: Database) -> None:
     created = await pipeline.post("/api/blueprints/create", people_at_companies())
     blueprint = created.json()["data"]["id"]
+    # Each entity runs as the type its own item names (submit accepts mixed batches), and so is estimated.
     people = {**body(pipeline, blueprint, []), "entities": [{"entity_type": "person", "input": {}}]}
-    wrong_type = await pipeline.post("/api/v1/batch/estimate", people)
-    assert wrong_type.status_code == 400 and "company entities" in wrong_type.json()["error"]
+    assert (await pipeline.post("/api/v1/batch/estimate", people)).status_code == 200
     empty = await pipeline.post("/api/v1/batch/estimate", body(pipeline, blueprint, []))
     assert empty.status_code == 400 and "at least one entity" in empty.json()["error"]
     # Another org's blueprint is not there.

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from dex.db.engine import Database
 from dex.pipeline import heartbeats
 from dex.pipeline.claims import claim
-from dex.pipeline.executor import requeue_abandoned
+from dex.pipeline.executor import record_outcomes, requeue_abandoned, run_claimed_step
 from dex.providers.journal import CallJournal, CallOrigin, Requester
 from tests.conftest import PipelineHarness, SandboxHandle
 
@@ -49,6 +49,28 @@ async def test_steps_of_a_worker_that_vanished_run_again_after_its_lease(
         await pipeline.post("/api/pipeline-runs/get", {"id": status["runs"][0]["pipeline_run_id"]})
     ).json()["data"]
     assert run["step_results"][0]["attempt"] == 2  # claimed twice, recorded once
+
+    # The vanished worker comes back and reports its execution: its spend is recorded, its answer is not
+    # applied (the step keeps the other execution's), so the step still has one answer.
+    late = await run_claimed_step(stolen[0], pipeline.executor.plans, pipeline.executor.deps)
+    assert late.kind == "succeeded"
+    await record_outcomes(
+        database, [late], worker="other-host:1:x", plans=pipeline.executor.plans, retry_base_seconds=0.05
+    )
+    async with database.transaction() as session:
+        runs = (
+            await session.execute(
+                text(
+                    "SELECT r.status, r.output_payload->>'discarded' AS discarded, r.cost_credits, "
+                    "(SELECT sum(a.cost_credits) FROM operation_attempts a WHERE a.run_id = r.run_id) "
+                    "AS spent FROM operation_runs r WHERE r.step_result_id = :step ORDER BY r.created_at"
+                ),
+                {"step": stolen[0].step_id},
+            )
+        ).all()
+    assert [(r.status, r.discarded) for r in runs] == [("verified", None), ("failed", "lease_lost")]
+    # Its attempts are recorded at their cost (nothing here: the answer came from the enrichment cache).
+    assert runs[1].spent == runs[1].cost_credits == 0
 
 
 async def test_steps_of_a_worker_whose_heartbeat_stopped_run_again_before_its_lease_ends(

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from dex.db.engine import Database
 from tests.conftest import Tenant, add_user_with_token, create_tenant
+from tests.entities.conftest import add_company
 
 PROFILE = [{"position": 1, "operation_id": "company.enrich.profile"}]
 
@@ -40,16 +41,6 @@ async def submission_company(database: Database, submission_id: str) -> uuid.UUI
         return (
             await session.execute(
                 text("SELECT company_id FROM submissions WHERE id = :id"), {"id": submission_id}
-            )
-        ).scalar_one()
-
-
-async def add_company(database: Database, org_id: uuid.UUID, name: str) -> uuid.UUID:
-    async with database.transaction() as session:
-        return (
-            await session.execute(
-                text("INSERT INTO companies (org_id, name) VALUES (:org, :name) RETURNING id"),
-                {"org": org_id, "name": name},
             )
         ).scalar_one()
 

@@ -5,9 +5,10 @@ A contract states what a provider's documentation says of one endpoint: method, 
 the required and optional parameters with an example request, and the documented answers. Each answer's
 ``case`` says what dex must make of it: ``found``, ``not_found`` or ``error_<name>`` (a failed attempt);
 ``error_invalid_request`` is what the provider answers a request missing a required parameter and
-``error_unauthorized`` a refused key. ``canonical`` lists fields the adapter must produce from the answer
-(a dotted key reaches into lists and objects: ``results.0.full_name``). The optional ``adapter`` names the
-dex function that calls the endpoint and its inputs.
+``error_unauthorized`` a refused key; an answer that is a document rather than JSON (an SEC filing's HTML)
+gives its text as ``body`` and its ``content_type``. ``canonical`` lists fields the adapter must produce
+from the answer (a dotted key reaches into lists and objects: ``results.0.full_name``). The optional
+``adapter`` names the dex function that calls the endpoint and its inputs.
 """
 
 from __future__ import annotations
@@ -212,4 +213,7 @@ class Replay:
             return JSONResponse({"error": f"no documented endpoint {request.method} /{path}"}, 599)
         if answer["body"] is None:
             return Response(status_code=answer["status"])
+        if "content_type" in answer:
+            # A document, not JSON: the body is its text.
+            return Response(answer["body"], answer["status"], media_type=answer["content_type"])
         return JSONResponse(answer["body"], answer["status"])

@@ -183,7 +183,10 @@ async def _send(
 
 
 def _body(response: httpx.Response) -> Any:
-    return response.json() if response.content else None
+    """The JSON answer, or the text of a document (an SEC filing is HTML)."""
+    if not response.content:
+        return None
+    return response.json() if "json" in response.headers.get("content-type", "") else response.text
 
 
 def _assert_answer(response: httpx.Response, documented: list[dict[str, Any]], what: str) -> None:

@@ -31,6 +31,9 @@ _SUPER_ADMIN_CRUD = {
         "api-tokens": ("create", "list", "revoke"),
         "steps": ("register", "list", "get", "update", "deactivate"),
         "blueprints": ("create", "list", "get", "update"),
+        "submissions": ("create", "list", "get"),
+        "pipeline-runs": ("list", "get", "retry"),
+        "step-results": ("list",),
     }.items()
     for action in actions
 }
@@ -52,6 +55,7 @@ ROUTE_POLICIES: dict[str, Policy] = {
     "/api/blueprints/list": "tenant",
     "/api/blueprints/get": "tenant",
     "/api/blueprints/update": "tenant",
+    "/api/submissions/create": "tenant",
     "/api/submissions/list": "tenant",
     "/api/submissions/get": "tenant",
     "/api/pipeline-runs/list": "tenant",
@@ -80,6 +84,7 @@ ROUTE_POLICIES: dict[str, Policy] = {
         for action in ("companies", "persons", "timeline", "snapshots", "changes", "export")
     },
     "/api/v1/blueprints/assemble": "flexible",
+    "/api/v1/audit/list": "flexible",
     "/api/v1/coverage/check": "flexible",
     **{
         f"/api/internal/{path}": "internal"
@@ -143,8 +148,7 @@ def _blueprint_probe(target: Target) -> dict[str, Any]:
 
 
 def _batch_submit(target: Target, **extra: Any) -> dict[str, Any]:
-    # A company entity for a person blueprint: access is decided first (company, then blueprint), and an
-    # allowed call stops at 400 before anything is queued.
+    # Access is decided first (company, then blueprint); an allowed call queues the entity.
     return {
         "blueprint_id": str(target.blueprint_id),
         "company_id": str(target.company_id),
@@ -275,6 +279,14 @@ def _operator_cases() -> list[IsolationCase]:
             lambda target: {"delivery_id": str(target.submission_id), "org_id": str(target.org_id)},
             kind="own_scope",
         ),
+        # The audit trail: org admins read their own org's; naming another org is refused.
+        IsolationCase("/api/v1/audit/list", kind="list", sibling_allowed_roles=NO_ROLE),
+        IsolationCase(
+            "/api/v1/audit/list",
+            lambda target: {"org_id": str(target.org_id)},
+            sibling_allowed_roles=frozenset({"org_admin"}),
+            label="with org_id",
+        ),
     ]
 
 
@@ -316,19 +328,25 @@ ISOLATION_CASES: list[IsolationCase] = [
         "/api/blueprints/update", lambda target: {"id": str(target.blueprint_id)}, allowed_status=400
     ),
     # Batches (flexible auth; tenant callers here).
-    IsolationCase("/api/v1/batch/submit", _batch_submit, allowed_status=400),
+    IsolationCase("/api/v1/batch/submit", _batch_submit),
     IsolationCase(
         "/api/v1/batch/submit",
         lambda target: _batch_submit(target, org_id=str(target.org_id)),
-        allowed_status=400,
         label="with org_id",
     ),
-    IsolationCase("/api/v1/batch/estimate", _batch_submit, allowed_status=400),
+    IsolationCase("/api/v1/batch/estimate", _batch_submit),
     IsolationCase(
         "/api/v1/batch/estimate",
         lambda target: _batch_submit(target, org_id=str(target.org_id)),
-        allowed_status=400,
         label="with org_id",
+    ),
+    IsolationCase(
+        "/api/submissions/create",
+        lambda target: {
+            "blueprint_id": str(target.blueprint_id),
+            "company_id": str(target.company_id),
+            "input_payload": {"domain": "acme.io"},
+        },
     ),
     IsolationCase("/api/v1/batch/status", lambda target: {"submission_id": str(target.submission_id)}),
     IsolationCase(

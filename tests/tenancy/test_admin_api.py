@@ -61,10 +61,17 @@ async def test_lists_are_paginated_newest_first(admin: Admin) -> None:
         await admin.data("/orgs/create", {"name": slug, "slug": slug})
     response = await admin.post("/orgs/list", {"limit": 2, "offset": 1})
     body = response.json()
-    assert body["pagination"] == {"total": 5, "limit": 2, "offset": 1, "returned": 2}
+    assert body["pagination"] == {"total": 5, "limit": 2, "offset": 1, "returned": 2, "has_more": True}
     assert [org["slug"] for org in body["data"]] == ["org-3", "org-2"]
     everything = (await admin.client.post(f"{ADMIN}/orgs/list", headers=admin.headers)).json()
-    assert everything["pagination"] == {"total": 5, "limit": 100, "offset": 0, "returned": 5}
+    # Without paging fields: every row, up to the cap.
+    assert everything["pagination"] == {
+        "total": 5,
+        "limit": 1000,
+        "offset": 0,
+        "returned": 5,
+        "has_more": False,
+    }
     past_the_end = (await admin.post("/orgs/list", {"offset": 10})).json()
     assert (past_the_end["data"], past_the_end["pagination"]["total"]) == ([], 5)
     for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}):
@@ -236,6 +243,6 @@ async def test_tenant_reads_follow_the_role(client: httpx.AsyncClient, world: Wo
     assert own["pagination"]["total"] == 1
 
     users = (await client.post("/api/users/list", headers=org_admin, json={"limit": 2})).json()
-    assert users["pagination"] == {"total": 4, "limit": 2, "offset": 0, "returned": 2}
+    assert users["pagination"] == {"total": 4, "limit": 2, "offset": 0, "returned": 2, "has_more": True}
     refused = await client.post("/api/users/list", headers=member, json={})
     assert (refused.status_code, refused.json()) == (403, {"error": "org_admin role required"})

@@ -4,8 +4,12 @@ and can be canceled."""
 
 from __future__ import annotations
 
+import uuid
+
+import httpx
 from sqlalchemy import text
 
+from dex.config import Settings
 from dex.db.engine import Database
 from tests.conftest import PipelineHarness, SandboxHandle, create_tenant
 
@@ -23,7 +27,7 @@ async def _steps(database: Database, submission: str) -> list[tuple[str, int]]:
         return [tuple(row) for row in rows]
 
 
-async def _set(harness: PipelineHarness, **body: object) -> dict:
+async def set_budget(harness: PipelineHarness, **body: object) -> dict:
     response = await harness.post("/api/v1/budgets/set", body)
     assert response.status_code == 200, response.text
     return response.json()["data"]
@@ -32,7 +36,7 @@ async def _set(harness: PipelineHarness, **body: object) -> dict:
 async def test_org_budget_parks_steps_until_it_is_raised(
     serial: PipelineHarness, database: Database, sandbox: SandboxHandle
 ) -> None:
-    assert (await _set(serial, budget_credits=2))["org"]["budget_credits"] == "2.0000"
+    assert (await set_budget(serial, budget_credits=2))["org"]["budget_credits"] == "2.0000"
     blueprint = await serial.blueprint("technologies", TECHNOGRAPHICS)
     submission = await serial.submit(blueprint, DOMAINS)
     await serial.run_until_idle()
@@ -51,7 +55,7 @@ async def test_org_budget_parks_steps_until_it_is_raised(
     assert view["org"] == {"budget_credits": "2.0000", "spent_credits": "2.0000", "remaining_credits": "0"}
     assert view["parked_steps"] == 3
 
-    raised = await _set(serial, budget_credits=100)
+    raised = await set_budget(serial, budget_credits=100)
     assert raised["requeued_steps"] == 3
     await serial.run_until_idle()
     status = await serial.status(submission)
@@ -62,37 +66,37 @@ async def test_org_budget_parks_steps_until_it_is_raised(
 
 
 async def test_submission_budget_and_removing_budgets(serial: PipelineHarness) -> None:
-    await _set(serial, budget_credits=0)  # nothing runs until the submission's budget is in place
+    await set_budget(serial, budget_credits=0)  # nothing runs until the submission's budget is in place
     blueprint = await serial.blueprint("technologies", TECHNOGRAPHICS)
     submission = await serial.submit(blueprint, DOMAINS[:3])
     await serial.run_until_idle()
     # The org's budget still allows nothing: a submission budget alone resumes no step.
-    assert (await _set(serial, submission_id=submission, budget_credits=1))["requeued_steps"] == 0
-    assert (await _set(serial, budget_credits=None))["requeued_steps"] == 3
+    assert (await set_budget(serial, submission_id=submission, budget_credits=1))["requeued_steps"] == 0
+    assert (await set_budget(serial, budget_credits=None))["requeued_steps"] == 3
     await serial.run_until_idle()
     view = (await serial.post("/api/v1/budgets/get", {"submission_id": submission})).json()["data"]
     assert view["submission"]["spent_credits"] == "1.0000" and view["parked_steps"] == 2
     assert view["org"]["budget_credits"] is None
 
     # Removing the submission's budget (null) resumes the rest.
-    assert (await _set(serial, submission_id=submission, budget_credits=None))["requeued_steps"] == 2
+    assert (await set_budget(serial, submission_id=submission, budget_credits=None))["requeued_steps"] == 2
     await serial.run_until_idle()
     assert (await serial.status(submission))["submission"]["status"] == "completed"
 
 
 async def test_raising_a_budget_that_still_does_not_fit_requeues_nothing(serial: PipelineHarness) -> None:
-    await _set(serial, budget_credits=1)
+    await set_budget(serial, budget_credits=1)
     blueprint = await serial.blueprint("technologies", TECHNOGRAPHICS)
     await serial.submit(blueprint, DOMAINS[:3])
     await serial.run_until_idle()
     # Spent 1 of 1: a budget of 1 again leaves no room, so the parked steps stay parked.
-    assert (await _set(serial, budget_credits=1))["requeued_steps"] == 0
+    assert (await set_budget(serial, budget_credits=1))["requeued_steps"] == 0
 
 
 async def test_cancel_skips_parked_steps_and_finishes_the_submission(
     serial: PipelineHarness, database: Database
 ) -> None:
-    await _set(serial, budget_credits=0)
+    await set_budget(serial, budget_credits=0)
     blueprint = await serial.blueprint("technologies", TECHNOGRAPHICS)
     submission = await serial.submit(blueprint, DOMAINS[:2])
     await serial.run_until_idle()
@@ -118,3 +122,17 @@ async def test_only_org_admins_manage_budgets_and_only_their_orgs(
     response = await outsider.post("/api/v1/budgets/set", {"submission_id": submission, "budget_credits": 5})
     assert response.status_code == 404
     assert (await outsider.post("/api/v1/budgets/set", {"budget_credits": -1})).status_code == 422
+
+
+async def test_a_super_admin_naming_an_org_that_does_not_exist_gets_404(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Found by the API fuzz: the budget of a missing org was a 500, and setting one answered 500 too."""
+    operator = {"Authorization": f"Bearer {settings.super_admin_api_key}"}
+    missing = str(uuid.uuid4())
+    for path, body in (
+        ("/api/v1/budgets/get", {"org_id": missing}),
+        ("/api/v1/budgets/set", {"org_id": missing, "budget_credits": None}),
+    ):
+        response = await client.post(path, json=body, headers=operator)
+        assert (response.status_code, response.json()) == (404, {"error": "Org not found"})

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from dex.db.engine import Database
 from dex.providers.catalog import price_of
 from tests.conftest import PipelineHarness, SandboxHandle
+from tests.usage.test_budgets import set_budget
 
 BUDGET = Decimal("50")
 COMPANIES = 100
@@ -50,12 +51,6 @@ async def billed_credits(database: Database, sandbox: SandboxHandle, org_id: uui
         ),
         Decimal("0"),
     )
-
-
-async def set_budget(harness: PipelineHarness, **body: object) -> dict:
-    response = await harness.post("/api/v1/budgets/set", body)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
 
 
 async def test_a_100_company_batch_spends_no_more_than_its_50_credit_budget(

@@ -57,7 +57,7 @@ async def test_usage_is_summed_by_group_and_filtered(pipeline: PipelineHarness, 
         ("leadmagic", today.isoformat(), 4)
     ]
     by_run = await _usage(pipeline, group_by=["run"], submission_id=first, limit=1)
-    assert by_run["pagination"] == {"total": 2, "limit": 1, "offset": 0, "returned": 1}
+    assert by_run["pagination"] == {"total": 2, "limit": 1, "offset": 0, "returned": 1, "has_more": True}
 
     assert (await _usage(pipeline, provider="prospeo"))["totals"]["calls"] == 0
     yesterday = (today - timedelta(days=1)).isoformat()

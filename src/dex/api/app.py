@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -17,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dex import __version__
 from dex.api import health
 from dex.api.metrics import metrics_router
+from dex.api.security import SecurityHeaders
+from dex.audit import routes as audit_routes
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
 from dex.console import docs as console_docs
@@ -24,7 +27,7 @@ from dex.console import routes as console_routes
 from dex.coverage import routes as coverage_routes
 from dex.db.engine import Database, resolve_database_url
 from dex.entities import routes as entity_routes
-from dex.errors import DexError
+from dex.errors import DexError, TooManyRequests
 from dex.internal import routes as internal_routes
 from dex.kit.envelopes import ERROR_RESPONSES
 from dex.operations import routes as operation_routes
@@ -40,6 +43,10 @@ from dex.webhooks import routes as webhook_routes
 from dex.webhooks.delivery import DeliveryConfig, WebhookDispatcher
 
 log = logging.getLogger(__name__)
+
+
+def _lossy_text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -91,7 +98,10 @@ class RefuseNulCharacters:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DexError)
     async def dex_error(_: Request, exc: DexError) -> JSONResponse:
-        return _error(exc.status_code, exc.message)
+        response = _error(exc.status_code, exc.message)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -99,7 +109,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, _validation_message(exc))
+        # Both kinds of clients read it: ours the one-line ``error``, FastAPI-style ones the ``detail`` list.
+        detail = jsonable_encoder(exc.errors(), custom_encoder={ValueError: str, bytes: _lossy_text})
+        return JSONResponse(status_code=422, content={"error": _validation_message(exc), "detail": detail})
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
@@ -192,6 +204,8 @@ def create_app(
         app.state.providers = providers
     install_error_handlers(app)
     app.add_middleware(RefuseNulCharacters)
+    # Added last, so it is outermost and also marks the answers of the middleware inside it.
+    app.add_middleware(SecurityHeaders)
     for router in (
         health.router,
         tenancy_routes.router,
@@ -203,11 +217,13 @@ def create_app(
         internal_routes.router,
         pipeline_routes.batch_router,
         pipeline_routes.tenant_router,
+        pipeline_routes.super_admin_router,
         usage_routes.router,
         webhook_routes.router,
         metrics_router,
         entity_routes.router,
         provider_routes.super_admin_router,
+        audit_routes.router,
     ):
         app.include_router(router)
     console_docs.mount(app)

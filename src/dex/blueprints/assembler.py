@@ -438,13 +438,18 @@ def _unresolvable_reason(field: str) -> str:
 
 def _fan_out_choices(options: AssemblyOptions) -> tuple[Flow, ...]:
     """The operations allowed to switch the run's entity type: the one named by ``fan_out_operation``,
-    else the searches (a company's people come from ``person.search``, not from its alumni)."""
+    else the child type's own search (a company's people come from ``person.search``, not from its alumni;
+    a person's employer is not found by searching motor carriers or job posts)."""
     if options.fan_out_operation:
         chosen = [f for f in flows() if f.operation_id == options.fan_out_operation and f.child_type]
         if not chosen:
             raise BadRequest(f"fan_out_operation {options.fan_out_operation} is not a fan-out operation")
         return tuple(chosen)
-    return tuple(f for f in flows() if f.child_type and f.spec.category == "search")
+    return tuple(
+        f
+        for f in flows()
+        if f.child_type and f.spec.category == "search" and f.operation_id == f"{f.child_type}.search"
+    )
 
 
 # --- ordering, conditions and explanations ---------------------------------------------------------------

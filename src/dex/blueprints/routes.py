@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from dex.audit.service import Audit, AuditDep
 from dex.blueprints import assembler, service
 from dex.blueprints.assembler import AssembledBlueprint, AssembleRequest
 from dex.blueprints.schemas import (
@@ -22,21 +23,39 @@ from dex.blueprints.schemas import (
 from dex.errors import BadRequest
 from dex.kit.deps import SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
-from dex.tenancy.auth import AuthContext, FlexibleAuth, SuperAdminAuth, TenantAuth, tenant_scope
+from dex.tenancy.auth import (
+    AuthContext,
+    FlexibleAuth,
+    SuperAdminAuth,
+    SuperAdminContext,
+    TenantAuth,
+    tenant_scope,
+)
 
 tenant_router = APIRouter(prefix="/api/blueprints", tags=["blueprints"])
 super_admin_router = APIRouter(prefix="/api/super-admin/blueprints", tags=["super-admin"])
 assemble_router = APIRouter(prefix="/api/v1/blueprints", tags=["blueprints"])
 
 
+async def _audited(
+    audit: Audit, caller: AuthContext | SuperAdminContext, blueprint: BlueprintWithSteps, *, created: bool
+) -> dict[str, Any]:
+    await audit.blueprint_saved(caller, blueprint, created=created)
+    return {"data": blueprint}
+
+
 @tenant_router.post("/create", response_model=Envelope[BlueprintWithSteps])
-async def create(body: BlueprintCreate, auth: TenantAuth, session: SessionDep) -> dict[str, Any]:
-    return {"data": await service.create(session, auth, body)}
+async def create(
+    body: BlueprintCreate, auth: TenantAuth, session: SessionDep, audit: AuditDep
+) -> dict[str, Any]:
+    return await _audited(audit, auth, await service.create(session, auth, body), created=True)
 
 
 @tenant_router.post("/update", response_model=Envelope[BlueprintWithSteps])
-async def update(body: BlueprintUpdate, auth: TenantAuth, session: SessionDep) -> dict[str, Any]:
-    return {"data": await service.update(session, auth, body)}
+async def update(
+    body: BlueprintUpdate, auth: TenantAuth, session: SessionDep, audit: AuditDep
+) -> dict[str, Any]:
+    return await _audited(audit, auth, await service.update(session, auth, body), created=False)
 
 
 @tenant_router.post("/get", response_model=Envelope[BlueprintWithSteps])
@@ -52,19 +71,19 @@ async def list_(body: BlueprintList, auth: TenantAuth, session: SessionDep) -> d
 
 @super_admin_router.post("/create", response_model=Envelope[BlueprintWithSteps])
 async def super_admin_create(
-    body: SuperAdminBlueprintCreate, auth: SuperAdminAuth, session: SessionDep
+    body: SuperAdminBlueprintCreate, auth: SuperAdminAuth, session: SessionDep, audit: AuditDep
 ) -> dict[str, Any]:
     scope = tenant_scope(auth, org_id=body.org_id)
-    return {"data": await service.create(session, scope, body)}
+    return await _audited(audit, auth, await service.create(session, scope, body), created=True)
 
 
 @super_admin_router.post("/update", response_model=Envelope[BlueprintWithSteps])
 async def super_admin_update(
-    body: BlueprintUpdate, auth: SuperAdminAuth, session: SessionDep
+    body: BlueprintUpdate, auth: SuperAdminAuth, session: SessionDep, audit: AuditDep
 ) -> dict[str, Any]:
     blueprint = await service.get(session, None, body.id)
     scope = tenant_scope(auth, org_id=blueprint.org_id)
-    return {"data": await service.update(session, scope, body)}
+    return await _audited(audit, auth, await service.update(session, scope, body), created=False)
 
 
 @super_admin_router.post("/get", response_model=Envelope[BlueprintWithSteps])

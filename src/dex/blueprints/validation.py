@@ -1,7 +1,8 @@
 """Save-time validation of a blueprint against the operation registry.
 
 Walks the steps in position order tracking which entity type the run carries and which fields the
-context can hold (the entity's identifiers plus everything earlier steps produce), and rejects, naming
+context can hold (the entity's identifiers, everything earlier steps produce, and the step's own configured
+options), and rejects, naming
 the step and the field: unknown operations, an operation on the wrong entity type, and a required input
 nothing upstream can produce. Search operations find *other* entities, so they may run on any entity
 type; after a fan-out step the children carry the fan-out's child entity type.
@@ -19,6 +20,9 @@ from dex.operations.registry import OperationSpec, get_operation
 # What an entity's own input may carry: its identifiers and the search
 # parameters a batch may give each entity (a search step's query, filters, platform…).
 SEARCH_INPUTS = {"query", "provider_filters", "platform", "category", "app_installed", "job_title", "cascade"}
+# Identifiers a company-type entity may come with for the record-level operations: a carrier's USDOT number,
+# a docket, a contractor, a geography or address (Shovels geo id), a filing document.
+RECORD_INPUTS = {"dot_number", "carrier_name", "docket_id", "contractor_id", "geo_id", "document_url"}
 ENTITY_INPUT_FIELDS = {
     "company": {
         "company_domain",
@@ -27,6 +31,7 @@ ENTITY_INPUT_FIELDS = {
         "company_linkedin_url",
         "source_company_id",
         *SEARCH_INPUTS,
+        *RECORD_INPUTS,
     },
     "person": {
         "first_name",
@@ -106,7 +111,9 @@ def validate_steps(steps: Sequence[BlueprintStepIn], entity_type: str) -> None:
                 f"{label} operates on {spec.entity_type} entities, "
                 f"but runs carry {current} entities at that point"
             )
-        missing = _unsatisfied(spec, available)
+        # A declared option the step itself configures satisfies the requirement it names.
+        configured = set(step.step_config or {}) & set(spec.options)
+        missing = _unsatisfied(spec, available | configured)
         if missing is not None:
             raise BadRequest(
                 f"{label} requires {missing}, which neither the entity input nor an earlier step produces"

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
+from dex.audit.service import AuditDep
 from dex.console.paging import pager
 from dex.console.web import (
     CONSOLE_PREFIX,
@@ -95,7 +96,10 @@ async def budget_page(request: Request, auth: ConsoleOrgAdmin, session: SessionD
 
 @router.post("/usage/budgets")
 async def set_budget(
-    auth: ConsoleOrgAdmin, session: SessionDep, budget_credits: Annotated[str, Form(max_length=30)] = ""
+    auth: ConsoleOrgAdmin,
+    session: SessionDep,
+    audit: AuditDep,
+    budget_credits: Annotated[str, Form(max_length=30)] = "",
 ) -> Response:
     try:
         value = Decimal(budget_credits) if budget_credits.strip() else None
@@ -104,6 +108,7 @@ async def set_budget(
     if value is not None and (value < 0 or not value.is_finite()):
         raise BadRequest("The budget must be zero or more credits")
     await budgets.set_budget(session, auth, budget_credits=value)
+    await audit.budget_set(auth, auth.org_id, None, value)
     return RedirectResponse(f"{CONSOLE_PREFIX}/usage/budgets?saved=1", status_code=303)
 
 
@@ -135,6 +140,7 @@ async def create_webhook(
     auth: ConsoleOrgAdmin,
     session: SessionDep,
     settings: SettingsDep,
+    audit: AuditDep,
     url: Annotated[str, Form(max_length=2048)],
     description: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
@@ -143,12 +149,16 @@ async def create_webhook(
     endpoint = await webhooks.create_endpoint(
         session, auth, body, allow_private=settings.dex_webhook_allow_private_urls
     )
+    await audit.webhook_created(auth, endpoint)
     return render(request, "admin/webhook_created.html", endpoint=endpoint)
 
 
 @router.post("/webhooks/{endpoint_id}/delete")
-async def delete_webhook(endpoint_id: uuid.UUID, auth: ConsoleOrgAdmin, session: SessionDep) -> Response:
+async def delete_webhook(
+    endpoint_id: uuid.UUID, auth: ConsoleOrgAdmin, session: SessionDep, audit: AuditDep
+) -> Response:
     await webhooks.delete_endpoint(session, auth, endpoint_id)
+    await audit.webhook_deleted(auth, auth.org_id, endpoint_id)
     return RedirectResponse(f"{CONSOLE_PREFIX}/webhooks", status_code=303)
 
 
@@ -179,10 +189,11 @@ async def orgs(request: Request, admin: ConsoleSuperAdmin, session: SessionDep) 
 async def create_org(
     admin: ConsoleSuperAdmin,
     session: SessionDep,
+    audit: AuditDep,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     slug: Annotated[str, Form(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$")],
 ) -> Response:
-    await tenancy.create_org(session, admin, name=name, slug=slug)
+    await audit.org_created(admin, await tenancy.create_org(session, admin, name=name, slug=slug))
     return RedirectResponse(f"{CONSOLE_PREFIX}/admin/orgs", status_code=303)
 
 
@@ -206,11 +217,13 @@ async def companies(request: Request, admin: ConsoleSuperAdmin, session: Session
 async def create_company(
     admin: ConsoleSuperAdmin,
     session: SessionDep,
+    audit: AuditDep,
     org_id: Annotated[uuid.UUID, Form()],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     domain: Annotated[str, Form(max_length=255)] = "",
 ) -> Response:
-    await tenancy.create_company(session, admin, org_id=org_id, name=name, domain=domain or None)
+    company = await tenancy.create_company(session, admin, org_id=org_id, name=name, domain=domain or None)
+    await audit.company_created(admin, company)
     return RedirectResponse(f"{CONSOLE_PREFIX}/admin/companies?org_id={org_id}", status_code=303)
 
 
@@ -237,6 +250,7 @@ async def users(request: Request, admin: ConsoleSuperAdmin, session: SessionDep)
 async def create_user(
     admin: ConsoleSuperAdmin,
     session: SessionDep,
+    audit: AuditDep,
     org_id: Annotated[uuid.UUID, Form()],
     email: Annotated[str, Form(min_length=3, max_length=320)],
     password: Annotated[str, Form(min_length=8, max_length=1024)],
@@ -244,7 +258,7 @@ async def create_user(
     company_id: Annotated[str, Form()] = "",
     full_name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    await tenancy.create_user(
+    user = await tenancy.create_user(
         session,
         admin,
         org_id=org_id,
@@ -254,12 +268,15 @@ async def create_user(
         company_id=_optional_uuid(company_id),
         full_name=full_name or None,
     )
+    await audit.user_created(admin, user)
     return RedirectResponse(f"{CONSOLE_PREFIX}/admin/users?org_id={org_id}", status_code=303)
 
 
 @router.post("/admin/users/{user_id}/deactivate")
-async def deactivate_user(user_id: uuid.UUID, admin: ConsoleSuperAdmin, session: SessionDep) -> Response:
-    await tenancy.deactivate_user(session, admin, user_id=user_id)
+async def deactivate_user(
+    user_id: uuid.UUID, admin: ConsoleSuperAdmin, session: SessionDep, audit: AuditDep
+) -> Response:
+    await audit.user_deactivated(admin, await tenancy.deactivate_user(session, admin, user_id=user_id))
     return RedirectResponse(f"{CONSOLE_PREFIX}/admin/users", status_code=303)
 
 
@@ -282,15 +299,19 @@ async def create_token(
     request: Request,
     admin: ConsoleSuperAdmin,
     session: SessionDep,
+    audit: AuditDep,
     user_id: Annotated[uuid.UUID, Form()],
     name: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> Response:
     created = await tenancy.create_api_token(session, admin, user_id=user_id, name=name)
+    await audit.api_token_created(admin, created.row)
     # The raw token exists only in this response: it is shown once and never again.
     return render(request, "admin/token_created.html", row=created.row, token=created.token)
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-async def revoke_token(token_id: uuid.UUID, admin: ConsoleSuperAdmin, session: SessionDep) -> Response:
-    await tenancy.revoke_api_token(session, admin, token_id=token_id)
+async def revoke_token(
+    token_id: uuid.UUID, admin: ConsoleSuperAdmin, session: SessionDep, audit: AuditDep
+) -> Response:
+    await audit.api_token_revoked(admin, await tenancy.revoke_api_token(session, admin, token_id=token_id))
     return RedirectResponse(f"{CONSOLE_PREFIX}/admin/tokens", status_code=303)

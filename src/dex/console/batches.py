@@ -20,6 +20,7 @@ from dex.console.paging import pager
 from dex.console.web import CONSOLE_PREFIX, ConsoleRoute, ConsoleTenant, credits, is_partial, render
 from dex.db.engine import Database
 from dex.errors import BadRequest, NotFound
+from dex.kit.csvsafe import safe_row
 from dex.kit.deps import DatabaseDep, SessionDep
 from dex.kit.envelopes import PageRequest
 from dex.operations.repository import step_attempts
@@ -336,16 +337,19 @@ async def _result_lines(database: Database, auth: AuthContext, submission: Submi
         nodes = list(_flatten(status["runs"]))
         if fields is None:
             fields = sorted({key for node in nodes for key in (node["final_context"] or {})})
-            writer.writerow([*RESULT_COLUMNS, *fields, "other_fields"])
+            writer.writerow(safe_row([*RESULT_COLUMNS, *fields, "other_fields"]))
         for node in nodes:
             context = node["final_context"] or {}
             other = {key: value for key, value in context.items() if key not in fields}
+            # Values come from tenants' inputs and providers' answers: none may run in a spreadsheet.
             writer.writerow(
-                [
-                    *(node[column] if node[column] is not None else "" for column in RESULT_COLUMNS),
-                    *(_cell(context.get(key)) for key in fields),
-                    json.dumps(other, default=str) if other else "",
-                ]
+                safe_row(
+                    [
+                        *(node[column] if node[column] is not None else "" for column in RESULT_COLUMNS),
+                        *(_cell(context.get(key)) for key in fields),
+                        json.dumps(other, default=str) if other else "",
+                    ]
+                )
             )
         yield out.getvalue()
         out.seek(0)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from dex.audit.service import Audit, AuditDep
 from dex.blueprints import assembler
 from dex.blueprints import service as blueprints
 from dex.blueprints.schemas import BlueprintCreate, BlueprintStepIn, BlueprintUpdate
@@ -126,31 +127,20 @@ def _form_values(form: FormData) -> dict[str, Any]:
 
 
 async def _save(
-    request: Request, auth: AuthContext, session: Any, blueprint_id: uuid.UUID | None
+    request: Request, auth: AuthContext, session: Any, audit: Audit, blueprint_id: uuid.UUID | None
 ) -> Response:
     form = await request.form()
     values, rows = _form_values(form), _step_rows_of(form)
     try:
-        steps = _steps_in(rows)
+        fields = {**values, "description": values["description"] or None, "steps": _steps_in(rows)}
         if blueprint_id is None:
-            body: Any = BlueprintCreate(
-                name=values["name"],
-                description=values["description"] or None,
-                entity_type=values["entity_type"],
-                steps=steps,
-            )
+            created = BlueprintCreate(**fields)
             async with session.begin_nested():
-                saved = await blueprints.create(session, auth, body)
+                saved = await blueprints.create(session, auth, created)
         else:
-            body = BlueprintUpdate(
-                id=blueprint_id,
-                name=values["name"],
-                description=values["description"] or None,
-                entity_type=values["entity_type"],
-                steps=steps,
-            )
+            updated = BlueprintUpdate(id=blueprint_id, **fields)
             async with session.begin_nested():
-                saved = await blueprints.update(session, auth, body)
+                saved = await blueprints.update(session, auth, updated)
     except BadRequest as exc:
         return _editor(
             request, values=values, steps=rows, blueprint_id=blueprint_id, error=exc.message, status_code=400
@@ -164,12 +154,15 @@ async def _save(
             error=invalid_input(exc.errors()),
             status_code=422,
         )
+    await audit.blueprint_saved(auth, saved, created=blueprint_id is None)
     return RedirectResponse(f"{CONSOLE_PREFIX}/blueprints/{saved.id}", status_code=303)
 
 
 @router.post("/new")
-async def create_blueprint(request: Request, auth: ConsoleTenant, session: SessionDep) -> Response:
-    return await _save(request, auth, session, None)
+async def create_blueprint(
+    request: Request, auth: ConsoleTenant, session: SessionDep, audit: AuditDep
+) -> Response:
+    return await _save(request, auth, session, audit, None)
 
 
 # The assembler ------------------------------------------------------------------------------------------
@@ -221,7 +214,9 @@ async def assemble(request: Request, auth: ConsoleTenant) -> Response:
 
 
 @router.post("/assemble/save")
-async def save_assembled(request: Request, auth: ConsoleTenant, session: SessionDep) -> Response:
+async def save_assembled(
+    request: Request, auth: ConsoleTenant, session: SessionDep, audit: AuditDep
+) -> Response:
     form = await request.form()
     try:
         steps = json.loads(str(form.get("steps") or "[]"))
@@ -234,6 +229,7 @@ async def save_assembled(request: Request, auth: ConsoleTenant, session: Session
         steps=steps,
     )
     saved = await blueprints.create(session, auth, body)
+    await audit.blueprint_saved(auth, saved, created=True)
     return RedirectResponse(f"{CONSOLE_PREFIX}/blueprints/{saved.id}", status_code=303)
 
 
@@ -271,7 +267,7 @@ async def edit_blueprint(
 
 @router.post("/{blueprint_id}/edit")
 async def update_blueprint(
-    request: Request, blueprint_id: uuid.UUID, auth: ConsoleTenant, session: SessionDep
+    request: Request, blueprint_id: uuid.UUID, auth: ConsoleTenant, session: SessionDep, audit: AuditDep
 ) -> Response:
     await blueprints.get(session, auth.org_id, blueprint_id)
-    return await _save(request, auth, session, blueprint_id)
+    return await _save(request, auth, session, audit, blueprint_id)

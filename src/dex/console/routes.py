@@ -3,12 +3,14 @@ addresses under ``/console`` that name nothing. ``mount`` adds it and its static
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
+from dex.audit.logins import throttled_login
 from dex.console import admin, batches, blueprints, entities
 from dex.console.web import (
     CONSOLE_PREFIX,
@@ -20,10 +22,12 @@ from dex.console.web import (
     render,
     set_cookie,
 )
-from dex.errors import Unauthorized
-from dex.kit.deps import SessionDep, SettingsDep
+from dex.errors import TooManyRequests, Unauthorized
+from dex.kit.deps import DatabaseDep, SessionDep, SettingsDep
+from dex.kit.network import ClientAddress
 from dex.tenancy import service as tenancy
 from dex.tenancy.context import SuperAdminContext
+from dex.tenancy.throttle import LoginKind
 
 router = APIRouter(prefix=CONSOLE_PREFIX, route_class=ConsoleRoute)
 
@@ -44,29 +48,48 @@ async def login_page(request: Request) -> Response:
 async def login(
     request: Request,
     session: SessionDep,
+    database: DatabaseDep,
     settings: SettingsDep,
+    address: ClientAddress,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1024)],
     super_admin: Annotated[str, Form()] = "",
     next: Annotated[str, Form(max_length=2048)] = "",
 ) -> Response:
+    # The same throttle and audit trail as the API's logins, and the same email normalisation.
+    email = email.strip().lower()
+    if super_admin:
+        kind: LoginKind = "super_admin"
+        authenticate = partial(tenancy.super_admin_login, session, settings, email=email, password=password)
+    else:
+        kind = "tenant"
+        authenticate = partial(tenancy.login, session, settings, email=email, password=password)
     try:
-        if super_admin:
-            token = await tenancy.super_admin_login(session, settings, email=email, password=password)
-        else:
-            token = await tenancy.login(session, settings, email=email, password=password)
-    except Unauthorized:
-        return render(
+        result = await throttled_login(
+            kind,
+            authenticate,
+            email=email,
+            session=session,
+            database=database,
+            settings=settings,
+            address=address,
+        )
+    except (Unauthorized, TooManyRequests) as refused:
+        locked = isinstance(refused, TooManyRequests)
+        page = render(
             request,
             "login.html",
-            status_code=401,
-            error="Wrong email or password.",
+            status_code=refused.status_code,
+            error="Too many failed sign-ins: try again later." if locked else "Wrong email or password.",
             next=next,
             email=email,
         )
+        if isinstance(refused, TooManyRequests):
+            page.headers["Retry-After"] = str(refused.retry_after_seconds)
+        return page
     home = f"{CONSOLE_PREFIX}/admin/orgs" if super_admin else f"{CONSOLE_PREFIX}/batches"
     response = RedirectResponse(_safe_next(next, home), status_code=303)
-    set_cookie(response, request, SESSION_COOKIE, token, settings.session_ttl_hours * 3600)
+    set_cookie(response, request, SESSION_COOKIE, result.token, settings.session_ttl_hours * 3600)
     return response
 
 

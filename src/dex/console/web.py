@@ -33,6 +33,7 @@ from starlette.responses import RedirectResponse, Response
 from dex import __version__
 from dex.errors import DexError, Forbidden, Unauthorized
 from dex.kit.deps import SessionDep, SettingsDep
+from dex.kit.network import cookie_secure
 from dex.tenancy.auth import authenticate_super_admin, authenticate_tenant
 from dex.tenancy.context import AuthContext, SuperAdminContext
 from dex.tenancy.tokens import looks_like_jwt
@@ -111,10 +112,6 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("The form's security token does not match; reload the page and try again")
 
 
-def secure_cookies(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
 def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int | None) -> None:
     response.set_cookie(
         name,
@@ -122,7 +119,7 @@ def set_cookie(response: Response, request: Request, name: str, value: str, max_
         max_age=max_age,
         httponly=True,
         samesite="strict",
-        secure=secure_cookies(request),
+        secure=cookie_secure(request, request.app.state.settings),
         path=CONSOLE_PREFIX,
     )
 

@@ -1,9 +1,9 @@
 """The coverage queries: everything is counted by PostgreSQL, whatever the number of people an org has
 (the seed system loaded every person of the org into memory and silently stopped at 1000).
 
-Related companies are those the target's own research listed (its stored ``customers``, ``competitors``…
-lists), so a check costs no provider call; they count as enriched when the org has an entity for their
-domain."""
+Related companies are those the target's research listed: its stored ``customers``, ``competitors``…
+lists, and for a list it has not stored, the one just looked up (``live``, see ``coverage.service``);
+they count as enriched when the org has an entity for their domain."""
 
 from __future__ import annotations
 
@@ -15,21 +15,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.queries import dumps
 from dex.operations.catalog.person_contact import DELIVERABLE
-from dex.operations.catalog.research import LOOKUPS
+from dex.operations.catalog.research import LOOKUPS, ListLookup
 
 
-def _related_lists() -> list[dict[str, str]]:
-    """Each research list a company payload may hold, and the item key naming a related company's domain
-    (the one its fan-out maps to ``company_domain``)."""
-    lists: dict[str, str] = {}
+def _related_lookups() -> dict[str, ListLookup]:
+    """The research lookup behind each list a company payload may hold (the first one naming it)."""
+    lookups: dict[str, ListLookup] = {}
     for lookup in LOOKUPS:
-        aliases = dict((target, source) for source, target in lookup.fan_out.item_aliases)
-        lists.setdefault(lookup.list_key, aliases.get("company_domain", "company_domain"))
-    return [{"category": category, "domain_key": key} for category, key in lists.items()]
+        lookups.setdefault(lookup.list_key, lookup)
+    return lookups
 
 
-RELATED_LISTS = _related_lists()
-CATEGORIES = tuple(entry["category"] for entry in RELATED_LISTS)
+def _domain_key(lookup: ListLookup) -> str:
+    """The item key naming a related company's domain (the one its fan-out maps to ``company_domain``)."""
+    aliases = dict((target, source) for source, target in lookup.fan_out.item_aliases)
+    return aliases.get("company_domain", "company_domain")
+
+
+RELATED_LOOKUPS = _related_lookups()
+RELATED_LISTS = [
+    {"category": category, "domain_key": _domain_key(lookup)} for category, lookup in RELATED_LOOKUPS.items()
+]
+CATEGORIES = tuple(RELATED_LOOKUPS)
 
 # A company-scoped caller sees only its company's entities.
 SCOPED = "(CAST(:company_id AS uuid) IS NULL OR {alias}.company_id = CAST(:company_id AS uuid))"
@@ -42,18 +49,22 @@ def _domain(expression: str) -> str:
 
 
 TARGET = f"""
-    SELECT entity_id, canonical_domain, canonical_name, industry, canonical_payload, last_enriched_at
+    SELECT entity_id, canonical_domain, canonical_name, linkedin_url, industry, canonical_payload,
+           last_enriched_at
     FROM company_entities t
     WHERE t.org_id = :org_id AND t.canonical_domain = :domain AND {SCOPED.format(alias="t")}
 """
 
+# The lists: the target's stored ones, and the ones looked up live for what it has not stored (``:live``,
+# an object of lists; a target the org has not enriched has only those).
 RELATED = f"""
     SELECT DISTINCT c.category, {_domain("item ->> c.domain_key")} AS domain
-    FROM target t
+    FROM (SELECT COALESCE((SELECT canonical_payload FROM target), '{{}}'::jsonb) || CAST(:live AS jsonb)
+          AS payload) t
     CROSS JOIN jsonb_to_recordset(CAST(:lists AS jsonb)) AS c(category text, domain_key text)
     CROSS JOIN LATERAL jsonb_array_elements(
-        CASE WHEN jsonb_typeof(t.canonical_payload -> c.category) = 'array'
-             THEN t.canonical_payload -> c.category ELSE '[]'::jsonb END
+        CASE WHEN jsonb_typeof(t.payload -> c.category) = 'array'
+             THEN t.payload -> c.category ELSE '[]'::jsonb END
     ) AS item
     WHERE jsonb_typeof(item) = 'object'
 """
@@ -69,7 +80,7 @@ ENRICHED_RELATED = f"""
 
 TARGET_QUERY = text(
     f"""
-    SELECT t.entity_id, t.canonical_name, t.industry, t.last_enriched_at,
+    SELECT t.entity_id, t.canonical_name, t.linkedin_url, t.industry, t.last_enriched_at,
            t.canonical_payload ->> 'company_name' AS payload_name,
            t.canonical_payload ->> 'industry_primary' AS payload_industry,
            ARRAY(SELECT key FROM jsonb_each(COALESCE(t.canonical_payload, '{{}}'::jsonb))
@@ -133,17 +144,19 @@ class CoverageRepository:
         row = (await self.session.execute(TARGET_QUERY, {**self.params, "domain": domain})).mappings().first()
         return dict(row) if row else None
 
-    async def categories(self, domain: str) -> dict[str, dict[str, Any]]:
+    async def categories(self, domain: str, live: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
         rows = await self.session.execute(
-            CATEGORY_QUERY, {**self.params, "domain": domain, "lists": dumps(RELATED_LISTS)}
+            CATEGORY_QUERY,
+            {**self.params, "domain": domain, "lists": dumps(RELATED_LISTS), "live": dumps(live)},
         )
         return {row["category"]: dict(row) for row in rows.mappings()}
 
-    async def people(self, domain: str) -> dict[str, Any]:
+    async def people(self, domain: str, live: dict[str, list[Any]]) -> dict[str, Any]:
         params = {
             **self.params,
             "domain": domain,
             "lists": dumps(RELATED_LISTS),
+            "live": dumps(live),
             "deliverable": sorted(DELIVERABLE),
         }
         return dict((await self.session.execute(PEOPLE_QUERY, params)).mappings().one())

@@ -1,16 +1,25 @@
-"""Is there enough enriched data around a prospect's market to do outbound?"""
+"""Is there enough enriched data around a prospect's market to do outbound?
+
+The market is the target's research lists (customers, competitors, similar companies, alumni, champions):
+those the target's entity has stored, and the others looked up live from RevenueInfra during the check."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.coverage.repository import CATEGORIES, CoverageRepository
+from dex.config import Settings
+from dex.coverage.repository import CATEGORIES, RELATED_LOOKUPS, CoverageRepository
 from dex.coverage.schemas import CategoryCoverage, Coverage, PeopleCoverage, Target
 from dex.entities.identity import domain as normalize_domain
 from dex.errors import BadRequest
-from dex.tenancy.context import AuthContext
+from dex.operations.engine import execute_operation
+from dex.operations.registry import registry
+from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
+from dex.providers.runtime import ProviderRuntime
+from dex.tenancy.context import AuthContext, requester_for
 
 READY_PCT = 50.0
 
@@ -66,12 +75,66 @@ def recommendation(overall: str, categories: dict[str, CategoryCoverage], people
     return f"{sentence[0].upper()}{sentence[1:]} to improve coverage."
 
 
-async def check(session: AsyncSession, scope: AuthContext, raw_domain: str) -> Coverage:
+async def live_lists(
+    session: AsyncSession,
+    scope: AuthContext,
+    runtime: ProviderRuntime,
+    settings: Settings,
+    domain: str,
+    categories: list[str],
+    *,
+    name: str | None,
+    linkedin: str | None,
+) -> dict[str, list[Any]]:
+    """The research lists the target has not stored, looked up now (all at once) by running their
+    research operations, recorded in the operation history like any execution (what they cost included).
+    A lookup that fails or finds nothing gives an empty list. Competitors are asked by the target's name
+    (its domain without one) and LinkedIn page, as the competitor lookup needs."""
+    company = {"company_domain": domain, "company_name": name or domain, "company_linkedin_url": linkedin}
+    company_input = {key: value for key, value in company.items() if value}
+    operations = registry()
+    results = await asyncio.gather(
+        *(
+            execute_operation(
+                operations[RELATED_LOOKUPS[category].operation_id],
+                company_input,
+                providers=runtime.context(scope.org_id, requester=requester_for(scope)),
+                settings=settings,
+            )
+            for category in categories
+        )
+    )
+    await record_operation_runs(
+        session,
+        [operation_run_row(result, auth=scope, input_payload=company_input) for result in results],
+        [row for result in results for row in attempt_rows(result, scope.org_id)],
+    )
+    lists = {}
+    for category, result in zip(categories, results, strict=True):
+        items = (result.output or {}).get(category) if result.status == "found" else None
+        lists[category] = items if isinstance(items, list) else []
+    return lists
+
+
+async def check(
+    session: AsyncSession,
+    scope: AuthContext,
+    raw_domain: str,
+    *,
+    runtime: ProviderRuntime,
+    settings: Settings,
+) -> Coverage:
     domain = normalize_domain(raw_domain)
     if domain is None:
         raise BadRequest("domain is required")
     repo = CoverageRepository(session, scope.org_id, scope.own_company_id())
     row = await repo.target(domain)
+    stored = set(row["fields_present"]) if row else set()
+    missing = [category for category in CATEGORIES if category not in stored]
+    name, linkedin = (
+        (row["canonical_name"] or row["payload_name"], row["linkedin_url"]) if row else (None, None)
+    )
+    live = await live_lists(session, scope, runtime, settings, domain, missing, name=name, linkedin=linkedin)
     target = Target(
         domain=domain,
         enriched=row is not None,
@@ -82,9 +145,9 @@ async def check(session: AsyncSession, scope: AuthContext, raw_domain: str) -> C
         last_enriched_at=row["last_enriched_at"] if row else None,
         age_hours=round(float(row["age_hours"]), 2) if row and row["age_hours"] is not None else None,
     )
-    rows = await repo.categories(domain) if row else {}
-    categories = {name: _category(rows.get(name)) for name in CATEGORIES}
-    counts = await repo.people(domain) if row else {}
+    rows = await repo.categories(domain, live)
+    categories = {category: _category(rows.get(category)) for category in CATEGORIES}
+    counts = await repo.people(domain, live)
     people = PeopleCoverage(
         total_count=counts.get("total_count", 0),
         at_target_count=counts.get("at_target_count", 0),

@@ -3,26 +3,27 @@
 Datasets ``dx_company_entities_v1`` and ``dx_person_entities_v1``: the contract's columns in its order,
 then the canonical columns it does not name (v1 allows additive columns). Rows come from a server-side
 cursor in chunks and are encoded chunk by chunk, so memory stays constant whatever the row count. No
-secrets and no payload blobs are exported: only canonical columns and lineage ids.
+secrets and no payload blobs are exported: only canonical columns and lineage ids. In CSV, a text cell a
+spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) starts with
+a single quote (``dex.kit.csvsafe``); JSONL carries values exactly as stored.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from fastapi.responses import StreamingResponse
-from sqlalchemy import DateTime, Select, func, select
+from sqlalchemy import DateTime, Select, String, Text, func, select
 
 from dex.db.engine import Database
 from dex.db.queries import dumps
 from dex.entities.models import CompanyEntity, PersonEntity
 from dex.entities.schemas import ExportRequest
 from dex.entities.service import entity_scope
+from dex.kit.csvsafe import write_csv
 from dex.tenancy.context import AuthContext
 
 EXPORT_SCHEMA_VERSION = "v1"
@@ -49,6 +50,15 @@ class Dataset:
             if isinstance(column.type, DateTime)
         )
 
+    @property
+    def text_positions(self) -> tuple[int, ...]:
+        """Where the text cells are in an exported row: the only ones a spreadsheet could run."""
+        return tuple(
+            position
+            for position, column in enumerate(self.columns, start=1)
+            if isinstance(column.type, String)
+        )
+
 
 def _company_columns() -> tuple[Any, ...]:
     entity = CompanyEntity
@@ -70,7 +80,7 @@ def _company_columns() -> tuple[Any, ...]:
         entity.last_operation_id,
         entity.last_run_id,
         # The providers that contributed, in the order their data was first merged.
-        func.array_to_string(entity.source_providers, ",").label("source_priority"),
+        func.array_to_string(entity.source_providers, ",", type_=Text).label("source_priority"),
         entity.record_version,
         entity.updated_at,
         entity.employee_range,
@@ -110,15 +120,16 @@ DATASETS = {
 }
 
 
-def encode_csv(rows: Sequence[Sequence[Any]], timestamp_positions: Sequence[int] = ()) -> str:
-    """CSV of ``rows``: timestamps (at ``timestamp_positions``) in ISO 8601, NULL as an empty cell (the
-    csv module's own rendering of None). Only the timestamp cells are touched: a million-row export is
-    twenty million cells."""
+def encode_csv(
+    rows: Sequence[Sequence[Any]], timestamp_positions: Sequence[int], text_positions: Sequence[int]
+) -> str:
+    """CSV of ``rows``: timestamps (at ``timestamp_positions``) in ISO 8601, text (at ``text_positions``)
+    that a spreadsheet would run as a formula neutralised (``dex.kit.csvsafe``), NULL as an empty cell (the
+    csv module's own rendering of None). Only those cells are touched: a million-row export is twenty
+    million cells."""
     if timestamp_positions:
         rows = [_iso_timestamps(row, timestamp_positions) for row in rows]
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
+    return write_csv(rows, text_positions)
 
 
 def _iso_timestamps(row: Sequence[Any], positions: Sequence[int]) -> list[Any]:
@@ -149,13 +160,13 @@ async def export_chunks(
     """The encoded export, a chunk of rows at a time, read on a connection of its own (a streaming
     response outlives the request's session)."""
     if fmt == "csv":
-        yield encode_csv([dataset.header]).encode()
+        yield write_csv([dataset.header]).encode()
     async with database.engine.connect() as connection:
         result = await connection.stream(statement)
         async for partition in result.partitions():
             rows = [(EXPORT_SCHEMA_VERSION, *row) for row in partition]
             if fmt == "csv":
-                encoded = encode_csv(rows, dataset.timestamp_positions)
+                encoded = encode_csv(rows, dataset.timestamp_positions, dataset.text_positions)
             else:
                 encoded = encode_jsonl(dataset.header, rows)
             yield encoded.encode()

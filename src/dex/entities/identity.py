@@ -33,13 +33,16 @@ def linkedin(value: Any) -> str | None:
 
 
 def domain(value: Any) -> str | None:
+    """Lowercased; a URL gives its network location; cut at the first ``/``; no leading ``www.``. A port
+    stays part of the domain (``acme.io:8443`` and ``acme.io`` are different keys), as it did in the
+    system whose entity ids dex keeps."""
     result = text(value)
     if result is None:
         return None
     result = result.lower()
     if "://" in result:
         result = urlsplit(result).netloc or result.split("://", 1)[1]
-    result = result.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
+    result = result.split("/", 1)[0]
     if result.startswith("www."):
         result = result[4:]
     return result or None
@@ -88,7 +91,7 @@ def _first(context: dict[str, Any], keys: tuple[str, ...], normalize: Any) -> An
 COMPANY_COLUMNS: dict[str, tuple[tuple[str, ...], Any]] = {
     "canonical_domain": (("canonical_domain", "company_domain", "domain"), domain),
     "canonical_name": (("canonical_name", "company_name", "name"), text),
-    "linkedin_url": (("company_linkedin_url", "linkedin_url"), linkedin),
+    "linkedin_url": (("linkedin_url", "company_linkedin_url"), linkedin),
     "industry": (("industry", "industry_primary"), text),
     "employee_count": (("employee_count",), integer),
     "employee_range": (("employee_range",), text),
@@ -134,6 +137,8 @@ class Identity:
     natural_keys: tuple[tuple[str, str], ...]
     # The canonical columns of the context, which the identity was read from.
     columns: dict[str, Any] = field(compare=False)
+    # The context named its entity (a valid ``entity_id``): that row is looked up before natural keys.
+    explicit: bool = field(default=False, compare=False)
 
 
 IDENTITY_KEYS = {
@@ -155,7 +160,7 @@ def resolve_identity(org_id: uuid.UUID, entity_type: str, context: dict[str, Any
             keys.append((column, value.lower() if label in ("name", "full_name") else value))
     explicit = _uuid(context.get("entity_id"))
     if explicit is not None:
-        return Identity(entity_type, explicit, tuple(keys), columns)
+        return Identity(entity_type, explicit, tuple(keys), columns, explicit=True)
     if not keys:
         return None
     column, value = keys[0]

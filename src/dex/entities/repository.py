@@ -50,6 +50,8 @@ class UpsertResult:
     record_version: int
     created: bool
     fields_updated: tuple[str, ...]
+    # Unique keys the context carried that stayed with another entity: (column, value, that entity's id).
+    conflicts: tuple[tuple[str, str, uuid.UUID], ...] = ()
 
 
 # Context key where the pipeline records which operation and provider produced each field.
@@ -75,10 +77,32 @@ class EntityWrite:
     lineage: Lineage
 
 
+# A list item's ``raw`` is a provider's own answer for that item (search results): the client sees it in the
+# step output and the provider attempt keeps the whole answer, so the entity does not store another copy.
+PROVIDER_ITEM_KEY = "raw"
+
+
+def _without_provider_items(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    return [
+        {key: inner for key, inner in item.items() if key != PROVIDER_ITEM_KEY}
+        if isinstance(item, dict)
+        else item
+        for item in value
+    ]
+
+
 def merge_payload(existing: dict[str, Any] | None, incoming: dict[str, Any]) -> dict[str, Any]:
     """Incoming non-null values overwrite; nulls never erase; nested objects are replaced wholesale."""
     merged = dict(existing or {})
-    merged.update({key: value for key, value in incoming.items() if value is not None and key != LINEAGE_KEY})
+    merged.update(
+        {
+            key: _without_provider_items(value)
+            for key, value in incoming.items()
+            if value is not None and key != LINEAGE_KEY
+        }
+    )
     return merged
 
 
@@ -245,13 +269,37 @@ class EntityBatch:
                 self.holders[(org_id, column, new)] = row
         self.rows[row.key] = row
 
-    def _find(self, org_id: uuid.UUID, entity_id: uuid.UUID, columns: dict[str, Any]) -> EntityRow | None:
+    def _find(self, org_id: uuid.UUID, identity: Identity) -> EntityRow | None:
+        """The row a context merges into: the one it names by ``entity_id`` if that exists, else the
+        holder of its strongest unique key, else the row of its derived id."""
+        columns = identity.columns
+        if identity.explicit and (named := self.rows.get((org_id, identity.entity_id))) is not None:
+            return named
         for column in UNIQUE_KEYS[self.entity_type]:
             if columns.get(column) is not None:
                 row = self.holders.get((org_id, column, columns[column]))
-                if row is not None:
+                if row is not None and not self._someone_else(row, columns):
                     return row
-        return self.rows.get((org_id, entity_id))
+        return self.rows.get((org_id, identity.entity_id))
+
+    def _someone_else(self, row: EntityRow, columns: dict[str, Any]) -> bool:
+        """Whether ``row`` is a different person than the context, though they share a weaker key: two
+        LinkedIn profiles are two people, whatever email a provider guessed for both."""
+        if self.entity_type != "person":
+            return False
+        theirs, ours = row.values.get("linkedin_url"), columns.get("linkedin_url")
+        return theirs is not None and ours is not None and theirs != ours
+
+    def _taken_keys(
+        self, org_id: uuid.UUID, columns: dict[str, Any], row: EntityRow | None
+    ) -> list[tuple[str, str, EntityRow]]:
+        """The context's unique keys another row holds: they stay with that row."""
+        taken = []
+        for column in UNIQUE_KEYS[self.entity_type]:
+            holder = self.holders.get((org_id, column, columns.get(column)))
+            if columns.get(column) is not None and holder is not None and holder is not row:
+                taken.append((column, columns[column], holder))
+        return taken
 
     def merge(self, write: EntityWrite, identity: Identity) -> UpsertResult:
         """Merge one context, as one upsert of it would."""
@@ -262,7 +310,15 @@ class EntityBatch:
             "last_operation_id": lineage.operation_id,
             "last_run_id": lineage.run_id,
         }
-        row = self._find(write.org_id, identity.entity_id, columns)
+        row = self._find(write.org_id, identity)
+        taken = self._taken_keys(write.org_id, columns, row)
+        conflicts = tuple((column, value, holder.values["entity_id"]) for column, value, holder in taken)
+        if row is None and taken:
+            # A new entity does not take a key another one holds: the key, and the context fields it
+            # came from, stay out of it.
+            columns = {**columns, **{column: None for column, _, _ in taken}}
+            dropped = {key for column, _, _ in taken for key in COLUMNS[self.entity_type][column][0]}
+            context = {key: value for key, value in context.items() if key not in dropped}
         if row is None:
             created = provenance(
                 columns.keys() | context.keys(), columns, context, lineage, self.now, sources
@@ -282,7 +338,9 @@ class EntityBatch:
                 written=True,
             )
             self._hold(row, {})
-            return UpsertResult(self.entity_type, identity.entity_id, 1, True, tuple(sorted(created)))
+            return UpsertResult(
+                self.entity_type, identity.entity_id, 1, True, tuple(sorted(created)), conflicts
+            )
 
         existing = row.values
         previous = {column: existing[column] for column in columns}
@@ -321,7 +379,9 @@ class EntityBatch:
         }
         row.written = True
         self._hold(row, previous)
-        return UpsertResult(self.entity_type, existing["entity_id"], version, False, tuple(sorted(changed)))
+        return UpsertResult(
+            self.entity_type, existing["entity_id"], version, False, tuple(sorted(changed)), conflicts
+        )
 
     def changed_rows(self) -> list[dict[str, Any]]:
         return [

@@ -11,7 +11,6 @@ from fastapi.responses import StreamingResponse
 from dex.entities import service
 from dex.entities.export import MEDIA_TYPES, export_response
 from dex.entities.schemas import (
-    ChangeReport,
     ChangesRequest,
     CompanyEntityOut,
     CompanyQuery,
@@ -29,6 +28,7 @@ from dex.entities.schemas import (
 )
 from dex.kit.deps import SessionDep
 from dex.kit.envelopes import Envelope
+from dex.operations.catalog.changes import ChangeReport
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
 
 router = APIRouter(prefix="/api/v1/entities", tags=["entities"])
@@ -104,6 +104,8 @@ async def changes(body: ChangesRequest, auth: FlexibleAuth, session: SessionDep)
 )
 async def export(body: ExportRequest, auth: FlexibleAuth, request: Request) -> StreamingResponse:
     """Every entity of the org (of the caller's company for company-scoped roles) as CSV or JSONL per the
-    export contract v1, streamed."""
+    export contract v1, streamed. In CSV, a text cell a spreadsheet would run as a formula (starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written with a leading single quote; numbers,
+    and text that is only a signed number, are written as they are. JSONL carries values as stored."""
     scope = tenant_scope(auth, org_id=body.org_id)
     return export_response(request.app.state.db, scope, body)

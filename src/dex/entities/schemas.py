@@ -16,7 +16,6 @@ from dex.kit.envelopes import JSON_INTEGER_MAX
 from dex.vocabulary import EntityType
 
 ExportFormat = Literal["csv", "jsonl"]
-ChangeType = Literal["added", "removed", "increased", "decreased", "changed"]
 
 T = TypeVar("T")
 
@@ -189,28 +188,3 @@ class SnapshotList(BaseModel):
     items: list[SnapshotOut]
     returned: int
     total: int
-
-
-class FieldChange(BaseModel):
-    field: str
-    previous_value: Any
-    current_value: Any
-    change_type: ChangeType
-    # Numeric changes only; percent_change is null when the previous value is 0.
-    absolute_change: float | None = None
-    percent_change: float | None = None
-
-
-class ChangeReport(BaseModel):
-    """The live row against its previous version (the snapshot taken when it was overwritten)."""
-
-    entity_type: EntityType
-    entity_id: uuid.UUID
-    has_changes: bool
-    reason: Literal["insufficient_history", "no_changes"] | None
-    previous_record_version: int | None
-    current_record_version: int
-    previous_snapshot_at: datetime | None
-    current_snapshot_at: datetime
-    changes: list[FieldChange]
-    unchanged_fields: list[str]

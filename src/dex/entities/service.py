@@ -215,14 +215,25 @@ def diff_payloads(
 async def detect_changes(
     session: AsyncSession, scope: AuthContext, request: ChangesRequest
 ) -> dict[str, Any]:
-    """The live row of an entity of the caller's org against its previous version (unlike the seed system,
-    which compared the two newest snapshots and so lagged one upsert behind)."""
-    reads = EntityReads(session, scope)
-    live = await reads.entity(request.entity_type, request.entity_id)
-    if live is None:
+    report = await entity_changes(
+        EntityReads(session, scope), request.entity_type, request.entity_id, request.fields_to_watch
+    )
+    if report is None:
         raise NotFound("Entity not found")
+    return report
+
+
+async def entity_changes(
+    reads: EntityReads, entity_type: str, entity_id: uuid.UUID, fields_to_watch: list[str] | None
+) -> dict[str, Any] | None:
+    """The live row of an entity of the caller's org against its previous version (unlike the seed system,
+    which compared the two newest snapshots and so lagged one upsert behind); None when the caller has no
+    such entity."""
+    live = await reads.entity(entity_type, entity_id)
+    if live is None:
+        return None
     report = {
-        "entity_type": request.entity_type,
+        "entity_type": entity_type,
         "entity_id": live.entity_id,
         "current_record_version": live.record_version,
         "current_snapshot_at": live.updated_at,
@@ -231,7 +242,7 @@ async def detect_changes(
     }
     previous = None
     if live.record_version > 1:
-        previous = await reads.snapshot(request.entity_type, live.entity_id, live.record_version - 1)
+        previous = await reads.snapshot(entity_type, live.entity_id, live.record_version - 1)
     if previous is None:
         return {
             **report,
@@ -244,5 +255,5 @@ async def detect_changes(
         **report,
         "previous_record_version": previous.record_version,
         "previous_snapshot_at": previous.captured_at,
-        **diff_payloads(previous.canonical_payload, live.canonical_payload or {}, request.fields_to_watch),
+        **diff_payloads(previous.canonical_payload, live.canonical_payload or {}, fields_to_watch),
     }

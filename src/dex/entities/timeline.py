@@ -135,6 +135,48 @@ def upsert_event(
     }
 
 
+def identity_conflict_events(
+    *,
+    org_id: uuid.UUID,
+    company_id: uuid.UUID,
+    pipeline_run_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    upserted: Any,
+) -> list[dict[str, Any]]:
+    """Events for identity conflicts of an upsert (``upserted.conflicts``): the run's entity carried a
+    unique key (a work email, a domain) another entity already holds, and the two were kept apart —
+    typically two people with different LinkedIn profiles to whom a provider guessed the same email.
+    Both entities' timelines say so, so an operator sees why the key is missing from one of them."""
+    events = []
+    for column, value, holder in upserted.conflicts:
+        for entity_id, other, summary in (
+            (upserted.entity_id, holder, f"{column} {value} kept by entity {holder}, not merged"),
+            (holder, upserted.entity_id, f"{column} {value} also claimed by entity {upserted.entity_id}"),
+        ):
+            events.append(
+                {
+                    "org_id": org_id,
+                    "company_id": company_id,
+                    "entity_type": upserted.entity_type,
+                    "entity_id": entity_id,
+                    "operation_id": "entity.identity_conflict",
+                    "pipeline_run_id": pipeline_run_id,
+                    "submission_id": submission_id,
+                    "provider": None,
+                    "status": "skipped",
+                    "fields_updated": None,
+                    "summary": summary,
+                    "metadata_": {
+                        "event_type": "identity_conflict",
+                        "field": column,
+                        "value": value,
+                        "other_entity_id": str(other),
+                    },
+                }
+            )
+    return events
+
+
 def fan_out_events(
     *,
     org_id: uuid.UUID,
@@ -222,7 +264,8 @@ async def repoint_run_events(session: AsyncSession, moves: list[dict[str, Any]])
             "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
             "AS v(run_id uuid, entity_type text, entity_id uuid) "
             "WHERE t.pipeline_run_id = v.run_id AND t.entity_type = v.entity_type "
-            "AND t.entity_id <> v.entity_id AND t.metadata ->> 'event_type' <> 'entity_upsert'"
+            "AND t.entity_id <> v.entity_id "
+            "AND t.metadata ->> 'event_type' NOT IN ('entity_upsert', 'identity_conflict')"
         ),
         {"rows": dumps(moves)},
     )

@@ -1,6 +1,8 @@
 """``/api/internal/*``: the API an external runner written against the original system drives runs with.
 Off — every path answers 404 — unless ``INTERNAL_API_KEY`` is set; then the bearer must be that key
-(compared in constant time) and ``x-internal-org-id`` must name the org whose runs are touched."""
+(compared in constant time). The org acted for is the one ``x-internal-org-id`` names, or without that
+header the one owning the run, step or submission the body names (see ``dex.internal.owners``); freshness
+checks name no row, so they need the header."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from dex.errors import NotFound, Unauthorized
 from dex.internal import service
+from dex.internal.owners import owning_org
 from dex.internal.schemas import (
     EntityUpsertRequest,
     FanOutRequest,
@@ -31,7 +34,7 @@ from dex.internal.schemas import (
 from dex.kit.deps import SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope
 from dex.pipeline.schemas import RunOut, StepResultOut, SubmissionRow
-from dex.tenancy.auth import authenticate_tenant, bearer_scheme
+from dex.tenancy.auth import INTERNAL_ORG_HEADER, authenticate_tenant, bearer_scheme
 from dex.tenancy.context import AuthContext
 from dex.tenancy.tokens import secrets_match
 
@@ -48,8 +51,21 @@ async def internal_scope(
         raise Unauthorized("Missing authorization token")
     if not secrets_match(credentials.credentials, settings.internal_api_key):
         raise Unauthorized("Invalid internal API key")
+    if INTERNAL_ORG_HEADER not in request.headers:
+        org_id = await owning_org(session, await _json_body(request))
+        if org_id is not None:
+            return AuthContext(
+                org_id=org_id, user_id=None, company_id=None, role="org_admin", auth_method="internal"
+            )
     # The internal-key path of tenant auth: the org header is required and must name an existing org.
     return await authenticate_tenant(session, settings, credentials.credentials, request.headers)
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        return None  # not JSON: the body's own validation reports it
 
 
 InternalScope = Annotated[AuthContext, Depends(internal_scope)]

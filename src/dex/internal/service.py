@@ -43,6 +43,7 @@ from dex.pipeline.progress import PlanCache, Progress
 from dex.pipeline.runner import merge_context
 from dex.pipeline.runs import RunRef
 from dex.pipeline.service import run_steps
+from dex.pipeline.views import run_snapshot
 from dex.tenancy.context import AuthContext
 from dex.vocabulary import ENTITY_TYPES
 
@@ -125,20 +126,9 @@ async def take_run(
             .where(StepResult.pipeline_run_id == run.id, StepResult.status.in_(states.PENDING_STEP_STATUSES))
             .values(available_at=None)
         )
-    snapshot = dict(await repo.load_snapshot(session, run.blueprint_version_id))
-    snapshot["entity"] = {
-        "index": run.entity_index,
-        "entity_type": run.entity_type,
-        "input": run.entity_input,
-    }
-    if run.parent_pipeline_run_id is not None:
-        snapshot["fan_out"] = {
-            "parent_pipeline_run_id": str(run.parent_pipeline_run_id),
-            "start_from_position": run.start_from_position,
-        }
     return {
         "run": run,
-        "blueprint_snapshot": snapshot,
+        "blueprint_snapshot": await run_snapshot(session, run),
         "submission": await session.get(Submission, run.submission_id),
         "steps": await run_steps(session, run.id),
     }
@@ -259,14 +249,14 @@ COUNT_RUNS = text(
            count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
            count(*) FILTER (WHERE status = 'failed') AS failed,
            count(*) FILTER (WHERE status = 'canceled') AS canceled
-    FROM pipeline_runs WHERE submission_id = :id
+    FROM pipeline_runs WHERE submission_id = :id AND superseded_at IS NULL
     """
 )
 
 
 async def sync_submission(session: AsyncSession, scope: AuthContext, submission_id: uuid.UUID) -> Submission:
-    """Recount the submission's runs (every depth) and correct its counters if they drifted; its status is
-    re-derived from them in the same statement."""
+    """Recount the submission's runs (every depth, less those a retry superseded) and correct its counters
+    if they drifted; its status is re-derived from them in the same statement."""
     submission = await load_submission(session, scope, submission_id, lock=True)
     actual = (await session.execute(COUNT_RUNS, {"id": submission.id})).mappings().one()
     stored = {

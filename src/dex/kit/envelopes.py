@@ -12,6 +12,8 @@ T = TypeVar("T")
 # as floats, states exactly). It is the bound of unbounded counts such as offsets: without one, a value past
 # PostgreSQL's bigint fails in the database instead of as an invalid request.
 JSON_INTEGER_MAX = 2**53 - 1
+# The most rows one page of a list holds.
+LIST_CAP = 1000
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -27,6 +29,8 @@ class Pagination(BaseModel):
     limit: int
     offset: int
     returned: int
+    # More rows past this page: a client that sent no paging fields knows its list was capped.
+    has_more: bool
 
 
 class ListEnvelope(BaseModel, Generic[T]):
@@ -40,14 +44,22 @@ class ListEnvelope(BaseModel, Generic[T]):
 class PageRequest(BaseModel):
     """Paging fields every list endpoint accepts in its JSON body."""
 
-    limit: int = Field(default=100, ge=1, le=1000)
+    # Without paging fields a list returns every row, as the original system did, up to this cap
+    # (then ``pagination.has_more`` says so).
+    limit: int = Field(default=LIST_CAP, ge=1, le=LIST_CAP)
     offset: int = Field(default=0, ge=0, le=JSON_INTEGER_MAX)
 
 
 def list_envelope(items: list[Any], *, total: int, page: PageRequest) -> dict[str, Any]:
     return {
         "data": items,
-        "pagination": {"total": total, "limit": page.limit, "offset": page.offset, "returned": len(items)},
+        "pagination": {
+            "total": total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "returned": len(items),
+            "has_more": page.offset + len(items) < total,
+        },
     }
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from dex.config import Settings
+from dex.operations.actions import reference_action
+from dex.operations.history import EntityHistory
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import OperationSpec
 from dex.providers.base import Attempt, ProviderContext
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 class Outcome:
     status: str
     output: dict[str, Any] | None = None
+    # Inputs present but unusable (a value outside the supported ones), reported like absent ones.
+    missing_inputs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +43,8 @@ class Invocation:
     options: dict[str, Any]
     providers: ProviderContext
     settings: Settings
+    # The caller's entity history, for operations that read it (change detection); None where unavailable.
+    history: EntityHistory | None = None
 
     def option(self, name: str, default: Any = None) -> Any:
         """A step option: ``options`` first (how dex delivers step_config), then the seed system's
@@ -50,6 +56,11 @@ class Invocation:
             return step_config[name]
         return self.input.raw.get(name, default)
 
+    def configured(self) -> OperationInput:
+        """The input with the spec's declared options filled in where it lacks them (:func:`with_options`),
+        read with the input's hardening."""
+        return with_options(self.spec, self.input, self.options)
+
     def provider_order(self) -> list[str]:
         """The spec's providers reordered by its order setting ( split on commas, trim, keep
         only allowed names, fall back to the default when nothing is left)."""
@@ -60,6 +71,19 @@ class Invocation:
         chosen = [name.strip().lower() for name in configured.split(",")]
         order = [name for i, name in enumerate(chosen) if name in default and name not in chosen[:i]]
         return order or default
+
+
+def with_options(spec: OperationSpec, inp: OperationInput, options: dict[str, Any]) -> OperationInput:
+    """The input, with each option the operation reads (``spec.options``) filled in from the step options
+    or ``input.step_config`` where the input lacks it: a filter given as step configuration counts as
+    given, as it did when the original read its filters from ``step_config``."""
+    step_config = inp.mapping("step_config")
+    given = {}
+    for name in spec.options:
+        value = options.get(name, step_config.get(name))
+        if value is not None:
+            given[name] = value
+    return OperationInput({**given, **inp.raw}) if given else inp
 
 
 @dataclass
@@ -79,6 +103,9 @@ class OperationResult:
     def cost_credits(self) -> Decimal:
         return sum((a.cost_credits for a in self.attempts), Decimal("0"))
 
+    def action_name(self, attempt: Attempt) -> str:
+        return reference_action(self.operation_id, attempt.provider, attempt.action, attempt.extra)
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "run_id": str(self.run_id),
@@ -89,7 +116,9 @@ class OperationResult:
             data["output"] = self.output
         if self.missing_inputs:
             data["missing_inputs"] = self.missing_inputs
-        data["provider_attempts"] = [attempt.to_dict() for attempt in self.attempts]
+        data["provider_attempts"] = [
+            {**attempt.to_dict(), "action": self.action_name(attempt)} for attempt in self.attempts
+        ]
         if self.error is not None:
             data["error"] = self.error
         data["cost_credits"] = float(self.cost_credits)
@@ -105,6 +134,7 @@ async def execute_operation(
     providers: ProviderContext,
     settings: Settings,
     options: dict[str, Any] | None = None,
+    history: EntityHistory | None = None,
 ) -> OperationResult:
     started = time.monotonic()
     inp = OperationInput(raw_input if isinstance(raw_input, dict) else {})
@@ -115,18 +145,19 @@ async def execute_operation(
         status="failed",
         sandbox=providers.sandbox,
     )
-    missing = spec.requirements.missing(inp)
-    if missing:
+    missing = spec.requirements.missing(with_options(spec, inp, options or {}))
+    if missing and spec.gate_inputs:
         result.missing_inputs = missing
         return result
     if providers.requester is not None:
         providers.origin = CallOrigin(
             providers.org_id, result.run_id, spec.operation_id, spec.entity_type, providers.requester
         )
-    invocation = Invocation(spec, inp, dict(options or {}), providers, settings)
+    invocation = Invocation(spec, inp, dict(options or {}), providers, settings, history)
     try:
         outcome = await spec.handler(invocation)
         result.status = outcome.status
+        result.missing_inputs = outcome.missing_inputs
         if outcome.output is not None:
             result.output = spec.output_contract.model_validate(outcome.output).model_dump(mode="json")
     except ValidationError as exc:

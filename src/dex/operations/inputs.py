@@ -40,6 +40,7 @@ ALIASES: dict[str, tuple[tuple[str, ...], str]] = {
     "last_name": (("last_name",), "text"),
     "job_title": (("job_title",), "text"),
     "pricing_page_url": (("pricing_page_url",), "text"),
+    "document_url": (("document_url",), "text"),
     # Search and ads targets: text only (a number or list here is noise, not a filter).
     "platform": (("platform",), "text"),
     "category": (("category",), "text"),
@@ -78,6 +79,8 @@ class OperationInput:
                         break
         else:
             value = clean_text(self.raw.get(key))
+        if value is None:
+            value = next(filter(None, (nested.text(key) for nested in self._nested())), None)
         if value is None and key in ("first_name", "last_name"):
             value = self._name_part(key)
         if value is None and key == "full_name":
@@ -85,6 +88,16 @@ class OperationInput:
             value = " ".join(p for p in parts if p) or None
         self._resolved[key] = value
         return value
+
+    def _nested(self) -> list[OperationInput]:
+        """Where a text input missing at the top is looked for next: an explicit ``cumulative_context``
+        object, then its ``company_profile`` — how callers of ``/api/v1/execute`` hand an operation a
+        pipeline's context."""
+        context = self.raw.get("cumulative_context")
+        if not isinstance(context, Mapping):
+            return []
+        profile = context.get("company_profile")
+        return [OperationInput(context), *([OperationInput(profile)] if isinstance(profile, Mapping) else [])]
 
     def _name_part(self, key: str) -> str | None:
         """First/last name split from ``full_name`` when neither part was given."""

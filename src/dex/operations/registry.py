@@ -66,9 +66,11 @@ class FanOut:
     child_entity_type: EntityType
     # Item keys renamed to the child's canonical input keys (e.g. customer_domain → company_domain).
     item_aliases: tuple[tuple[str, str], ...] = ()
+    # Item keys a child does not inherit (e.g. a provider's own item, kept for the client only).
+    item_omitted: tuple[str, ...] = ()
 
     def child_input(self, item: dict[str, Any]) -> dict[str, Any]:
-        renamed = dict(item)
+        renamed = {key: value for key, value in item.items() if key not in self.item_omitted}
         for source, target in self.item_aliases:
             if renamed.get(target) in (None, "") and item.get(source) not in (None, ""):
                 renamed[target] = item[source]
@@ -93,6 +95,9 @@ class OperationSpec:
     # The settings attribute that reorders ``providers``, if any.
     order_setting: str | None = None
     options: tuple[str, ...] = field(default=())
+    # Whether missing required inputs stop the operation before any provider is asked. When False the
+    # requirements only guide blueprint validation and assembly; each provider skips what it cannot use.
+    gate_inputs: bool = True
 
     def describe(self) -> dict[str, Any]:
         """The registry entry as served by ``POST /api/v1/registry/operations``."""

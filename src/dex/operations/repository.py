@@ -101,7 +101,7 @@ def attempt_rows(result: OperationResult, org_id: uuid.UUID) -> list[OperationAt
             "org_id": org_id,
             "sequence": index,
             "provider": attempt.provider,
-            "action": attempt.action,
+            "action": result.action_name(attempt),
             "status": attempt.status,
             "skip_reason": attempt.skip_reason,
             "http_status": attempt.http_status,

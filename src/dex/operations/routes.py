@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from dex.entities.history import OrgEntityHistory
 from dex.kit.deps import SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope
 from dex.operations import service
@@ -26,6 +27,7 @@ async def execute(
         entity_type=body.entity_type,
         input_payload=body.input,
         options=body.options,
+        history=OrgEntityHistory.in_session(session, scope),
     )
     return {"data": result.to_dict()}
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.config import Settings
 from dex.errors import BadRequest
 from dex.operations.engine import OperationResult, execute_operation
+from dex.operations.history import EntityHistory
 from dex.operations.registry import OperationSpec, get_operation, registry
 from dex.operations.repository import (
     attempt_rows,
@@ -43,6 +44,7 @@ async def execute(
     entity_type: str,
     input_payload: dict[str, Any],
     options: dict[str, Any] | None,
+    history: EntityHistory | None = None,
 ) -> OperationResult:
     spec = resolve_operation(operation_id, entity_type)
     auth.own_company_id()  # a company-scoped caller without a company is refused before any spend
@@ -54,7 +56,7 @@ async def execute(
         budgeted=await org_has_budget(session, auth.org_id),
     )
     result = await execute_operation(
-        spec, input_payload, providers=providers, settings=settings, options=options
+        spec, input_payload, providers=providers, settings=settings, options=options, history=history
     )
     if providers.budget_refused is not None:
         # What was asked before the refusal stays recorded (and paid for); the answer is not given from

@@ -40,7 +40,7 @@ from dex.operations.registry import OperationSpec, get_operation
 from dex.pipeline.plan import StepDef
 from dex.pipeline.progress import PlanCache
 from dex.pipeline.schemas import BatchSubmitRequest
-from dex.pipeline.service import check_entity_types, submission_company
+from dex.pipeline.service import submission_company
 from dex.providers.base import FOUND_TTL
 from dex.providers.catalog import price_of
 from dex.tenancy.context import AuthContext
@@ -162,7 +162,6 @@ async def estimate(
         raise BadRequest("entities must contain at least one entity")
     await submission_company(session, scope, body.company_id)
     version = await version_for_submission(session, scope.org_id, body.blueprint_id)
-    check_entity_types(version.snapshot, body)
     plan = await plans.get(session, version.id)
     observed = {
         (row.operation_id, row.provider): Observed(row.attempts, row.hits, row.cached)

@@ -248,21 +248,25 @@ class Progress:
                 run, later, outcome.context, step.operation_id if outcome.kind == "succeeded" else None
             )
 
-    def record_history(self, outcome: StepOutcome) -> None:
-        """The operation run the step's execution made, with its provider attempts (and their spend)."""
+    def record_history(self, outcome: StepOutcome, *, applied: bool = True) -> None:
+        """The operation run the step's execution made, with its provider attempts (and their spend). An
+        execution whose answer was not ``applied`` (its lease was taken over and another execution's
+        answer is the step's) is a failed run: its attempts keep what the providers answered and cost."""
         claimed = outcome.claimed
         if outcome.result is None:
             return
-        self.op_runs.append(
-            operation_run_row(
-                outcome.result,
-                auth=pipeline_auth(claimed.org_id, claimed.company_id),
-                input_payload=claimed.context,
-                pipeline_run_id=claimed.run_id,
-                step_result_id=claimed.step_id,
-                submission_id=claimed.submission_id,
-            )
+        row = operation_run_row(
+            outcome.result,
+            auth=pipeline_auth(claimed.org_id, claimed.company_id),
+            input_payload=claimed.context,
+            pipeline_run_id=claimed.run_id,
+            step_result_id=claimed.step_id,
+            submission_id=claimed.submission_id,
         )
+        if not applied:
+            row["status"] = "failed"
+            row["output_payload"] = {"discarded": "lease_lost", "output": row["output_payload"]}
+        self.op_runs.append(row)
         self.op_attempts.extend(attempt_rows(outcome.result, claimed.org_id))
 
     async def _fan_out(self, parent: RunRef, plan: Plan, outcome: StepOutcome, later: list[StepDef]) -> None:
@@ -407,6 +411,13 @@ class Progress:
                         operation_id=completion.last_operation_id,
                     )
                 )
+                self.events += timeline.identity_conflict_events(
+                    org_id=run.org_id,
+                    company_id=run.company_id,
+                    pipeline_run_id=run.run_id,
+                    submission_id=run.submission_id,
+                    upserted=upserted,
+                )
             self.move(run.run_id, "succeeded")
         await timeline.repoint_run_events(self.session, repoints)
 
@@ -506,8 +517,8 @@ async def apply_outcomes(
             await progress.after_step(outcome, canceled=outcome.claimed.submission_id in canceled)
         else:
             # The step was taken from this worker (its lease expired) and runs elsewhere; what this
-            # execution spent still happened and is recorded.
-            progress.record_history(outcome)
+            # execution spent still happened and is recorded, as a run whose answer was discarded.
+            progress.record_history(outcome, applied=False)
     await progress.flush()
     budgeted = [o.claimed for o in outcomes if o.claimed.budgeted]
     if budgeted:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import timedelta
 from typing import Annotated, Any
@@ -17,11 +15,14 @@ from starlette.datastructures import UploadFile
 
 from dex.config import Settings
 from dex.errors import BadRequest
+from dex.kit.csvsafe import write_csv
 from dex.kit.deps import SessionDep, SettingsDep
-from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
+from dex.kit.envelopes import Envelope, ListEnvelope, PageRequest, list_envelope
+from dex.kit.paging import Page
 from dex.kit.routing import ModelBodyRoute
 from dex.pipeline import estimate as cost_estimate
-from dex.pipeline import ingest, live, service
+from dex.pipeline import ingest, live, service, submissions, views
+from dex.pipeline.models import PipelineRun, Submission
 from dex.pipeline.schemas import (
     SUBMISSION_COMPANY,
     BatchEstimate,
@@ -39,21 +40,36 @@ from dex.pipeline.schemas import (
     RejectionsRequest,
     ResumeRequest,
     ResumeResult,
+    Retried,
+    RetryRequest,
     RunListRequest,
     RunOut,
     RunWithSteps,
     StepListRequest,
     StepResultOut,
+    SubmissionCreated,
+    SubmissionCreateRequest,
     SubmissionListRequest,
     SubmissionRef,
     SubmissionRow,
     SubmissionWithRuns,
+    SuperAdminRunListRequest,
+    SuperAdminSubmissionCreateRequest,
+    SuperAdminSubmissionListRequest,
 )
-from dex.tenancy.auth import AuthContext, FlexibleAuth, SuperAdminContext, TenantAuth, tenant_scope
+from dex.tenancy.auth import (
+    AuthContext,
+    FlexibleAuth,
+    SuperAdminAuth,
+    SuperAdminContext,
+    TenantAuth,
+    tenant_scope,
+)
 
 # A batch body may hold 100k entities: it is validated straight from its bytes.
 batch_router = APIRouter(prefix="/api/v1/batch", tags=["batch"], route_class=ModelBodyRoute)
 tenant_router = APIRouter(prefix="/api", tags=["submissions"])
+super_admin_router = APIRouter(prefix="/api/super-admin", tags=["super-admin"])
 
 
 def _plans(request: Request) -> Any:
@@ -176,12 +192,9 @@ async def rejections(body: RejectionsRequest, auth: FlexibleAuth, session: Sessi
     report = submission.ingest_report
     if body.format == "json":
         return {"data": {"submission_id": submission.id, "ingest_report": report}}
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row_number", "reason"])
-    writer.writerows((row["row_number"], row["reason"]) for row in (report or {}).get("rejected", []))
+    rows = [(row["row_number"], row["reason"]) for row in (report or {}).get("rejected", [])]
     return Response(
-        out.getvalue(),
+        write_csv([("row_number", "reason"), *rows]),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="rejections-{submission.id}.csv"'},
     )
@@ -262,51 +275,142 @@ async def resume(
     return {"data": {"resumed_run_ids": resumed}}
 
 
+@tenant_router.post("/submissions/create", response_model=Envelope[SubmissionCreated])
+async def create_submission(
+    body: SubmissionCreateRequest, auth: TenantAuth, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    """One payload run through a blueprint as one run (its context is the payload, when an object)."""
+    return {"data": await _create_single(session, auth, body, request)}
+
+
+async def _create_single(
+    session: AsyncSession, scope: AuthContext, body: SubmissionCreateRequest, request: Request
+) -> dict[str, Any]:
+    return await submissions.create_single(
+        session,
+        scope,
+        plans=_plans(request),
+        company_id=body.company_id,
+        blueprint_id=body.blueprint_id,
+        input_payload=body.input_payload,
+        source=body.source,
+        metadata=body.metadata,
+    )
+
+
 @tenant_router.post("/submissions/list", response_model=ListEnvelope[SubmissionRow])
 async def list_submissions(
     body: SubmissionListRequest, auth: TenantAuth, session: SessionDep
 ) -> dict[str, Any]:
-    page = await service.list_submissions(session, auth, body)
+    return _submission_page(await service.list_submissions(session, auth, body), body)
+
+
+def _submission_page(page: Page[Any], body: PageRequest) -> dict[str, Any]:
     return list_envelope(
         [SubmissionRow.model_validate(row) for row in page.items], total=page.total, page=body
     )
 
 
+def _run_page(page: Page[Any], body: PageRequest) -> dict[str, Any]:
+    return list_envelope([RunOut.model_validate(row) for row in page.items], total=page.total, page=body)
+
+
+def _step_list(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "data": steps,
+        "pagination": {
+            "total": len(steps),
+            "limit": len(steps),
+            "offset": 0,
+            "returned": len(steps),
+            "has_more": False,
+        },
+    }
+
+
 @tenant_router.post("/submissions/get", response_model=Envelope[SubmissionWithRuns])
 async def get_submission(body: IdRequest, auth: TenantAuth, session: SessionDep) -> dict[str, Any]:
-    submission = await service.load_submission(session, auth, body.id)
-    runs = await service.submission_runs(session, auth, submission.id)
-    return {
-        "data": {
-            **SubmissionRow.model_validate(submission).model_dump(),
-            "pipeline_runs": [RunOut.model_validate(run) for run in runs],
-        }
-    }
+    return {"data": await views.submission_detail(session, auth, body.id)}
 
 
 @tenant_router.post("/pipeline-runs/list", response_model=ListEnvelope[RunOut])
 async def list_runs(body: RunListRequest, auth: TenantAuth, session: SessionDep) -> dict[str, Any]:
-    page = await service.list_runs(session, auth, body)
-    return list_envelope([RunOut.model_validate(row) for row in page.items], total=page.total, page=body)
+    return _run_page(await service.list_runs(session, auth, body), body)
 
 
 @tenant_router.post("/pipeline-runs/get", response_model=Envelope[RunWithSteps])
-async def get_run(body: IdRequest, auth: TenantAuth, session: SessionDep) -> dict[str, Any]:
-    run = await service.get_run(session, auth, body.id)
-    steps = await service.run_steps(session, run.id)
-    return {
-        "data": {
-            **RunOut.model_validate(run).model_dump(),
-            "step_results": [StepResultOut.model_validate(step) for step in steps],
-        }
-    }
+async def get_run(body: IdRequest, auth: TenantAuth, session: SessionDep, request: Request) -> dict[str, Any]:
+    return {"data": await views.run_detail(session, auth, _plans(request), body.id)}
 
 
 @tenant_router.post("/step-results/list", response_model=ListEnvelope[StepResultOut])
-async def list_steps(body: StepListRequest, auth: TenantAuth, session: SessionDep) -> dict[str, Any]:
+async def list_steps(
+    body: StepListRequest, auth: TenantAuth, session: SessionDep, request: Request
+) -> dict[str, Any]:
     run = await service.get_run(session, auth, body.pipeline_run_id)
-    steps = [StepResultOut.model_validate(step) for step in await service.run_steps(session, run.id)]
+    return _step_list(await views.run_step_rows(session, _plans(request), run))
+
+
+# Super-admin: any org's submissions and runs, each named by id or filtered by ``org_id``. -------------------
+
+
+@super_admin_router.post("/submissions/create", response_model=Envelope[SubmissionCreated])
+async def admin_create_submission(
+    body: SuperAdminSubmissionCreateRequest, auth: SuperAdminAuth, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    scope = tenant_scope(auth, org_id=body.org_id, company_id=body.company_id)
+    return {"data": await _create_single(session, scope, body, request)}
+
+
+@super_admin_router.post("/submissions/list", response_model=ListEnvelope[SubmissionRow])
+async def admin_list_submissions(
+    body: SuperAdminSubmissionListRequest, auth: SuperAdminAuth, session: SessionDep
+) -> dict[str, Any]:
+    scope = tenant_scope(auth, org_id=body.org_id) if body.org_id else None
+    return _submission_page(await service.list_submissions(session, scope, body), body)
+
+
+@super_admin_router.post("/submissions/get", response_model=Envelope[SubmissionWithRuns])
+async def admin_get_submission(body: IdRequest, auth: SuperAdminAuth, session: SessionDep) -> dict[str, Any]:
+    scope = await service.owner_scope(session, Submission, body.id, missing="Submission not found")
+    return {"data": await views.submission_detail(session, scope, body.id)}
+
+
+@super_admin_router.post("/pipeline-runs/list", response_model=ListEnvelope[RunOut])
+async def admin_list_runs(
+    body: SuperAdminRunListRequest, auth: SuperAdminAuth, session: SessionDep
+) -> dict[str, Any]:
+    scope = tenant_scope(auth, org_id=body.org_id) if body.org_id else None
+    return _run_page(await service.list_runs(session, scope, body), body)
+
+
+@super_admin_router.post("/pipeline-runs/get", response_model=Envelope[RunWithSteps])
+async def admin_get_run(
+    body: IdRequest, auth: SuperAdminAuth, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    scope = await service.owner_scope(session, PipelineRun, body.id, missing="Pipeline run not found")
+    return {"data": await views.run_detail(session, scope, _plans(request), body.id)}
+
+
+@super_admin_router.post("/pipeline-runs/retry", response_model=Envelope[Retried])
+async def admin_retry(
+    body: RetryRequest, auth: SuperAdminAuth, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    """A new attempt of every entity of the submission, from the blueprint's current version."""
+    scope = await service.owner_scope(session, Submission, body.submission_id, missing="Submission not found")
     return {
-        "data": steps,
-        "pagination": {"total": len(steps), "limit": len(steps), "offset": 0, "returned": len(steps)},
+        "data": await submissions.retry(
+            session, scope, plans=_plans(request), submission_id=body.submission_id
+        )
     }
+
+
+@super_admin_router.post("/step-results/list", response_model=ListEnvelope[StepResultOut])
+async def admin_list_steps(
+    body: StepListRequest, auth: SuperAdminAuth, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    scope = await service.owner_scope(
+        session, PipelineRun, body.pipeline_run_id, missing="Pipeline run not found"
+    )
+    run = await service.get_run(session, scope, body.pipeline_run_id)
+    return _step_list(await views.run_step_rows(session, _plans(request), run))

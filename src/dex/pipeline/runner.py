@@ -16,6 +16,7 @@ from typing import Any
 
 from dex.config import Settings
 from dex.db.engine import Database
+from dex.entities.history import OrgEntityHistory
 from dex.entities.repository import EntityRepository
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
@@ -213,7 +214,14 @@ async def _run(claimed: ClaimedStep, step: StepDef, deps: RunnerDeps) -> StepOut
     try:
         result = await asyncio.wait_for(
             execute_operation(
-                spec, claimed.context, providers=providers, settings=deps.settings, options=step.options
+                spec,
+                claimed.context,
+                providers=providers,
+                settings=deps.settings,
+                options=step.options,
+                history=OrgEntityHistory(
+                    deps.database.transaction, pipeline_auth(claimed.org_id, claimed.company_id)
+                ),
             ),
             timeout=deps.step_timeout_seconds,
         )

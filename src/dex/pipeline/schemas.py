@@ -9,10 +9,11 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Json, TypeAdapter
 
+from dex.entities.repository import LINEAGE_KEY
 from dex.kit.envelopes import JSON_INTEGER_MAX, PageRequest
 from dex.usage.schemas import BudgetNeeds, SubmissionUsage
 from dex.vocabulary import EntityType
@@ -23,6 +24,21 @@ SUBMISSION_COMPANY = (
     "caller may leave it out when the org has exactly one company (that one is used), and must name one "
     "when the org has several (the 400 error lists them by name and id)."
 )
+
+
+def without_lineage(value: Any) -> Any:
+    """A context as clients see it: the pipeline's record of which operation set each field (kept in
+    the stored context, and what the entity's field provenance is built from) is not user data. Also
+    applied to a step payload's ``cumulative_context``."""
+    if not isinstance(value, dict):
+        return value
+    if isinstance(value.get("cumulative_context"), dict):
+        value = {**value, "cumulative_context": without_lineage(value["cumulative_context"])}
+    return {key: item for key, item in value.items() if key != LINEAGE_KEY} if LINEAGE_KEY in value else value
+
+
+# A context (or step payload) in a response.
+ClientContext = Annotated[dict[str, Any], AfterValidator(without_lineage)]
 
 
 class EntityIn(BaseModel):
@@ -168,7 +184,7 @@ class RunNode(BaseModel):
     parent_pipeline_run_id: uuid.UUID | None
     trigger_run_id: str | None
     status: str
-    final_context: dict[str, Any] | None
+    final_context: ClientContext | None
     error_message: str | None
     children: list[RunNode]
 
@@ -178,6 +194,7 @@ class RootPage(BaseModel):
     offset: int
     total_root_runs: int
     returned: int
+    has_more: bool
 
 
 class BatchStatus(BaseModel):
@@ -305,7 +322,7 @@ class RunOut(BaseModel):
     trigger_run_id: str | None
     entity_index: int | None
     entity_type: str
-    entity_input: dict[str, Any]
+    entity_input: ClientContext
     start_from_position: int
     status: str
     attempt: int
@@ -320,16 +337,21 @@ class RunOut(BaseModel):
 class StepResultOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
+    # Null for a step the run has not reached yet: dex writes its row then (see ``pipeline.views``).
+    id: uuid.UUID | None
+    org_id: uuid.UUID
+    company_id: uuid.UUID
     pipeline_run_id: uuid.UUID
     submission_id: uuid.UUID
+    step_id: uuid.UUID | None
     blueprint_step_id: uuid.UUID | None
     step_position: int
     operation_id: str | None
+    task_run_id: str | None
     status: str
     attempt: int
-    input_payload: dict[str, Any] | None
-    output_payload: dict[str, Any] | None
+    input_payload: ClientContext | None
+    output_payload: ClientContext | None
     error_message: str | None
     error_details: dict[str, Any] | None
     started_at: datetime | None
@@ -340,6 +362,8 @@ class StepResultOut(BaseModel):
 
 
 class RunWithSteps(RunOut):
+    # The blueprint version the run executes, with its ``entity`` (and ``fan_out`` origin for a child).
+    blueprint_snapshot: dict[str, Any]
     step_results: list[StepResultOut]
 
 
@@ -366,4 +390,57 @@ class SubmissionRow(BaseModel):
 
 
 class SubmissionWithRuns(SubmissionRow):
+    # What was submitted: ``{"entities": [...]}`` for a batch, the payload itself for a single submission.
+    input_payload: dict[str, Any] | list[Any]
     pipeline_runs: list[RunOut]
+
+
+class SubmissionCreateRequest(BaseModel):
+    """One payload, one run (``/api/submissions/create``); a company-scoped caller's company is its own."""
+
+    company_id: uuid.UUID | None = None
+    blueprint_id: uuid.UUID
+    input_payload: dict[str, Any] | list[Any]
+    source: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class SuperAdminSubmissionCreateRequest(SubmissionCreateRequest):
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+
+
+class SubmissionCreated(BaseModel):
+    submission_id: uuid.UUID
+    pipeline_run_id: uuid.UUID
+    pipeline_run_status: str
+    trigger_run_id: str | None
+
+
+class RetryRequest(BaseModel):
+    submission_id: uuid.UUID
+
+
+class RetriedRun(BaseModel):
+    entity_index: int | None
+    pipeline_run_id: uuid.UUID
+    pipeline_run_status: str
+
+
+class Retried(BaseModel):
+    """The first new run in the original's fields, then every new run (a batch has one per entity)."""
+
+    submission_id: uuid.UUID
+    pipeline_run_id: uuid.UUID | None
+    pipeline_run_status: str | None
+    trigger_run_id: str | None
+    attempt: int
+    pipeline_runs: list[RetriedRun]
+
+
+class SuperAdminSubmissionListRequest(SubmissionListRequest):
+    org_id: uuid.UUID | None = None
+
+
+class SuperAdminRunListRequest(RunListRequest):
+    org_id: uuid.UUID | None = None

@@ -77,16 +77,6 @@ async def check_company_in_org(session: AsyncSession, scope: AuthContext, compan
         raise NotFound("company_id does not belong to org_id")
 
 
-def check_entity_types(snapshot: dict[str, Any], body: BatchSubmitRequest) -> str:
-    """The blueprint's entity type, which every entity of the batch must have."""
-    expected_type = snapshot["blueprint"].get("entity_type") or "company"
-    wrong = [i for i, entity in enumerate(body.entities) if entity.entity_type != expected_type]
-    if wrong:
-        shown = ", ".join(str(i) for i in wrong[:10])
-        raise BadRequest(f"this blueprint runs on {expected_type} entities; entities {shown} are not")
-    return expected_type
-
-
 async def _existing_submission(
     session: AsyncSession, org_id: uuid.UUID, key: str, fingerprint: str, ttl: timedelta
 ) -> SubmittedBatch | None:
@@ -124,7 +114,7 @@ async def submit(
         if existing is not None:
             return existing
     version = await version_for_submission(session, scope.org_id, body.blueprint_id)
-    expected_type = check_entity_types(version.snapshot, body)
+    # Each entity runs as the type its own item names, so one batch may mix companies and people.
     submission_id = uuid.uuid4()
     try:
         async with session.begin_nested():
@@ -192,7 +182,7 @@ async def submit(
     return SubmittedBatch(
         submission_id,
         range(len(run_ids)),
-        [expected_type] * len(run_ids),
+        [entity.entity_type for entity in body.entities],
         run_ids,
         [moved.get(run_id, "queued") for run_id in run_ids],
     )
@@ -311,6 +301,7 @@ async def batch_status(
             "offset": offset,
             "total_root_runs": submission.root_runs,
             "returned": len(roots),
+            "has_more": offset + len(roots) < submission.root_runs,
         },
     }
 
@@ -365,15 +356,22 @@ async def resume(
     submission_id: uuid.UUID | None,
     plans: PlanCache,
 ) -> list[uuid.UUID]:
-    """Re-queue failed runs at their failed step, with the run's own blueprint version and context."""
+    """Re-queue failed runs at their failed step, with the run's own blueprint version and context. A run a
+    retry superseded no longer counts toward its submission, so it is not resumed."""
     if (run_id is None) == (submission_id is None):
         raise BadRequest("provide exactly one of pipeline_run_id or submission_id")
-    query = select(PipelineRun).where(PipelineRun.org_id == scope.org_id, PipelineRun.status == "failed")
+    query = select(PipelineRun).where(
+        PipelineRun.org_id == scope.org_id,
+        PipelineRun.status == "failed",
+        PipelineRun.superseded_at.is_(None),
+    )
     if run_id is not None:
         # Org and company access first (404 / 403), so another company's run status is never told.
         run = await get_run(session, scope, run_id)
         if run.status != "failed":
             raise BadRequest(f"only failed runs can be resumed (this one is {run.status})")
+        if run.superseded_at is not None:
+            raise BadRequest("this run was superseded by a retry of its submission; resume the retry's run")
         query = query.where(PipelineRun.id == run_id)
     elif submission_id is not None:
         await load_submission(session, scope, submission_id)
@@ -415,12 +413,25 @@ async def requeue_parked(
     return requeued
 
 
-async def list_submissions(session: AsyncSession, scope: AuthContext, body: Any) -> Page[Submission]:
-    query = select(Submission).where(Submission.org_id == scope.org_id)
-    own = scope.own_company_id()
-    company = own or body.company_id
-    if own is not None:
+async def owner_scope(session: AsyncSession, model: Any, row_id: uuid.UUID, *, missing: str) -> AuthContext:
+    """For a super-admin naming a row by id alone: an org_admin scope of the org that owns it (404 if
+    none does), so the tenant services serve it unchanged."""
+    org_id = await session.scalar(select(model.org_id).where(model.id == row_id))
+    if org_id is None:
+        raise NotFound(missing)
+    return AuthContext(
+        org_id=org_id, user_id=None, company_id=None, role="org_admin", auth_method="super_admin"
+    )
+
+
+async def list_submissions(session: AsyncSession, scope: AuthContext | None, body: Any) -> Page[Submission]:
+    """The caller's submissions; ``scope`` None (a super-admin naming no org) lists every org's."""
+    query = select(Submission)
+    company = body.company_id
+    if scope is not None:
+        query = query.where(Submission.org_id == scope.org_id)
         scope.check_company_access(body.company_id)
+        company = scope.own_company_id() or company
     if company is not None:
         query = query.where(Submission.company_id == company)
     if body.blueprint_id is not None:
@@ -430,11 +441,14 @@ async def list_submissions(session: AsyncSession, scope: AuthContext, body: Any)
     return await paginate(session, query, body, Submission.created_at.desc(), Submission.id)
 
 
-async def list_runs(session: AsyncSession, scope: AuthContext, body: Any) -> Page[PipelineRun]:
-    query = select(PipelineRun).where(PipelineRun.org_id == scope.org_id)
-    own = scope.own_company_id()
-    if own is not None:
-        query = query.where(PipelineRun.company_id == own)
+async def list_runs(session: AsyncSession, scope: AuthContext | None, body: Any) -> Page[PipelineRun]:
+    """The caller's runs; ``scope`` None (a super-admin naming no org) lists every org's."""
+    query = select(PipelineRun)
+    if scope is not None:
+        query = query.where(PipelineRun.org_id == scope.org_id)
+        own = scope.own_company_id()
+        if own is not None:
+            query = query.where(PipelineRun.company_id == own)
     if body.submission_id is not None:
         query = query.where(PipelineRun.submission_id == body.submission_id)
     if body.status is not None:

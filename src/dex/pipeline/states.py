@@ -61,8 +61,8 @@ SUBMISSION_TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"running", "completed", "failed", "canceled"}),
     "running": frozenset({"waiting_for_budget", "completed", "failed", "canceled"}),
     "waiting_for_budget": frozenset({"running", "completed", "failed", "canceled"}),
-    # Resume puts a failed submission back to work.
-    "failed": frozenset({"running"}),
+    # Resume puts a failed submission back to work; a retry queues it again.
+    "failed": frozenset({"queued", "running"}),
     "completed": frozenset(),
     "canceled": frozenset(),
 }
@@ -76,7 +76,6 @@ PENDING_STEP_STATUSES = ("queued", "retrying")
 
 assert set(RUN_TRANSITIONS) == set(RUN_STATUSES)
 assert set(STEP_TRANSITIONS) == set(STEP_STATUSES)
-assert set(SUBMISSION_TRANSITIONS) == set(SUBMISSION_STATUSES)
 assert set(SUBMISSION_TRANSITIONS) == set(SUBMISSION_STATUSES)
 
 
@@ -119,6 +118,15 @@ def counter_delta(current: str | None, target: str) -> dict[str, int]:
         delta[current] -= 1
     if target in COUNTER_FIELDS:
         delta[target] += 1
+    return delta
+
+
+def superseded_delta(statuses: Iterable[str]) -> dict[str, int]:
+    """The counter change of taking finished runs (of ``statuses``) out of their submission's counters."""
+    delta = dict.fromkeys(("total", *COUNTER_FIELDS), 0)
+    for status in statuses:
+        delta["total"] -= 1
+        delta[status] -= 1
     return delta
 
 
@@ -318,6 +326,26 @@ async def move_runs(session: AsyncSession, target: str, rows: list[dict[str, Any
         MOVE_RUNS, {"target": target, "rows": dumps(rows), "sources": list(sources("run", target))}
     )
     return list(result.mappings())
+
+
+# A retry runs every entity of the submission again: the finished runs of the earlier attempts stop counting,
+# so the submission's status follows the latest attempt. A run still unfinished keeps counting until it
+# finishes (its moves keep the counters right) and a later retry takes it out.
+SUPERSEDE_FINISHED_RUNS = text(
+    f"""
+    UPDATE pipeline_runs SET superseded_at = now()
+    WHERE submission_id = :submission_id AND superseded_at IS NULL
+      AND status IN ({_quoted(TERMINAL_RUN_STATUSES)})
+    RETURNING status
+    """
+)
+
+
+async def supersede_finished_runs(session: AsyncSession, submission_id: uuid.UUID) -> dict[str, int]:
+    """Mark the submission's finished runs superseded; returns the counter change taking them out (the
+    caller applies it with the counting-in of the retry's runs)."""
+    result = await session.execute(SUPERSEDE_FINISHED_RUNS, {"submission_id": submission_id})
+    return superseded_delta(result.scalars())
 
 
 SET_SUBMISSION_STATUSES = text(

@@ -53,6 +53,12 @@ def cap_raw(value: Any) -> Any:
     return {"truncated": True, "size_bytes": len(text), "preview": text[:RAW_RESPONSE_CAP_BYTES]}
 
 
+def with_raw(mapped: dict[str, Any], item: Any) -> dict[str, Any]:
+    """A mapped search item with the provider's own item beside it as ``raw`` (size-capped), so a client
+    sees what the provider said about that one entity."""
+    return {**mapped, "raw": cap_raw(item)}
+
+
 @dataclass
 class Attempt:
     provider: str
@@ -173,6 +179,7 @@ class ProviderCall:
         timeout_seconds: float | None = None,
         billable: bool = True,
         price_action: str | None = None,
+        accept_text: bool = False,
     ) -> ProviderResponse:
         """``path`` is joined to the provider's base URL unless it is absolute. A billable call that the
         provider answered (2xx or a documented 404) costs the price of ``price_action`` (default: the
@@ -217,6 +224,7 @@ class ProviderCall:
             params=params,
             json_body=json_body,
             timeout_seconds=timeout_seconds,
+            accept_text=accept_text,
         )
         self.http_attempts += response.http_attempts
         self.http_status = response.http_status

@@ -10,7 +10,7 @@ from typing import Any
 
 from dex.normalize import clean_text
 from dex.providers.accounts import AccountProbe, ProbeRequest, number
-from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
+from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter, with_raw
 from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 
 PROVIDER = "blitzapi"
@@ -72,13 +72,14 @@ def _person_result(person: dict[str, Any]) -> dict[str, Any]:
 
 
 def _people_found(
-    call: ProviderCall, response: ProviderResponse, people: list[dict[str, Any]]
+    call: ProviderCall, response: ProviderResponse, found: list[tuple[dict[str, Any], dict[str, Any]]]
 ) -> AdapterResult:
+    """``found``: each person with the provider's result item it came in."""
     body = response.json_body
-    if not people:
+    if not found:
         return call.result("not_found", response)
     pagination = {key: body[key] for key in ("page", "total_pages", "results_length") if key in body}
-    results = [_person_result(person) for person in people]
+    results = [with_raw(_person_result(person), item) for person, item in found]
     return call.result("found", response, mapped={"results": results, "pagination": pagination})
 
 
@@ -129,7 +130,8 @@ async def employee_finder(
     response, finished = await _post(call, "/v2/search/employee-finder", payload)
     if finished:
         return finished
-    return _people_found(call, response, objects(response.json_body.get("results")))
+    people = objects(response.json_body.get("results"))
+    return _people_found(call, response, [(person, person) for person in people])
 
 
 @adapter(PROVIDER, "waterfall_icp_search")
@@ -146,7 +148,9 @@ async def waterfall_icp_search(
     if finished:
         return finished
     hits = objects(response.json_body.get("results"))
-    return _people_found(call, response, [section(hit, "person") for hit in hits if section(hit, "person")])
+    return _people_found(
+        call, response, [(section(hit, "person"), hit) for hit in hits if section(hit, "person")]
+    )
 
 
 @adapter(PROVIDER, "resolve_mobile_phone")

@@ -75,6 +75,28 @@ PROVIDERS: dict[str, ProviderInfo] = {
             ProviderLimits(timeout_seconds=45),
         ),
         ProviderInfo("enigma", "https://api.enigma.com", ("enigma_api_key",), _credits(default=2)),
+        # FMCSA's QCMobile is free; the nominal price keeps its calls visible in usage and budgets.
+        ProviderInfo(
+            "fmcsa", "https://mobile.fmcsa.dot.gov/qc/services", ("fmcsa_api_key",), _credits(default=0.01)
+        ),
+        ProviderInfo(
+            "theirstack", "https://api.theirstack.com", ("theirstack_api_key",), _credits(default=1)
+        ),
+        ProviderInfo(
+            "courtlistener",
+            "https://www.courtlistener.com/api/rest/v4",
+            ("courtlistener_api_key",),
+            _credits(default=0.1),
+        ),
+        # EDGAR is free; the nominal price keeps filing downloads visible in usage and budgets.
+        ProviderInfo(
+            "sec",
+            "https://www.sec.gov",
+            ("sec_user_agent",),
+            _credits(default=0.01),
+            ProviderLimits(rate_per_second=10),
+        ),
+        ProviderInfo("shovels", "https://api.shovels.ai", ("shovels_api_key",), _credits(default=1)),
         ProviderInfo(
             "gemini", "https://generativelanguage.googleapis.com", ("gemini_api_key",), _credits(default=0.1)
         ),

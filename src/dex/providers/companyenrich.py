@@ -13,7 +13,7 @@ from typing import Any
 
 from dex.normalize import clean_text
 from dex.providers.accounts import AccountProbe, ProbeRequest
-from dex.providers.base import AdapterResult, ProviderCall, adapter
+from dex.providers.base import AdapterResult, ProviderCall, adapter, with_raw
 from dex.providers.payload import domain_of, id_text, linkedin_of, objects, section, settled_by_status
 
 PROVIDER = "companyenrich"
@@ -80,7 +80,7 @@ async def _search(
     if finished:
         return finished
     body = response.json_body
-    results = [mapper(item) for item in objects(body.get("items"))]
+    results = [with_raw(mapper(item), item) for item in objects(body.get("items"))]
     if not results:
         return call.result("not_found", response)
     pagination = {key: body[key] for key in ("page", "totalPages", "totalItems") if key in body}

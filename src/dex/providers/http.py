@@ -99,6 +99,10 @@ class TokenBucket:
                 await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
+# A document longer than this is cut: no analysis reads more, and it bounds what a worker holds.
+MAX_TEXT_CHARS = 2_000_000
+
+
 def parse_body(text: str) -> tuple[Any, bool]:
     """Returns (body, is_json). NUL characters are dropped: nothing a provider says may be unstorable."""
     if not text.strip():
@@ -173,13 +177,22 @@ class ProviderClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         timeout_seconds: float | None = None,
+        accept_text: bool = False,
     ) -> ProviderResponse:
+        """``accept_text`` is for documents (an SEC filing): an answer that does not say it is JSON comes
+        back as ``{"text": …}`` instead of failing as malformed JSON."""
         limits = self.limits_for(provider)
         # An adapter may ask for a shorter timeout than its provider's limit, never a longer one.
         timeout = aiohttp.ClientTimeout(total=min(timeout_seconds or math.inf, limits.timeout_seconds))
         semaphore, bucket = self._gate(provider)
         session = self._session_for_loop()
-        clean_params = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        # A list value is sent as the key repeated once per item (how CourtListener and Shovels take lists).
+        clean_params = [
+            (key, str(item))
+            for key, value in (params or {}).items()
+            if value is not None
+            for item in (value if isinstance(value, (list, tuple)) else [value])
+        ]
         started = time.monotonic()
         attempts = 0
         while True:
@@ -219,6 +232,8 @@ class ProviderClient:
             if error is not None:
                 return ProviderResponse(None, None, duration_ms, attempts, error=error)
             body, is_json = parse_body(text)
+            if accept_text and not is_json and "json" not in resp_headers.get("Content-Type", "").lower():
+                body, is_json = {"text": storable(text[:MAX_TEXT_CHARS])}, True
             return ProviderResponse(
                 status,
                 body,

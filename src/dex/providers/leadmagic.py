@@ -11,7 +11,7 @@ from typing import Any
 
 from dex.normalize import clean_text
 from dex.providers.accounts import AccountProbe, ProbeRequest, number
-from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
+from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter, with_raw
 from dex.providers.payload import (
     domain_of,
     id_text,
@@ -195,7 +195,9 @@ async def employee_finder(
     if finished:
         return finished
     body = response.json_body
-    results = [_person_result(person, company_domain) for person in objects(body.get("employees"))]
+    results = [
+        with_raw(_person_result(person, company_domain), person) for person in objects(body.get("employees"))
+    ]
     if not results:
         return call.result("not_found", response, provider_status=_message(body))
     pagination = {"total_count": body["total_count"]} if "total_count" in body else {}
@@ -218,7 +220,9 @@ async def role_finder(
     if not clean_text(body.get("profile_url")):
         return call.result("not_found", response, provider_status=_message(body))
     return call.result(
-        "found", response, mapped={"results": [_person_result(body, company_domain)], "pagination": {}}
+        "found",
+        response,
+        mapped={"results": [with_raw(_person_result(body, company_domain), body)], "pagination": {}},
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from dex.normalize import clean_text
 from dex.providers.accounts import AccountProbe, ProbeRequest, number
-from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter
+from dex.providers.base import AdapterResult, ProviderCall, ProviderResponse, adapter, with_raw
 from dex.providers.payload import (
     domain_of,
     first_text,
@@ -194,7 +194,9 @@ async def search_company(call: ProviderCall, *, filters: dict[str, Any], page: i
         return finished
     hits = objects(response.json_body.get("results"))
     return _found_hits(
-        call, response, [_company(section(hit, "company")) for hit in hits if section(hit, "company")]
+        call,
+        response,
+        [with_raw(_company(section(hit, "company")), hit) for hit in hits if section(hit, "company")],
     )
 
 
@@ -206,7 +208,7 @@ async def search_person(call: ProviderCall, *, filters: dict[str, Any], page: in
         return finished
     hits = objects(response.json_body.get("results"))
     people = [
-        _person_result(section(hit, "person"), section(hit, "company"))
+        with_raw(_person_result(section(hit, "person"), section(hit, "company")), hit)
         for hit in hits
         if section(hit, "person")
     ]

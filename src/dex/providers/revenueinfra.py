@@ -210,6 +210,58 @@ async def check_vc_funding(call: ProviderCall, *, domain: str) -> AdapterResult:
     return call.result("found", response, mapped=mapped)
 
 
+# --- SEC filings ---------------------------------------------------------------------------------------
+
+FILING_GROUPS = (
+    "latest_10k",
+    "latest_10q",
+    "recent_8k_executive_changes",
+    "recent_8k_earnings",
+    "recent_8k_material_contracts",
+)
+SINGLE_FILINGS = ("latest_10k", "latest_10q")
+
+
+def _filing(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        return None
+    filing: dict[str, Any] = {
+        key: clean_text(value.get(key))
+        for key in ("filing_date", "report_date", "accession_number", "document_url")
+    }
+    items = value.get("items")
+    filing["items"] = [item.strip() for item in items if clean_text(item)] if isinstance(items, list) else []
+    return filing if filing["document_url"] or filing["accession_number"] else None
+
+
+@adapter(PROVIDER, "fetch_sec_filings")
+async def fetch_sec_filings(call: ProviderCall, *, domain: str) -> AdapterResult:
+    """The company's SEC identity (CIK, ticker) and its latest 10-K and 10-Q and recent 8-Ks by kind; not
+    found when HQ knows no filing of it."""
+    response = await call.request(
+        "POST", "/run/companies/sec/filings/fetch", json_body={"domain": domain}, timeout_seconds=60
+    )
+    failure = _failure(call, response)
+    if failure:
+        return failure
+    body = response.json_body
+    raw_filings = body.get("filings")
+    filings = raw_filings if isinstance(raw_filings, dict) else {}
+    mapped: dict[str, Any] = {
+        "cik": clean_text(str(body["cik"])) if body.get("cik") is not None else None,
+        "ticker": clean_text(body.get("ticker")),
+        "company_name": clean_text(body.get("company_name")),
+    }
+    for group in FILING_GROUPS:
+        value = filings.get(group)
+        if group in SINGLE_FILINGS:
+            mapped[group] = _filing(value)
+        else:
+            mapped[group] = [f for f in map(_filing, value if isinstance(value, list) else []) if f]
+    found = any(mapped[group] for group in FILING_GROUPS)
+    return call.result("found" if found else "not_found", response, mapped=mapped)
+
+
 # --- pricing intelligence --------------------------------------------------------------------------------
 
 AnswerKind = Literal["yes_no", "category", "count"]

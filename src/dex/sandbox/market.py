@@ -14,10 +14,21 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from dex.sandbox.world import TITLES, Company, Person, company_for_domain, digest, pick, slug, staff
+from dex.sandbox.world import (
+    FIRST_NAMES,
+    LAST_NAMES,
+    TITLES,
+    Company,
+    Person,
+    company_for_domain,
+    digest,
+    pick,
+    slug,
+    staff,
+)
 
 # Synthetic facts are dated relative to this day, so answers never change with the wall clock.
 DATA_AS_OF = date(2026, 1, 1)
@@ -190,6 +201,8 @@ def research_answer(prompt: str, known: Callable[[str], bool]) -> dict[str, Any]
     asked for when the model knows the company (``known(domain)``), else nulls and zero confidence."""
     if '"desired_fields"' in prompt:
         return field_request_answer(prompt)
+    if '"analysis"' in prompt:
+        return filing_analysis_answer(prompt)
     company = company_in_prompt(prompt)
     recognised = company is not None and known(company.domain)
     for key, url_of in (("g2_url", g2_url), ("pricing_page_url", pricing_page_url)):
@@ -429,3 +442,95 @@ def card_quantity(brand: str, quantity_type: str, period: str, months_ago: int) 
 def month_start(months_ago: int) -> date:
     index = DATA_AS_OF.year * 12 + DATA_AS_OF.month - 1 - months_ago
     return date(index // 12, index % 12 + 1, 1)
+
+
+# --- SEC filings (HQ's filing index, EDGAR's documents) ------------------------------------------------
+
+EDGAR_ARCHIVE = "https://www.sec.gov/Archives/edgar/data"
+FILING_FORMS = {"10k": "10-K", "10q": "10-Q", "8k": "8-K"}
+DOCUMENT_NAME = re.compile(r"^([a-z0-9]+)-(10k|10q|8k)-(\d{8})\.htm$")
+PROMPT_LINE = r"^{}: (.*)$"
+
+
+def is_public(company: Company) -> bool:
+    return company.company_type == "Public Company"
+
+
+def cik_of(domain: str) -> int:
+    return 1_000_000 + digest("cik", domain) % 900_000
+
+
+def ticker_of(company: Company) -> str:
+    return one_word(company.name)[:4].upper() or "XXXX"
+
+
+def _filing(company: Company, form: str, days_ago: int, sequence: int, items: list[str]) -> dict[str, Any]:
+    cik, ticker = cik_of(company.domain), ticker_of(company)
+    filed = DATA_AS_OF - timedelta(days=days_ago)
+    accession = f"{cik:010d}-{filed.year % 100:02d}-{sequence:06d}"
+    document = f"{ticker.lower()}-{form}-{filed:%Y%m%d}.htm"
+    report = filed - timedelta(days=35 if form != "8k" else 0)
+    return {
+        "filing_date": filed.isoformat(),
+        "report_date": report.isoformat(),
+        "accession_number": accession,
+        "document_url": f"{EDGAR_ARCHIVE}/{cik}/{accession.replace('-', '')}/{document}",
+        "items": items,
+    }
+
+
+def sec_filings(domain: str) -> dict[str, Any]:
+    """HQ's filing index of a company: public companies have a 10-K, a 10-Q and a few 8-Ks; others none."""
+    company = company_for_domain(domain)
+    if not is_public(company):
+        return {"cik": None, "ticker": None, "company_name": company.name, "filings": {}}
+    exec_changes = digest("8k-exec", domain) % 3
+    return {
+        "cik": cik_of(domain),
+        "ticker": ticker_of(company),
+        "company_name": company.name,
+        "filings": {
+            "latest_10k": _filing(company, "10k", 60, 1, []),
+            "latest_10q": _filing(company, "10q", 20, 2, []),
+            "recent_8k_executive_changes": [
+                _filing(company, "8k", 10 + 30 * i, 10 + i, ["5.02"]) for i in range(exec_changes)
+            ],
+            "recent_8k_earnings": [_filing(company, "8k", 25, 20, ["2.02", "9.01"])],
+            "recent_8k_material_contracts": [],
+        },
+    }
+
+
+def filing_document(cik: str, document: str) -> str | None:
+    """The HTML of an EDGAR primary document named like those :func:`sec_filings` lists."""
+    match = DOCUMENT_NAME.match(document)
+    if not match:
+        return None
+    ticker, form, filed = match.group(1).upper(), FILING_FORMS[match.group(2)], match.group(3)
+    officer = f"{pick(FIRST_NAMES, 'officer', cik, filed)} {pick(LAST_NAMES, 'officer', cik, filed)}"
+    revenue = 20 + digest("revenue", cik, filed) % 900
+    growth = digest("growth", cik, filed) % 30 - 5
+    body = {
+        "10-K": f"<p>Annual report. Revenue was ${revenue} million, {growth:+d}% year over year.</p>"
+        "<p>Risk factors: competition, customer concentration and interest rates.</p>",
+        "10-Q": f"<p>Quarterly report. Quarterly revenue was ${revenue // 4} million, {growth:+d}% year "
+        "over year.</p>",
+        "8-K": "<p>Item 5.02 Departure of Directors or Certain Officers; Election of Directors; "
+        f"Appointment of Certain Officers. The board appointed {officer} as Chief Financial Officer.</p>",
+    }[form]
+    return (
+        f"<html><head><title>{ticker} {form}</title><style>p {{margin: 0}}</style></head><body>"
+        f"<h1>{ticker} Form {form} filed {filed}</h1>{body}<script>var x = 1;</script></body></html>"
+    )
+
+
+def filing_analysis_answer(prompt: str) -> dict[str, Any]:
+    """A model's analysis of the filing text in the prompt: its first sentences, attributed."""
+    form = re.search(PROMPT_LINE.format("Filing type"), prompt, re.MULTILINE)
+    name = re.search(PROMPT_LINE.format("Company name"), prompt, re.MULTILINE)
+    text = prompt.split("Filing text:", 1)[1].strip() if "Filing text:" in prompt else ""
+    if not text:
+        return {"analysis": None}
+    summary = " ".join(text.split(". ")[:2])[:400]
+    company = name.group(1) if name else "The company"
+    return {"analysis": f"{company} ({form.group(1) if form else 'filing'}): {summary}"}

@@ -33,6 +33,8 @@ class ProviderBehaviour(BaseModel):
     slow_seconds: float = Field(default=2, ge=0)
     # Requests per second above which the sandbox answers 429 (None = unlimited).
     rate_limit_per_second: float | None = Field(default=None, gt=0)
+    # How long an asynchronous job (an Icypeas search) stays pending (None = the provider's usual).
+    job_duration_ms: float | None = Field(default=None, ge=0)
 
 
 class SandboxConfig(BaseModel):

@@ -27,6 +27,7 @@ from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
 
 Role = Literal["org_admin", "company_admin", "member"]
 ROLES: tuple[Role, ...] = get_args(Role)
+LOGIN_SUBJECTS = ("account", "address")
 
 
 class Org(Base):
@@ -179,3 +180,23 @@ class LegacyStep(Base):
     )
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+
+
+class LoginFailure(Base):
+    """Recent failed logins of one account or one client address (``subject``: ``account`` or
+    ``address``; ``key``: the login kind and the email as typed, lowercased, or the address). Kept in
+    PostgreSQL so every API process and worker sees the same counts. A row exists whether or not the
+    account does, so the answers never tell them apart."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        CheckConstraint(check_in("subject", LOGIN_SUBJECTS), name="subject"),
+        # Finds the counts that have run out, which every failed login prunes a few of.
+        Index("ix_login_failures_last_failed_at", "last_failed_at"),
+    )
+
+    subject: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(nullable=False)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

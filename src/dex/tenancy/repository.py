@@ -6,10 +6,11 @@ when company-scoped, only its own company; a super-admin is platform-wide. Unsco
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, case, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -19,7 +20,7 @@ from dex.errors import Forbidden
 from dex.kit.envelopes import PageRequest
 from dex.kit.paging import Page, paginate
 from dex.tenancy.context import Caller, SuperAdminContext
-from dex.tenancy.models import ApiToken, Company, LegacyStep, Org, SuperAdmin, User
+from dex.tenancy.models import ApiToken, Company, LegacyStep, LoginFailure, Org, SuperAdmin, User
 
 RowT = TypeVar("RowT", Org, Company, User, ApiToken, LegacyStep)
 
@@ -152,22 +153,20 @@ class UserRepository(ScopedRepository):
 
     async def deactivate(self, user_id: uuid.UUID) -> User | None:
         """Deactivate and bump the token generation, which voids every session JWT issued so far."""
-        self._require_super_admin()
-        statement = (
-            update(User)
-            .where(User.id == user_id)
-            .values(is_active=False, token_generation=User.token_generation + 1)
-            .returning(User)
-        )
-        return await _write_returning(self.session, statement)
+        return await self._update_ending_sessions(user_id, is_active=False)
 
     async def set_password(self, user_id: uuid.UUID, password_hash: str) -> User | None:
         """A new password; the token generation moves on, so sessions signed in with the old one end."""
+        return await self._update_ending_sessions(user_id, password_hash=password_hash)
+
+    async def _update_ending_sessions(self, user_id: uuid.UUID, **values: object) -> User | None:
+        """``values`` written with the next token generation: every session JWT issued so far stops
+        working."""
         self._require_super_admin()
         statement = (
             update(User)
             .where(User.id == user_id)
-            .values(password_hash=password_hash, token_generation=User.token_generation + 1)
+            .values(**values, token_generation=User.token_generation + 1)
             .returning(User)
         )
         return await _write_returning(self.session, statement)
@@ -296,3 +295,69 @@ class CredentialRepository:
     async def company_in_org(self, company_id: uuid.UUID, org_id: uuid.UUID) -> bool:
         statement = select(Company.id).where(Company.id == company_id, Company.org_id == org_id)
         return await self.session.scalar(select(statement.exists())) or False
+
+
+class LoginFailureRepository:
+    """Failed-login counts by account and by client address (``(subject, key)`` pairs). Unscoped: they
+    are counted before anyone is authenticated."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def locked_until(self, subjects: list[tuple[str, str]]) -> datetime | None:
+        """The latest end of a lockout still running for any of ``subjects``."""
+        return await self.session.scalar(
+            select(func.max(LoginFailure.locked_until)).where(
+                tuple_(LoginFailure.subject, LoginFailure.key).in_(subjects),
+                LoginFailure.locked_until > func.now(),
+            )
+        )
+
+    async def add_failure(self, subject: str, key: str, *, window: timedelta) -> int:
+        """Count one more failure and return the count. Counts start over once ``window`` has passed since
+        the last failure and the end of the last lockout. One statement, so concurrent failures add up."""
+        row = LoginFailure.__table__.c
+        first = pg_insert(LoginFailure).values(
+            subject=subject, key=key, failures=1, last_failed_at=func.now()
+        )
+        quiet_since = func.greatest(row.last_failed_at, func.coalesce(row.locked_until, row.last_failed_at))
+        statement = first.on_conflict_do_update(
+            index_elements=[row.subject, row.key],
+            set_={
+                "failures": case((quiet_since < func.now() - window, 1), else_=row.failures + 1),
+                "last_failed_at": func.now(),
+            },
+        ).returning(row.failures)
+        return (await self.session.execute(statement)).scalar_one()
+
+    async def lock(self, subject: str, key: str, *, seconds: float) -> datetime:
+        """Lock ``subject`` out for ``seconds`` from now; returns when the lockout ends."""
+        statement = (
+            update(LoginFailure)
+            .where(LoginFailure.subject == subject, LoginFailure.key == key)
+            .values(locked_until=func.now() + timedelta(seconds=seconds))
+            .returning(LoginFailure.locked_until)
+        )
+        # The column is nullable, but this statement has just set it.
+        return cast(datetime, (await self.session.execute(statement)).scalar_one())
+
+    async def prune(self, *, window: timedelta, limit: int) -> None:
+        """Delete up to ``limit`` counts that have run out (quiet for ``window``, no lockout running), so a
+        spray of logins with ever new emails or addresses cannot grow the table without bound."""
+        stale = (
+            select(LoginFailure.subject, LoginFailure.key)
+            .where(
+                LoginFailure.last_failed_at < func.now() - window,
+                LoginFailure.locked_until.is_(None) | (LoginFailure.locked_until < func.now() - window),
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        await self.session.execute(
+            delete(LoginFailure).where(tuple_(LoginFailure.subject, LoginFailure.key).in_(stale))
+        )
+
+    async def clear(self, subject: str, key: str) -> None:
+        await self.session.execute(
+            delete(LoginFailure).where(LoginFailure.subject == subject, LoginFailure.key == key)
+        )

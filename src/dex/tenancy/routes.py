@@ -6,8 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dex.kit.deps import SessionDep, SettingsDep
-from dex.kit.envelopes import Envelope, ListEnvelope, PageRequest, envelope, list_envelope
+from dex.audit.logins import throttled_login
+from dex.audit.service import AuditDep
+from dex.kit.deps import DatabaseDep, SessionDep, SettingsDep
+from dex.kit.envelopes import Envelope, ErrorEnvelope, ListEnvelope, PageRequest, envelope, list_envelope
+from dex.kit.network import ClientAddress
 from dex.kit.paging import Page
 from dex.tenancy import service
 from dex.tenancy.auth import AuthContext, SuperAdminAuth, TenantAuth
@@ -60,11 +63,34 @@ def _me(auth: AuthContext) -> Me:
 
 # Logins -------------------------------------------------------------------------------------------------
 
+LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorEnvelope,
+        "description": "Too many failed logins for this account or from this address",
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    }
+}
 
-@auth_router.post("/login", response_model=Envelope[AccessToken])
-async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Payload:
-    token = await service.login(session, settings, email=body.email, password=body.password)
-    return envelope(AccessToken(access_token=token))
+
+@auth_router.post("/login", response_model=Envelope[AccessToken], responses=LOGIN_RESPONSES)
+async def login(
+    body: LoginRequest,
+    session: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+) -> Payload:
+    """A session JWT for a user. Failed logins are throttled per account and per client address (429)."""
+    result = await throttled_login(
+        "tenant",
+        lambda: service.login(session, settings, email=body.email, password=body.password),
+        email=body.email,
+        session=session,
+        database=database,
+        settings=settings,
+        address=address,
+    )
+    return envelope(AccessToken(access_token=result.token))
 
 
 @auth_router.post("/me", response_model=Envelope[Me])
@@ -72,10 +98,25 @@ async def me(auth: TenantAuth) -> Payload:
     return envelope(_me(auth))
 
 
-@super_admin_router.post("/login", response_model=Envelope[AccessToken])
-async def super_admin_login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Payload:
-    token = await service.super_admin_login(session, settings, email=body.email, password=body.password)
-    return envelope(AccessToken(access_token=token))
+@super_admin_router.post("/login", response_model=Envelope[AccessToken], responses=LOGIN_RESPONSES)
+async def super_admin_login(
+    body: LoginRequest,
+    session: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+) -> Payload:
+    """A super-admin JWT. Failed logins are throttled per account and per client address (429)."""
+    result = await throttled_login(
+        "super_admin",
+        lambda: service.super_admin_login(session, settings, email=body.email, password=body.password),
+        email=body.email,
+        session=session,
+        database=database,
+        settings=settings,
+        address=address,
+    )
+    return envelope(AccessToken(access_token=result.token))
 
 
 @super_admin_router.post("/me", response_model=Envelope[SuperAdminMe])
@@ -87,8 +128,12 @@ async def super_admin_me(admin: SuperAdminAuth) -> Payload:
 
 
 @super_admin_router.post("/orgs/create", response_model=Envelope[OrgOut])
-async def create_org(body: OrgCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
-    return envelope(await service.create_org(session, admin, name=body.name, slug=body.slug))
+async def create_org(
+    body: OrgCreateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
+    org = await service.create_org(session, admin, name=body.name, slug=body.slug)
+    await audit.org_created(admin, org)
+    return envelope(org)
 
 
 @super_admin_router.post("/orgs/list", response_model=ListEnvelope[OrgOut])
@@ -102,19 +147,26 @@ async def get_org(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -
 
 
 @super_admin_router.post("/orgs/update", response_model=Envelope[OrgOut])
-async def update_org(body: OrgUpdateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
+async def update_org(
+    body: OrgUpdateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
     values = body.model_dump(exclude_none=True, exclude={"id"})
-    return envelope(await service.update_org(session, admin, org_id=body.id, values=values))
+    org = await service.update_org(session, admin, org_id=body.id, values=values)
+    await audit.org_updated(admin, org, values)
+    return envelope(org)
 
 
 # Super-admin: companies ---------------------------------------------------------------------------------
 
 
 @super_admin_router.post("/companies/create", response_model=Envelope[CompanyOut])
-async def create_company(body: CompanyCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
+async def create_company(
+    body: CompanyCreateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
     company = await service.create_company(
         session, admin, org_id=body.org_id, name=body.name, domain=body.domain, external_ref=body.external_ref
     )
+    await audit.company_created(admin, company)
     return envelope(company)
 
 
@@ -134,7 +186,9 @@ async def admin_get_company(body: IdRequest, admin: SuperAdminAuth, session: Ses
 
 
 @super_admin_router.post("/users/create", response_model=Envelope[UserOut])
-async def create_user(body: UserCreateRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
+async def create_user(
+    body: UserCreateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
     user = await service.create_user(
         session,
         admin,
@@ -145,6 +199,7 @@ async def create_user(body: UserCreateRequest, admin: SuperAdminAuth, session: S
         company_id=body.company_id,
         full_name=body.full_name,
     )
+    await audit.user_created(admin, user)
     return envelope(user)
 
 
@@ -164,8 +219,12 @@ async def admin_get_user(body: IdRequest, admin: SuperAdminAuth, session: Sessio
 
 
 @super_admin_router.post("/users/deactivate", response_model=Envelope[UserOut])
-async def deactivate_user(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
-    return envelope(await service.deactivate_user(session, admin, user_id=body.id))
+async def deactivate_user(
+    body: IdRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
+    user = await service.deactivate_user(session, admin, user_id=body.id)
+    await audit.user_deactivated(admin, user)
+    return envelope(user)
 
 
 # Super-admin: API tokens --------------------------------------------------------------------------------
@@ -173,12 +232,13 @@ async def deactivate_user(body: IdRequest, admin: SuperAdminAuth, session: Sessi
 
 @super_admin_router.post("/api-tokens/create", response_model=Envelope[ApiTokenCreated])
 async def create_api_token(
-    body: ApiTokenCreateRequest, admin: SuperAdminAuth, session: SessionDep
+    body: ApiTokenCreateRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
 ) -> Payload:
     created = await service.create_api_token(
         session, admin, user_id=body.user_id, name=body.name, expires_at=body.expires_at
     )
     row = ApiTokenOut.model_validate(created.row)
+    await audit.api_token_created(admin, created.row)
     return envelope(ApiTokenCreated(**row.model_dump(), token=created.token))
 
 
@@ -193,8 +253,12 @@ async def list_api_tokens(
 
 
 @super_admin_router.post("/api-tokens/revoke", response_model=Envelope[ApiTokenOut])
-async def revoke_api_token(body: IdRequest, admin: SuperAdminAuth, session: SessionDep) -> Payload:
-    return envelope(await service.revoke_api_token(session, admin, token_id=body.id))
+async def revoke_api_token(
+    body: IdRequest, admin: SuperAdminAuth, session: SessionDep, audit: AuditDep
+) -> Payload:
+    token = await service.revoke_api_token(session, admin, token_id=body.id)
+    await audit.api_token_revoked(admin, token)
+    return envelope(token)
 
 
 # Super-admin: legacy step registry ----------------------------------------------------------------------

@@ -22,7 +22,9 @@ Email = Annotated[
         strip_whitespace=True, to_lower=True, min_length=3, max_length=320, pattern=r"^\S+@\S+$"
     ),
 ]
-LoginEmail = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)]
+# No length floor or pattern (a bad one is just a failed login), but no account has a longer email, and the
+# throttle stores what was typed.
+LoginEmail = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320)]
 Password = Annotated[str, Field(min_length=8, max_length=1024)]
 Json = dict[str, Any]
 

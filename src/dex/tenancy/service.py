@@ -55,12 +55,19 @@ def _require_update(values: dict[str, Any]) -> dict[str, Any]:
 # Logins -------------------------------------------------------------------------------------------------
 
 
-async def login(session: AsyncSession, settings: Settings, *, email: str, password: str) -> str:
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    account_id: uuid.UUID
+    org_id: uuid.UUID | None  # None for a super-admin
+
+
+async def login(session: AsyncSession, settings: Settings, *, email: str, password: str) -> LoginResult:
     user = await CredentialRepository(session).user_by_email(email)
     password_ok = await verify_password(password, user.password_hash if user else None)
     if user is None or not password_ok or not user.is_active:
         raise Unauthorized("Invalid credentials")
-    return issue_session_jwt(
+    token = issue_session_jwt(
         secret=settings.jwt_secret,
         ttl_hours=settings.session_ttl_hours,
         user_id=user.id,
@@ -69,22 +76,26 @@ async def login(session: AsyncSession, settings: Settings, *, email: str, passwo
         role=user.role,
         generation=user.token_generation,
     )
+    return LoginResult(token, user.id, user.org_id)
 
 
-async def super_admin_login(session: AsyncSession, settings: Settings, *, email: str, password: str) -> str:
+async def super_admin_login(
+    session: AsyncSession, settings: Settings, *, email: str, password: str
+) -> LoginResult:
     admin = await CredentialRepository(session).super_admin_by_email(email)
     password_ok = await verify_password(password, admin.password_hash if admin else None)
     if admin is None or not password_ok:
         raise Unauthorized("Invalid credentials")
     if not admin.is_active:
         raise Unauthorized("Super admin is inactive")
-    return issue_super_admin_jwt(
+    token = issue_super_admin_jwt(
         secret=settings.super_admin_jwt_secret,
         ttl_hours=settings.session_ttl_hours,
         super_admin_id=admin.id,
         email=admin.email,
         generation=admin.token_generation,
     )
+    return LoginResult(token, admin.id, None)
 
 
 # Orgs ---------------------------------------------------------------------------------------------------

@@ -219,7 +219,10 @@ async def budget_view(
             ),
             {"org": scope.org_id},
         )
-    ).one()
+    ).one_or_none()
+    if org is None:
+        # Only a super-admin can name an org that does not exist (a tenant's own org always does).
+        raise NotFound("Org not found")
     view: dict[str, Any] = {
         "org_id": scope.org_id,
         "org": _limit(org.budget_credits, org.spent),

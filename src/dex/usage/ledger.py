@@ -125,7 +125,13 @@ async def usage(
         "group_by": group_by,
         "totals": _measures(totals),
         "groups": groups,
-        "pagination": {"total": group_count, "limit": limit, "offset": offset, "returned": len(groups)},
+        "pagination": {
+            "total": group_count,
+            "limit": limit,
+            "offset": offset,
+            "returned": len(groups),
+            "has_more": offset + len(groups) < group_count,
+        },
     }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from dex.audit.service import AuditDep
 from dex.kit.deps import SessionDep
 from dex.kit.envelopes import Envelope
 from dex.pipeline import budget_waits
@@ -56,12 +57,15 @@ async def get_budget(body: BudgetRequest, auth: FlexibleAuth, session: SessionDe
 
 
 @router.post("/budgets/set", response_model=Envelope[BudgetSet])
-async def set_budget(body: BudgetSetRequest, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
+async def set_budget(
+    body: BudgetSetRequest, auth: FlexibleAuth, session: SessionDep, audit: AuditDep
+) -> dict[str, Any]:
     """Set or remove (``null``) a budget; steps parked as ``budget_exhausted`` that now fit resume."""
     scope = tenant_scope(auth, org_id=body.org_id)
     submission_id = body.submission_id
     await budgets.set_budget(session, scope, budget_credits=body.budget_credits, submission_id=submission_id)
     requeued = await pipeline_service.requeue_parked(session, scope.org_id, submission_id)
+    await audit.budget_set(auth, scope.org_id, submission_id, body.budget_credits)
     # Submissions whose parked steps resumed run again.
     await budget_waits.reflect_org(session, scope.org_id)
     view = await budgets.budget_view(session, scope, submission_id)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from dex.audit.service import AuditDep
 from dex.kit.deps import SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ListEnvelope, list_envelope
 from dex.tenancy.auth import FlexibleAuth, tenant_scope
@@ -27,13 +28,14 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 @router.post("/create", response_model=Envelope[EndpointCreated])
 async def create(
-    body: EndpointCreate, auth: FlexibleAuth, session: SessionDep, settings: SettingsDep
+    body: EndpointCreate, auth: FlexibleAuth, session: SessionDep, settings: SettingsDep, audit: AuditDep
 ) -> dict[str, Any]:
     """Subscribe a URL to events. The response carries the signing secret — the only time it is shown."""
     scope = tenant_scope(auth, org_id=body.org_id)
     endpoint = await service.create_endpoint(
         session, scope, body, allow_private=settings.dex_webhook_allow_private_urls
     )
+    await audit.webhook_created(auth, endpoint)
     return {"data": {**EndpointOut.model_validate(endpoint).model_dump(), "secret": endpoint.secret}}
 
 
@@ -47,9 +49,12 @@ async def list_endpoints(
 
 
 @router.post("/delete", response_model=Envelope[Deleted])
-async def delete(body: EndpointRef, auth: FlexibleAuth, session: SessionDep) -> dict[str, Any]:
+async def delete(
+    body: EndpointRef, auth: FlexibleAuth, session: SessionDep, audit: AuditDep
+) -> dict[str, Any]:
     scope = tenant_scope(auth, org_id=body.org_id)
     await service.delete_endpoint(session, scope, body.id)
+    await audit.webhook_deleted(auth, scope.org_id, body.id)
     return {"data": {"id": body.id, "deleted": True}}
 
 

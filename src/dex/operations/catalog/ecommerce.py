@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from dex.operations.catalog.common import operation_status
 from dex.operations.engine import Invocation, Outcome
+from dex.operations.inputs import OperationInput
 from dex.operations.registry import FanOut, OperationSpec, Requirements
 from dex.providers import storeleads
 
@@ -77,8 +78,8 @@ async def enrich_ecommerce(inv: Invocation) -> Outcome:
     return Outcome(status, {**result.mapped, "source_provider": storeleads.PROVIDER})
 
 
-def search_filters(inv: Invocation) -> dict[str, str | int]:
-    text = inv.input.text
+def search_filters(query: OperationInput) -> dict[str, str | int]:
+    text = query.text
     filters: dict[str, str | int | None] = {
         # StoreLeads spells platforms in lowercase and countries as upper-case ISO codes.
         "platform": (text("platform") or "").lower() or None,
@@ -87,18 +88,32 @@ def search_filters(inv: Invocation) -> dict[str, str | int]:
         "category": text("category"),
         "domain_state": text("domain_state") or DEFAULT_DOMAIN_STATE,
         **{
-            bound: inv.input.integer(bound, minimum=0)
+            bound: query.integer(bound, minimum=0)
             for bound in ("rank_min", "rank_max", "monthly_app_spend_min", "monthly_app_spend_max")
         },
     }
     return {name: value for name, value in filters.items() if value is not None}
 
 
+SEARCH_OPTIONAL_INPUTS = (
+    "country_code",
+    "domain_state",
+    "rank_min",
+    "rank_max",
+    "monthly_app_spend_min",
+    "monthly_app_spend_max",
+    "page",
+    "page_size",
+)
+
+
 async def search_ecommerce(inv: Invocation) -> Outcome:
-    page = inv.input.integer("page", 0, minimum=0) or 0
-    page_size = inv.input.integer("page_size", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+    # Each filter from the input, else from the step's configuration (options or input.step_config).
+    query = inv.configured()
+    page = query.integer("page", 0, minimum=0) or 0
+    page_size = query.integer("page_size", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
     result = await storeleads.search_domains(
-        inv.providers, filters=search_filters(inv), page=page, page_size=page_size
+        inv.providers, filters=search_filters(query), page=page, page_size=page_size
     )
     status = operation_status(result)
     if status == "failed":
@@ -139,16 +154,8 @@ OPERATIONS = [
         "country, domain state (default Active), global rank and monthly app spend; page/page_size "
         "(≤ 50). Fans out to the stores.",
         requirements=Requirements(any_of=("platform", "category", "app_installed")),
-        optional_inputs=(
-            "country_code",
-            "domain_state",
-            "rank_min",
-            "rank_max",
-            "monthly_app_spend_min",
-            "monthly_app_spend_max",
-            "page",
-            "page_size",
-        ),
+        optional_inputs=SEARCH_OPTIONAL_INPUTS,
+        options=("platform", "category", "app_installed", *SEARCH_OPTIONAL_INPUTS),
         produces=("results", "result_count", "page", "source_provider"),
         providers=(storeleads.PROVIDER,),
         strategy="single",

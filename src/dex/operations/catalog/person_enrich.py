@@ -63,6 +63,9 @@ def wants_work_history(inv: Invocation) -> bool:
 
 
 async def from_prospeo(inv: Invocation) -> AdapterResult:
+    if inv.spec.requirements.missing(inv.input):
+        # Prospeo's eligibility rule is the operation's requirement (see the spec below).
+        return skipped(inv.providers, "prospeo", "enrich_person", "missing_required_inputs")
     text = inv.input.text
     return await prospeo.enrich_person(
         inv.providers,
@@ -121,6 +124,8 @@ OPERATIONS = [
         ),
         # Prospeo's eligibility rule: a LinkedIn URL, an email or a Prospeo person id
         # alone, or a first and last name (given, or split from full_name) with any company identifier.
+        # It is no gate: without it each provider skips and the operation is not_found, as the original.
+        gate_inputs=False,
         requirements=Requirements(
             any_of=(
                 "linkedin_url",

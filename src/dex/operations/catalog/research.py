@@ -316,25 +316,23 @@ class UrlResolver:
         return create_model(f"{self.url_key.title().replace('_', '')}Output", **fields)
 
     async def run(self, inv: Invocation) -> Outcome:
-        """Ask each LLM in the configured order until one names an acceptable URL. ``not_found`` when some
-        LLM answered but none named one; ``failed`` when no LLM gave a usable answer. ``confidence`` is the
-        last answer's."""
+        """Ask each LLM in the configured order until one names an acceptable URL; ``not_found`` when none
+        did — whether the LLMs declined or failed to answer (their attempts say which), as the original
+        reported it. ``confidence`` is the last answer's (0 without one)."""
         company_name, company_domain = inv.input.text("company_name"), inv.input.text("company_domain")
         prompt = self.prompt(company_name, company_domain)
         models = llm_models(inv.settings)
-        answered, url, confidence, provider_used = False, None, 0.0, None
+        url, confidence, provider_used = None, 0.0, None
         for provider in inv.provider_order():
             generate, model = models[provider]
             result = await generate(inv.providers, model=model, prompt=prompt)
             if result.status != "found":
                 continue
-            answered, confidence = True, confidence_of(result.mapped)
+            confidence = confidence_of(result.mapped)
             url = self.accept(result.mapped.get(self.url_key), company_domain)
             if url:
                 provider_used = provider
                 break
-        if not answered:
-            return Outcome("failed")
         output = {
             "company_name": company_name,
             "company_domain": company_domain,
@@ -350,8 +348,8 @@ class UrlResolver:
             entity_type="company",
             category="research",
             description=self.description,
-            requirements=Requirements(any_of=("company_name", "company_domain")),
-            optional_inputs=("company_name", "company_domain"),
+            requirements=Requirements(all_of=("company_name",)),
+            optional_inputs=("company_domain",),
             produces=(self.url_key, "confidence", "provider_used"),
             providers=("gemini", "openai", "anthropic"),
             strategy="waterfall",

@@ -1,9 +1,9 @@
 """Search operations whose results fan out into child entities: ``company.search`` and
 ``person.search``.
 
-Result items carry canonical fields only, never the provider's raw payload: every item becomes a child
-run's context, so a raw blob would be copied into each child (and stored again per step), while the raw
-answer is already kept once on the provider attempt.
+Each result item carries the canonical fields and, as ``raw``, the provider's own item for that entity
+(size-capped), which clients of the seed system read. The fan-out leaves ``raw`` out of a child's input, so
+a child's context holds the canonical fields only rather than a copy of the provider's blob.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from dex.operations.engine import Invocation, Outcome
 from dex.operations.inputs import OperationInput
 from dex.operations.registry import FanOut, OperationSpec, Requirements
 from dex.providers import blitzapi, companyenrich, leadmagic, prospeo
-from dex.providers.base import AdapterResult, skipped
+from dex.providers.base import AdapterResult, skipped, with_raw
+from dex.providers.payload import section
 
 MAX_LIMIT = 1000
 # Results a search returns when neither ``limit`` nor ``max_results`` says otherwise.
@@ -98,7 +99,7 @@ class Accumulator:
 
 
 class CompanySearchResult(BaseModel):
-    """One company found; canonical fields only (no ``raw``, see the module docstring)."""
+    """One company found: canonical fields and the provider's own item (see the module docstring)."""
 
     company_name: str | None = None
     company_domain: str | None = None
@@ -110,6 +111,7 @@ class CompanySearchResult(BaseModel):
     hq_country_code: str | None = None
     source_company_id: str | None = None
     source_provider: str | None = None
+    raw: Any = None
 
 
 class CompanySearchOutput(BaseModel):
@@ -119,7 +121,11 @@ class CompanySearchOutput(BaseModel):
     pagination: dict[str, Any]
 
 
-COMPANY_RESULT_FIELDS = tuple(CompanySearchResult.model_fields)
+# The item keys a fan-out child does not inherit.
+PROVIDER_ITEM_KEYS = ("raw",)
+COMPANY_RESULT_FIELDS = tuple(
+    key for key in CompanySearchResult.model_fields if key not in PROVIDER_ITEM_KEYS
+)
 
 
 def company_identity(item: Item) -> set[tuple[str, str]]:
@@ -136,13 +142,15 @@ def company_identity(item: Item) -> set[tuple[str, str]]:
 
 
 def company_result(item: Item, provider: str) -> Item:
-    """An adapter's company as a search result: typed profile fields, projected, provider-stamped."""
+    """An adapter's company as a search result: typed profile fields, projected, provider-stamped, with
+    the provider's item."""
     fields = company_fields(item)
     source_id = fields.get("source_company_id")
     return {
         **{key: fields.get(key) for key in COMPANY_RESULT_FIELDS},
         "source_company_id": str(source_id) if source_id is not None else None,
         "source_provider": provider,
+        "raw": item.get("raw"),
     }
 
 
@@ -179,9 +187,11 @@ async def _companies_from_blitzapi(inv: Invocation, q: CompanyQuery) -> AdapterR
     if url is None:
         return None
     result = await blitzapi.enrich_company(inv.providers, company_linkedin_url=url)
-    if result.status != "found":
+    if result.status != "found" or not isinstance(result.mapped, dict):
         return result
-    return AdapterResult(result.attempt, {"results": [result.mapped], "pagination": {}})
+    # An enrichment, not a search: its one company is the provider's answer's ``company`` object.
+    company = section(result.attempt.raw_response, "company")
+    return AdapterResult(result.attempt, {"results": [with_raw(result.mapped, company)], "pagination": {}})
 
 
 async def _companies_from_companyenrich(inv: Invocation, q: CompanyQuery) -> AdapterResult:
@@ -221,7 +231,7 @@ async def search_companies(inv: Invocation) -> Outcome:
 
 
 class PersonSearchResult(BaseModel):
-    """One person found; canonical fields only (no ``raw``, see the module docstring)."""
+    """One person found: canonical fields and the provider's own item (see the module docstring)."""
 
     full_name: str | None = None
     first_name: str | None = None
@@ -235,6 +245,7 @@ class PersonSearchResult(BaseModel):
     country_code: str | None = None
     source_person_id: str | None = None
     source_provider: str | None = None
+    raw: Any = None
 
 
 class PersonSearchOutput(BaseModel):
@@ -244,7 +255,7 @@ class PersonSearchOutput(BaseModel):
     pagination: dict[str, Any]
 
 
-PERSON_RESULT_FIELDS = tuple(PersonSearchResult.model_fields)
+PERSON_RESULT_FIELDS = tuple(key for key in PersonSearchResult.model_fields if key not in PROVIDER_ITEM_KEYS)
 # Inputs a step may also give as options (or in ``input.step_config``); options win.
 PERSON_SEARCH_PARAMETERS = (
     "query",
@@ -288,9 +299,10 @@ def person_identity(item: Item) -> set[tuple[str, str]]:
 
 
 def person_result(item: Item, provider: str) -> Item:
-    """An adapter's person as a search result: the contract's keys only, provider-stamped."""
+    """An adapter's person as a search result: the contract's keys only, provider-stamped, with the
+    provider's item."""
     text_values = {key: item[key] if isinstance(item.get(key), str) else None for key in PERSON_RESULT_FIELDS}
-    return {**text_values, "source_provider": provider}
+    return {**text_values, "source_provider": provider, "raw": item.get("raw")}
 
 
 def job_level_of(title: str) -> str | None:
@@ -481,7 +493,7 @@ OPERATIONS = [
         output_contract=CompanySearchOutput,
         handler=search_companies,
         optional_inputs=("page", "page_size", "limit"),
-        fan_out=FanOut("results", "company"),
+        fan_out=FanOut("results", "company", item_omitted=PROVIDER_ITEM_KEYS),
         order_setting="company_search_order",
     ),
     OperationSpec(
@@ -513,7 +525,7 @@ OPERATIONS = [
         output_contract=PersonSearchOutput,
         handler=search_people,
         optional_inputs=("page", "limit", "max_results"),
-        fan_out=FanOut("results", "person"),
+        fan_out=FanOut("results", "person", item_omitted=PROVIDER_ITEM_KEYS),
         order_setting="person_search_order",
         options=(
             "max_results",

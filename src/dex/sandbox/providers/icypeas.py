@@ -78,9 +78,11 @@ def _item(request: Request, search_id: str) -> dict[str, Any] | None:
     emails: list[dict[str, Any]] = []
     # A search is pending for its duration and, in this process, at its first read whatever the clock
     # says: a client always meets the pending statuses, however late its first poll comes.
-    first_read = sandbox_state(request).first_sight(f"icypeas-search:{search_id}")
-    if elapsed_ms < SEARCH_DURATION_MS or first_read:
-        phase = min(max(0, elapsed_ms) * len(PENDING_PHASES) // SEARCH_DURATION_MS, len(PENDING_PHASES) - 1)
+    state = sandbox_state(request)
+    first_read = state.first_sight(f"icypeas-search:{search_id}")
+    duration_ms = state.config.behaviour(PROVIDER).job_duration_ms or SEARCH_DURATION_MS
+    if elapsed_ms < duration_ms or first_read:
+        phase = min(int(max(0, elapsed_ms) * len(PENDING_PHASES) // duration_ms), len(PENDING_PHASES) - 1)
         status = PENDING_PHASES[phase]
     else:
         person = _person(firstname, lastname, domain_or_company)

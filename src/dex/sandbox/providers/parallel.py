@@ -14,8 +14,8 @@ each output property it recognises and leaving the others null:
 
 - input: ``linkedin_url`` / ``person_linkedin_url`` / ``profile_url`` (a person, or a company LinkedIn URL),
   ``company_linkedin_url``, ``company_domain`` / ``domain`` / ``company_website`` / ``website``, ``company`` /
-  ``company_name`` (a name or a domain), and ``full_name`` or ``first_name`` + ``last_name`` for a person at
-  that company;
+  ``company_name`` (a name or a domain), and ``full_name`` (or ``person_full_name`` / ``person_name``) or
+  ``first_name`` + ``last_name`` for a person at that company;
 - output: see ``PERSON_FIELDS`` and ``COMPANY_FIELDS`` (``linkedin_url``, ``location`` and ``name``
   describe the person when the input designates one, else the company).
 """
@@ -66,6 +66,10 @@ PERSON_FIELDS: dict[str, Callable[[Person], Any]] = {
     "job_title": lambda p: p.title,
     "location": lambda p: p.location,
     "person_location": lambda p: p.location,
+    "person_email": lambda p: p.work_email,
+    "work_mail": lambda p: p.work_email,
+    "city": lambda p: p.company.hq_city,
+    "country": lambda p: p.company.hq_country_code,
 }
 COMPANY_FIELDS: dict[str, Callable[[Company], Any]] = {
     "company_name": lambda c: c.name,
@@ -82,6 +86,7 @@ COMPANY_FIELDS: dict[str, Callable[[Company], Any]] = {
     "location": lambda c: f"{c.hq_city}, {c.hq_country_code}",
     "hq_city": lambda c: c.hq_city,
     "hq_country_code": lambda c: c.hq_country_code,
+    "hq_country": lambda c: c.hq_country_code,
     "employee_range": lambda c: c.employee_range,
     "employee_count": lambda c: c.employee_count,
     "industry": lambda c: c.industry,
@@ -155,6 +160,10 @@ def _subject(data: dict[str, Any]) -> tuple[Person | None, Company | None]:
             return (person, person.company) if person else (None, company_for_linkedin(url))
     company = _company(data)
     names = {key: text(data, key) or "" for key in ("full_name", "first_name", "last_name")}
+    # Other spellings of a full name some task inputs use.
+    names["full_name"] = (
+        names["full_name"] or text(data, "person_full_name") or text(data, "person_name") or ""
+    )
     if company is None or not any(names.values()):
         return None, company
     person = find_person(company, **names)

@@ -131,6 +131,9 @@ LOOKUPS = {
     "/run/companies/db/case-study-champions-detailed/lookup": Lookup(
         "lookup_champion_testimonials", _testimonials, {"champions": []}
     ),
+    "/run/companies/sec/filings/fetch": Lookup(
+        "fetch_sec_filings", market.sec_filings, {"cik": None, "ticker": None, "filings": {}}
+    ),
     "/run/companies/db/has-raised-vc-status/check": Lookup(
         "check_vc_funding",
         market.vc_funding,
