@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     dex_executor: str = "embedded"  # embedded | dramatiq | none
     dex_executor_concurrency: int = 200
     dex_executor_lease_seconds: float = 60.0
+    # An executor process (embedded or scale-out worker) whose heartbeat is this old is taken for gone, and
+    # its steps run elsewhere; it beats five times per timeout.
+    dex_executor_heartbeat_timeout_seconds: float = Field(default=5.0, gt=0)
     dex_per_org_concurrency: int | None = None
     dex_step_timeout_seconds: float = 300.0
     dex_step_max_attempts: int = 3

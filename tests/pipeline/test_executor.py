@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
 from dataclasses import replace
+from decimal import Decimal
 
 from sqlalchemy import text
 
 from dex.db.engine import Database
+from dex.pipeline import heartbeats
 from dex.pipeline.claims import claim
-from dex.pipeline.executor import record_outcomes, run_claimed_step
+from dex.pipeline.executor import record_outcomes, requeue_abandoned, run_claimed_step
+from dex.providers.journal import CallJournal, CallOrigin, Requester
 from tests.conftest import PipelineHarness, SandboxHandle
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
@@ -65,6 +71,115 @@ async def test_steps_of_a_worker_that_vanished_run_again_after_its_lease(
     assert [(r.status, r.discarded) for r in runs] == [("verified", None), ("failed", "lease_lost")]
     # Its attempts are recorded at their cost (nothing here: the answer came from the enrichment cache).
     assert runs[1].spent == runs[1].cost_credits == 0
+
+
+async def test_steps_of_a_worker_whose_heartbeat_stopped_run_again_before_its_lease_ends(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("heartbeat", [VERIFY], entity_type="person")
+    submission = await pipeline.submit(blueprint, [{"email": "silent@acme.io"}], "person")
+    async with database.transaction() as session:
+        # A worker on another machine claims the step with an hour's lease, beats once, then falls silent.
+        stolen = await claim(
+            session, pipeline.executor.plans, worker="other-host:1:y", lease_seconds=3600, capacity=5
+        )
+        await heartbeats.beat(session, worker="other-host:1:y", timeout_seconds=0.2)
+    assert len(stolen) == 1
+    restarted = type(pipeline.executor)(
+        pipeline.executor.database,
+        pipeline.executor.deps,
+        pipeline.executor.config,
+        plans=pipeline.executor.plans,
+    )
+    await restarted.start()
+    try:
+        await restarted.wait_idle(timeout=60)
+    finally:
+        await restarted.stop()
+    status = await pipeline.status(submission)
+    assert status["runs"][0]["status"] == "completed"
+    run = (
+        await pipeline.post("/api/pipeline-runs/get", {"id": status["runs"][0]["pipeline_run_id"]})
+    ).json()["data"]
+    assert run["step_results"][0]["attempt"] == 2
+    # The silence was handled once, and a cleanly stopped executor leaves no heartbeat behind.
+    async with database.transaction() as session:
+        left = await session.execute(
+            text("SELECT count(*) FROM executor_heartbeats WHERE worker = ANY(:workers)"),
+            {"workers": ["other-host:1:y", restarted.worker]},
+        )
+        assert left.scalar_one() == 0
+
+
+async def test_a_silent_processs_kept_answers_wait_for_its_steps_next_runs(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("heartbeat", [VERIFY], entity_type="person")
+    await pipeline.submit(blueprint, [{"email": "kept@acme.io"}], "person")
+    async with database.transaction() as session:
+        stolen = await claim(
+            session, pipeline.executor.plans, worker="other-host:2:y", lease_seconds=3600, capacity=5
+        )
+        await heartbeats.beat(session, worker="other-host:2:y", timeout_seconds=0.01)
+        # Another process beats on: its heartbeat is what tells a silence from a database outage.
+        await heartbeats.beat(session, worker="other-host:3:z", timeout_seconds=60)
+    # The process had a paid answer for the step, not yet recorded; its provider journal has a name of
+    # its own, on the same process.
+    journal = CallJournal(database, owner="other-host:2:journal")
+    origin = CallOrigin(
+        stolen[0].org_id,
+        uuid.uuid4(),
+        "person.contact.verify_email",
+        "person",
+        Requester(
+            "org_admin", "pipeline", pipeline_run_id=stolen[0].run_id, step_result_id=stolen[0].step_id
+        ),
+    )
+    call_id = uuid.uuid4()
+    await journal.before_send(
+        origin, call_id, "reoon", "verify", price=Decimal("1"), sandbox=True, request_hash="elsewhere"
+    )
+    await journal.answered(call_id, 200, Decimal("1"), {"status": "safe"})
+    requeued = 0
+    for _ in range(200):  # until the heartbeat has expired while the other one went on
+        async with database.transaction() as session:
+            requeued = await requeue_abandoned(session)
+        if requeued:
+            break
+        await asyncio.sleep(0.05)
+    assert requeued == 1
+    async with database.transaction() as session:
+        released = await session.scalar(
+            text("SELECT released FROM provider_call_journal WHERE call_id = :id"), {"id": call_id}
+        )
+    assert released is True
+
+
+class RolledBack(Exception):
+    """Undoes a test's transaction: other processes' heartbeats come back as they were."""
+
+
+async def test_an_outage_of_the_database_is_no_ones_death(database: Database) -> None:
+    """When every heartbeat stopped at once, nobody is taken for dead until some process has beaten again
+    for a whole timeout: the live ones have renewed theirs by then."""
+    with contextlib.suppress(RolledBack):
+        async with database.transaction() as session:
+            # Alone in the table for this transaction (other processes' beats wait for it), two
+            # processes whose heartbeats both expired a minute ago: the database was away.
+            await session.execute(text("DELETE FROM executor_heartbeats"))
+            await session.execute(
+                text(
+                    "INSERT INTO executor_heartbeats (worker, beat_at, expires_at, beating_since) "
+                    "SELECT worker, now() - interval '65 s', now() - interval '60 s', now() - interval '1 h' "
+                    "FROM unnest(CAST(:workers AS text[])) AS worker"
+                ),
+                {"workers": ["outage-host:1:a", "outage-host:2:b"]},
+            )
+            await heartbeats.beat(session, worker="outage-host:1:a", timeout_seconds=5)  # back first
+            assert await heartbeats.take_silent(session) == []
+            raise RolledBack
 
 
 async def test_a_step_over_its_timeout_is_retried_then_failed(

@@ -64,7 +64,7 @@ async def test_requests_of_a_dead_process_are_recorded_as_interrupted_spend(
     origin = origin_for(tenant)
     await dead.before_send(origin, answered, "millionverifier", "verify", price=Decimal("1"), sandbox=True)
     await dead.before_send(origin, unanswered, "leadmagic", "find", price=Decimal("2"), sandbox=True)
-    dead.answered(answered, 200, Decimal("1"))
+    await dead.answered(answered, 200, Decimal("1"), {"result": "ok"})
     await dead.before_send(
         origin_for(tenant), uuid.uuid4(), "icypeas", "find", price=Decimal("0"), sandbox=True
     )
@@ -145,3 +145,88 @@ async def test_no_request_is_sent_when_the_journal_cannot_be_written(
     # test left behind, so the attempts themselves are the evidence).
     tried = [attempt for attempt in result.attempts if attempt.status != "skipped"]
     assert tried and all(attempt.http_attempts == 0 and not attempt.call_ids for attempt in tried)
+
+
+async def verify_for_step(
+    providers: ProviderRuntime,
+    journal: CallJournal,
+    tenant: Tenant,
+    step_result_id: uuid.UUID,
+    settings: Settings,
+) -> OperationResult:
+    """One execution of a pipeline step's email verification, journaled by ``journal``, cache off (so
+    only the journal can spare a request)."""
+    providers.journal = journal
+    spec = get_operation("person.contact.verify_email")
+    assert spec is not None
+    requester = Requester(role="org_admin", auth_method="pipeline", step_result_id=step_result_id)
+    return await execute_operation(
+        spec,
+        {"email": "kept@answer.io"},
+        providers=providers.context(tenant.org_id, use_cache=False, requester=requester),
+        settings=settings,
+    )
+
+
+async def test_an_answer_a_dead_process_kept_is_taken_over_by_the_steps_next_run_not_paid_again(
+    tenant: Tenant,
+    database: Database,
+    sandbox: SandboxHandle,
+    providers: ProviderRuntime,
+    sandbox_settings: Settings,
+) -> None:
+    step_result_id = uuid.uuid4()
+    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
+    first = await verify_for_step(providers, dead, tenant, step_result_id, sandbox_settings)
+    [paid] = [attempt for attempt in first.attempts if attempt.call_ids]
+    assert [entry.request_id for entry in sandbox.state.ledger if entry.billable] == [str(paid.call_ids[0])]
+    # The process dies before recording the step: recovery keeps the answer for the step's next run.
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal WHERE released") == 1
+
+    again = await verify_for_step(providers, CallJournal(database), tenant, step_result_id, sandbox_settings)
+    # Not sent: the kept answer was used, with the same outcome and the one request it came from.
+    assert len([entry for entry in sandbox.state.ledger if entry.billable]) == 1
+    assert (again.status, again.output) == (first.status, first.output)
+    [reused] = [attempt for attempt in again.attempts if attempt.call_ids]
+    assert (reused.call_ids, reused.cost_credits) == (paid.call_ids, paid.cost_credits)
+    assert paid.cost_credits > 0
+
+    auth = AuthContext(tenant.org_id, None, None, "org_admin", "pipeline")
+    async with database.transaction() as session:
+        await record_operation_runs(
+            session,
+            [operation_run_row(again, auth=auth, input_payload={})],
+            attempt_rows(again, tenant.org_id),
+        )
+    # Recorded once, at what it cost.
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+    assert (
+        await scalar(database, "SELECT count(*) FROM operation_attempts WHERE cardinality(call_ids) > 0") == 1
+    )
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == paid.cost_credits
+
+
+async def test_only_paid_answers_of_pipeline_steps_are_kept_for_a_next_run(
+    tenant: Tenant, database: Database
+) -> None:
+    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
+    kept, free, unstepped = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    origin = origin_for(tenant, uuid.uuid4())
+    await dead.before_send(
+        origin, kept, "millionverifier", "verify", price=Decimal("1"), sandbox=True, request_hash="h"
+    )
+    await dead.before_send(origin_for(tenant), free, "icypeas", "find", price=Decimal("0"), sandbox=True)
+    await dead.before_send(
+        origin_for(tenant), unstepped, "reoon", "verify", price=Decimal("1"), sandbox=True, request_hash="g"
+    )
+    await dead.answered(kept, 200, Decimal("1"), {"result": "ok"})
+    await dead.answered(free, 200, Decimal("0"), {"status": "NONE"})
+    await dead.answered(unstepped, 200, Decimal("1"), {"result": "ok"})
+    async with database.transaction() as session:
+        # Only a pipeline step runs again by itself: an API call's requests are settled at once.
+        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 2
+        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
+    assert await scalar(database, "SELECT call_id FROM provider_call_journal WHERE released") == kept
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 1

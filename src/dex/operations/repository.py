@@ -125,9 +125,16 @@ ORPHANED_CALL_AGE_SECONDS = 3600
 
 _TAKE_BY_RUN = text("DELETE FROM provider_call_journal WHERE run_id = ANY(:run_ids) RETURNING *")
 _TAKE_ORPHANED = text(
-    "DELETE FROM provider_call_journal WHERE owner = ANY(:dead_owners) "
+    "DELETE FROM provider_call_journal WHERE (owner = ANY(:dead_owners) AND NOT released) "
     "OR (step_result_id = ANY(:step_ids) AND run_id <> ALL(:keep_runs)) "
     "OR created_at < now() - make_interval(secs => :max_age) RETURNING *"
+)
+# A dead process's kept answers to a pipeline step's paid requests wait for the step's next run, which
+# takes them over instead of paying again (dex.providers.journal); the step's recorded outcome settles
+# those it did not take.
+_RELEASE_KEPT_ANSWERS = text(
+    "UPDATE provider_call_journal SET released = true WHERE owner = ANY(:dead_owners) AND NOT released "
+    "AND answered AND response IS NOT NULL AND step_result_id IS NOT NULL"
 )
 
 
@@ -173,7 +180,11 @@ async def org_has_budget(session: AsyncSession, org_id: uuid.UUID) -> bool:
 
 
 async def journal_owners(session: AsyncSession) -> list[str]:
-    return list((await session.execute(text("SELECT DISTINCT owner FROM provider_call_journal"))).scalars())
+    return list(
+        (
+            await session.execute(text("SELECT DISTINCT owner FROM provider_call_journal WHERE NOT released"))
+        ).scalars()
+    )
 
 
 async def settle_orphaned_calls(
@@ -185,7 +196,10 @@ async def settle_orphaned_calls(
 ) -> int:
     """Record the journaled requests nobody will record any more — of processes that are gone, of earlier
     executions of ``step_ids`` (other than ``keep_runs``), and any older than an hour — as attempts of an
-    interrupted operation run, and return how many there were."""
+    interrupted operation run, and return how many there were. The kept answers of a dead process's
+    pipeline steps are released for the steps' next runs instead."""
+    if dead_owners:
+        await session.execute(_RELEASE_KEPT_ANSWERS, {"dead_owners": list(dead_owners)})
     taken = await session.execute(
         _TAKE_ORPHANED,
         {

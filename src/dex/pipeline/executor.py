@@ -10,8 +10,9 @@ Four cooperating tasks:
   cap (the provider client adds per-provider caps and rate limits);
 - the **writer** applies finished steps in batches — one transaction records a whole batch with every
   consequence (``pipeline.progress``) — and wakes the claimer when it made new steps ready;
-- the **lease keeper** renews this worker's leases and re-queues steps whose worker died (expired lease,
-  or a dead process of this host), so a killed process loses nothing and no run stays running forever.
+- the **lease keeper** beats this process's heartbeat (``pipeline.heartbeats``), renews its leases, and
+  re-queues steps whose worker died (its heartbeat stopped, a dead process of this host, or an expired
+  lease), so a killed process loses nothing and no run stays running forever.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost, error_causes, libpq_url
 from dex.observability import STEPS_FINISHED, log_context
 from dex.operations.repository import journal_owners, settle_orphaned_calls
-from dex.pipeline import claims
+from dex.pipeline import claims, heartbeats
 from dex.pipeline import repository as repo
 from dex.pipeline.progress import PlanCache, apply_outcomes
 from dex.pipeline.runner import OUTCOME_STATUS, ClaimedStep, RunnerDeps, StepOutcome, run_step
@@ -54,12 +55,15 @@ class ExecutorConfig:
     poll_interval_seconds: float = 1.0
     per_org_concurrency: int | None = None
     retry_base_seconds: float = 2.0
+    # A process whose heartbeat is this old is gone: its steps run elsewhere.
+    heartbeat_timeout_seconds: float = 5.0
 
 
 def executor_config(settings: Settings) -> ExecutorConfig:
     return ExecutorConfig(
         concurrency=settings.dex_executor_concurrency,
         lease_seconds=settings.dex_executor_lease_seconds,
+        heartbeat_timeout_seconds=settings.dex_executor_heartbeat_timeout_seconds,
         per_org_concurrency=settings.dex_per_org_concurrency,
         retry_base_seconds=settings.dex_step_retry_base_seconds,
     )
@@ -77,6 +81,12 @@ def runner_deps(settings: Settings, providers: ProviderRuntime, database: Databa
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _of_processes(names: list[str], processes: set[str]) -> list[str]:
+    """The worker or journal-owner ``names`` (host:pid:nonce) that belong to one of ``processes``
+    (host:pid): a process's executor and its provider journal go by different names."""
+    return [name for name in names if name.rpartition(":")[0] in processes]
 
 
 def _dead_local_workers(workers: list[str]) -> list[str]:
@@ -159,35 +169,65 @@ async def record_outcomes(
 
 
 async def requeue_abandoned(session: AsyncSession) -> int:
-    """Put the running steps of workers that are gone (expired lease, or a dead process of this host) back
-    in the queue, and wake whoever claims. The provider requests dead processes journaled go into the
-    history, so what they spent is counted even though their steps run again."""
-    dead = _dead_local_workers(await repo.running_workers(session))
+    """Put the running steps of workers that are gone (heartbeat stopped, a dead process of this host, or
+    an expired lease) back in the queue, and wake whoever claims. The provider requests dead processes
+    journaled go into the history, so what they spent is counted even though their steps run again."""
+    silent = await heartbeats.take_silent(session)
+    dead = [*_dead_local_workers(await repo.running_workers(session)), *(s.worker for s in silent)]
     requeued = await repo.requeue_expired_leases(session, dead_workers=dead)
-    if settled := await settle_orphaned_calls(
-        session, dead_owners=_dead_local_workers(await journal_owners(session))
-    ):
+    if silent:
+        log.warning("executors stopped beating: %s", ", ".join(s.worker for s in silent))
+        await repo.resend_published_steps(session)
+    owners = await journal_owners(session)
+    # A process whose heartbeat stopped is gone with its provider requests, on whatever host it ran.
+    silent_processes = {s.worker.rpartition(":")[0] for s in silent}
+    dead_owners = [*_dead_local_workers(owners), *_of_processes(owners, silent_processes)]
+    if settled := await settle_orphaned_calls(session, dead_owners=dead_owners):
         log.info("recorded %d provider requests of stopped processes", settled)
-    if requeued:
+    if requeued or silent:
         await repo.notify_ready(session)
     return requeued
 
 
 async def keep_leases(
-    database: Database, *, worker: str, lease_seconds: float, running: Callable[[], Collection[uuid.UUID]]
+    database: Database,
+    *,
+    worker: str,
+    lease_seconds: float,
+    heartbeat_timeout_seconds: float,
+    running: Callable[[], Collection[uuid.UUID]],
 ) -> None:
-    """Forever: renew the leases of the steps ``running()`` names and re-queue abandoned steps."""
-    interval = max(0.5, lease_seconds / 3)
+    """Forever: beat ``worker``'s heartbeat, renew the leases of the steps ``running()`` names, and
+    re-queue abandoned steps — at once when some heartbeat stopped, else with each lease renewal."""
+    renew_every = max(0.5, lease_seconds / 3)
+    next_renewal = time.monotonic()
     while True:
-        await asyncio.sleep(interval)
         try:
             async with database.transaction() as session:
-                await repo.renew_leases(
-                    session, worker=worker, lease_seconds=lease_seconds, step_ids=running()
+                someone_expired = await heartbeats.beat(
+                    session, worker=worker, timeout_seconds=heartbeat_timeout_seconds
                 )
-                await requeue_abandoned(session)
+                renew = time.monotonic() >= next_renewal
+                if renew:
+                    await repo.renew_leases(
+                        session, worker=worker, lease_seconds=lease_seconds, step_ids=running()
+                    )
+                    next_renewal = time.monotonic() + renew_every
+                if renew or someone_expired:
+                    await requeue_abandoned(session)
         except (DBAPIError, OSError) as exc:
             log.warning("lease upkeep failed: %s", exc)
+        await asyncio.sleep(heartbeats.beat_interval(heartbeat_timeout_seconds))
+
+
+async def stop_beating(database: Database, worker: str) -> None:
+    """Take ``worker``'s heartbeat out as it stops cleanly (its keeper cancelled), so nobody takes its
+    silence for a death."""
+    try:
+        async with database.transaction() as session:
+            await heartbeats.forget(session, worker)
+    except (DBAPIError, OSError) as exc:
+        log.warning("could not remove the heartbeat of %s: %s", worker, exc)
 
 
 async def listen_for_ready_steps(database: Database, wake: Callable[[], None]) -> asyncpg.Connection | None:
@@ -247,6 +287,7 @@ class Executor:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_beating(self.database, self.worker)
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
@@ -346,6 +387,7 @@ class Executor:
             self.database,
             worker=self.worker,
             lease_seconds=self.config.lease_seconds,
+            heartbeat_timeout_seconds=self.config.heartbeat_timeout_seconds,
             running=self._inflight.keys,
         )
 

@@ -269,3 +269,18 @@ class StepOutbox(Base):
     org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ExecutorHeartbeat(Base):
+    """One row per executor process (an embedded executor or a scale-out worker), renewed every second or
+    so while it lives. Once ``expires_at`` has passed while another process kept beating, the process is
+    taken for gone wherever it ran: the steps it leased go back to the queue then, not when their (long)
+    leases would have run out (``dex.pipeline.heartbeats``)."""
+
+    __tablename__ = "executor_heartbeats"
+
+    worker: Mapped[str] = mapped_column(Text, primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # Since when this process has beaten without a gap (its row never expired in between).
+    beating_since: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -119,6 +119,18 @@ async def requeue_expired_leases(session: AsyncSession, *, dead_workers: Sequenc
     return rowcount(result)
 
 
+async def resend_published_steps(session: AsyncSession) -> None:
+    """Publish again every step message not yet claimed: a dead worker may hold some unacknowledged, which
+    its broker would give back only after a long timeout. A duplicate claims nothing. Rows another
+    transaction holds (being claimed or published right now) are left to it."""
+    await session.execute(
+        text(
+            "UPDATE step_outbox SET published_at = NULL WHERE step_id IN (SELECT step_id FROM step_outbox "
+            "WHERE published_at IS NOT NULL FOR UPDATE SKIP LOCKED)"
+        )
+    )
+
+
 async def running_workers(session: AsyncSession) -> list[str]:
     rows = await session.execute(
         text(

@@ -192,13 +192,16 @@ class ProviderCall:
             return ProviderResponse(None, None, 0, 0, error=BUDGET_EXHAUSTED)
         if journal is not None and origin is not None:
             try:
-                await journal.before_send(
+                reused = await journal.before_send(
                     origin,
                     call_id,
                     self.provider,
                     self.action,
                     price=price,
                     sandbox=self.ctx.sandbox,
+                    request_hash=request_hash(method, path, params, json_body, price_action or self.action)
+                    if price > 0
+                    else None,
                     reserve=self.ctx.budgeted,
                 )
             except JournalUnavailable:
@@ -206,6 +209,13 @@ class ProviderCall:
             except BudgetRefused:
                 self.ctx.budget_refused = price
                 return ProviderResponse(None, None, 0, 0, error=BUDGET_EXHAUSTED)
+            if reused is not None:
+                # Answered to a process that died before recording it: paid once, used here.
+                self.http_status = reused.http_status
+                self.cost += reused.cost
+                self.call_ids.append(reused.call_id)
+                self.call_costs.append(reused.cost)
+                return ProviderResponse(reused.http_status, reused.body, 0, 0)
         response = await self.ctx.client.request(
             self.provider,
             method,
@@ -223,7 +233,7 @@ class ProviderCall:
         if journal is not None and origin is not None:
             self.call_ids.append(call_id)
             self.call_costs.append(cost)
-            journal.answered(call_id, response.http_status, cost)
+            await journal.answered(call_id, response.http_status, cost, response.body)
         return response
 
     def result(
@@ -275,6 +285,14 @@ AdapterFn = Callable[..., Awaitable[AdapterResult]]
 def _cache_key(inputs: dict[str, Any]) -> str:
     canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def request_hash(method: str, path: str, params: Any, json_body: Any, price_action: str) -> str:
+    """What identifies a paid request across executions: what it asks, not who sent it (no headers, so
+    neither the key nor the request id) nor where the provider is reached (the base URL)."""
+    return _cache_key(
+        {"method": method, "path": path, "params": params, "body": json_body, "priced": price_action}
+    )
 
 
 def skipped(ctx: ProviderContext, provider: str, action: str, reason: str) -> AdapterResult:

@@ -7,6 +7,13 @@ carries the row's id as ``X-Request-Id``), the answer's status and cost are note
 arrives, and the transaction that records the attempt deletes the row. Whatever rows outlive their process
 are settled into the history by recovery (``dex.operations.repository.settle_orphaned_calls``).
 
+A paid answer is also kept on its row, with a hash of the request, and the adapter sees the answer only
+once that note is committed: a SIGKILL can then lose only answers that had not reached dex. Recovery
+*releases* the answered rows of a dead process (instead of settling them) when they belong to a pipeline
+step, and the next identical request of the org — the step's re-run — takes the row over instead of being
+sent (:class:`ReusedAnswer`): it records the request, once, at what it cost. Rows nobody takes over are
+settled when their step's outcome is recorded.
+
 Writes are group-committed (``dex.db.batching``): 200 concurrent calls cost a handful of round trips,
 not 200. When the journal cannot be written the request is not sent:
 a call dex could not account for is never made.
@@ -22,12 +29,13 @@ the gap between a reserved price and what the call really cost, which is never n
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -36,6 +44,8 @@ from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost
 from dex.db.queries import dumps, insert_recordset, recordset
 from dex.providers.models import JournaledCall
+
+log = logging.getLogger(__name__)
 
 
 class OriginFields(TypedDict):
@@ -55,8 +65,9 @@ class OriginFields(TypedDict):
 
 
 class JournalRow(OriginFields):
-    """A journal row as written when the request is sent; ``answered``, ``http_status`` and
-    ``cost_credits`` follow its answer (:class:`AnswerNote`)."""
+    """A journal row as written when the request is sent; ``answered``, ``http_status``,
+    ``cost_credits`` and ``response`` follow its answer (:class:`AnswerNote`). ``request_hash`` is set for
+    paid requests only: free ones (the polls of a search) are simply sent again."""
 
     call_id: uuid.UUID
     provider: str
@@ -64,22 +75,64 @@ class JournalRow(OriginFields):
     owner: str
     price_credits: Decimal
     sandbox: bool
+    request_hash: str | None
 
 
 class AnswerNote(TypedDict):
     call_id: uuid.UUID
     http_status: int | None
     cost_credits: Decimal
+    response: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ReusedAnswer:
+    """The kept answer of an identical request whose process died before recording it: the journal row
+    (``call_id``) now belongs to the request that took it over, and is recorded with its attempt."""
+
+    call_id: uuid.UUID
+    http_status: int | None
+    body: Any
+    cost: Decimal
 
 
 _journal = JournaledCall.__table__
-INSERT_CALLS = text(insert_recordset(_journal, tuple(JournalRow.__annotations__)))
-INSERT_RESERVED_CALL = text(insert_recordset(_journal, [*JournalRow.__annotations__, "reserved_credits"]))
+_ROW_COLUMNS = tuple(JournalRow.__annotations__)
+# What a taken-over row gets from the request that takes it: who it belongs to now.
+_TAKEN_OVER = (*OriginFields.__annotations__, "owner")
+_ASKED = f"v AS MATERIALIZED (SELECT * FROM {recordset(_journal, _ROW_COLUMNS)})"
+_TAKE_OVER = (
+    "taken AS (UPDATE provider_call_journal j SET released = false, "
+    + ", ".join(f"{name} = v.{name}" for name in _TAKEN_OVER)
+    + " FROM v WHERE j.released AND v.request_hash IS NOT NULL AND j.org_id = v.org_id "
+    "AND j.request_hash = v.request_hash AND j.provider = v.provider AND j.action = v.action "
+    "RETURNING v.call_id AS asked, j.call_id, j.http_status, j.response, j.cost_credits)"
+)
+_TAKEN = "SELECT asked, call_id, http_status, response, cost_credits FROM taken"
+# Every request of the batch either takes over the released row of an identical request (and is not sent)
+# or is journaled — one statement, so the lookup adds no round trip.
+TAKE_OVER_OR_INSERT = text(
+    f"WITH {_ASKED}, {_TAKE_OVER}, inserted AS ("
+    f"INSERT INTO provider_call_journal ({', '.join(_ROW_COLUMNS)}) SELECT {', '.join(_ROW_COLUMNS)} "
+    "FROM v WHERE v.call_id NOT IN (SELECT asked FROM taken)) " + _TAKEN
+)
+TAKE_OVER = text(f"WITH {_ASKED}, {_TAKE_OVER} {_TAKEN}")
+INSERT_RESERVED_CALL = text(insert_recordset(_journal, [*_ROW_COLUMNS, "reserved_credits"]))
 NOTE_ANSWERS = text(
     "UPDATE provider_call_journal j SET answered = true, http_status = v.http_status, "
-    "cost_credits = v.cost_credits "
+    "cost_credits = v.cost_credits, response = v.response "
     f"FROM {recordset(_journal, tuple(AnswerNote.__annotations__))} WHERE j.call_id = v.call_id"
 )
+
+
+def reused_answers(rows: Any) -> dict[uuid.UUID, ReusedAnswer]:
+    """The taken-over answers by the request that asked (one each, should two kept answers match)."""
+    found: dict[uuid.UUID, ReusedAnswer] = {}
+    for row in rows:
+        found.setdefault(
+            row.asked, ReusedAnswer(row.call_id, row.http_status, row.response["body"], row.cost_credits)
+        )
+    return found
 
 
 def process_owner() -> str:
@@ -183,8 +236,8 @@ class CallJournal:
     def __init__(self, database: Database, owner: str | None = None) -> None:
         self.database = database
         self.owner = owner or process_owner()
-        self._sent = Batcher(self._insert, "call-journal")
-        self._answers = Batcher(self._note_answers, "call-journal-answers")
+        self._sent: Batcher[JournalRow, ReusedAnswer | None] = Batcher(self._insert, "call-journal")
+        self._answers: Batcher[AnswerNote, None] = Batcher(self._note_answers, "call-journal-answers")
 
     async def before_send(
         self,
@@ -195,11 +248,14 @@ class CallJournal:
         *,
         price: Decimal,
         sandbox: bool,
+        request_hash: str | None = None,
         reserve: bool = False,
-    ) -> None:
+    ) -> ReusedAnswer | None:
         """Returns once the request's row is committed; raises :class:`JournalUnavailable` if it cannot be.
-        With ``reserve`` (the org or submission has a budget) a priced request first reserves its price,
-        and raises :class:`BudgetRefused` when it does not fit."""
+        With ``request_hash`` (a paid request) it may instead return the kept answer of an identical
+        request that a dead process made: the request must then not be sent. With ``reserve`` (the org or
+        submission has a budget) a priced request first reserves its price, and raises
+        :class:`BudgetRefused` when it does not fit."""
         row: JournalRow = {
             **origin.row(),
             "call_id": call_id,
@@ -208,27 +264,49 @@ class CallJournal:
             "owner": self.owner,
             "price_credits": price,
             "sandbox": sandbox,
+            "request_hash": request_hash,
         }
         try:
             if reserve and price > 0:
-                await self._reserve_and_insert(row, price)
-            else:
-                await self._sent.submit(row)
+                return await self._reserve_and_insert(row, price)
+            return await self._sent.submit(row)
         except (DBAPIError, OSError) as exc:
             if not connection_lost(exc):
                 raise
             raise JournalUnavailable(str(exc)) from exc
 
-    def answered(self, call_id: uuid.UUID, http_status: int | None, cost: Decimal) -> None:
-        """Notes the answer on the row, without waiting (if the note is lost, recovery prices the request
-        as if it had been billed)."""
-        self._answers.post({"call_id": call_id, "http_status": http_status, "cost_credits": cost})
+    async def answered(self, call_id: uuid.UUID, http_status: int | None, cost: Decimal, body: Any) -> None:
+        """Notes the answer on the row. A paid answer is kept with it, and this returns once that is
+        committed, so the caller uses only answers a crash cannot lose; a free one is noted without
+        waiting. If the note cannot be written the answer is used all the same — it is paid for — and
+        recovery prices the request as if it had been billed."""
+        if cost <= 0:
+            self._answers.post(
+                {"call_id": call_id, "http_status": http_status, "cost_credits": cost, "response": None}
+            )
+            return
+        note: AnswerNote = {
+            "call_id": call_id,
+            "http_status": http_status,
+            "cost_credits": cost,
+            "response": {"body": body},
+        }
+        try:
+            await self._answers.submit(note)
+        except (DBAPIError, OSError) as exc:
+            if not connection_lost(exc):
+                raise
+            log.warning("the answer to request %s could not be kept: %s", call_id, exc)
 
-    async def _reserve_and_insert(self, row: JournalRow, price: Decimal) -> None:
+    async def _reserve_and_insert(self, row: JournalRow, price: Decimal) -> ReusedAnswer | None:
         submission_id = row["submission_id"]
         params = {"org_id": row["org_id"], "submission_id": submission_id, "price": price}
         try:
             async with self.database.engine.begin() as conn:
+                if row["request_hash"] is not None:
+                    taken = reused_answers(await conn.execute(TAKE_OVER, {"rows": dumps([row])}))
+                    if taken:  # already paid for: nothing to reserve
+                        return taken[row["call_id"]]
                 await conn.execute(ENSURE_SPEND_ROWS, params)
                 reserved = (await conn.execute(RESERVE, params)).one()
                 if not reserved.org or (submission_id is not None and not reserved.submission):
@@ -238,11 +316,12 @@ class CallJournal:
                 )
         except _Refused:
             raise BudgetRefused(price) from None
+        return None
 
-    async def _insert(self, rows: list[JournalRow]) -> list[None]:
+    async def _insert(self, rows: list[JournalRow]) -> list[ReusedAnswer | None]:
         async with self.database.engine.begin() as conn:
-            await conn.execute(INSERT_CALLS, {"rows": dumps(rows)})
-        return [None] * len(rows)
+            taken = reused_answers(await conn.execute(TAKE_OVER_OR_INSERT, {"rows": dumps(rows)}))
+        return [taken.get(row["call_id"]) for row in rows]
 
     async def _note_answers(self, rows: list[AnswerNote]) -> list[None]:
         async with self.database.engine.begin() as conn:

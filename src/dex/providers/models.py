@@ -25,6 +25,9 @@ class JournaledCall(Base):
         Index("ix_provider_call_journal_run_id", "run_id"),
         Index("ix_provider_call_journal_step_result_id", "step_result_id"),
         Index("ix_provider_call_journal_owner", "owner"),
+        Index(
+            "ix_provider_call_journal_released", "org_id", "request_hash", postgresql_where=text("released")
+        ),
     )
 
     call_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -52,6 +55,13 @@ class JournaledCall(Base):
     answered: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     http_status: Mapped[int | None] = mapped_column(Integer)
     cost_credits: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    # A paid request's identity (its provider, action, method, path and inputs hashed) and its answer
+    # (``{"body": ...}``), kept before the answer is used so that no crash makes dex pay for it again.
+    request_hash: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[Any | None] = mapped_column(JSONB)
+    # The process that sent it is gone and the answer awaits the next identical request of the org, which
+    # takes the row over instead of being sent (``dex.providers.journal``).
+    released: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     # What the request reserved against its org's and submission's budgets; released when the row goes.
     reserved_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
     created_at: Mapped[datetime] = created_at()

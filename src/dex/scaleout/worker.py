@@ -36,6 +36,7 @@ from dex.pipeline.executor import (
     record_outcomes,
     run_claimed_step,
     runner_deps,
+    stop_beating,
 )
 from dex.pipeline.progress import PlanCache
 from dex.pipeline.runner import ClaimedStep, RunnerDeps, StepOutcome
@@ -67,6 +68,7 @@ class StepWorker:
         )
         self._running: set[uuid.UUID] = set()
         self._stack = AsyncExitStack()
+        self._leases: asyncio.Task[None] | None = None
         self.database: Database
         self.deps: RunnerDeps
 
@@ -85,19 +87,23 @@ class StepWorker:
                 open_provider_runtime(self.settings, self.database, shared_limiter=limiter)
             )
             self.deps = runner_deps(self.settings, providers, self.database)
-            leases = asyncio.create_task(
+            self._leases = asyncio.create_task(
                 keep_leases(
                     self.database,
                     worker=self.worker,
                     lease_seconds=self.config.lease_seconds,
+                    heartbeat_timeout_seconds=self.config.heartbeat_timeout_seconds,
                     running=lambda: self._running,
                 )
             )
-            stack.callback(leases.cancel)
             self._stack = stack.pop_all()
         log.info("worker %s started", self.worker)
 
     async def stop(self) -> None:
+        if self._leases is not None:
+            self._leases.cancel()
+            await asyncio.gather(self._leases, return_exceptions=True)
+            await stop_beating(self.database, self.worker)
         await self._stack.aclose()
 
     async def handle(self, step_id: uuid.UUID) -> None:
