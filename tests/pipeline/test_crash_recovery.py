@@ -39,7 +39,9 @@ def start_dex(settings: Settings, database_url: str, sandbox_url: str) -> subpro
         "SUPER_ADMIN_JWT_SECRET": settings.super_admin_jwt_secret or "",
         "DEX_PROVIDER_MODE": "sandbox",
         "DEX_SANDBOX_URL": sandbox_url,
-        "DEX_EXECUTOR_LEASE_SECONDS": "3",
+        # A killed dex's steps come back through its dead process (heartbeats), not its lease: a short
+        # lease would expire under a loaded machine's stalls and run live steps twice.
+        "DEX_EXECUTOR_LEASE_SECONDS": "600",
         "DEX_EXECUTOR_CONCURRENCY": "40",
     }
     return subprocess.Popen(
