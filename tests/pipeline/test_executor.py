@@ -7,17 +7,39 @@ import contextlib
 import uuid
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 
 from dex.db.engine import Database
 from dex.pipeline import heartbeats
 from dex.pipeline.claims import claim
-from dex.pipeline.executor import record_outcomes, requeue_abandoned, run_claimed_step
+from dex.pipeline.executor import Executor, record_outcomes, requeue_abandoned, run_claimed_step
 from dex.providers.journal import CallJournal, CallOrigin, Requester
 from tests.conftest import PipelineHarness, SandboxHandle
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
+
+
+async def run_in_restarted_executor(
+    pipeline: PipelineHarness, submission: str, **config: float
+) -> tuple[Executor, dict[str, Any]]:
+    """A fresh executor (``config`` over the test's) runs the batch to the end; its single run, completed."""
+    restarted = Executor(
+        pipeline.executor.database,
+        pipeline.executor.deps,
+        replace(pipeline.executor.config, **config),
+        plans=pipeline.executor.plans,
+    )
+    await restarted.start()
+    try:
+        await restarted.wait_idle(timeout=60)
+    finally:
+        await restarted.stop()
+    status = await pipeline.status(submission)
+    assert status["runs"][0]["status"] == "completed"
+    run_id = status["runs"][0]["pipeline_run_id"]
+    return restarted, (await pipeline.post("/api/pipeline-runs/get", {"id": run_id})).json()["data"]
 
 
 async def test_steps_of_a_worker_that_vanished_run_again_after_its_lease(
@@ -32,22 +54,7 @@ async def test_steps_of_a_worker_that_vanished_run_again_after_its_lease(
             session, pipeline.executor.plans, worker="other-host:1:x", lease_seconds=1, capacity=5
         )
     assert len(stolen) == 1
-    restarted = type(pipeline.executor)(
-        pipeline.executor.database,
-        pipeline.executor.deps,
-        replace(pipeline.executor.config, lease_seconds=1.5),
-        plans=pipeline.executor.plans,
-    )
-    await restarted.start()
-    try:
-        await restarted.wait_idle(timeout=30)
-    finally:
-        await restarted.stop()
-    status = await pipeline.status(submission)
-    assert status["runs"][0]["status"] == "completed"
-    run = (
-        await pipeline.post("/api/pipeline-runs/get", {"id": status["runs"][0]["pipeline_run_id"]})
-    ).json()["data"]
+    _, run = await run_in_restarted_executor(pipeline, submission, lease_seconds=1.5)
     assert run["step_results"][0]["attempt"] == 2  # claimed twice, recorded once
 
     # The vanished worker comes back and reports its execution: its spend is recorded, its answer is not
@@ -86,22 +93,7 @@ async def test_steps_of_a_worker_whose_heartbeat_stopped_run_again_before_its_le
         )
         await heartbeats.beat(session, worker="other-host:1:y", timeout_seconds=0.2)
     assert len(stolen) == 1
-    restarted = type(pipeline.executor)(
-        pipeline.executor.database,
-        pipeline.executor.deps,
-        pipeline.executor.config,
-        plans=pipeline.executor.plans,
-    )
-    await restarted.start()
-    try:
-        await restarted.wait_idle(timeout=60)
-    finally:
-        await restarted.stop()
-    status = await pipeline.status(submission)
-    assert status["runs"][0]["status"] == "completed"
-    run = (
-        await pipeline.post("/api/pipeline-runs/get", {"id": status["runs"][0]["pipeline_run_id"]})
-    ).json()["data"]
+    restarted, run = await run_in_restarted_executor(pipeline, submission)
     assert run["step_results"][0]["attempt"] == 2
     # The silence was handled once, and a cleanly stopped executor leaves no heartbeat behind.
     async with database.transaction() as session:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.audit.logins import throttled_login
 from dex.audit.service import AuditDep
+from dex.config import Settings
+from dex.db.engine import Database
 from dex.kit.deps import DatabaseDep, SessionDep, SettingsDep
 from dex.kit.envelopes import Envelope, ErrorEnvelope, ListEnvelope, PageRequest, envelope, list_envelope
 from dex.kit.network import ClientAddress
@@ -39,6 +43,8 @@ from dex.tenancy.schemas import (
     UserListRequest,
     UserOut,
 )
+from dex.tenancy.service import LoginResult
+from dex.tenancy.throttle import LoginKind
 
 Payload = dict[str, Any]
 
@@ -72,6 +78,27 @@ LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _login(
+    kind: LoginKind,
+    check: Callable[..., Awaitable[LoginResult]],
+    body: LoginRequest,
+    session: AsyncSession,
+    database: Database,
+    settings: Settings,
+    address: str | None,
+) -> Payload:
+    result = await throttled_login(
+        kind,
+        lambda: check(session, settings, email=body.email, password=body.password),
+        email=body.email,
+        session=session,
+        database=database,
+        settings=settings,
+        address=address,
+    )
+    return envelope(AccessToken(access_token=result.token))
+
+
 @auth_router.post("/login", response_model=Envelope[AccessToken], responses=LOGIN_RESPONSES)
 async def login(
     body: LoginRequest,
@@ -81,16 +108,7 @@ async def login(
     address: ClientAddress,
 ) -> Payload:
     """A session JWT for a user. Failed logins are throttled per account and per client address (429)."""
-    result = await throttled_login(
-        "tenant",
-        lambda: service.login(session, settings, email=body.email, password=body.password),
-        email=body.email,
-        session=session,
-        database=database,
-        settings=settings,
-        address=address,
-    )
-    return envelope(AccessToken(access_token=result.token))
+    return await _login("tenant", service.login, body, session, database, settings, address)
 
 
 @auth_router.post("/me", response_model=Envelope[Me])
@@ -107,16 +125,7 @@ async def super_admin_login(
     address: ClientAddress,
 ) -> Payload:
     """A super-admin JWT. Failed logins are throttled per account and per client address (429)."""
-    result = await throttled_login(
-        "super_admin",
-        lambda: service.super_admin_login(session, settings, email=body.email, password=body.password),
-        email=body.email,
-        session=session,
-        database=database,
-        settings=settings,
-        address=address,
-    )
-    return envelope(AccessToken(access_token=result.token))
+    return await _login("super_admin", service.super_admin_login, body, session, database, settings, address)
 
 
 @super_admin_router.post("/me", response_model=Envelope[SuperAdminMe])
