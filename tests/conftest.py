@@ -294,6 +294,12 @@ class PipelineHarness:
     async def run_until_idle(self, timeout: float = 60.0) -> None:
         await self.executor.wait_idle(timeout)
 
+    async def restart_executor(self) -> None:
+        """A fresh executor takes over from the one the test stopped (to look at work nothing has run)."""
+        stopped = self.executor
+        self.executor = Executor(stopped.database, stopped.deps, stopped.config, plans=stopped.plans)
+        await self.executor.start()
+
 
 TEST_EXECUTOR_CONFIG = ExecutorConfig(
     concurrency=50, lease_seconds=5, poll_interval_seconds=0.05, retry_base_seconds=0.05
@@ -322,4 +328,9 @@ async def pipeline(
     async with app_with_executor(sandbox_settings, database, providers) as (app, executor):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://dex.test") as http:
-            yield PipelineHarness(http, executor, tenant)
+            harness = PipelineHarness(http, executor, tenant)
+            try:
+                yield harness
+            finally:
+                if harness.executor is not executor:
+                    await harness.executor.stop()

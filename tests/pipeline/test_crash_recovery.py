@@ -61,7 +61,7 @@ async def submission_status(database: Database, submission_id: str) -> str:
         ).scalar_one()
 
 
-async def entity_rows(database: Database, org_id: object) -> tuple[list, list]:
+async def outcome_rows(database: Database, org_id: object) -> tuple[list, list]:
     async with database.transaction() as session:
         companies = (
             await session.execute(
@@ -156,6 +156,6 @@ async def test_sigkill_mid_batch_loses_nothing(
             )
         ).scalar_one()
     assert (unfinished, pending_steps, recorded_twice) == (0, 0, 0)
-    assert await entity_rows(database, crash_tenant.org_id) == await entity_rows(
+    assert await outcome_rows(database, crash_tenant.org_id) == await outcome_rows(
         database, pipeline.tenant.org_id
     )

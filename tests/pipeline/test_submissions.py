@@ -18,6 +18,7 @@ TWO_STEPS = [
 
 
 async def test_single_payload_submission_runs_the_payload(pipeline: PipelineHarness) -> None:
+    await pipeline.executor.stop()  # nothing runs until the queued shapes are read
     blueprint = await pipeline.blueprint("profile", TWO_STEPS)
     payload = {"company_domain": "acme.io"}
     created = await pipeline.post(
@@ -42,6 +43,7 @@ async def test_single_payload_submission_runs_the_payload(pipeline: PipelineHarn
         "company.research.check_vc_funding",
     ]
 
+    await pipeline.restart_executor()
     await pipeline.run_until_idle()
     submission = (await pipeline.post("/api/submissions/get", {"id": data["submission_id"]})).json()["data"]
     assert submission["input_payload"] == payload
@@ -193,12 +195,14 @@ async def test_a_successful_retry_completes_a_failed_submission(
     assert before["submission"]["status"] == "failed"
     assert [run["status"] for run in before["runs"]] == ["failed"]
 
+    await pipeline.executor.stop()  # the retry's runs stay queued until they are looked at
     retried = await pipeline.client.post(
         "/api/super-admin/pipeline-runs/retry", json={"submission_id": submission}, headers=ADMIN
     )
     assert retried.status_code == 200, retried.text
     # The retry's runs are what the submission waits for now.
     assert (await pipeline.status(submission))["submission"]["status"] == "queued"
+    await pipeline.restart_executor()
     await pipeline.run_until_idle()
     after = await pipeline.status(submission)
     assert after["submission"]["status"] == "completed", after["summary"]

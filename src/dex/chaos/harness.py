@@ -36,11 +36,11 @@ from dex.bench.pipeline import company_entities
 from dex.bench.processes import Service, dex_command, free_port, tail
 from dex.chaos.invariants import (
     Findings,
-    check_entities_match,
+    check_outcomes_match,
     check_settled,
     check_spend,
     check_steps_recorded_once,
-    entity_rows,
+    outcome_rows,
 )
 from dex.client import TERMINAL_SUBMISSION_STATUSES, DexClient
 from dex.db.embedded import ensure_embedded_database, restart_embedded_server, stop_embedded_server
@@ -495,7 +495,7 @@ async def run_chaos(options: ChaosOptions, progress: Callable[[str], None] = lam
         submitted = await reference.submit(blueprint["id"], inputs, source="chaos")
         await _wait_settled(world, submitted["submission_id"], options.settle_timeout_seconds)
         async with world.connection() as conn:
-            expected = await entity_rows(conn, reference.org_id)
+            expected = await outcome_rows(conn, reference.org_id)
 
         faulty = ProviderBehaviour(
             fault_rate=options.provider_fault_rate,
@@ -531,7 +531,7 @@ async def run_chaos(options: ChaosOptions, progress: Callable[[str], None] = lam
             report.findings.violations += [f"API answered {error}" for error in poller.server_errors[:10]]
             report.findings.check(not poller.server_errors, f"{len(poller.server_errors)} API 5xx answers")
             async with world.connection() as conn:
-                await check_entities_match(conn, client.org_id, expected, report.findings)
+                await check_outcomes_match(conn, client.org_id, expected, report.findings)
             if time.monotonic() - started >= options.minutes * 60:
                 break
 

@@ -147,20 +147,33 @@ ENTITY_QUERIES = {
 }
 
 
-async def entity_rows(conn: asyncpg.Connection, org_id: Any) -> dict[str, list[tuple[Any, ...]]]:
+# Every run of the workload ends as in the fault-free run: a run that failed under faults (or was never
+# spawned) is named here by its input and the error of its failed step, which the entity tables cannot say.
+OUTCOME_QUERIES = {
+    **ENTITY_QUERIES,
+    "run": (
+        "SELECT r.entity_type, coalesce(r.entity_input->>'linkedin_url', r.entity_input->>'company_domain', "
+        "r.entity_input::text), r.status, (SELECT s.error_message FROM step_results s "
+        "WHERE s.pipeline_run_id = r.id AND s.status = 'failed' ORDER BY s.step_position LIMIT 1) "
+        "FROM pipeline_runs r WHERE r.org_id = $1 ORDER BY 1, 2"
+    ),
+}
+
+
+async def outcome_rows(conn: asyncpg.Connection, org_id: Any) -> dict[str, list[tuple[Any, ...]]]:
     return {
-        kind: [tuple(row) for row in await conn.fetch(sql, org_id)] for kind, sql in ENTITY_QUERIES.items()
+        kind: [tuple(row) for row in await conn.fetch(sql, org_id)] for kind, sql in OUTCOME_QUERIES.items()
     }
 
 
-async def check_entities_match(
+async def check_outcomes_match(
     conn: asyncpg.Connection, org_id: Any, reference: dict[str, list[tuple[Any, ...]]], findings: Findings
 ) -> None:
-    found = await entity_rows(conn, org_id)
+    found = await outcome_rows(conn, org_id)
     for kind, rows in reference.items():
         differing = set(rows) ^ set(found[kind])
         findings.check(
             sorted(rows, key=str) == sorted(found[kind], key=str),
-            f"{kind} entities differ from the fault-free run ({len(found[kind])} vs {len(rows)} rows), "
+            f"{kind} outcomes differ from the fault-free run ({len(found[kind])} vs {len(rows)} rows), "
             f"e.g. {sorted(differing, key=str)[:3]}",
         )
