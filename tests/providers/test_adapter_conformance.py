@@ -16,7 +16,7 @@ from tests.providers.adapter_cases import AdapterCase, all_cases
 
 CASES = all_cases()
 FAULT_LIMITS = ProviderLimits(
-    timeout_seconds=0.4,
+    timeout_seconds=10,
     max_retries=2,
     backoff_base_seconds=0.01,
     backoff_cap_seconds=0.02,

@@ -208,6 +208,28 @@ async def test_an_answer_a_dead_process_kept_is_taken_over_by_the_steps_next_run
     assert await scalar(database, "SELECT spent_credits FROM org_spend") == paid.cost_credits
 
 
+async def test_a_garbled_answer_is_taken_over_garbled_never_as_an_empty_one(
+    tenant: Tenant,
+    database: Database,
+    sandbox: SandboxHandle,
+    providers: ProviderRuntime,
+    sandbox_settings: Settings,
+) -> None:
+    sandbox.state.script_faults("millionverifier", ["malformed"])
+    step_result_id = uuid.uuid4()
+    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
+    first = await verify_for_step(providers, dead, tenant, step_result_id, sandbox_settings)
+    [garbled] = [attempt for attempt in first.attempts if attempt.error == "malformed_json"]
+    assert garbled.cost_credits > 0  # answered with a 200: billed, so kept
+    async with database.transaction() as session:
+        await settle_orphaned_calls(session, dead_owners=[dead.owner])
+
+    again = await verify_for_step(providers, CallJournal(database), tenant, step_result_id, sandbox_settings)
+    # The step's next run reads the same garbled body: a failure worth retrying, as the first time.
+    [reused] = [attempt for attempt in again.attempts if attempt.call_ids == garbled.call_ids]
+    assert (reused.status, reused.error) == ("failed", "malformed_json")
+
+
 async def test_only_paid_answers_of_pipeline_steps_are_kept_for_a_next_run(
     tenant: Tenant, database: Database
 ) -> None:

@@ -39,7 +39,7 @@ class Receiver:
         self.received.append(Received(dict(request.headers), await request.read(), time.monotonic()))
         answer = self.script.pop(0) if self.script else "ok"
         if answer == "hang":
-            await asyncio.sleep(2)  # past the tests' 1 s delivery timeout
+            await asyncio.sleep(6)  # past the tests' 3 s delivery timeout
         if answer.isdigit():
             return web.Response(status=int(answer), text=f"receiver says {answer}")
         return web.Response(text="thanks")
@@ -79,7 +79,7 @@ def sandbox_settings(settings: Settings) -> Settings:
 
 # Fast retries: 0.2 s, then 0.4 s (the cap), at most 3 attempts.
 TEST_DELIVERY_CONFIG = DeliveryConfig(
-    timeout_seconds=1.0,
+    timeout_seconds=3.0,
     max_attempts=3,
     backoff_base_seconds=0.2,
     backoff_cap_seconds=0.4,

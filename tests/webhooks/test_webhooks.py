@@ -152,7 +152,7 @@ async def test_failures_back_off_give_up_and_can_be_redelivered(
         for earlier, later in zip(receiver.received, receiver.received[1:], strict=False)
     ]
     assert gaps[0] >= 0.15  # the first retry waits the base delay (0.2 s, with jitter)…
-    assert gaps[1] >= 1.0 + 0.3  # …the second one the doubled delay after the 1 s timeout
+    assert gaps[1] >= 3.0 + 0.3  # …the second one the doubled delay after the 3 s timeout
 
     redelivered = await pipeline.post("/api/v1/webhooks/redeliver", {"delivery_id": delivery["id"]})
     assert redelivered.status_code == 200 and redelivered.json()["data"]["status"] == "pending"

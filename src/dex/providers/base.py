@@ -215,7 +215,7 @@ class ProviderCall:
                 self.cost += reused.cost
                 self.call_ids.append(reused.call_id)
                 self.call_costs.append(reused.cost)
-                return ProviderResponse(reused.http_status, reused.body, 0, 0)
+                return ProviderResponse(reused.http_status, reused.body, 0, 0, error=reused.error)
         response = await self.ctx.client.request(
             self.provider,
             method,
@@ -233,7 +233,7 @@ class ProviderCall:
         if journal is not None and origin is not None:
             self.call_ids.append(call_id)
             self.call_costs.append(cost)
-            await journal.answered(call_id, response.http_status, cost, response.body)
+            await journal.answered(call_id, response.http_status, cost, response.body, response.error)
         return response
 
     def result(

@@ -94,6 +94,8 @@ class ReusedAnswer:
     http_status: int | None
     body: Any
     cost: Decimal
+    # A garbled answer stays garbled when taken over (a failure worth retrying, never an empty answer).
+    error: str | None
 
 
 _journal = JournaledCall.__table__
@@ -129,8 +131,10 @@ def reused_answers(rows: Any) -> dict[uuid.UUID, ReusedAnswer]:
     """The taken-over answers by the request that asked (one each, should two kept answers match)."""
     found: dict[uuid.UUID, ReusedAnswer] = {}
     for row in rows:
+        kept = row.response
         found.setdefault(
-            row.asked, ReusedAnswer(row.call_id, row.http_status, row.response["body"], row.cost_credits)
+            row.asked,
+            ReusedAnswer(row.call_id, row.http_status, kept["body"], row.cost_credits, kept.get("error")),
         )
     return found
 
@@ -275,7 +279,9 @@ class CallJournal:
                 raise
             raise JournalUnavailable(str(exc)) from exc
 
-    async def answered(self, call_id: uuid.UUID, http_status: int | None, cost: Decimal, body: Any) -> None:
+    async def answered(
+        self, call_id: uuid.UUID, http_status: int | None, cost: Decimal, body: Any, error: str | None = None
+    ) -> None:
         """Notes the answer on the row. A paid answer is kept with it, and this returns once that is
         committed, so the caller uses only answers a crash cannot lose; a free one is noted without
         waiting. If the note cannot be written the answer is used all the same — it is paid for — and
@@ -289,7 +295,7 @@ class CallJournal:
             "call_id": call_id,
             "http_status": http_status,
             "cost_credits": cost,
-            "response": {"body": body},
+            "response": {"body": body, "error": error},
         }
         try:
             await self._answers.submit(note)
