@@ -86,8 +86,12 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-TRUNCATE_ALL = "TRUNCATE {} RESTART IDENTITY CASCADE".format(
-    ", ".join(table.name for table in Base.metadata.sorted_tables)
+# Only the tables a test wrote to are emptied: truncating all of them costs ~20 ms a test, finding the
+# ones with a row well under one.
+NON_EMPTY_TABLES = text(
+    " UNION ALL ".join(
+        f"(SELECT '{table.name}' FROM {table.name} LIMIT 1)" for table in Base.metadata.sorted_tables
+    )
 )
 
 
@@ -101,7 +105,8 @@ async def clean_database(request: pytest.FixtureRequest) -> None:
     for attempt in range(5):
         try:
             async with db.engine.begin() as conn:
-                await conn.execute(text(TRUNCATE_ALL))
+                if written := (await conn.execute(NON_EMPTY_TABLES)).scalars().all():
+                    await conn.execute(text(f"TRUNCATE {', '.join(written)} RESTART IDENTITY CASCADE"))
             return
         except DBAPIError:
             if attempt == 4:
