@@ -8,6 +8,7 @@ an entry is *billable* when the endpoint bills and the sandbox answered 2xx or a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -57,6 +58,17 @@ class LedgerEntry(BaseModel):
     at: float
     # The client's ``X-Request-Id``: dex sends its journal id, so chaos tests match each entry to an attempt.
     request_id: str | None = None
+    # What was asked (method, path, query and body, hashed): two entries with one signature are the same
+    # question asked twice, which is how a test sees a provider paid again for an answer dex had.
+    signature: str = ""
+
+
+async def _signature(request: Request) -> str:
+    asked = hashlib.blake2b(digest_size=12)
+    for part in (request.method, request.url.path, request.url.query):
+        asked.update(part.encode() + b"\0")
+    asked.update(await request.body())
+    return asked.hexdigest()
 
 
 class SandboxState:
@@ -162,6 +174,7 @@ class SandboxState:
                 billable=billable and (200 <= response.status_code < 300 or response.status_code == 404),
                 at=time.time(),
                 request_id=request.headers.get("x-request-id"),
+                signature=await _signature(request),
             )
         )
         return response
