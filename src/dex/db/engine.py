@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from dex import fastjson
 from dex.config import Settings
 from dex.db.embedded import ensure_embedded_database
 from dex.errors import DatabaseUnavailable
@@ -84,6 +85,8 @@ class Database:
             # connection surfaces as an error that the request (503) or the writer (retry) handles.
             pool_pre_ping=False,
             connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+            json_serializer=fastjson.dumps,
+            json_deserializer=fastjson.loads,
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
+from dex import fastjson
 from dex.errors import Conflict
 
 
@@ -54,7 +54,7 @@ _LONE_SURROGATE = re.compile(
 def dumps(value: Any) -> str:
     """JSON for a ``CAST(:rows AS jsonb)`` parameter: how set-based writes pass many rows at once. A lone
     surrogate becomes U+FFFD, so one stray code unit never fails a whole write batch."""
-    text = json.dumps(value, default=_json_default, separators=(",", ":"))
+    text = fastjson.dumps(value, default=_json_default)
     return _LONE_SURROGATE.sub(r"\\ufffd", text) if "\\ud" in text else text
 
 

@@ -22,6 +22,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from dex import fastjson
 from dex.observability import PROVIDER_CACHE_LOOKUPS, PROVIDER_CREDITS_SAVED, PROVIDER_CREDITS_SPENT
 from dex.providers.catalog import PROVIDERS, price_of
 from dex.providers.http import ProviderClient, ProviderResponse
@@ -47,7 +48,7 @@ def cap_raw(value: Any) -> Any:
     """Raw provider payloads are kept for lineage, but never more than 64 KiB of them per attempt."""
     if value is None:
         return None
-    text = json.dumps(value, default=str)
+    text = fastjson.dumps(value, default=str)
     if len(text) <= RAW_RESPONSE_CAP_BYTES:
         return value
     return {"truncated": True, "size_bytes": len(text), "preview": text[:RAW_RESPONSE_CAP_BYTES]}

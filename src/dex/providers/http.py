@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import random
 import time
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from dex import fastjson
 from dex.db.queries import storable
 from dex.observability import observe_provider_request
 
@@ -108,7 +108,7 @@ def parse_body(text: str) -> tuple[Any, bool]:
     if not text.strip():
         return None, True
     try:
-        value = storable(json.loads(text))
+        value = storable(fastjson.loads(text))
     except ValueError:
         return {"raw": storable(text[:4096])}, False
     return (value if isinstance(value, dict) else {"value": value}), True

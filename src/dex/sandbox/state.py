@@ -18,6 +18,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from dex import fastjson
+
 FaultKind = Literal["429", "500", "502", "503", "timeout", "malformed", "slow"]
 DEFAULT_FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "timeout", "malformed")
 
@@ -61,6 +63,14 @@ class LedgerEntry(BaseModel):
     # What was asked (method, path, query and body, hashed): two entries with one signature are the same
     # question asked twice, which is how a test sees a provider paid again for an answer dex had.
     signature: str = ""
+
+
+class FastJSONResponse(JSONResponse):
+    """Every answer of the sandbox is encoded here: orjson keeps its CPU per request low (it shares the
+    machine with dex in every bench and test)."""
+
+    def render(self, content: Any) -> bytes:
+        return fastjson.encode(content)
 
 
 async def _signature(request: Request) -> str:
@@ -162,7 +172,7 @@ class SandboxState:
                 produced = answer()
                 if asyncio.iscoroutine(produced):
                     produced = await produced
-                response = produced if isinstance(produced, Response) else JSONResponse(produced)
+                response = produced if isinstance(produced, Response) else FastJSONResponse(produced)
         ledger.append(
             LedgerEntry(
                 provider=provider,

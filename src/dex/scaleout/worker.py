@@ -22,6 +22,7 @@ import uuid
 from contextlib import AsyncExitStack
 
 import dramatiq
+import uvloop
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from sqlalchemy.exc import DBAPIError
 
@@ -181,6 +182,8 @@ def run_worker(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     # Dramatiq runs async actors on this loop; the step worker's database and HTTP clients live on it too.
+    # uvloop's, as under `dex serve` (uvicorn takes it): the worker's CPU per step is the executor's.
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     loop_thread = EventLoopThread(log)
     loop_thread.start(timeout=5.0)
     set_event_loop_thread(loop_thread)
