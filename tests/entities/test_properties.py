@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from dex.db.engine import Database
-from dex.entities.identity import COMPANY_COLUMNS, canonical_columns, resolve_identity
+from dex.entities.identity import COMPANY_COLUMNS, canonical_columns, entity_id_of, resolve_identity
 from dex.entities.models import CompanyEntity
 from dex.entities.repository import EntityRepository, Lineage, merge_columns, merge_payload
 from tests.conftest import Tenant
@@ -111,6 +111,28 @@ def test_same_inputs_give_the_same_id_and_orgs_never_share_one(context: dict[str
     assert again is not None and elsewhere is not None
     assert first.entity_id == again.entity_id
     assert first.entity_id != elsewhere.entity_id
+
+
+any_context = st.fixed_dictionaries(
+    {},
+    optional={
+        "entity_id": st.one_of(st.uuids().map(str), st.text(max_size=5)),
+        "domain": domains,
+        "company_name": st.text(max_size=6),
+        "linkedin_url": handles.map(lambda h: f"https://linkedin.com/in/{h}"),
+        "company_linkedin_url": handles.map(lambda h: f"https://linkedin.com/company/{h}"),
+        "email": st.builds(lambda h, d: f"{h}@{d}", handles, domains),
+        "full_name": st.text(max_size=6),
+        "industry": st.text(max_size=4),
+        "employee_count": st.one_of(st.integers(), st.text(max_size=3)),
+    },
+)
+
+
+@given(st.sampled_from(["company", "person"]), any_context)
+def test_the_timelines_entity_id_is_the_merges(entity_type: str, context: dict[str, Any]) -> None:
+    identity = resolve_identity(ORG, entity_type, context)
+    assert entity_id_of(ORG, entity_type, context) == (identity.entity_id if identity else None)
 
 
 json_values = st.one_of(

@@ -152,7 +152,22 @@ UNIQUE_KEYS = {"company": ("canonical_domain",), "person": ("linkedin_url", "wor
 def resolve_identity(org_id: uuid.UUID, entity_type: str, context: dict[str, Any]) -> Identity | None:
     """The entity a context describes, or None when it carries no natural key. An explicit valid
     ``entity_id`` in the context wins, as in the seed system."""
-    columns = canonical_columns(entity_type, context)
+    return _identity(org_id, entity_type, context, canonical_columns(entity_type, context))
+
+
+def entity_id_of(org_id: uuid.UUID, entity_type: str, context: dict[str, Any]) -> uuid.UUID | None:
+    """The id :func:`resolve_identity` gives, from the identity columns alone (the timeline names an
+    entity for every step; the other columns matter only to a merge)."""
+    columns = {
+        column: _first(context, *COLUMNS[entity_type][column]) for column, _ in IDENTITY_KEYS[entity_type]
+    }
+    identity = _identity(org_id, entity_type, context, columns)
+    return identity.entity_id if identity else None
+
+
+def _identity(
+    org_id: uuid.UUID, entity_type: str, context: dict[str, Any], columns: dict[str, Any]
+) -> Identity | None:
     keys = []
     for column, label in IDENTITY_KEYS[entity_type]:
         value = columns.get(column)

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.queries import dumps, recordset
-from dex.entities.identity import resolve_identity
+from dex.entities.identity import entity_id_of
 from dex.entities.models import EntityTimelineEvent
 
 STEP_STATUS_TO_EVENT = {"succeeded": "found", "failed": "failed", "skipped": "skipped"}
@@ -24,8 +24,7 @@ STEP_STATUS_TO_EVENT = {"succeeded": "found", "failed": "failed", "skipped": "sk
 def provisional_entity_id(
     org_id: uuid.UUID, entity_type: str, context: dict[str, Any], run_id: uuid.UUID
 ) -> uuid.UUID:
-    identity = resolve_identity(org_id, entity_type, context)
-    return identity.entity_id if identity else uuid.uuid5(uuid.NAMESPACE_URL, f"run:{run_id}")
+    return entity_id_of(org_id, entity_type, context) or uuid.uuid5(uuid.NAMESPACE_URL, f"run:{run_id}")
 
 
 def chosen_provider(attempts: list[dict[str, Any]]) -> str | None:
