@@ -36,6 +36,11 @@ def bench(
         "bench/results"
     ),
     keep_databases: Annotated[bool, typer.Option(help="Keep each workload's database afterwards.")] = False,
+    executor: Annotated[
+        str,
+        typer.Option(help="A and B's executor: embedded (in dex serve) or dramatiq (dex workers)."),
+    ] = "embedded",
+    workers: Annotated[int, typer.Option(min=1, help="dramatiq: how many dex worker processes.")] = 1,
     timeout: Annotated[float, typer.Option(help="Seconds a workload may take.")] = 3600.0,
 ) -> None:
     """Benchmark dex: A engine-bound, B provider-bound, C scale (see bench/README.md). dex and the
@@ -50,6 +55,8 @@ def bench(
         from dex.bench.stack import StackOptions
     except ImportError as exc:
         fail(f"{exc.name} is missing: install the bench extra (pip install -e '.[bench]')")
+    if executor not in ("embedded", "dramatiq"):
+        fail(f"unknown executor {executor!r}: choose embedded or dramatiq")
     chosen = tuple(key.strip().upper() for key in workloads.split(",") if key.strip())
     unknown = [key for key in chosen if key not in WORKLOADS]
     if unknown or not chosen:
@@ -60,7 +67,7 @@ def bench(
     run_dir.mkdir(parents=True, exist_ok=True)
     options = BenchOptions(
         # Only DEX_HOME is needed (where the embedded server lives); dex's secrets are the bench's own.
-        stack=StackOptions(Settings().dex_home, run_dir.resolve(), keep_databases),
+        stack=StackOptions(Settings().dex_home, run_dir.resolve(), keep_databases, executor, workers),
         workloads=chosen,
         companies=companies,
         entities=entities,

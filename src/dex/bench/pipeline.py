@@ -90,7 +90,7 @@ async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress)
     bench_transactions_before = stack.db.transactions
     before = await snapshot(stack.db, with_statements=with_statements)
     proxy_before = stack.proxy.totals() if stack.proxy else None
-    window = CpuWindow(measured_processes(stack.dex.watch, stack.sandbox.watch, stack.postgres))
+    window = CpuWindow(measured_processes(*stack.measured))
     stack.dex.watch.reset_peak()
     started = time.monotonic()
     submitted = await stack.client.submit(stack.blueprint["id"], entities, source="bench")
@@ -103,7 +103,7 @@ async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress)
     bench_transactions = stack.db.transactions - bench_transactions_before
 
     # Statistics are complete once every backend of the window has exited (see dbstats).
-    await stack.dex.stop()
+    await stack.stop_executors()
     await stack.db.close()
     after = await snapshot(stack.db, with_statements=with_statements)
     steps = await _step_counts(stack, submission_id)
@@ -115,6 +115,7 @@ async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress)
         "workload": workload.key,
         "description": workload.description,
         "parameters": asdict(workload),
+        "executor": {"kind": "dramatiq" if stack.workers else "embedded", "workers": len(stack.workers)},
         "submission_status": status,
         "steps": steps,
         "submit_seconds": round(submit_seconds, 3),
@@ -151,8 +152,11 @@ async def _wait_finished(
         if row["status"] in TERMINAL_SUBMISSION_STATUSES:
             return row["status"]
         progress(f"workload {workload.key}: {row['done']}/{row['runs_total']} runs finished")
-        if stack.dex.popen.poll() is not None:
-            raise BenchError(f"dex exited during workload {workload.key}; see {stack.dex.log_path}")
+        for process in (stack.dex, *stack.workers):
+            if process.popen.poll() is not None:
+                raise BenchError(
+                    f"{process.name} exited during workload {workload.key}; see {process.log_path}"
+                )
         if time.monotonic() > deadline:
             raise BenchError(f"workload {workload.key} did not finish in {workload.timeout_seconds:.0f} s")
         await asyncio.sleep(POLL_SECONDS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -148,16 +149,66 @@ def tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
-class Service:
-    """A dex command serving HTTP in its own process, its output in a log file."""
+class Background:
+    """A process of a benchmark or chaos run (a broker, a worker, a server), its output in a log file."""
 
-    def __init__(self, name: str, args: list[str], *, env: dict[str, str], log_path: Path, port: int) -> None:
+    def __init__(self, name: str, args: list[str], *, env: dict[str, str], log_path: Path) -> None:
         self.name = name
-        self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         with log_path.open("wb") as log:
             self.popen = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.watch = WatchedProcess(name, self.popen.pid)
+
+    def kill(self) -> None:
+        self.popen.kill()
+        self.popen.wait()
+
+    async def stop(self) -> None:
+        """A graceful stop (SIGTERM: uvicorn shuts the app down, dex's executor finishes its writes)."""
+        if self.popen.poll() is None:
+            self.watch.cpu_seconds()  # the last reading stays available once the process is gone
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.popen.wait, 60)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                await asyncio.to_thread(self.popen.wait)
+
+    async def wait_for_port(self, port: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise BenchError(f"{self.name} exited:\n{tail(self.log_path)}")
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                return
+            await asyncio.sleep(0.1)
+        raise BenchError(f"{self.name} is not listening on {port}:\n{tail(self.log_path)}")
+
+
+async def start_redis(port: int, log_path: Path) -> Background:
+    """A Redis broker of the run's own, without persistence (a restart loses every queued message)."""
+    if shutil.which("redis-server") is None:
+        raise BenchError(
+            "redis-server is not installed (the dramatiq executor's broker): apt install redis-server"
+        )
+    broker = Background(
+        "broker",
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        env=dict(os.environ),
+        log_path=log_path,
+    )
+    await broker.wait_for_port(port)
+    return broker
+
+
+class Service(Background):
+    """A dex command serving HTTP in its own process."""
+
+    def __init__(self, name: str, args: list[str], *, env: dict[str, str], log_path: Path, port: int) -> None:
+        super().__init__(name, args, env=env, log_path=log_path)
+        self.url = f"http://127.0.0.1:{port}"
 
     async def wait_ready(self, http: aiohttp.ClientSession, path: str, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -170,17 +221,6 @@ class Service:
                         return
             await asyncio.sleep(0.1)
         raise BenchError(f"{self.name} did not answer {path} within {timeout:.0f} s:\n{tail(self.log_path)}")
-
-    async def stop(self) -> None:
-        """A graceful stop (SIGTERM: uvicorn shuts the app down, dex's executor finishes its writes)."""
-        if self.popen.poll() is None:
-            self.watch.cpu_seconds()  # the last reading stays available once the process is gone
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.popen.wait, 60)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                await asyncio.to_thread(self.popen.wait)
 
 
 def postgres_server(backend_pid: int) -> WatchedProcess | None:

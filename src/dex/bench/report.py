@@ -25,6 +25,15 @@ def _pipeline_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("ready→start p50/p99 ms (all)", f"{ready['all']['p50']} / {ready['all']['p99']}"),
     ]
+    workers = [name for name in cpu if name.startswith("worker")]
+    if workers:
+        rows.insert(
+            3,
+            (
+                f"CPU ms/step: {len(workers)} dramatiq worker(s), broker",
+                f"{sum(cpu[name] for name in workers):.2f}, {cpu.get('broker', 0):.2f}",
+            ),
+        )
     if "queued_by_executor" in ready:
         by_executor = ready["queued_by_executor"]
         rows.append(

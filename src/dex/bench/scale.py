@@ -34,7 +34,7 @@ async def run_scale_workload(
         dex_settings={"DEX_EXECUTOR": "none"},
         count_round_trips=False,
     ) as stack:
-        window = CpuWindow(measured_processes(stack.dex.watch, stack.sandbox.watch, stack.postgres))
+        window = CpuWindow(measured_processes(*stack.measured))
         progress(f"workload C: submitting {entities} entities through the API")
         result: dict[str, Any] = {"workload": "C", "entities": entities}
         result["api_submit"] = await _api_submit(stack, entities)

@@ -19,7 +19,16 @@ import aiohttp
 
 from dex.bench.dbstats import BenchConnection
 from dex.bench.pgproxy import RoundTripProxy
-from dex.bench.processes import Sampler, Service, WatchedProcess, dex_command, free_port, postgres_server
+from dex.bench.processes import (
+    Background,
+    Sampler,
+    Service,
+    WatchedProcess,
+    dex_command,
+    free_port,
+    postgres_server,
+    start_redis,
+)
 from dex.client import DexClient
 from dex.db.engine import libpq_url
 from dex.sandbox.state import SandboxConfig
@@ -37,6 +46,10 @@ class StackOptions:
     # Logs and scratch files of this benchmark run.
     run_dir: Path
     keep_databases: bool = False
+    # "embedded": the executor runs inside `dex serve`; "dramatiq": `workers` `dex worker` processes fed
+    # through a Redis broker the bench starts (A and B only; C runs with no executor).
+    executor: str = "embedded"
+    workers: int = 1
 
 
 @dataclass
@@ -51,6 +64,21 @@ class Stack:
     postgres: WatchedProcess | None
     sampler: Sampler
     blueprint: dict[str, Any]
+    # The scale-out processes (empty with the embedded executor).
+    workers: list[Background]
+    broker: Background | None
+
+    @property
+    def measured(self) -> list[WatchedProcess | None]:
+        """Every process of the stack whose CPU a workload counts."""
+        scaleout = [process.watch for process in (*self.workers, self.broker) if process is not None]
+        return [self.dex.watch, self.sandbox.watch, self.postgres, *scaleout]
+
+    async def stop_executors(self) -> None:
+        """dex and its workers, gracefully: every backend they used exits (see dbstats)."""
+        await self.dex.stop()
+        for worker in self.workers:
+            await worker.stop()
 
     async def create_api_token(self) -> str:
         """A company-scoped API token (for ``dex submit --token``)."""
@@ -121,10 +149,17 @@ async def open_stack(
             "DEX_SANDBOX_URL": sandbox.url,
             **dex_settings,
         }
+        scaleout = options.executor == "dramatiq" and dex_settings.get("DEX_EXECUTOR") != "none"
+        broker = None
+        if scaleout:
+            broker_port = free_port()
+            broker = await start_redis(broker_port, options.run_dir / f"{name}-broker.log")
+            stack.push_async_callback(broker.stop)
+            dex_env["DEX_BROKER_URL"] = f"redis://127.0.0.1:{broker_port}/0"
         dex_port = free_port()
         dex = Service(
             "dex",
-            dex_command("serve", "--port", str(dex_port)),
+            dex_command("serve", "--port", str(dex_port), *(("--executor", "dramatiq") if scaleout else ())),
             env=dex_env,
             log_path=options.run_dir / f"{name}-dex.log",
             port=dex_port,
@@ -132,6 +167,18 @@ async def open_stack(
         stack.push_async_callback(dex.stop)
         await sandbox.wait_ready(http, "/_sandbox/config")
         await dex.wait_ready(http, "/health")
+        workers = []
+        for number in range(1, options.workers + 1) if scaleout else ():
+            # Each worker runs as many steps at once as the embedded executor would.
+            concurrency = dex_settings.get("DEX_EXECUTOR_CONCURRENCY", "200")
+            worker = Background(
+                f"worker{number}",
+                dex_command("worker", "--concurrency", concurrency),
+                env=dex_env,
+                log_path=options.run_dir / f"{name}-worker{number}.log",
+            )
+            stack.push_async_callback(worker.stop)
+            workers.append(worker)
 
         client = DexClient(http, dex.url, {"Authorization": f"Bearer {api_key}"})
         org = await client.post("/api/super-admin/orgs/create", {"name": "Bench", "slug": BENCH_ORG_SLUG})
@@ -144,7 +191,7 @@ async def open_stack(
         db = BenchConnection(upstream_url)
         stack.push_async_callback(db.close)
         backend = await db.fetchrow("SELECT pg_backend_pid() AS pid")
-        sampler = Sampler([dex.watch, sandbox.watch])
+        sampler = Sampler([dex.watch, sandbox.watch, *(worker.watch for worker in workers)])
         await stack.enter_async_context(sampler.running())
         yield Stack(
             name=name,
@@ -157,4 +204,6 @@ async def open_stack(
             postgres=postgres_server(backend["pid"]) if backend else None,
             sampler=sampler,
             blueprint=created_blueprint,
+            workers=workers,
+            broker=broker,
         )

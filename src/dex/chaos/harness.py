@@ -18,7 +18,6 @@ import json
 import os
 import random
 import secrets
-import subprocess
 import time
 import uuid
 from collections import Counter
@@ -33,7 +32,7 @@ import asyncpg
 
 from dex.bench.pipeline import BLUEPRINT as BENCH_BLUEPRINT
 from dex.bench.pipeline import company_entities
-from dex.bench.processes import Service, dex_command, free_port, tail
+from dex.bench.processes import Background, Service, dex_command, free_port, start_redis
 from dex.chaos.invariants import (
     Findings,
     check_outcomes_match,
@@ -155,40 +154,6 @@ class ChaosReport:
         return "\n".join(lines)
 
 
-class Background:
-    """A process without an HTTP endpoint (the broker, a worker), its output in a log file."""
-
-    def __init__(self, args: list[str], *, env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        with log_path.open("wb") as log:
-            self.popen = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        self.popen.kill()
-        self.popen.wait()
-
-    async def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                await asyncio.to_thread(self.popen.wait, 30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-async def _wait_for_port(port: int, process: Background, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise ChaosError(f"{process.log_path.stem} exited:\n{tail(process.log_path)}")
-        with contextlib.suppress(OSError):
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        await asyncio.sleep(0.1)
-    raise ChaosError(f"{process.log_path.stem} is not listening on {port}:\n{tail(process.log_path)}")
-
-
 class ChaosWorld:
     """The processes of a run and the means to hurt them."""
 
@@ -261,26 +226,14 @@ class ChaosWorld:
 
     async def start_broker(self) -> None:
         """Redis without persistence: a restart loses every queued message, which dex must survive."""
-        self.broker = Background(
-            [
-                "redis-server",
-                "--port",
-                str(self.broker_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            env=dict(os.environ),
-            log_path=self._log("broker"),
-        )
-        await _wait_for_port(self.broker_port, self.broker)
+        self.broker = await start_redis(self.broker_port, self._log("broker"))
 
     def start_worker(self) -> Background:
         return Background(
-            dex_command("worker", "--concurrency", "25"), env=self.dex_env, log_path=self._log("worker")
+            "worker",
+            dex_command("worker", "--concurrency", "25"),
+            env=self.dex_env,
+            log_path=self._log("worker"),
         )
 
     async def stop_scaleout(self) -> None:

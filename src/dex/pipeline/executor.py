@@ -3,7 +3,7 @@ the scale-out worker); both share the state machine and the step function.
 
 Four cooperating tasks:
 
-- the **claimer** takes ready steps from PostgreSQL in batches (``FOR UPDATE SKIP LOCKED``, a lease per
+- the **claimer** takes ready steps from PostgreSQL in batches (``FOR NO KEY UPDATE SKIP LOCKED``, a lease per
   step, an equal quota per org so one huge batch cannot starve a small one) whenever there is free
   capacity, woken by ``LISTEN/NOTIFY`` or by the writer, polling only as a fallback;
 - **step tasks** run the shared step function (``pipeline.runner.run_step``) under the global concurrency

@@ -242,6 +242,10 @@ async def insert_runs(session: AsyncSession, rows: Sequence[NewRunRow]) -> set[u
     return created
 
 
+# Row locks on submissions and runs are FOR NO KEY UPDATE, what an UPDATE of their non-key columns takes
+# anyway: FOR UPDATE would also block the foreign-key checks (KEY SHARE) of another writer inserting child
+# runs or operation runs that point at those rows, and two writers then deadlock (seen with two scale-out
+# workers: one at its counters, the other at its operation runs).
 BUMP_COUNTERS = text(
     """
     UPDATE submissions s
@@ -253,7 +257,7 @@ BUMP_COUNTERS = text(
             AS x(id uuid, total int, running int, succeeded int, failed int, canceled int)
         JOIN submissions locked ON locked.id = x.id
         ORDER BY x.id
-        FOR UPDATE OF locked
+        FOR NO KEY UPDATE OF locked
     ) v
     WHERE s.id = v.id
     RETURNING s.id, s.status, s.canceled_at, s.runs_total, s.runs_running, s.runs_succeeded, s.runs_failed,

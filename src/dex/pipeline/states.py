@@ -192,7 +192,7 @@ def claim_statement(candidates: str) -> TextClause:
     once; a LIMIT subquery joined into the UPDATE may be re-scanned by some plans and claim more."""
     return step_transition(
         "running",
-        prefix=f"WITH ready AS MATERIALIZED ({candidates} FOR UPDATE SKIP LOCKED)",
+        prefix=f"WITH ready AS MATERIALIZED ({candidates} FOR NO KEY UPDATE SKIP LOCKED)",
         also_set="claimed_by = :worker, attempt = s.attempt + 1, started_at = now(), "
         "lease_expires_at = now() + make_interval(secs => :lease_seconds)",
         joined="ready",
@@ -308,7 +308,7 @@ MOVE_RUNS = text(
           ON x.id = p.id
         WHERE p.status = ANY(:sources)
         ORDER BY p.id
-        FOR UPDATE OF p
+        FOR NO KEY UPDATE OF p
     ) v
     WHERE r.id = v.id
     RETURNING r.id, r.submission_id, v.old_status, r.org_id, r.company_id, r.entity_type, r.entity_index,
@@ -369,7 +369,7 @@ async def set_submission_statuses(session: AsyncSession, statuses: dict[uuid.UUI
 # runs (:func:`submission_status`). Callers lock the submission rows first (:data:`LOCK_SUBMISSIONS`), so
 # this statement's fresh look at the steps sees every transaction that changed them before.
 _WAIT = "waiting_for_budget"
-LOCK_SUBMISSIONS = text("SELECT id FROM submissions WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
+LOCK_SUBMISSIONS = text("SELECT id FROM submissions WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE")
 REFLECT_BUDGET_WAITS = text(
     f"""
     UPDATE submissions s SET status = v.target

@@ -11,6 +11,7 @@ import uuid
 from urllib.parse import urlsplit
 
 import dramatiq
+import redis
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
@@ -21,6 +22,11 @@ STEP_ACTOR = "dex_run_step"
 
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+# Redis clients of a process share this many connections and wait for a free one. redis-py's default pool
+# (100, failing past them) made a worker's 200 threads fail their acknowledgements with "Too many
+# connections" under load, and Dramatiq retries those only after 5 s.
+REDIS_CONNECTIONS = 64
+REDIS_CONNECTION_WAIT_SECONDS = 30
 
 
 def is_redis_url(url: str) -> bool:
@@ -36,7 +42,10 @@ def describe_broker(url: str) -> str:
 
 def connect_broker(url: str) -> dramatiq.Broker:
     if is_redis_url(url):
-        return RedisBroker(url=url)
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_CONNECTION_WAIT_SECONDS
+        )
+        return RedisBroker(client=redis.Redis(connection_pool=pool))
     if urlsplit(url).scheme in ("amqp", "amqps"):
         # No publisher confirms: waiting for each one cuts publishing to a quarter, and a message RabbitMQ
         # loses is sent again by the outbox sweeper anyway.

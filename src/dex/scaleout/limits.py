@@ -1,58 +1,80 @@
-"""Provider limits shared by every scale-out worker, kept in Redis by Dramatiq's rate limiters.
+"""Provider limits shared by every scale-out worker, kept in Redis.
 
 Each provider's ``ProviderLimits`` (catalog defaults, ``DEX_PROVIDER_LIMITS``) apply across all workers:
-``concurrency`` through a :class:`~dramatiq.rate_limits.ConcurrentRateLimiter`, ``rate_per_second``
-through :class:`SlidingRateLimiter`. The provider client holds a slot around each HTTP attempt
+``concurrency`` as a counter of held slots, ``rate_per_second`` as a sliding window counted in 100 ms
+buckets. The provider client holds a slot around each HTTP attempt
 (:class:`dex.providers.http.SharedLimiter`): first a concurrency slot, then a rate token right before the
 request goes out, so a token never waits in a queue and bunches up with later ones.
 
-Dramatiq's limiters try once; waiting is polling with jitter. Their Redis calls block, so they run on a
-small thread pool, off the event loop every step of the process shares. A worker killed while holding
-concurrency slots leaks them until the provider's key idles for its TTL (Dramatiq's counter is one number,
-not a set of holders).
+Every acquisition is one Lua script — one round trip, atomic in Redis — sent from the worker's own event
+loop with Redis's asyncio client: no thread hops and no optimistic-locking retries on the hot path of each
+provider request (the thread-pooled WATCH/MULTI limiters this replaced cost a worker more CPU than its
+steps). Waiting is polling with jitter, and a slot this worker gives back wakes one of its own waiters at
+once (with no latency at the provider, a slot is free again within a millisecond: a 20 ms poll alone
+would leave it idle most of the time). A worker killed while holding concurrency slots leaks them until
+the provider's counter idles for its TTL (the counter is one number, not a set of holders).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, asynccontextmanager
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import redis
-from dramatiq.rate_limits import ConcurrentRateLimiter, RateLimiter, WindowRateLimiter
-from dramatiq.rate_limits.backends import RedisBackend
+import redis.asyncio
 
 from dex.providers.http import ProviderLimits
+from dex.scaleout.broker import REDIS_CONNECTION_WAIT_SECONDS, REDIS_CONNECTIONS
 
 log = logging.getLogger(__name__)
 
 BUCKET_MS = 100
-# A token is taken a moment before the request reaches the provider, and that moment varies (a thread hop,
-# a busy event loop, a loaded machine). Counting over 1 s plus a bucket plus this margin keeps every 1 s
-# window *at the provider* within the limit as long as requests are not delayed by more than the margin
-# relative to each other — at the cost of running below the limit (10/s allows 10 per 1.4 s).
+# A token is taken a moment before the request reaches the provider, and that moment varies (a busy
+# event loop, a loaded machine). Counting over 1 s plus a bucket plus this margin keeps every 1 s window
+# *at the provider* within the limit as long as requests are not delayed by more than the margin relative
+# to each other — at the cost of running below the limit (10/s allows 10 per 1.4 s).
 ARRIVAL_JITTER_MARGIN_MS = 300
 REDIS_RETRY_SECONDS = 1.0
+# A concurrency slot frees up when a request ends (tens of ms); a rate token within a bucket.
+SLOT_POLL_SECONDS = 0.02
 
-
-class SlidingRateLimiter(WindowRateLimiter):
-    """Dramatiq's sliding-window limiter counted in 100 ms buckets instead of whole seconds: at most
-    ``limit`` acquisitions in any ``window_ms``. With 1 s buckets, ``limit`` requests at the end of one
-    second and ``limit`` more at the start of the next would be twice the limit within one second."""
-
-    def __init__(self, backend: RedisBackend, key: str, *, limit: int, window_ms: int) -> None:
-        super().__init__(backend, key, limit=limit, window=math.ceil(window_ms / 1000))
-        self.buckets = math.ceil(window_ms / BUCKET_MS)
-        self.window_millis = self.buckets * BUCKET_MS
-
-    def _get_keys(self) -> list[str]:
-        bucket = int(time.time() * 1000) // BUCKET_MS
-        return [f"{self.key}@{bucket - i}" for i in range(self.buckets)]
+# KEYS[1] the provider's slot counter; ARGV: the limit, the counter's TTL (ms). 1 if a slot was taken.
+TAKE_SLOT = """
+local held = redis.call('INCR', KEYS[1])
+if held > tonumber(ARGV[1]) then
+  redis.call('DECR', KEYS[1])
+  return 0
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+# A slot whose counter lapsed (its TTL) is not given back below zero.
+GIVE_BACK_SLOT = """
+if redis.call('DECR', KEYS[1]) < 0 then
+  redis.call('SET', KEYS[1], 0, 'KEEPTTL')
+end
+return 1
+"""
+# KEYS: the window's buckets, the current one first; ARGV: the limit, a bucket's TTL (ms).
+TAKE_TOKEN = """
+local taken = 0
+for _, key in ipairs(KEYS) do
+  taken = taken + tonumber(redis.call('GET', key) or '0')
+end
+if taken >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
 
 
 def rate_window(rate_per_second: float) -> tuple[int, int]:
@@ -63,90 +85,117 @@ def rate_window(rate_per_second: float) -> tuple[int, int]:
     return limit, period_ms + BUCKET_MS + ARRIVAL_JITTER_MARGIN_MS
 
 
-def _try_acquire(limiter: RateLimiter) -> AbstractContextManager[bool] | None:
-    held = limiter.acquire(raise_on_failure=False)
-    if held.__enter__():
-        return held
-    held.__exit__(None, None, None)
-    return None
-
-
-def _release(held: list[AbstractContextManager[bool]]) -> None:
-    for slot in reversed(held):
-        try:
-            slot.__exit__(None, None, None)
-        except redis.RedisError as exc:
-            # The request itself is done; a slot Redis could not take back lapses with its expiry (or
-            # went with a restarted Redis), so this is no reason to fail the provider call.
-            log.warning("could not release a provider slot (%s)", exc)
-
-
 class RedisProviderLimiter:
     """A :class:`dex.providers.http.SharedLimiter` over one Redis (the Redis broker's, or its own)."""
 
     def __init__(self, redis_url: str, *, namespace: str = "dex:providers") -> None:
-        self.backend = RedisBackend(url=redis_url)
-        self.namespace = namespace
-        self._limiters: dict[str, list[RateLimiter]] = {}
-        self._threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dex-limits")
-
-    def limiters(self, provider: str, limits: ProviderLimits) -> list[RateLimiter]:
-        """The provider's limiters, in the order they are taken: the concurrency slot, then the rate."""
-        if provider not in self._limiters:
-            key = f"{self.namespace}:{provider}"
-            # A slot is held for one HTTP attempt; the TTL only matters for slots a killed worker leaked.
-            ttl_ms = int((limits.timeout_seconds + 30) * 1000)
-            concurrency = ConcurrentRateLimiter(
-                self.backend, f"{key}:concurrency", limit=limits.concurrency, ttl=ttl_ms
+        # A blocking pool, as the broker's (dex.scaleout.broker): a burst of requests waits for a connection.
+        self.client = redis.asyncio.Redis(
+            connection_pool=redis.asyncio.BlockingConnectionPool.from_url(
+                redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_CONNECTION_WAIT_SECONDS
             )
-            chain: list[RateLimiter] = [concurrency]
-            if limits.rate_per_second:
-                limit, window_ms = rate_window(limits.rate_per_second)
-                rate = SlidingRateLimiter(self.backend, f"{key}:rate", limit=limit, window_ms=window_ms)
-                chain.append(rate)
-            self._limiters[provider] = chain
-        return self._limiters[provider]
+        )
+        self.namespace = namespace
+        self._take_slot = self.client.register_script(TAKE_SLOT)
+        self._give_back_slot = self.client.register_script(GIVE_BACK_SLOT)
+        self._take_token = self.client.register_script(TAKE_TOKEN)
+        # Slots given back after a cancellation, referenced until done (the loop keeps only weak ones).
+        self._late_returns: set[asyncio.Task[None]] = set()
+        # This worker's requests waiting for a slot of a provider, by slot counter, in arrival order.
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = defaultdict(deque)
+
+    def _key(self, provider: str) -> str:
+        # One hash tag per provider: its keys stay in one slot of a Redis Cluster, as a script needs.
+        return f"{{{self.namespace}:{provider}}}"
 
     @asynccontextmanager
     async def slot(self, provider: str, limits: ProviderLimits) -> AsyncIterator[None]:
-        held: list[AbstractContextManager[bool]] = []
+        key = self._key(provider)
+        counter = f"{key}:concurrency"
+        # The TTL only matters for slots a killed worker leaked.
+        ttl_ms = int((limits.timeout_seconds + 30) * 1000)
+        await self._acquire(
+            lambda: self._take_slot(keys=[counter], args=[limits.concurrency, ttl_ms]),
+            SLOT_POLL_SECONDS,
+            counter=counter,
+        )
         try:
-            for limiter in self.limiters(provider, limits):
-                held.append(await self._acquire(limiter))
+            if limits.rate_per_second:
+                limit, window_ms = rate_window(limits.rate_per_second)
+                buckets = math.ceil(window_ms / BUCKET_MS)
+                await self._acquire(
+                    lambda: self._take_token(
+                        keys=self._buckets(key, buckets), args=[limit, (buckets + 1) * BUCKET_MS]
+                    ),
+                    BUCKET_MS / 1000,
+                )
             yield
         finally:
-            if held:
-                # Submitted before any await, so the slot is given back even if this task is cancelled.
-                await asyncio.get_running_loop().run_in_executor(self._threads, _release, held)
+            # Shielded: the slot goes back even if this task is cancelled meanwhile.
+            await asyncio.shield(self._give_back(counter))
 
-    async def _acquire(self, limiter: RateLimiter) -> AbstractContextManager[bool]:
-        # A rate token frees up within a bucket; a concurrency slot when a request ends (tens of ms).
-        pause = BUCKET_MS / 1000 if isinstance(limiter, WindowRateLimiter) else 0.02
+    @staticmethod
+    def _buckets(key: str, count: int) -> list[str]:
+        current = int(time.time() * 1000) // BUCKET_MS
+        return [f"{key}:rate@{current - i}" for i in range(count)]
+
+    async def _acquire(
+        self, attempt: Callable[[], Awaitable[int]], pause: float, counter: str | None = None
+    ) -> None:
+        """Until ``attempt`` takes a token; ``counter`` names a concurrency slot (given back on
+        cancellation, and woken by this worker's own give-backs)."""
         while True:
+            trying = asyncio.ensure_future(attempt())
             try:
-                held = await self._try(limiter)
+                taken = await asyncio.shield(trying)
+            except asyncio.CancelledError:
+                # Cancelled (the step's timeout) while Redis may already have counted the slot: give it back.
+                if counter is not None:
+                    trying.add_done_callback(lambda done: self._give_back_if_taken(done, counter))
+                raise
             except redis.RedisError as exc:
                 # Without Redis the limits cannot be shared: wait for it (the step timeout bounds the wait).
                 log.warning("provider limits unavailable (%s); waiting for Redis", exc)
                 await asyncio.sleep(REDIS_RETRY_SECONDS)
                 continue
-            if held is not None:
-                return held
-            await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+            if taken:
+                return
+            await self._pause(pause * random.uniform(0.5, 1.5), counter)
 
-    async def _try(self, limiter: RateLimiter) -> AbstractContextManager[bool] | None:
-        attempt = asyncio.get_running_loop().run_in_executor(self._threads, _try_acquire, limiter)
+    async def _pause(self, seconds: float, counter: str | None) -> None:
+        if counter is None:
+            await asyncio.sleep(seconds)
+            return
+        woken = asyncio.get_running_loop().create_future()
+        waiting = self._waiting[counter]
+        waiting.append(woken)
         try:
-            return await asyncio.shield(attempt)
-        except asyncio.CancelledError:
-            # The step was cancelled (its timeout) while the attempt ran on: a slot it won goes back.
-            attempt.add_done_callback(self._give_back)
-            raise
+            await asyncio.wait_for(woken, seconds)
+        except TimeoutError:
+            pass
+        finally:
+            with contextlib.suppress(ValueError):
+                waiting.remove(woken)
 
-    def _give_back(self, attempt: asyncio.Future[AbstractContextManager[bool] | None]) -> None:
-        if not attempt.cancelled() and attempt.exception() is None and (held := attempt.result()):
-            self._threads.submit(_release, [held])
+    def _give_back_if_taken(self, done: asyncio.Future[int], counter: str) -> None:
+        if not done.cancelled() and done.exception() is None and done.result():
+            returning = asyncio.ensure_future(self._give_back(counter))
+            self._late_returns.add(returning)
+            returning.add_done_callback(self._late_returns.discard)
 
-    def close(self) -> None:
-        self._threads.shutdown(wait=False)
-        self.backend.client.close()
+    async def _give_back(self, counter: str) -> None:
+        try:
+            await self._give_back_slot(keys=[counter])
+            waiting = self._waiting.get(counter)
+            while waiting:
+                woken = waiting.popleft()
+                if not woken.done():
+                    woken.set_result(None)
+                    break
+        except redis.RedisError as exc:
+            # The request itself is done; a slot Redis could not take back lapses with its TTL (or went
+            # with a restarted Redis), so this is no reason to fail the provider call.
+            log.warning("could not give back a provider slot (%s)", exc)
+
+    async def close(self) -> None:
+        await self.client.aclose()

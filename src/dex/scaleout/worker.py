@@ -81,7 +81,7 @@ class StepWorker:
             limiter = None
             if self.limits_redis_url:
                 limiter = RedisProviderLimiter(self.limits_redis_url)
-                stack.callback(limiter.close)
+                stack.push_async_callback(limiter.close)
             else:
                 log.warning("no Redis for provider limits: each worker applies them on its own")
             providers = await stack.enter_async_context(
