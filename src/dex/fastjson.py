@@ -27,8 +27,16 @@ def encode(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
         return json.dumps(value, default=default, separators=(",", ":")).encode()
 
 
+# What orjson refuses to encode (a caller of dumps_strict handles it with the standard library).
+Refused = orjson.JSONEncodeError
+
+
+def dumps_strict(value: Any, default: Callable[[Any], Any] | None = None) -> str:
+    return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> str:
     try:
-        return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
-    except orjson.JSONEncodeError:
+        return dumps_strict(value, default)
+    except Refused:
         return json.dumps(value, default=default, separators=(",", ":"))

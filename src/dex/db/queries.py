@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -54,8 +55,12 @@ _LONE_SURROGATE = re.compile(
 def dumps(value: Any) -> str:
     """JSON for a ``CAST(:rows AS jsonb)`` parameter: how set-based writes pass many rows at once. A lone
     surrogate becomes U+FFFD, so one stray code unit never fails a whole write batch."""
-    text = fastjson.dumps(value, default=_json_default)
-    return _LONE_SURROGATE.sub(r"\\ufffd", text) if "\\ud" in text else text
+    try:
+        return fastjson.dumps_strict(value, default=_json_default)
+    except fastjson.Refused:
+        # Only the standard encoder takes a lone surrogate (escaped), and only its output needs the repair.
+        text = json.dumps(value, default=_json_default, separators=(",", ":"))
+        return _LONE_SURROGATE.sub(r"\\ufffd", text) if "\\ud" in text else text
 
 
 def recordset(table: Table, columns: Sequence[str], *extra: str) -> str:

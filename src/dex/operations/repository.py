@@ -15,6 +15,7 @@ from dex.db.queries import dumps, insert_recordset
 from dex.operations.engine import OperationResult
 from dex.operations.models import OperationAttempt, OperationRun
 from dex.providers.base import Attempt
+from dex.providers.models import JournaledCall
 from dex.tenancy.context import AuthContext
 
 
@@ -123,11 +124,16 @@ def attempt_rows(result: OperationResult, org_id: uuid.UUID) -> list[OperationAt
 # A journaled request this old has no live owner that could still record it: no step runs for an hour.
 ORPHANED_CALL_AGE_SECONDS = 3600
 
-_TAKE_BY_RUN = text("DELETE FROM provider_call_journal WHERE run_id = ANY(:run_ids) RETURNING *")
+# Every column but the kept answer: a settled request's history needs its outcome, never its body (which
+# is the provider's whole answer, and read back for every recorded request it would cost dex's CPU).
+_SETTLED_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
+_TAKE_BY_RUN = text(
+    f"DELETE FROM provider_call_journal WHERE run_id = ANY(:run_ids) RETURNING {_SETTLED_COLUMNS}"
+)
 _TAKE_ORPHANED = text(
     "DELETE FROM provider_call_journal WHERE (owner = ANY(:dead_owners) AND NOT released) "
     "OR (step_result_id = ANY(:step_ids) AND run_id <> ALL(:keep_runs)) "
-    "OR created_at < now() - make_interval(secs => :max_age) RETURNING *"
+    f"OR created_at < now() - make_interval(secs => :max_age) RETURNING {_SETTLED_COLUMNS}"
 )
 # A dead process's kept answers to a pipeline step's paid requests wait for the step's next run, which
 # takes them over instead of paying again (dex.providers.journal); the step's recorded outcome settles
