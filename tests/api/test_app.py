@@ -117,6 +117,7 @@ async def test_errors_use_the_error_envelope(settings, database) -> None:  # typ
         assert (await http.post("/boom/conflict")).json() == {"error": "already there"}
         crash = await http.post("/boom/crash")
         assert (crash.status_code, crash.json()) == (500, {"error": "internal error"})
+        assert crash.headers["x-content-type-options"] == "nosniff"  # security headers on a crash too
         invalid = await http.post("/boom/validate", json={"count": "many"})
         assert invalid.status_code == 422
         assert invalid.json()["error"].startswith("invalid request: count:")

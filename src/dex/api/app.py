@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dex import __version__
 from dex.api import health
 from dex.api.metrics import metrics_router
-from dex.api.security import SecurityHeaders
+from dex.api.security import ALWAYS, SecurityHeaders
 from dex.audit import routes as audit_routes
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
@@ -133,7 +133,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return _error(500, "internal error")
+        response = _error(500, "internal error")
+        # Starlette answers an unhandled error outside every middleware, so the headers are set here.
+        response.headers.update({name.decode(): value.decode() for name, value in ALWAYS.items()})
+        return response
 
 
 async def close_progress_hub(app: FastAPI) -> None:
