@@ -208,6 +208,28 @@ async def test_an_answer_a_dead_process_kept_is_taken_over_by_the_steps_next_run
     assert await scalar(database, "SELECT spent_credits FROM org_spend") == paid.cost_credits
 
 
+async def test_a_kept_answer_is_taken_over_by_its_own_step_only(
+    tenant: Tenant,
+    database: Database,
+    sandbox: SandboxHandle,
+    providers: ProviderRuntime,
+    sandbox_settings: Settings,
+) -> None:
+    asker, namesake = uuid.uuid4(), uuid.uuid4()
+    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
+    await verify_for_step(providers, dead, tenant, asker, sandbox_settings)
+    async with database.transaction() as session:
+        await settle_orphaned_calls(session, dead_owners=[dead.owner])
+    billed = len([entry for entry in sandbox.state.ledger if entry.billable])
+
+    # Another step asking the same question pays for its own answer and leaves the asker's kept one.
+    await verify_for_step(providers, CallJournal(database), tenant, namesake, sandbox_settings)
+    assert len([entry for entry in sandbox.state.ledger if entry.billable]) == billed + 1
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal WHERE released") == 1
+    await verify_for_step(providers, CallJournal(database), tenant, asker, sandbox_settings)
+    assert len([entry for entry in sandbox.state.ledger if entry.billable]) == billed + 1
+
+
 async def test_a_garbled_answer_is_taken_over_garbled_never_as_an_empty_one(
     tenant: Tenant,
     database: Database,

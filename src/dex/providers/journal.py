@@ -10,7 +10,7 @@ are settled into the history by recovery (``dex.operations.repository.settle_orp
 A paid answer is also kept on its row, with a hash of the request, and the adapter sees the answer only
 once that note is committed: a SIGKILL can then lose only answers that had not reached dex. Recovery
 *releases* the answered rows of a dead process (instead of settling them) when they belong to a pipeline
-step, and the next identical request of the org — the step's re-run — takes the row over instead of being
+step, and the step's re-run — its next identical request — takes the row over instead of being
 sent (:class:`ReusedAnswer`): it records the request, once, at what it cost. Rows nobody takes over are
 settled when their step's outcome is recorded.
 
@@ -108,6 +108,9 @@ _TAKE_OVER = (
     + ", ".join(f"{name} = v.{name}" for name in _TAKEN_OVER)
     + " FROM v WHERE j.released AND v.request_hash IS NOT NULL AND j.org_id = v.org_id "
     "AND j.request_hash = v.request_hash AND j.provider = v.provider AND j.action = v.action "
+    # The step's own answers only: two steps asking one question (namesakes at one company) would take
+    # each other's, and the first recorded would settle the other's as interrupted — paid twice.
+    "AND j.step_result_id = v.step_result_id "
     "RETURNING v.call_id AS asked, j.call_id, j.http_status, j.response, j.cost_credits)"
 )
 _TAKEN = "SELECT asked, call_id, http_status, response, cost_credits FROM taken"

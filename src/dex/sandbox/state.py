@@ -8,6 +8,7 @@ an entry is *billable* when the endpoint bills and the sandbox answered 2xx or a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 import time
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from dex import fastjson
 
@@ -77,7 +79,8 @@ async def _signature(request: Request) -> str:
     asked = hashlib.blake2b(digest_size=12)
     for part in (request.method, request.url.path, request.url.query):
         asked.update(part.encode() + b"\0")
-    asked.update(await request.body())
+    with contextlib.suppress(ClientDisconnect):  # gone before its body arrived: signed by its URL alone
+        asked.update(await request.body())
     return asked.hexdigest()
 
 
@@ -142,6 +145,8 @@ class SandboxState:
         # The ledger of the configuration the request arrived under: an answer that outlives a reset (a hang
         # ends after its client gave up) is kept with the requests of its time, not the next test's.
         ledger = self.ledger
+        # Read while the client is surely there: one that gives up during a hang is gone by the answer.
+        signature = await _signature(request)
         behaviour = self.config.behaviour(provider)
         fault: FaultKind | None = None
         if not authorized:
@@ -184,7 +189,7 @@ class SandboxState:
                 billable=billable and (200 <= response.status_code < 300 or response.status_code == 404),
                 at=time.time(),
                 request_id=request.headers.get("x-request-id"),
-                signature=await _signature(request),
+                signature=signature,
             )
         )
         return response
