@@ -109,7 +109,7 @@ async def test_unknown_contractor_and_geography_are_not_found(
 async def test_shovels_operations_are_company_operations(client: httpx.AsyncClient, tenant: Tenant) -> None:
     response = await execute(client, tenant, "permit.search", "person", {"geo_id": "CA"})
     assert response.status_code == 400
-    assert response.json() == {"error": "entity_type must be company for company operations"}
+    assert response.json() == {"error": "entity_type must be company for shovels operations"}
 
 
 @pytest.mark.parametrize(

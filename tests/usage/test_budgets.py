@@ -12,6 +12,8 @@ from sqlalchemy import text
 from dex.config import Settings
 from dex.db.engine import Database
 from tests.conftest import PipelineHarness, SandboxHandle, create_tenant
+from tests.console.conftest import set_password
+from tests.console.test_http import signed_in
 
 # One paid call per entity: a LeadMagic lookup, 1 credit each.
 TECHNOGRAPHICS = [{"position": 1, "operation_id": "company.enrich.technographics"}]
@@ -136,3 +138,18 @@ async def test_a_super_admin_naming_an_org_that_does_not_exist_gets_404(
     ):
         response = await client.post(path, json=body, headers=operator)
         assert (response.status_code, response.json()) == (404, {"error": "Org not found"})
+
+
+async def test_the_console_shows_what_a_waiting_batch_needs(
+    serial: PipelineHarness, database: Database
+) -> None:
+    await set_budget(serial, budget_credits=2)
+    submission = await serial.submit(await serial.blueprint("technologies", TECHNOGRAPHICS), DOMAINS)
+    await serial.run_until_idle()
+    user = await set_password(database, serial.tenant)
+    await signed_in(serial.client, user.email)
+
+    page = await serial.client.get(f"/console/batches/{submission}")
+    assert page.status_code == 200 and 'id="budget-wait"' in page.text
+    assert 'data-field="org-budget">2.0 (+0.0 in flight) of 2.0<' in page.text
+    assert "(1.0 credits)" in page.text  # the cheapest call a parked step waits to make

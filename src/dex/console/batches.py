@@ -30,6 +30,7 @@ from dex.pipeline.routes import progress_hub
 from dex.pipeline.schemas import RunListRequest, SubmissionListRequest
 from dex.tenancy import service as tenancy
 from dex.tenancy.context import AuthContext
+from dex.usage.budgets import budget_needs
 
 router = APIRouter(prefix=f"{CONSOLE_PREFIX}/batches", route_class=ConsoleRoute)
 
@@ -271,6 +272,10 @@ async def batch_detail(
         "failed_only": failed_only,
         "report": submission.ingest_report,
         "finished": submission.status in FINISHED,
+        # What a batch waiting for budget needs to go on, as batch status answers it.
+        "budget": await budget_needs(session, submission.id)
+        if submission.status == "waiting_for_budget"
+        else None,
     }
     template = "batches/tree.html" if is_partial(request) else "batches/detail.html"
     return render(request, template, **context)

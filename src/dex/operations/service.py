@@ -20,13 +20,18 @@ from dex.operations.repository import (
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext, requester_for
 
+# The operation families Shovels answers; the seed system names them "shovels operations" in its errors.
+SHOVELS_FAMILIES = ("permit", "contractor", "market", "address")
+
 
 def resolve_operation(operation_id: str, entity_type: str) -> OperationSpec:
     spec = get_operation(operation_id)
     if spec is None:
         raise BadRequest(f"Unsupported operation_id: {operation_id}")
     if spec.entity_type != entity_type:
-        raise BadRequest(f"entity_type must be {spec.entity_type} for {spec.entity_type} operations")
+        family = operation_id.split(".")[0]
+        kind = "shovels" if family in SHOVELS_FAMILIES else spec.entity_type
+        raise BadRequest(f"entity_type must be {spec.entity_type} for {kind} operations")
     return spec
 
 
