@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from dex.bench.pipeline import STEPS_PER_COMPANY
@@ -15,6 +16,7 @@ from dex.bench.report import summary_table
 from dex.bench.runner import BenchOptions, run_benchmark
 from dex.bench.stack import StackOptions
 from tests.conftest import TEST_STATE_DIR
+from tests.scaleout.conftest import require_installed
 
 COMPANIES = 20
 
@@ -24,9 +26,12 @@ def assert_figure(value: object) -> None:
     assert math.isfinite(value) and value >= 0, value
 
 
-async def test_workload_a_produces_well_formed_figures(tmp_path: Path) -> None:
+@pytest.mark.parametrize("executor", ["embedded", "dramatiq"])
+async def test_workload_a_produces_well_formed_figures(tmp_path: Path, executor: str) -> None:
+    if executor == "dramatiq":
+        require_installed("redis-server", "redis-server")
     options = BenchOptions(
-        stack=StackOptions(TEST_STATE_DIR, tmp_path),
+        stack=StackOptions(TEST_STATE_DIR, tmp_path, executor=executor, workers=2),
         workloads=("A",),
         companies=COMPANIES,
         timeout_seconds=60,
@@ -49,6 +54,9 @@ async def test_workload_a_produces_well_formed_figures(tmp_path: Path) -> None:
     ):
         assert_figure(value)
     assert {"dex", "sandbox", "bench"} <= figures["cpu_ms_per_step"].keys()
+    if executor == "dramatiq":  # the workers ran the steps, and their CPU is counted
+        assert {"worker1", "worker2", "broker"} <= figures["cpu_ms_per_step"].keys()
+        assert figures["executor"] == {"kind": "dramatiq", "workers": 2}
     for group in figures["ready_to_start_ms"].values():
         assert_figure(group["p50"])
         assert group["p50"] <= group["p99"]

@@ -67,7 +67,13 @@ def bench(
     run_dir.mkdir(parents=True, exist_ok=True)
     options = BenchOptions(
         # Only DEX_HOME is needed (where the embedded server lives); dex's secrets are the bench's own.
-        stack=StackOptions(Settings().dex_home, run_dir.resolve(), keep_databases, executor, workers),
+        stack=StackOptions(
+            Settings().dex_home,
+            run_dir.resolve(),
+            keep_databases,
+            "dramatiq" if executor == "dramatiq" else "embedded",
+            workers,
+        ),
         workloads=chosen,
         companies=companies,
         entities=entities,

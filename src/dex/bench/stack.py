@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -48,7 +48,7 @@ class StackOptions:
     keep_databases: bool = False
     # "embedded": the executor runs inside `dex serve`; "dramatiq": `workers` `dex worker` processes fed
     # through a Redis broker the bench starts (A and B only; C runs with no executor).
-    executor: str = "embedded"
+    executor: Literal["embedded", "dramatiq"] = "embedded"
     workers: int = 1
 
 
