@@ -1,5 +1,5 @@
 """CourtListener (REST v4) — ``https://www.courtlistener.com/api/rest/v4``, GET only, the key as
-``Authorization: Token <key>`` (reference §16.16; CourtListener's REST API documentation).
+``Authorization: Token <key>`` (CourtListener's REST API documentation).
 
 RECAP search finds a company's dockets by case name; the dockets list, filtered by court and filing
 dates, pages through absolute ``next`` URLs; one docket by id answers 404 when there is none. URLs in

@@ -1,5 +1,5 @@
 """FMCSA QCMobile — ``https://mobile.fmcsa.dot.gov/qc/services``, GET only, the key as the ``webKey`` query
-parameter (reference §16.13; FMCSA's QCMobile API documentation).
+parameter (FMCSA's QCMobile API documentation).
 
 QCMobile wraps its answers in ``content`` (a list for searches, an object for one carrier) and each record
 in a named object (``carrier``, ``basic``, ``carrierAuthority``); older deployments answer bare records

@@ -1,5 +1,5 @@
 """Shovels (API v2) — ``https://api.shovels.ai``, GET only, ``X-API-Key`` and ``Accept: application/json``
-(reference §16.15; Shovels' API: permits, contractors, geographies, addresses, metrics).
+(Shovels' API documentation: permits, contractors, geographies, addresses, metrics).
 
 Lists come back as ``items`` with a ``next_cursor``; list-valued parameters are sent as repeated keys and
 blank ones are left out. An answer without items is not_found; a 404 (an unknown contractor or

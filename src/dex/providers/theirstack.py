@@ -1,5 +1,5 @@
-"""TheirStack — ``https://api.theirstack.com``, JSON POSTs, ``Authorization: Bearer <key>`` (reference
-§16.14; TheirStack's API reference: job search, company search, technographics).
+"""TheirStack — ``https://api.theirstack.com``, JSON POSTs, ``Authorization: Bearer <key>``
+(TheirStack's API reference: job search, company search, technographics).
 
 Filters pass through under TheirStack's own names. Any HTTP error is a failed attempt; an answer with no
 items is not_found. Job posts are mapped to dex's job item: ``id`` becomes ``job_id`` (and
