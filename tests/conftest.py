@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -35,6 +36,12 @@ from dex.server import serve_in_background
 from dex.tables import Base
 from dex.tenancy.tokens import hash_api_token
 from dex.testing import create_test_database, drop_test_database, test_database_name
+
+# Property tests try the same examples on every run, so a run's outcome never depends on chance and a
+# failure reproduces as is; HYPOTHESIS_PROFILE=explore searches new examples (run it when changing a rule).
+hypothesis.settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis.settings.register_profile("explore")
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_STATE_DIR = REPO_ROOT / ".dex" / "test"
