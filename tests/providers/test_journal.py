@@ -168,6 +168,17 @@ async def verify_for_step(
     )
 
 
+async def kept_by_a_dead_process(
+    providers: ProviderRuntime, database: Database, tenant: Tenant, step: uuid.UUID, settings: Settings
+) -> OperationResult:
+    """The step's verification by a process that dies before recording it; recovery keeps its answers."""
+    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
+    result = await verify_for_step(providers, dead, tenant, step, settings)
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
+    return result
+
+
 async def test_an_answer_a_dead_process_kept_is_taken_over_by_the_steps_next_run_not_paid_again(
     tenant: Tenant,
     database: Database,
@@ -176,13 +187,10 @@ async def test_an_answer_a_dead_process_kept_is_taken_over_by_the_steps_next_run
     sandbox_settings: Settings,
 ) -> None:
     step_result_id = uuid.uuid4()
-    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
-    first = await verify_for_step(providers, dead, tenant, step_result_id, sandbox_settings)
+    # The process dies before recording the step: recovery keeps the answer for the step's next run.
+    first = await kept_by_a_dead_process(providers, database, tenant, step_result_id, sandbox_settings)
     [paid] = [attempt for attempt in first.attempts if attempt.call_ids]
     assert [entry.request_id for entry in sandbox.state.ledger if entry.billable] == [str(paid.call_ids[0])]
-    # The process dies before recording the step: recovery keeps the answer for the step's next run.
-    async with database.transaction() as session:
-        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
     assert await scalar(database, "SELECT count(*) FROM provider_call_journal WHERE released") == 1
 
     again = await verify_for_step(providers, CallJournal(database), tenant, step_result_id, sandbox_settings)
@@ -216,10 +224,7 @@ async def test_a_kept_answer_is_taken_over_by_its_own_step_only(
     sandbox_settings: Settings,
 ) -> None:
     asker, namesake = uuid.uuid4(), uuid.uuid4()
-    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
-    await verify_for_step(providers, dead, tenant, asker, sandbox_settings)
-    async with database.transaction() as session:
-        await settle_orphaned_calls(session, dead_owners=[dead.owner])
+    await kept_by_a_dead_process(providers, database, tenant, asker, sandbox_settings)
     billed = len([entry for entry in sandbox.state.ledger if entry.billable])
 
     # Another step asking the same question pays for its own answer and leaves the asker's kept one.
@@ -239,12 +244,9 @@ async def test_a_garbled_answer_is_taken_over_garbled_never_as_an_empty_one(
 ) -> None:
     sandbox.state.script_faults("millionverifier", ["malformed"])
     step_result_id = uuid.uuid4()
-    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
-    first = await verify_for_step(providers, dead, tenant, step_result_id, sandbox_settings)
+    first = await kept_by_a_dead_process(providers, database, tenant, step_result_id, sandbox_settings)
     [garbled] = [attempt for attempt in first.attempts if attempt.error == "malformed_json"]
     assert garbled.cost_credits > 0  # answered with a 200: billed, so kept
-    async with database.transaction() as session:
-        await settle_orphaned_calls(session, dead_owners=[dead.owner])
 
     again = await verify_for_step(providers, CallJournal(database), tenant, step_result_id, sandbox_settings)
     # The step's next run reads the same garbled body: a failure worth retrying, as the first time.
