@@ -22,7 +22,7 @@ def loads(text: str | bytes) -> Any:
 def encode(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     """Compact JSON in UTF-8; non-string keys become strings, as the standard library makes them."""
     try:
-        return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS)
+        return _orjson(value, default)
     except orjson.JSONEncodeError:
         return json.dumps(value, default=default, separators=(",", ":")).encode()
 
@@ -32,7 +32,15 @@ Refused = orjson.JSONEncodeError
 
 
 def dumps_strict(value: Any, default: Callable[[Any], Any] | None = None) -> str:
-    return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
+    return _orjson(value, default).decode()
+
+
+def _orjson(value: Any, default: Callable[[Any], Any] | None) -> bytes:
+    try:
+        return orjson.dumps(value, default=default)
+    except orjson.JSONEncodeError:
+        # A non-string key is rare, and the option that makes keys strings halves orjson's speed.
+        return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> str:

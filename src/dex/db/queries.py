@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -71,11 +71,23 @@ def recordset(table: Table, columns: Sequence[str], *extra: str) -> str:
     return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({', '.join([*fields, *extra])})"
 
 
-def insert_recordset(table: Table, columns: Sequence[str]) -> str:
+def insert_recordset(
+    table: Table,
+    columns: Sequence[str],
+    *,
+    values: Mapping[str, str] | None = None,
+    read: Sequence[str] = (),
+    joins: str = "",
+) -> str:
     """``INSERT INTO table (columns) SELECT columns FROM`` :func:`recordset`: a whole batch of rows in one
-    statement, whatever the mix of nulls (an ORM bulk insert splits on them)."""
-    names = ", ".join(columns)
-    return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {recordset(table, columns)}"
+    statement, whatever the mix of nulls (an ORM bulk insert splits on them). ``values``: SQL for some
+    columns instead of the row's value (``v.<column>``), over the row's ``read`` fields ("name type", not
+    inserted) and what ``joins`` adds to the FROM clause."""
+    selected = ", ".join((values or {}).get(column, f"v.{column}") for column in columns)
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT {selected} FROM {recordset(table, columns, *read)} {joins}"
+    ).rstrip()
 
 
 def storable(value: Any) -> Any:

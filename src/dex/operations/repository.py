@@ -32,7 +32,9 @@ class OperationRunRow(TypedDict):
     entity_type: str
     status: str
     missing_inputs: list[str]
-    input_payload: dict[str, Any]
+    # None for a pipeline step's run: its input is the step's input context, which the insert reads from
+    # the step (a context runs to kilobytes; it is stored once).
+    input_payload: dict[str, Any] | None
     output_payload: dict[str, Any] | None
     pipeline_run_id: uuid.UUID | None
     step_result_id: uuid.UUID | None
@@ -69,7 +71,7 @@ def operation_run_row(
     result: OperationResult,
     *,
     auth: AuthContext,
-    input_payload: dict[str, Any],
+    input_payload: dict[str, Any] | None,
     pipeline_run_id: uuid.UUID | None = None,
     step_result_id: uuid.UUID | None = None,
     submission_id: uuid.UUID | None = None,
@@ -281,7 +283,14 @@ def _deduct(runs: list[OperationRunRow], dropped: list[OperationAttemptRow]) -> 
 
 RUN_COLUMNS = tuple(OperationRunRow.__annotations__)
 ATTEMPT_COLUMNS = tuple(OperationAttemptRow.__annotations__)
-INSERT_RUNS = text(insert_recordset(OperationRun.__table__, RUN_COLUMNS))
+INSERT_RUNS = text(
+    insert_recordset(
+        OperationRun.__table__,
+        RUN_COLUMNS,
+        values={"input_payload": "COALESCE(v.input_payload, step.input_payload, '{}'::jsonb)"},
+        joins="LEFT JOIN step_results step ON step.id = v.step_result_id AND v.input_payload IS NULL",
+    )
+)
 INSERT_ATTEMPTS = text(insert_recordset(OperationAttempt.__table__, ATTEMPT_COLUMNS))
 
 

@@ -51,5 +51,5 @@ def spawn_children(
         row = progress.run_row(
             child, context, index=index, start=record.start_from_position, parent=parent.run_id, dedup=key
         )
-        progress.start_run(child, row, context)
+        progress.start_run(child, row)
     progress.add_fan_out(record)

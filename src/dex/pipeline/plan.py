@@ -112,7 +112,8 @@ def skipped_row(step: StepDef, context: dict[str, Any], reason: str, metadata: d
         step,
         "skipped",
         context,
-        {"skip_reason": reason, "metadata": metadata, "cumulative_context": context},
+        # Its cumulative context is its input context: the insert adds it (``repository.insert_steps``).
+        {"skip_reason": reason, "metadata": metadata},
         reason,
     )
 

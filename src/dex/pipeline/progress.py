@@ -72,7 +72,7 @@ class Progress:
         self.session = session
         self.plans = plans
         self.retry_base_seconds = retry_base_seconds
-        self.new_runs: list[tuple[RunRef, repo.NewRunRow, dict[str, Any]]] = []
+        self.new_runs: list[tuple[RunRef, repo.NewRunRow]] = []
         self.step_rows: list[repo.NewStepRow] = []
         self.moves: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.counters: dict[uuid.UUID, dict[str, int]] = defaultdict(
@@ -93,7 +93,17 @@ class Progress:
 
     # --- building blocks ----------------------------------------------------------------------------
 
-    def add_rows(self, run: RunRef, rows: list[StepRow]) -> None:
+    def add_rows(
+        self,
+        run: RunRef,
+        rows: list[StepRow],
+        *,
+        context_step_id: uuid.UUID | None = None,
+        context_run_id: uuid.UUID | None = None,
+    ) -> None:
+        """Rows to insert. Their context is the finished step ``context_step_id``'s cumulative context, or
+        the new run ``context_run_id``'s input, when one is given: the insert reads it there."""
+        stored = context_step_id is not None or context_run_id is not None
         for row in rows:
             step_id = uuid.uuid4()
             self.step_rows.append(
@@ -110,7 +120,9 @@ class Progress:
                     "attempt": 0,
                     "available_at": None if row.status == "skipped" else self.now,
                     "finished_at": self.now if row.status == "skipped" else None,
-                    "input_payload": row.input_payload,
+                    "input_payload": None if stored else row.input_payload,
+                    "context_step_id": context_step_id,
+                    "context_run_id": context_run_id,
                     "output_payload": row.output_payload,
                 }
             )
@@ -175,10 +187,15 @@ class Progress:
         )
 
     def _continue(
-        self, run: RunRef, steps: list[StepDef], context: dict[str, Any], last_operation_id: str | None
+        self,
+        run: RunRef,
+        steps: list[StepDef],
+        context: dict[str, Any],
+        last_operation_id: str | None,
+        **stored_context: uuid.UUID,
     ) -> None:
         step_plan = advance(steps, context)
-        self.add_rows(run, step_plan.rows)
+        self.add_rows(run, step_plan.rows, **stored_context)
         if step_plan.complete:
             self.complete(run, context, last_operation_id)
 
@@ -206,9 +223,9 @@ class Progress:
             None,
         )
 
-    def start_run(self, run: RunRef, run_row: repo.NewRunRow, context: dict[str, Any]) -> None:
+    def start_run(self, run: RunRef, run_row: repo.NewRunRow) -> None:
         """A new run (batch entity or fan-out child): inserted, then advanced from its start position."""
-        self.new_runs.append((run, run_row, context))
+        self.new_runs.append((run, run_row))
 
     async def after_step(self, outcome: StepOutcome, *, canceled: bool) -> None:
         claimed, step = outcome.claimed, outcome.step
@@ -234,19 +251,21 @@ class Progress:
             error_details=outcome.error_details,
         )
         later = plan.after(step.position)
+        after = claimed.step_id
         if outcome.kind == "failed":
             details = {"failed_step_position": step.position, "failed_operation_id": step.operation_id}
-            self.add_rows(run, skip_all(later, outcome.context, "upstream_step_failed", details))
+            rows = skip_all(later, outcome.context, "upstream_step_failed", details)
+            self.add_rows(run, rows, context_step_id=after)
             self.move(run.run_id, "failed", outcome.error_message, outcome.error_details)
         elif canceled:
-            self.add_rows(run, skip_all(later, outcome.context, "submission_canceled", {}))
+            rows = skip_all(later, outcome.context, "submission_canceled", {})
+            self.add_rows(run, rows, context_step_id=after)
             self.move(run.run_id, "canceled")
         elif outcome.fan_out_items is not None:
             await self._fan_out(run, plan, outcome, later)
         else:
-            self._continue(
-                run, later, outcome.context, step.operation_id if outcome.kind == "succeeded" else None
-            )
+            last_operation_id = step.operation_id if outcome.kind == "succeeded" else None
+            self._continue(run, later, outcome.context, last_operation_id, context_step_id=after)
 
     def record_history(self, outcome: StepOutcome, *, applied: bool = True) -> None:
         """The operation run the step's execution made, with its provider attempts (and their spend). An
@@ -258,7 +277,7 @@ class Progress:
         row = operation_run_row(
             outcome.result,
             auth=pipeline_auth(claimed.org_id, claimed.company_id),
-            input_payload=claimed.context,
+            input_payload=None,
             pipeline_run_id=claimed.run_id,
             step_result_id=claimed.step_id,
             submission_id=claimed.submission_id,
@@ -297,7 +316,9 @@ class Progress:
         )
         reason = "continued_in_fan_out_children" if outcome.fan_out_items else "fan_out_no_results"
         self.add_rows(
-            parent, skip_all(later, outcome.context, reason, {"fan_out_step_position": step.position})
+            parent,
+            skip_all(later, outcome.context, reason, {"fan_out_step_position": step.position}),
+            context_step_id=outcome.claimed.step_id,
         )
         self.complete(parent, outcome.context, step.operation_id)
 
@@ -345,13 +366,14 @@ class Progress:
     # --- writing ------------------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        created = await repo.insert_runs(self.session, [row for _, row, _ in self.new_runs])
-        for run, row, context in self.new_runs:
+        created = await repo.insert_runs(self.session, [row for _, row in self.new_runs])
+        for run, row in self.new_runs:
             if run.run_id not in created:
                 continue
             self.counters[run.submission_id]["total"] += 1
             plan = await self.plans.get(self.session, run.version_id)
-            self._continue(run, plan.from_position(row["start_from_position"]), context, None)
+            steps = plan.from_position(row["start_from_position"])
+            self._continue(run, steps, row["entity_input"], None, context_run_id=run.run_id)
         await self._complete_runs()
         await repo.insert_steps(self.session, self.step_rows)
         await record_operation_runs(
@@ -470,9 +492,24 @@ class Progress:
             )
 
 
+def context_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
+    """What a step changed in its context: the keys whose values are not the very objects it was given
+    (merging keeps every untouched value as it was). None if the step dropped a key: then the changes
+    cannot rebuild the context."""
+    if not before.keys() <= after.keys():
+        return None
+    missing = object()
+    return {key: value for key, value in after.items() if before.get(key, missing) is not value}
+
+
 def finished_step_row(outcome: StepOutcome, retry_base_seconds: float) -> dict[str, Any]:
-    """The step_results update of one outcome (ownership-checked by ``repo.finish_steps``)."""
-    output: dict[str, Any] = {"cumulative_context": outcome.context}
+    """The step_results update of one outcome (ownership-checked by ``repo.finish_steps``). The cumulative
+    context is sent as the step's changes to its input context where they rebuild it (the update applies
+    them to the stored input): the whole context would be sent again for every step of a run."""
+    output: dict[str, Any] = {}
+    changes = context_changes(outcome.claimed.context, outcome.context)
+    if changes is None:
+        output["cumulative_context"] = outcome.context
     if outcome.result is not None:
         output["operation_result"] = outcome.result.to_dict()
     if outcome.kind == "skipped":
@@ -482,6 +519,7 @@ def finished_step_row(outcome: StepOutcome, retry_base_seconds: float) -> dict[s
         "attempt": outcome.claimed.attempt,
         "status": OUTCOME_STATUS[outcome.kind],
         "output_payload": output,
+        "context_changes": changes,
         "error_message": outcome.error_message,
         "error_details": outcome.error_details,
         "duration_ms": outcome.duration_ms,

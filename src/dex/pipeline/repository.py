@@ -189,7 +189,12 @@ class NewStepRow(TypedDict):
     attempt: int
     available_at: datetime | None
     finished_at: datetime | None
+    # The step's context, or None when the database already holds it: the cumulative context of the
+    # step it follows (``context_step_id``) or the input of its new run (``context_run_id``). A context
+    # runs to kilobytes; sent once, encoding and parsing it again for each of the run's rows is wasted.
     input_payload: dict[str, Any] | None
+    context_step_id: uuid.UUID | None
+    context_run_id: uuid.UUID | None
     output_payload: dict[str, Any] | None
 
 
@@ -214,9 +219,26 @@ class NewRunRow(TypedDict):
 
 
 # The insert writes exactly the keys the row types declare, so a misspelt key is a type error, not a NULL.
-STEP_COLUMNS = tuple(NewStepRow.__annotations__)
+# Where the insert reads a row's context when the row does not carry it (not columns of its own).
+_CONTEXT_SOURCES = ("context_step_id", "context_run_id")
+STEP_COLUMNS = tuple(c for c in NewStepRow.__annotations__ if c not in _CONTEXT_SOURCES)
 RUN_COLUMNS = tuple(NewRunRow.__annotations__)
-INSERT_STEPS = text(insert_recordset(StepResult.__table__, STEP_COLUMNS))
+INSERT_STEPS = text(
+    insert_recordset(
+        StepResult.__table__,
+        STEP_COLUMNS,
+        values={
+            "input_payload": "c.context",
+            # A row inserted with an outcome (a skipped step) holds its input as its cumulative context.
+            "output_payload": "v.output_payload || jsonb_build_object('cumulative_context', c.context)",
+        },
+        read=tuple(f"{source} uuid" for source in _CONTEXT_SOURCES),
+        joins="LEFT JOIN step_results previous ON previous.id = v.context_step_id "
+        "LEFT JOIN pipeline_runs run ON run.id = v.context_run_id "
+        "CROSS JOIN LATERAL (SELECT COALESCE(v.input_payload, "
+        "previous.output_payload -> 'cumulative_context', run.entity_input) AS context) c",
+    )
+)
 # Fan-out children whose dedup key already exists in the submission are skipped.
 INSERT_RUNS = text(
     f"{insert_recordset(PipelineRun.__table__, RUN_COLUMNS)} "

@@ -176,7 +176,7 @@ async def submit(
             row = Progress.run_row(
                 run, entity.input, index=index, start=first_position, parent=None, dedup=None
             )
-            progress.start_run(run, row, entity.input)
+            progress.start_run(run, row)
         await progress.flush()
         moved.update((run["id"], run["status"]) for run in progress.moved_runs)
     return SubmittedBatch(

@@ -57,7 +57,7 @@ async def _start_runs(
     for index, entity_type, context in entities:
         run = _run_ref(uuid.uuid4(), scope, submission, version, entity_type)
         row = Progress.run_row(run, context, index=index, start=first_position, parent=None, dedup=None)  # type: ignore[arg-type]
-        progress.start_run(run, row, context)
+        progress.start_run(run, row)
         run_ids.append(run.run_id)
     await progress.flush()
     if attempt > 1:
