@@ -36,13 +36,14 @@ class Batcher(Generic[Item, Result]):
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
-        return await self._enqueue(item)
+        return await self.start(item)
 
     def post(self, item: Item) -> None:
         """Submit without waiting; a failure is logged (for writes whose loss is tolerable)."""
-        self._enqueue(item).add_done_callback(self._log_failure)
+        self.start(item).add_done_callback(self._log_failure)
 
-    def _enqueue(self, item: Item) -> asyncio.Future[Result]:
+    def start(self, item: Item) -> asyncio.Future[Result]:
+        """Submit now and wait later: the item's result (or exception), once its batch has run."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Result] = loop.create_future()
         self._pending.append((item, done))

@@ -10,6 +10,7 @@ attempt instead of an exception.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
@@ -163,6 +164,8 @@ class ProviderCall:
         self.http_status: int | None = None
         self.call_ids: list[uuid.UUID] = []
         self.call_costs: list[Decimal] = []
+        # The journal's notes of paid answers, which must be committed before the attempt is used.
+        self.answer_notes: list[asyncio.Future[None]] = []
         self.started = time.monotonic()
 
     @property
@@ -234,7 +237,9 @@ class ProviderCall:
         if journal is not None and origin is not None:
             self.call_ids.append(call_id)
             self.call_costs.append(cost)
-            await journal.answered(call_id, response.http_status, cost, response.body, response.error)
+            note = journal.note_answer(call_id, response.http_status, cost, response.body, response.error)
+            if note is not None:
+                self.answer_notes.append(note)
         return response
 
     def result(
@@ -340,17 +345,17 @@ def adapter(
                 return skipped(ctx, provider, action, BUDGET_EXHAUSTED)
             PROVIDER_CREDITS_SPENT.labels(provider).inc(float(result.attempt.cost_credits))
             ttl = CACHEABLE_STATUSES.get(result.status)
+            kept = CallJournal.kept(call.answer_notes)
             if cache is not None and ttl is not None:
-                await cache.put(
-                    ctx.org_id,
-                    provider,
-                    action,
-                    key,
-                    _cache_entry(result),
-                    cost=result.attempt.cost_credits,
-                    sandbox=ctx.sandbox,
-                    ttl=ttl,
+                cost = result.attempt.cost_credits
+                entry = _cache_entry(result)
+                stored = cache.put(
+                    ctx.org_id, provider, action, key, entry, cost=cost, sandbox=ctx.sandbox, ttl=ttl
                 )
+                # The answers are kept while the cache entry is written: one commit's wait, not two.
+                await asyncio.gather(kept, stored)
+            else:
+                await kept
             ctx.attempts.append(result.attempt)
             return result
 

@@ -7,8 +7,9 @@ carries the row's id as ``X-Request-Id``), the answer's status and cost are note
 arrives, and the transaction that records the attempt deletes the row. Whatever rows outlive their process
 are settled into the history by recovery (``dex.operations.repository.settle_orphaned_calls``).
 
-A paid answer is also kept on its row, with a hash of the request, and the adapter sees the answer only
-once that note is committed: a SIGKILL can then lose only answers that had not reached dex. Recovery
+A paid answer is also kept on its row, with a hash of the request, and the adapter's attempt is handed
+to its step only once that note is committed (the adapter maps the answer, and its cache entry is
+written, while the note commits): a SIGKILL can then lose only answers that had not reached dex. Recovery
 *releases* the answered rows of a dead process (instead of settling them) when they belong to a pipeline
 step, and the step's re-run — its next identical request — takes the row over instead of being
 sent (:class:`ReusedAnswer`): it records the request, once, at what it cost. Rows nobody takes over are
@@ -29,6 +30,7 @@ the gap between a reserved price and what the call really cost, which is never n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -285,27 +287,42 @@ class CallJournal:
     async def answered(
         self, call_id: uuid.UUID, http_status: int | None, cost: Decimal, body: Any, error: str | None = None
     ) -> None:
-        """Notes the answer on the row. A paid answer is kept with it, and this returns once that is
-        committed, so the caller uses only answers a crash cannot lose; a free one is noted without
-        waiting. If the note cannot be written the answer is used all the same — it is paid for — and
-        recovery prices the request as if it had been billed."""
+        """:meth:`note_answer`, waiting until the answer is kept."""
+        note = self.note_answer(call_id, http_status, cost, body, error)
+        await self.kept([note] if note is not None else [])
+
+    def note_answer(
+        self, call_id: uuid.UUID, http_status: int | None, cost: Decimal, body: Any, error: str | None = None
+    ) -> asyncio.Future[None] | None:
+        """Notes the answer on the row, at once. A paid answer is kept with it: the returned note is done
+        once that is committed, and the caller must wait for it (:meth:`kept`) before its step uses the
+        answer, so a crash can lose only answers that had not reached dex. The adapter maps the answer,
+        and its cache entry is written, meanwhile. A free answer is noted without waiting."""
         if cost <= 0:
             self._answers.post(
                 {"call_id": call_id, "http_status": http_status, "cost_credits": cost, "response": None}
             )
-            return
-        note: AnswerNote = {
-            "call_id": call_id,
-            "http_status": http_status,
-            "cost_credits": cost,
-            "response": {"body": body, "error": error},
-        }
-        try:
-            await self._answers.submit(note)
-        except (DBAPIError, OSError) as exc:
-            if not connection_lost(exc):
-                raise
-            log.warning("the answer to request %s could not be kept: %s", call_id, exc)
+            return None
+        return self._answers.start(
+            {
+                "call_id": call_id,
+                "http_status": http_status,
+                "cost_credits": cost,
+                "response": {"body": body, "error": error},
+            }
+        )
+
+    @staticmethod
+    async def kept(notes: list[asyncio.Future[None]]) -> None:
+        """Waits until the noted answers are committed. If a note cannot be written the answer is used all
+        the same — it is paid for — and recovery prices the request as if it had been billed."""
+        for note in notes:
+            try:
+                await note
+            except (DBAPIError, OSError) as exc:
+                if not connection_lost(exc):
+                    raise
+                log.warning("a provider's answer could not be kept: %s", exc)
 
     async def _reserve_and_insert(self, row: JournalRow, price: Decimal) -> ReusedAnswer | None:
         submission_id = row["submission_id"]
