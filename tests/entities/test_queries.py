@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import text
+
 from dex.db.engine import Database
 from dex.kit.envelopes import JSON_INTEGER_MAX
 from tests.conftest import PipelineHarness, Tenant
@@ -239,3 +241,48 @@ async def test_timeline_of_an_enriched_company(pipeline: PipelineHarness) -> Non
     assert (await pipeline.post("/api/v1/entities/timeline", by_other_run)).json()["data"]["items"] == []
     by_submission = {**by_entity, "submission_id": submission}
     assert len((await pipeline.post("/api/v1/entities/timeline", by_submission)).json()["data"]["items"]) == 2
+
+
+async def test_timeline_events_show_the_answers_their_attempts_store_once(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    steps = [
+        {"position": 1, "operation_id": "company.enrich.profile"},
+        {"position": 2, "operation_id": "person.search", "fan_out": True, "step_config": {"max_results": 2}},
+    ]
+    blueprint = await pipeline.blueprint("answers", steps)
+    submission = await pipeline.submit(blueprint, [{"domain": "acme.io"}])
+    await pipeline.run_until_idle()
+    root = (await pipeline.status(submission))["runs"][0]
+    step_results = (await pipeline.post("/api/pipeline-runs/get", {"id": root["pipeline_run_id"]})).json()[
+        "data"
+    ]["step_results"]
+    attempts_of = {
+        step["step_position"]: step["output_payload"]["operation_result"]["provider_attempts"]
+        for step in step_results
+    }
+    assert all(attempt.get("raw_response") for attempts in attempts_of.values() for attempt in attempts)
+    company = (await pipeline.post("/api/v1/entities/companies", {"canonical_domain": "acme.io"})).json()
+    by_entity = {"entity_type": "company", "entity_id": company["data"]["items"][0]["entity_id"]}
+    events = (await pipeline.post("/api/v1/entities/timeline", by_entity)).json()["data"]["items"]
+    shown = {
+        (event["metadata"]["event_type"], event["metadata"].get("step_position")): event["metadata"]
+        for event in events
+    }
+    # As the seed system shows them: the step's own attempts, answers included, and nothing else added.
+    assert shown[("step_execution", 1)]["provider_attempts"] == attempts_of[1]
+    assert shown[("step_execution", 2)]["provider_attempts"] == attempts_of[2]
+    assert shown[("fan_out_discovery", None)]["provider_attempts"] == attempts_of[2]
+    assert not any("provider_answers_of" in metadata for metadata in shown.values())
+    async with database.engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM entity_timeline, "
+                    "jsonb_array_elements(metadata -> 'provider_attempts') attempt "
+                    "WHERE submission_id = :s AND attempt ? 'raw_response'"
+                ),
+                {"s": submission},
+            )
+        ).scalar_one()
+    assert stored == 0  # stored once, with the attempts

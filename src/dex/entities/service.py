@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from dex.entities import identity
+from dex.entities import identity, timeline
 from dex.entities.models import CompanyEntity, EntitySnapshot, EntityTimelineEvent, PersonEntity
 from dex.entities.repository import MODELS
 from dex.entities.schemas import (
@@ -105,7 +105,9 @@ class EntityReads:
             statement = statement.where(event.submission_id == query.submission_id)
         if query.event_type:
             statement = statement.where(event.metadata_["event_type"].astext == query.event_type)
-        return await self._keyset_page(statement, event.created_at, event.id, query)
+        page = await self._keyset_page(statement, event.created_at, event.id, query)
+        await timeline.with_answers(self.session, self.scope.org_id, page.items)
+        return page
 
     async def snapshots(self, entity_type: str, entity_id: uuid.UUID, limit: int) -> tuple[list[Any], int]:
         """The newest ``limit`` snapshots and how many there are. Snapshots carry no company, so a

@@ -20,6 +20,20 @@ from dex.entities.models import EntityTimelineEvent
 
 STEP_STATUS_TO_EVENT = {"succeeded": "found", "failed": "failed", "skipped": "skipped"}
 
+# A provider's answer is stored once, with its attempt (``operation_attempts.raw_response``). An event that
+# lists the attempts of an operation run dex recorded names the run under this key instead of copying
+# the answers, and they are put back when the event is read (:func:`with_answers`).
+ANSWERS_OF = "provider_answers_of"
+
+
+def attempts_without_answers(operation_result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """An operation result's attempts without their answers, and the metadata that names where they are."""
+    attempts = [
+        {key: value for key, value in attempt.items() if key != "raw_response"}
+        for attempt in operation_result.get("provider_attempts", [])
+    ]
+    return attempts, {ANSWERS_OF: operation_result["run_id"]}
+
 
 def provisional_entity_id(
     org_id: uuid.UUID, entity_type: str, context: dict[str, Any], run_id: uuid.UUID
@@ -53,8 +67,14 @@ def step_event(
     condition: Any = None,
     error_message: str | None = None,
     error_details: dict[str, Any] | None = None,
+    answers_recorded: bool = False,
 ) -> dict[str, Any]:
+    """``answers_recorded``: the operation run of ``operation_result`` and its attempts are recorded in
+    the same transaction (dex's own steps), so the event refers to its answers instead of copying them."""
     attempts = [a for a in (operation_result or {}).get("provider_attempts", []) if isinstance(a, dict)]
+    reference: dict[str, str] = {}
+    if answers_recorded and operation_result is not None:
+        attempts, reference = attempts_without_answers(operation_result)
     provider = chosen_provider(attempts)
     status = STEP_STATUS_TO_EVENT[step_status]
     if status == "found" and (operation_result or {}).get("status") == "not_found":
@@ -87,6 +107,7 @@ def step_event(
             "condition": condition,
             "error_message": error_message,
             "error_details": error_details,
+            **reference,
         },
     }
 
@@ -188,9 +209,11 @@ def fan_out_events(
     operation_id: str | None,
     provider_attempts: list[dict[str, Any]],
     children: list[tuple[uuid.UUID, str, dict[str, Any], bool]],
+    answers_reference: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """A fan-out's discovery: one event on the parent, one on each child created (``children``: run id,
-    entity type, context, and whether it was created or dropped as a duplicate)."""
+    entity type, context, and whether it was created or dropped as a duplicate). ``answers_reference``:
+    where the answers left out of ``provider_attempts`` are (:func:`attempts_without_answers`)."""
     operation = operation_id or "unknown.operation"
     provider = chosen_provider(provider_attempts)
     made = [child for child in children if child[3]]
@@ -214,6 +237,7 @@ def fan_out_events(
                 "child_count_created": len(made),
                 "child_count_skipped_duplicates": len(children) - len(made),
                 "provider_attempts": provider_attempts,
+                **(answers_reference or {}),
             },
         }
     ]
@@ -268,3 +292,31 @@ async def repoint_run_events(session: AsyncSession, moves: list[dict[str, Any]])
         ),
         {"rows": dumps(moves)},
     )
+
+
+_ANSWERS = text(
+    "SELECT run_id, sequence, raw_response FROM operation_attempts "
+    "WHERE org_id = :org_id AND run_id = ANY(:run_ids) AND raw_response IS NOT NULL"
+)
+
+
+async def with_answers(session: AsyncSession, org_id: uuid.UUID, events: list[EntityTimelineEvent]) -> None:
+    """Put the provider answers back into events that name the operation run holding them, as events
+    read that copied them. The events leave the session first: this is how they read, not a change."""
+    referring = [event for event in events if ANSWERS_OF in (event.metadata_ or {})]
+    if not referring:
+        return
+    run_ids = list({uuid.UUID(event.metadata_[ANSWERS_OF]) for event in referring if event.metadata_})
+    rows = await session.execute(_ANSWERS, {"org_id": org_id, "run_ids": run_ids})
+    answers = {(str(row.run_id), row.sequence): row.raw_response for row in rows}
+    for event in referring:
+        metadata = dict(event.metadata_ or {})
+        run_id = metadata.pop(ANSWERS_OF)
+        metadata["provider_attempts"] = [
+            {**attempt, "raw_response": answers[(run_id, sequence)]}
+            if (run_id, sequence) in answers
+            else attempt
+            for sequence, attempt in enumerate(metadata.get("provider_attempts") or [])
+        ]
+        session.expunge(event)
+        event.metadata_ = metadata

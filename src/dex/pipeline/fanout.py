@@ -25,6 +25,8 @@ class FanOutRecord:
     parent_context: dict[str, Any]
     children: list[tuple[RunRef, dict[str, Any], str | None]] = field(default_factory=list)
     provider_attempts: list[dict[str, Any]] = field(default_factory=list)
+    # Where the answers left out of ``provider_attempts`` are (``timeline.attempts_without_answers``).
+    answers_reference: dict[str, str] = field(default_factory=dict)
 
 
 def dedup_key(org_id: uuid.UUID, entity_type: str, context: dict[str, Any]) -> str | None:

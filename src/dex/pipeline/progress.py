@@ -172,6 +172,8 @@ class Progress:
                 condition=condition,
                 error_message=error_message,
                 error_details=error_details,
+                # Its operation run and attempts are recorded by this flush (``record_history``).
+                answers_recorded=True,
             )
         )
 
@@ -296,13 +298,17 @@ class Progress:
             k: v for k, v in outcome.context.items() if k not in (spec.fan_out.list_key, "entity_id")
         }
         start = step.position + 1
+        attempts, reference = (
+            timeline.attempts_without_answers(outcome.result.to_dict()) if outcome.result else ([], {})
+        )
         fan_out = FanOutRecord(
             parent,
             outcome.claimed.step_id,
             step,
             start,
             outcome.context,
-            provider_attempts=(outcome.result.to_dict()["provider_attempts"] if outcome.result else []),
+            provider_attempts=attempts,
+            answers_reference=reference,
         )
         source = source_of(outcome.result) if outcome.result else None
         child_type = spec.fan_out.child_entity_type
@@ -456,6 +462,7 @@ class Progress:
                 step_result_id=fan_out.step_result_id,
                 operation_id=fan_out.step.operation_id,
                 provider_attempts=fan_out.provider_attempts,
+                answers_reference=fan_out.answers_reference,
                 children=[
                     (child.run_id, child.entity_type, context, child.run_id in created)
                     for child, context, _ in fan_out.children
