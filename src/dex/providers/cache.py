@@ -121,6 +121,8 @@ class EnrichmentCache:
             for position, (org, provider, action, key) in enumerate(keys)
         ]
         async with self.database.engine.connect() as conn:
+            # One reading statement needs no transaction around it: a BEGIN and a ROLLBACK spared.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = await conn.execute(LOOKUP, {"rows": dumps(params)})
         found: list[dict[str, Any] | None] = [None] * len(keys)
         for position, response, cost in rows:
