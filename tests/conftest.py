@@ -57,6 +57,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.basetemp = str(Path(tempfile.gettempdir()) / f"dex-tests-{checkout}")
 
 
+# The files of tests that take tens of seconds each, which the two xdist workers start with: the workers then
+# finish together, instead of one idling while the other runs a long test it was handed last (the README
+# test is collected among the last files).
+LONG_TESTS = (
+    "tests/chaos/test_chaos.py",
+    "tests/test_readme.py",
+    "tests/pipeline/test_crash_spend.py",
+    "tests/chaos/test_api_fuzz.py",
+    "tests/scaleout/",
+    "tests/console/test_pages_browser.py",
+    "tests/tenancy/test_isolation_matrix.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_TESTS))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_saved_login(tmp_path_factory: pytest.TempPathFactory) -> None:
     """`dex` subprocesses never drive the server of the developer's own `dex login` or DEX_API_* variables:

@@ -21,7 +21,7 @@ SEED = int(os.environ.get("DEX_CHAOS_SEED", "20261122"))
 async def test_invariants_hold_under_injected_faults(mode: str, tmp_path: Path) -> None:
     if mode == "scaleout":
         require_installed("redis-server", "redis-server")
-    options = ChaosOptions(run_dir=tmp_path / "chaos", seed=SEED, companies=60, faults_per_round=6, mode=mode)
+    options = ChaosOptions(run_dir=tmp_path / "chaos", seed=SEED, companies=40, faults_per_round=6, mode=mode)
     report = await run_chaos(options)
     print(report.describe())
     assert report.passed, report.describe()
