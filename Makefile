@@ -23,16 +23,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
 
-# One worker more than this 2-core machine has cores: many tests wait on subprocesses and servers, so two
-# workers left the CPU partly idle (measured on it: pytest 355 s with two workers, 311 s with three).
-TEST_WORKERS ?= 3
-
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/dex
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
