@@ -84,6 +84,12 @@ def no_saved_login(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ.pop(name, None)
 
 
+async def scalar(database: Database, sql: str, **params: object) -> Any:
+    """One value a test reads from the database, in a transaction of its own."""
+    async with database.transaction() as session:
+        return (await session.execute(text(sql), params)).scalar_one()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     name = test_database_name(os.environ.get("PYTEST_XDIST_WORKER", "main"))

@@ -6,11 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import text
-
 from dex.db.engine import Database
 from dex.kit.envelopes import JSON_INTEGER_MAX
-from tests.conftest import PipelineHarness, Tenant
+from tests.conftest import PipelineHarness, Tenant, scalar
 from tests.entities.conftest import Post, add_company, add_token, upsert
 
 INDUSTRIES = ("Software", "Retail software", "Logistics")
@@ -274,15 +272,10 @@ async def test_timeline_events_show_the_answers_their_attempts_store_once(
     assert shown[("step_execution", 2)]["provider_attempts"] == attempts_of[2]
     assert shown[("fan_out_discovery", None)]["provider_attempts"] == attempts_of[2]
     assert not any("provider_answers_of" in metadata for metadata in shown.values())
-    async with database.engine.connect() as conn:
-        stored = (
-            await conn.execute(
-                text(
-                    "SELECT count(*) FROM entity_timeline, "
-                    "jsonb_array_elements(metadata -> 'provider_attempts') attempt "
-                    "WHERE submission_id = :s AND attempt ? 'raw_response'"
-                ),
-                {"s": submission},
-            )
-        ).scalar_one()
+    stored = await scalar(
+        database,
+        "SELECT count(*) FROM entity_timeline, jsonb_array_elements(metadata -> 'provider_attempts') attempt "
+        "WHERE submission_id = :s AND attempt ? 'raw_response'",
+        s=submission,
+    )
     assert stored == 0  # stored once, with the attempts

@@ -23,13 +23,8 @@ from dex.providers.base import Attempt
 from dex.providers.journal import CallJournal, CallOrigin, Requester
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext
-from tests.conftest import SandboxHandle, Tenant
+from tests.conftest import SandboxHandle, Tenant, scalar
 from tests.operations.test_execute import execute
-
-
-async def scalar(database: Database, sql: str, **params: object) -> object:
-    async with database.transaction() as session:
-        return (await session.execute(text(sql), params)).scalar_one()
 
 
 def origin_for(tenant: Tenant, step_result_id: uuid.UUID | None = None) -> CallOrigin:

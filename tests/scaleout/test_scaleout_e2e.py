@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import text
 
 from dex.db.engine import Database
-from tests.conftest import PipelineHarness, SandboxHandle
+from tests.conftest import PipelineHarness, SandboxHandle, scalar
 from tests.pipeline import test_batch_e2e as scenarios
 from tests.scaleout.conftest import RATE_LIMITED_PROVIDERS, RATE_PER_SECOND, WorkerProcess
 
@@ -37,11 +36,6 @@ def busiest_second(timestamps: list[float]) -> int:
             start += 1
         busiest = max(busiest, end - start + 1)
     return busiest
-
-
-async def scalar(database: Database, sql: str) -> int:
-    async with database.transaction() as session:
-        return (await session.execute(text(sql))).scalar_one()
 
 
 async def test_a_worker_killed_mid_batch_loses_nothing_and_the_rate_limit_holds(

@@ -303,14 +303,16 @@ _ANSWERS = text(
 async def with_answers(session: AsyncSession, org_id: uuid.UUID, events: list[EntityTimelineEvent]) -> None:
     """Put the provider answers back into events that name the operation run holding them, as events
     read that copied them. The events leave the session first: this is how they read, not a change."""
-    referring = [event for event in events if ANSWERS_OF in (event.metadata_ or {})]
+    referring = [
+        (event, metadata) for event in events if (metadata := event.metadata_) and ANSWERS_OF in metadata
+    ]
     if not referring:
         return
-    run_ids = list({uuid.UUID(event.metadata_[ANSWERS_OF]) for event in referring if event.metadata_})
+    run_ids = list({uuid.UUID(metadata[ANSWERS_OF]) for _, metadata in referring})
     rows = await session.execute(_ANSWERS, {"org_id": org_id, "run_ids": run_ids})
     answers = {(str(row.run_id), row.sequence): row.raw_response for row in rows}
-    for event in referring:
-        metadata = dict(event.metadata_ or {})
+    for event, stored in referring:
+        metadata = dict(stored)
         run_id = metadata.pop(ANSWERS_OF)
         metadata["provider_attempts"] = [
             {**attempt, "raw_response": answers[(run_id, sequence)]}

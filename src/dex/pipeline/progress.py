@@ -264,7 +264,7 @@ class Progress:
             self.add_rows(run, rows, context_step_id=after)
             self.move(run.run_id, "canceled")
         elif outcome.fan_out_items is not None:
-            await self._fan_out(run, plan, outcome, later)
+            await self._fan_out(run, plan, outcome, later, result)
         else:
             last_operation_id = step.operation_id if outcome.kind == "succeeded" else None
             self._continue(run, later, outcome.context, last_operation_id, context_step_id=after)
@@ -290,7 +290,14 @@ class Progress:
         self.op_runs.append(row)
         self.op_attempts.extend(attempt_rows(outcome.result, claimed.org_id))
 
-    async def _fan_out(self, parent: RunRef, plan: Plan, outcome: StepOutcome, later: list[StepDef]) -> None:
+    async def _fan_out(
+        self,
+        parent: RunRef,
+        plan: Plan,
+        outcome: StepOutcome,
+        later: list[StepDef],
+        result: dict[str, Any] | None,
+    ) -> None:
         step = outcome.step
         spec = get_operation(step.operation_id or "")
         assert spec is not None and spec.fan_out is not None
@@ -298,9 +305,7 @@ class Progress:
             k: v for k, v in outcome.context.items() if k not in (spec.fan_out.list_key, "entity_id")
         }
         start = step.position + 1
-        attempts, reference = (
-            timeline.attempts_without_answers(outcome.result.to_dict()) if outcome.result else ([], {})
-        )
+        attempts, reference = timeline.attempts_without_answers(result) if result else ([], {})
         fan_out = FanOutRecord(
             parent,
             outcome.claimed.step_id,
