@@ -1,18 +1,23 @@
 """Provider limits shared by every scale-out worker, kept in Redis.
 
 Each provider's ``ProviderLimits`` (catalog defaults, ``DEX_PROVIDER_LIMITS``) apply across all workers:
-``concurrency`` as a counter of held slots, ``rate_per_second`` as a sliding window counted in 100 ms
-buckets. The provider client holds a slot around each HTTP attempt
-(:class:`dex.providers.http.SharedLimiter`): first a concurrency slot, then a rate token right before the
-request goes out, so a token never waits in a queue and bunches up with later ones.
+``concurrency`` as a counter of held slots, ``rate_per_second`` as evenly spaced send times. The provider
+client holds a slot around each HTTP attempt (:class:`dex.providers.http.SharedLimiter`): first a
+concurrency slot, then a reserved send time, right before the request goes out.
+
+Send times are reserved, not polled for: one script takes the provider's next free time (by Redis's
+clock, so workers' clocks do not matter), moves it one spacing on, and tells the worker how long to wait.
+Requests leave one spacing apart instead of a window's worth at once, so a loaded machine does not send
+a burst whose tail lands in the provider's next second, and no worker spends round trips asking again.
 
 Every acquisition is one Lua script — one round trip, atomic in Redis — sent from the worker's own event
 loop with Redis's asyncio client: no thread hops and no optimistic-locking retries on the hot path of each
 provider request (the thread-pooled WATCH/MULTI limiters this replaced cost a worker more CPU than its
-steps). Waiting is polling with jitter, and a slot this worker gives back wakes one of its own waiters at
-once (with no latency at the provider, a slot is free again within a millisecond: a 20 ms poll alone
-would leave it idle most of the time). A worker killed while holding concurrency slots leaks them until
-the provider's counter idles for its TTL (the counter is one number, not a set of holders).
+steps). Waiting for a concurrency slot is polling with jitter, and a slot this worker gives back wakes one
+of its own waiters at once (with no latency at the provider, a slot is free again within a millisecond: a
+20 ms poll alone would leave it idle most of the time). A worker killed while holding concurrency slots
+leaks them until the provider's counter idles for its TTL (the counter is one number, not a set of
+holders); a send time reserved by a killed or cancelled request is simply not used.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ import contextlib
 import logging
 import math
 import random
-import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -35,14 +39,13 @@ from dex.scaleout.broker import REDIS_CONNECTION_WAIT_SECONDS, REDIS_CONNECTIONS
 
 log = logging.getLogger(__name__)
 
-BUCKET_MS = 100
-# A token is taken a moment before the request reaches the provider, and that moment varies (a busy
-# event loop, a loaded machine). Counting over 1 s plus a bucket plus this margin keeps every 1 s window
-# *at the provider* within the limit as long as requests are not delayed by more than the margin relative
-# to each other — at the cost of running below the limit (10/s allows 10 per 1.4 s).
+# A request leaves a moment after its reserved time, and that moment varies (a busy event loop, a loaded
+# machine). Spacing ``limit`` requests over 1 s plus this margin keeps every 1 s window *at the provider*
+# within the limit as long as no request is delayed by more than the margin relative to the one
+# ``limit`` places after it — at the cost of running below the limit (10/s sends one per 130 ms).
 ARRIVAL_JITTER_MARGIN_MS = 300
 REDIS_RETRY_SECONDS = 1.0
-# A concurrency slot frees up when a request ends (tens of ms); a rate token within a bucket.
+# A concurrency slot frees up when a request ends (tens of ms).
 SLOT_POLL_SECONDS = 0.02
 
 # KEYS[1] the provider's slot counter; ARGV: the limit, the counter's TTL (ms). 1 if a slot was taken.
@@ -62,27 +65,25 @@ if redis.call('DECR', KEYS[1]) < 0 then
 end
 return 1
 """
-# KEYS: the window's buckets, the current one first; ARGV: the limit, a bucket's TTL (ms).
-TAKE_TOKEN = """
-local taken = 0
-for _, key in ipairs(KEYS) do
-  taken = taken + tonumber(redis.call('GET', key) or '0')
-end
-if taken >= tonumber(ARGV[1]) then
-  return 0
-end
-redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+# KEYS[1] the provider's next free send time (µs, Redis's clock); ARGV[1] the spacing (µs). Reserves the
+# next free time and returns how many µs from now it is.
+RESERVE_SEND_TIME = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local spacing = tonumber(ARGV[1])
+local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local free_from = at + spacing
+redis.call('SET', KEYS[1], string.format('%d', free_from), 'PX', math.ceil((free_from - now) / 1000) + 1000)
+return at - now
 """
 
 
-def rate_window(rate_per_second: float) -> tuple[int, int]:
-    """``(limit, window_ms)`` that keeps every 1 s window at the provider within ``rate_per_second``
-    (a rate below 1/s becomes one request per ``1/rate`` seconds; a fractional rate above 1 rounds down)."""
+def send_spacing_seconds(rate_per_second: float) -> float:
+    """The time between two requests that keeps every 1 s window at the provider within
+    ``rate_per_second`` (a fractional rate above 1 rounds down; below 1/s, one request per ``1/rate`` s)."""
     period_ms = 1000 if rate_per_second >= 1 else math.ceil(1000 / rate_per_second)
     limit = max(1, math.floor(rate_per_second * period_ms / 1000))
-    return limit, period_ms + BUCKET_MS + ARRIVAL_JITTER_MARGIN_MS
+    return (period_ms + ARRIVAL_JITTER_MARGIN_MS) / limit / 1000
 
 
 class RedisProviderLimiter:
@@ -98,7 +99,7 @@ class RedisProviderLimiter:
         self.namespace = namespace
         self._take_slot = self.client.register_script(TAKE_SLOT)
         self._give_back_slot = self.client.register_script(GIVE_BACK_SLOT)
-        self._take_token = self.client.register_script(TAKE_TOKEN)
+        self._reserve_send_time = self.client.register_script(RESERVE_SEND_TIME)
         # Slots given back after a cancellation, referenced until done (the loop keeps only weak ones).
         self._late_returns: set[asyncio.Task[None]] = set()
         # This worker's requests waiting for a slot of a provider, by slot counter, in arrival order.
@@ -114,58 +115,47 @@ class RedisProviderLimiter:
         counter = f"{key}:concurrency"
         # The TTL only matters for slots a killed worker leaked.
         ttl_ms = int((limits.timeout_seconds + 30) * 1000)
-        await self._acquire(
-            lambda: self._take_slot(keys=[counter], args=[limits.concurrency, ttl_ms]),
-            SLOT_POLL_SECONDS,
-            counter=counter,
-        )
+        await self._take_slot_waiting(counter, limits.concurrency, ttl_ms)
         try:
             if limits.rate_per_second:
-                limit, window_ms = rate_window(limits.rate_per_second)
-                buckets = math.ceil(window_ms / BUCKET_MS)
-                await self._acquire(
-                    lambda: self._take_token(
-                        keys=self._buckets(key, buckets), args=[limit, (buckets + 1) * BUCKET_MS]
-                    ),
-                    BUCKET_MS / 1000,
+                spacing_us = round(send_spacing_seconds(limits.rate_per_second) * 1_000_000)
+                wait_us = await self._until_redis_answers(
+                    lambda: self._reserve_send_time(keys=[f"{key}:next-send"], args=[spacing_us])
                 )
+                if wait_us > 0:
+                    await asyncio.sleep(wait_us / 1_000_000)
             yield
         finally:
             # Shielded: the slot goes back even if this task is cancelled meanwhile.
             await asyncio.shield(self._give_back(counter))
 
     @staticmethod
-    def _buckets(key: str, count: int) -> list[str]:
-        current = int(time.time() * 1000) // BUCKET_MS
-        return [f"{key}:rate@{current - i}" for i in range(count)]
-
-    async def _acquire(
-        self, attempt: Callable[[], Awaitable[int]], pause: float, counter: str | None = None
-    ) -> None:
-        """Until ``attempt`` takes a token; ``counter`` names a concurrency slot (given back on
-        cancellation, and woken by this worker's own give-backs)."""
+    async def _until_redis_answers(call: Callable[[], Awaitable[int]]) -> int:
         while True:
-            trying = asyncio.ensure_future(attempt())
             try:
-                taken = await asyncio.shield(trying)
-            except asyncio.CancelledError:
-                # Cancelled (the step's timeout) while Redis may already have counted the slot: give it back.
-                if counter is not None:
-                    trying.add_done_callback(lambda done: self._give_back_if_taken(done, counter))
-                raise
+                return await call()
             except redis.RedisError as exc:
                 # Without Redis the limits cannot be shared: wait for it (the step timeout bounds the wait).
                 log.warning("provider limits unavailable (%s); waiting for Redis", exc)
                 await asyncio.sleep(REDIS_RETRY_SECONDS)
-                continue
+
+    async def _take_slot_waiting(self, counter: str, limit: int, ttl_ms: int) -> None:
+        """Until a slot is taken; woken early by this worker's own give-backs."""
+        while True:
+            trying = asyncio.ensure_future(
+                self._until_redis_answers(lambda: self._take_slot(keys=[counter], args=[limit, ttl_ms]))
+            )
+            try:
+                taken = await asyncio.shield(trying)
+            except asyncio.CancelledError:
+                # Cancelled (the step's timeout) while Redis may already have counted the slot: give it back.
+                trying.add_done_callback(lambda done: self._give_back_if_taken(done, counter))
+                raise
             if taken:
                 return
-            await self._pause(pause * random.uniform(0.5, 1.5), counter)
+            await self._pause(SLOT_POLL_SECONDS * random.uniform(0.5, 1.5), counter)
 
-    async def _pause(self, seconds: float, counter: str | None) -> None:
-        if counter is None:
-            await asyncio.sleep(seconds)
-            return
+    async def _pause(self, seconds: float, counter: str) -> None:
         woken = asyncio.get_running_loop().create_future()
         waiting = self._waiting[counter]
         waiting.append(woken)
