@@ -28,10 +28,6 @@ from dex.tenancy import cli as tenancy_cli
 from dex.tenancy.cli import admin_app
 
 if TYPE_CHECKING:
-    from dex.client import DexClient
-    from dex.config import Settings
-
-if TYPE_CHECKING:
     from dex.db.engine import Database
     from dex.providers.runtime import ProviderRuntime
 

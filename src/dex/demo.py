@@ -17,7 +17,7 @@ from dex.db.engine import Database
 from dex.errors import NotFound
 from dex.local import local_client
 from dex.pipeline.cli import follow, people_table, summary_line
-from dex.pipeline.ingest import parse_csv
+from dex.pipeline.spreadsheet import parse_csv
 from dex.providers.runtime import provider_mode
 from dex.tenancy import service as tenancy
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN

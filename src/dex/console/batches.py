@@ -24,7 +24,7 @@ from dex.kit.csvsafe import safe_row
 from dex.kit.deps import DatabaseDep, SessionDep
 from dex.kit.envelopes import PageRequest
 from dex.operations.repository import step_attempts
-from dex.pipeline import ingest, live, runtree, service
+from dex.pipeline import ingest, live, runtree, service, spreadsheet
 from dex.pipeline.models import PipelineRun, Submission
 from dex.pipeline.routes import progress_hub
 from dex.pipeline.schemas import RunListRequest, SubmissionListRequest
@@ -156,13 +156,13 @@ def _column_map(form_items: Iterable[tuple[str, Any]]) -> dict[str, str]:
 
 def preview_csv(data: bytes, column_map: dict[str, str] | None = None) -> dict[str, Any]:
     """The first rows of a file as ingestion reads it: encoding, delimiter and each column's input key."""
-    text_data, encoding = ingest.decode(data[: 256 * 1024])
-    delimiter = ingest.detect_delimiter(text_data)
+    text_data, encoding = spreadsheet.decode(data[: 256 * 1024])
+    delimiter = spreadsheet.detect_delimiter(text_data)
     reader = csv.reader(io.StringIO(text_data, newline=""), delimiter=delimiter)
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
         raise BadRequest("the file has no header row")
-    keys = ingest.column_keys(header, column_map)
+    keys = spreadsheet.column_keys(header, column_map)
     rows = []
     for cells in reader:
         if any(cell.strip() for cell in cells):

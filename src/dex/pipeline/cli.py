@@ -14,7 +14,7 @@ from rich.table import Table
 from dex.client import DexClient
 from dex.errors import DexError
 from dex.kit.cli import ApiUrl, Token, console, open_client, run_command
-from dex.pipeline.ingest import parse_csv
+from dex.pipeline.spreadsheet import parse_csv
 
 
 async def follow(client: DexClient, submission_id: str) -> dict[str, Any]:
