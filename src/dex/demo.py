@@ -56,7 +56,7 @@ async def run_demo(
 ) -> None:
     definition = example_blueprint().model_dump(mode="json", exclude_none=True)
     companies = parse_csv((EXAMPLES / "companies.csv").read_bytes()).entities
-    async with local_client(settings, database_url) as client:
+    async with local_client(settings, database_url, console=True) as client:
         console.print(f"dex is serving at {client.base_url} (API docs: {client.base_url}/docs)")
         console.print(f"providers: {provider_mode(settings)} mode")
         blueprint = await client.ensure_blueprint(definition)

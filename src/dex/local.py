@@ -41,14 +41,16 @@ async def _local_tenant(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 @asynccontextmanager
-async def local_client(settings: Settings, database_url: str) -> AsyncIterator[DexClient]:
+async def local_client(
+    settings: Settings, database_url: str, *, console: bool = False
+) -> AsyncIterator[DexClient]:
     """dex running inside this process (API, executor, and the sandbox in sandbox mode) on a free local
-    port, driven over HTTP like any other client."""
+    port, driven over HTTP like any other client; with ``console``, its pages too (the demo shows them)."""
     database = Database(database_url, pool_size=20)
     try:
         org_id, company_id = await _local_tenant(database)
         async with (
-            serve_in_background(create_app(settings, database=database)) as base_url,
+            serve_in_background(create_app(settings, database=database, console=console)) as base_url,
             aiohttp.ClientSession() as http,
         ):
             headers = {"Authorization": f"Bearer {settings.super_admin_api_key}"}

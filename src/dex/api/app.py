@@ -22,8 +22,6 @@ from dex.api.security import ALWAYS, SecurityHeaders
 from dex.audit import routes as audit_routes
 from dex.blueprints import routes as blueprint_routes
 from dex.config import Settings, get_settings
-from dex.console import docs as console_docs
-from dex.console import routes as console_routes
 from dex.coverage import routes as coverage_routes
 from dex.db.engine import Database, resolve_database_url
 from dex.entities import routes as entity_routes
@@ -152,10 +150,12 @@ def create_app(
     database: Database | None = None,
     providers: ProviderRuntime | None = None,
     run_executor: bool | None = None,
+    console: bool = True,
 ) -> FastAPI:
     """Build the API. Tests pass their own ``database`` and ``providers``; ``dex serve`` lets the app open
     its own in the lifespan (and, in sandbox mode, start the provider sandbox in-process). The embedded
-    executor runs in the lifespan unless ``run_executor`` is false or ``DEX_EXECUTOR=none``."""
+    executor runs in the lifespan unless ``run_executor`` is false or ``DEX_EXECUTOR=none``. Without
+    ``console`` the app serves the API alone (the CLI's in-process dex)."""
     settings = settings or get_settings()
     if run_executor is None:
         run_executor = settings.dex_executor == "embedded"
@@ -229,6 +229,12 @@ def create_app(
         audit_routes.router,
     ):
         app.include_router(router)
-    console_docs.mount(app)
-    console_routes.mount(app)
+    if console:
+        # Imported here: the pages and their templates are a third of the app's import time, which every
+        # command run in local mode would pay without showing a page.
+        from dex.console import docs as console_docs
+        from dex.console import routes as console_routes
+
+        console_docs.mount(app)
+        console_routes.mount(app)
     return app
