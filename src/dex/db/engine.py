@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
+from sqlalchemy import Executable, Row
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from dex import fastjson
@@ -95,6 +96,17 @@ class Database:
         """A session whose work commits on success and rolls back on any exception."""
         async with self.sessionmaker() as session, session.begin():
             yield session
+
+    async def execute_alone(
+        self, statement: Executable, params: Mapping[str, Any]
+    ) -> Sequence[Row[*tuple[Any, ...]]]:
+        """One statement that is a transaction by itself (a single statement is atomic), run without the
+        BEGIN and COMMIT round trips around it: the group commits of provider requests run one per batch
+        of requests, so those two round trips would be most of their cost."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = await conn.execute(statement, params)
+            return result.all() if result.returns_rows else []
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -120,10 +120,7 @@ class EnrichmentCache:
             {"position": position, "org_id": org, "provider": provider, "action": action, "request_hash": key}
             for position, (org, provider, action, key) in enumerate(keys)
         ]
-        async with self.database.engine.connect() as conn:
-            # One reading statement needs no transaction around it: a BEGIN and a ROLLBACK spared.
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            rows = await conn.execute(LOOKUP, {"rows": dumps(params)})
+        rows = await self.database.execute_alone(LOOKUP, {"rows": dumps(params)})
         found: list[dict[str, Any] | None] = [None] * len(keys)
         for position, response, cost in rows:
             found[position] = {**response, "cost_credits": cost}
@@ -132,6 +129,5 @@ class EnrichmentCache:
     async def _store(self, rows: list[StoreRow]) -> list[None]:
         # One upsert cannot touch a row twice: of identical requests answered together, the last one wins.
         latest = {(row["org_id"], row["provider"], row["action"], row["request_hash"]): row for row in rows}
-        async with self.database.engine.begin() as conn:
-            await conn.execute(STORE, {"rows": dumps(list(latest.values()))})
+        await self.database.execute_alone(STORE, {"rows": dumps(list(latest.values()))})
         return [None] * len(rows)

@@ -345,11 +345,9 @@ class CallJournal:
         return None
 
     async def _insert(self, rows: list[JournalRow]) -> list[ReusedAnswer | None]:
-        async with self.database.engine.begin() as conn:
-            taken = reused_answers(await conn.execute(TAKE_OVER_OR_INSERT, {"rows": dumps(rows)}))
+        taken = reused_answers(await self.database.execute_alone(TAKE_OVER_OR_INSERT, {"rows": dumps(rows)}))
         return [taken.get(row["call_id"]) for row in rows]
 
     async def _note_answers(self, rows: list[AnswerNote]) -> list[None]:
-        async with self.database.engine.begin() as conn:
-            await conn.execute(NOTE_ANSWERS, {"rows": dumps(rows)})
+        await self.database.execute_alone(NOTE_ANSWERS, {"rows": dumps(rows)})
         return [None] * len(rows)
