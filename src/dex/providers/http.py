@@ -155,7 +155,11 @@ class ProviderClient:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": "dex/0.1"}, raise_for_status=False
+                connector=connector,
+                headers={"User-Agent": "dex/0.1"},
+                raise_for_status=False,
+                # Request bodies through orjson too (aiohttp's default is the standard library's encoder).
+                json_serialize=fastjson.dumps,
             )
         return self._session
 
