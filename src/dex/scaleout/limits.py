@@ -135,22 +135,28 @@ class RedisProviderLimiter:
             try:
                 return await call()
             except redis.RedisError as exc:
-                # Without Redis the limits cannot be shared: wait for it (the step timeout bounds the wait).
-                log.warning("provider limits unavailable (%s); waiting for Redis", exc)
-                await asyncio.sleep(REDIS_RETRY_SECONDS)
+                await RedisProviderLimiter._wait_for_redis(exc)
+
+    @staticmethod
+    async def _wait_for_redis(exc: redis.RedisError) -> None:
+        # Without Redis the limits cannot be shared: wait for it (the step timeout bounds the wait).
+        log.warning("provider limits unavailable (%s); waiting for Redis", exc)
+        await asyncio.sleep(REDIS_RETRY_SECONDS)
 
     async def _take_slot_waiting(self, counter: str, limit: int, ttl_ms: int) -> None:
         """Until a slot is taken; woken early by this worker's own give-backs."""
         while True:
-            trying = asyncio.ensure_future(
-                self._until_redis_answers(lambda: self._take_slot(keys=[counter], args=[limit, ttl_ms]))
-            )
+            # Only the script call is shielded: a cancelled wait leaves no retrying task behind.
+            trying = asyncio.ensure_future(self._take_slot(keys=[counter], args=[limit, ttl_ms]))
             try:
                 taken = await asyncio.shield(trying)
             except asyncio.CancelledError:
                 # Cancelled (the step's timeout) while Redis may already have counted the slot: give it back.
                 trying.add_done_callback(lambda done: self._give_back_if_taken(done, counter))
                 raise
+            except redis.RedisError as exc:
+                await self._wait_for_redis(exc)
+                continue
             if taken:
                 return
             await self._pause(SLOT_POLL_SECONDS * random.uniform(0.5, 1.5), counter)
