@@ -57,7 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.basetemp = str(Path(tempfile.gettempdir()) / f"dex-tests-{checkout}")
 
 
-# The files of tests that take tens of seconds each, which the two xdist workers start with: the workers then
+# The files of tests that take tens of seconds each, which the xdist workers start with: the workers then
 # finish together, instead of one idling while the other runs a long test it was handed last (the README
 # test is collected among the last files).
 LONG_TESTS = (
