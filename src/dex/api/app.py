@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from dex import __version__
 from dex.api import health
@@ -144,6 +146,46 @@ async def close_progress_hub(app: FastAPI) -> None:
         await hub.close()
 
 
+@functools.cache
+def _routes(console: bool) -> tuple[BaseRoute, ...]:
+    """The routes of every app of this process, included once. FastAPI builds a route's handler (its
+    dependency tree, its response fields) on the first request an app matches, for each app that included
+    the route; sharing the included routers makes the first app's work serve all the others (the tests
+    create an app per test, and rebuilding took about a third of their CPU). Without ``console`` the app
+    serves the API alone (the CLI's in-process dex)."""
+    # Declared once for every route, as the error handlers of create_app answer them for every route.
+    routes = APIRouter(responses=ERROR_RESPONSES)
+    for router in (
+        health.router,
+        tenancy_routes.router,
+        operation_routes.router,
+        blueprint_routes.tenant_router,
+        blueprint_routes.super_admin_router,
+        blueprint_routes.assemble_router,
+        coverage_routes.router,
+        internal_routes.router,
+        pipeline_routes.batch_router,
+        pipeline_routes.tenant_router,
+        pipeline_routes.super_admin_router,
+        usage_routes.router,
+        webhook_routes.router,
+        metrics_router,
+        entity_routes.router,
+        provider_routes.super_admin_router,
+        audit_routes.router,
+    ):
+        routes.include_router(router)
+    if console:
+        # Imported here: the pages and their templates are a third of the app's import time, which every
+        # command run in local mode would pay without showing a page.
+        from dex.console import docs as console_docs
+        from dex.console import routes as console_routes
+
+        console_docs.mount(routes)
+        console_routes.mount(routes)
+    return tuple(routes.routes)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -155,7 +197,7 @@ def create_app(
     """Build the API. Tests pass their own ``database`` and ``providers``; ``dex serve`` lets the app open
     its own in the lifespan (and, in sandbox mode, start the provider sandbox in-process). The embedded
     executor runs in the lifespan unless ``run_executor`` is false or ``DEX_EXECUTOR=none``. Without
-    ``console`` the app serves the API alone (the CLI's in-process dex)."""
+    ``console`` the app serves the API alone."""
     settings = settings or get_settings()
     if run_executor is None:
         run_executor = settings.dex_executor == "embedded"
@@ -195,8 +237,6 @@ def create_app(
         # The docs pages are served offline by the console package (see ``console_docs.mount``).
         docs_url=None,
         redoc_url=None,
-        # Declared once for every route, as the error handlers below answer them for every route.
-        responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.plans = PlanCache()
@@ -209,32 +249,5 @@ def create_app(
     app.add_middleware(RefuseNulCharacters)
     # Added last, so it is outermost and also marks the answers of the middleware inside it.
     app.add_middleware(SecurityHeaders)
-    for router in (
-        health.router,
-        tenancy_routes.router,
-        operation_routes.router,
-        blueprint_routes.tenant_router,
-        blueprint_routes.super_admin_router,
-        blueprint_routes.assemble_router,
-        coverage_routes.router,
-        internal_routes.router,
-        pipeline_routes.batch_router,
-        pipeline_routes.tenant_router,
-        pipeline_routes.super_admin_router,
-        usage_routes.router,
-        webhook_routes.router,
-        metrics_router,
-        entity_routes.router,
-        provider_routes.super_admin_router,
-        audit_routes.router,
-    ):
-        app.include_router(router)
-    if console:
-        # Imported here: the pages and their templates are a third of the app's import time, which every
-        # command run in local mode would pay without showing a page.
-        from dex.console import docs as console_docs
-        from dex.console import routes as console_routes
-
-        console_docs.mount(app)
-        console_routes.mount(app)
+    app.router.routes.extend(_routes(console))
     return app

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
@@ -29,7 +29,7 @@ async def redoc(request: Request) -> Response:
     return templates.TemplateResponse(request, "docs/redoc.html", {"openapi_url": request.app.openapi_url})
 
 
-def mount(app: FastAPI) -> None:
+def mount(routes: APIRouter) -> None:
     """Serve ``/docs`` and ``/redoc`` (the app is created with FastAPI's CDN-based pages turned off)."""
-    app.mount(ASSETS_PREFIX, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
-    app.include_router(router)
+    routes.mount(ASSETS_PREFIX, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    routes.include_router(router)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
@@ -107,8 +107,8 @@ async def home(caller: ConsoleCaller) -> Response:
     return RedirectResponse(f"{CONSOLE_PREFIX}/{target}", status_code=303)
 
 
-def mount(app: FastAPI) -> None:
-    """Serve the console from ``app``: its pages (each state-changing one CSRF-checked) and its assets."""
+def mount(routes: APIRouter) -> None:
+    """Serve the console from ``routes``: its pages (each state-changing one CSRF-checked) and its assets."""
     csrf = [Depends(check_csrf)]
     for section in (
         router,
@@ -118,9 +118,9 @@ def mount(app: FastAPI) -> None:
         blueprints.router,
         admin.router,
     ):
-        app.include_router(section, dependencies=csrf, include_in_schema=False)
-    app.mount(f"{CONSOLE_PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
-    app.include_router(not_found_router, include_in_schema=False)
+        routes.include_router(section, dependencies=csrf, include_in_schema=False)
+    routes.mount(f"{CONSOLE_PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+    routes.include_router(not_found_router, include_in_schema=False)
 
 
 # Registered last, so it answers only addresses no page claimed.
