@@ -151,7 +151,8 @@ def _routes(console: bool) -> tuple[BaseRoute, ...]:
     """The routes of every app of this process, included once. FastAPI builds a route's handler (its
     dependency tree, its response fields) on the first request an app matches, for each app that included
     the route; sharing the included routers makes the first app's work serve all the others (the tests
-    create an app per test, and rebuilding took about a third of their CPU). Without ``console`` the app
+    create an app per test, and rebuilding took about a third of their CPU). The routes belong to no app,
+    so an app's ``dependency_overrides`` would not reach them (dex sets none). Without ``console`` the app
     serves the API alone (the CLI's in-process dex)."""
     # Declared once for every route, as the error handlers of create_app answer them for every route.
     routes = APIRouter(responses=ERROR_RESPONSES)
