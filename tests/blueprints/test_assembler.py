@@ -17,7 +17,8 @@ from dex.config import Settings
 from dex.db.engine import Database
 from dex.errors import BadRequest
 from tests.conftest import SandboxHandle, Tenant
-from tests.pipeline.test_cli import dex_env, run_dex
+from tests.dex_command import run_dex
+from tests.pipeline.test_cli import dex_env
 
 
 def plan(result: AssembledBlueprint) -> list[tuple[str, bool]]:

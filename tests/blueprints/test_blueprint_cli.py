@@ -1,4 +1,4 @@
-"""`dex blueprint create | list | show` as subprocesses, in local mode on the test database (against a
+"""`dex blueprint create | list | show` in local mode on the test database (against a
 running API they are exercised by tests/tenancy/test_login_cli.py and tests/test_readme.py)."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from dex.blueprints.examples import EXAMPLES, example_blueprint
 from dex.config import Settings
 from dex.db.engine import Database
 from tests.conftest import SandboxHandle
-from tests.pipeline.test_cli import dex_env, run_dex
+from tests.dex_command import run_dex
+from tests.pipeline.test_cli import dex_env
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -1,12 +1,9 @@
-"""``dex submit``, ``dex status`` and ``dex demo`` as an operator runs them: subprocesses in local mode,
-on the test database and the test sandbox."""
+"""``dex submit``, ``dex status`` and ``dex demo`` as an operator runs them, in local mode on the test
+database and the test sandbox."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +16,7 @@ from dex.local import ensure_local_tenant
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN, tenant_scope
 from dex.tenancy.models import Org
 from tests.conftest import SandboxHandle
+from tests.dex_command import run_dex
 
 
 def dex_env(settings: Settings, database_url: str, sandbox_url: str) -> dict[str, str]:
@@ -32,20 +30,6 @@ def dex_env(settings: Settings, database_url: str, sandbox_url: str) -> dict[str
         "DEX_SANDBOX_URL": sandbox_url,
         "COLUMNS": "200",
     }
-
-
-async def run_dex(
-    *args: str, env: dict[str, str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "dex.cli", *args],
-        env=env,
-        input=stdin or "",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 async def create_local_blueprint(session: AsyncSession, name: str, operation_id: str) -> Org:

@@ -1,16 +1,14 @@
-"""`dex providers` and `dex providers check`, run as real subprocesses (the test's event loop keeps serving
-the sandbox meanwhile)."""
+"""`dex providers` and `dex providers check`, in an environment of the test's making (no keys but its own)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 
 from dex.providers.catalog import PROVIDERS
 from tests.conftest import SandboxHandle
+from tests.dex_command import run_dex
 
 KEY_SETTINGS = {name.upper() for info in PROVIDERS.values() for name in info.credential_settings}
 
@@ -21,18 +19,8 @@ async def dex(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
         for key, value in os.environ.items()
         if key not in KEY_SETTINGS and not key.startswith("DEX_") and key != "DATABASE_URL"
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dex.cli",
-        *args,
-        env={**base, "DEX_HOME": str(tmp_path), "COLUMNS": "200", **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    result = await run_dex(*args, env={**base, "DEX_HOME": str(tmp_path), "COLUMNS": "200", **env})
+    return result.returncode, result.stdout, result.stderr
 
 
 async def test_lists_every_provider_with_its_operations(tmp_path: Path) -> None:

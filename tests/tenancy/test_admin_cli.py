@@ -1,7 +1,8 @@
-"""`dex admin`, run as a subprocess against the test database, the way an operator runs it."""
+"""`dex admin` against the test database, the way an operator runs it."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from sqlalchemy import func, select
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.tenancy.models import ApiToken, Company, Org, SuperAdmin, User
+from tests.dex_command import run_dex
 from tests.tenancy.world import World
-from tests.test_cli import run_dex
 
 TOKEN_LINE = re.compile(r"^API token (?P<id>[0-9a-f-]{36}) \(shown once\): (?P<token>dex_\S+)$", re.MULTILINE)
 
@@ -21,6 +22,7 @@ TOKEN_LINE = re.compile(r"^API token (?P<id>[0-9a-f-]{36}) \(shown once\): (?P<t
 @pytest.fixture
 def dex_env(tmp_path: Path, database_url: str, settings: Settings, database: Database) -> dict[str, str]:
     return {
+        **os.environ,
         "DEX_HOME": str(tmp_path),
         "DATABASE_URL": database_url,
         "JWT_SECRET": settings.jwt_secret or "",
@@ -28,14 +30,14 @@ def dex_env(tmp_path: Path, database_url: str, settings: Settings, database: Dat
     }
 
 
-def admin(env: dict[str, str], *args: str) -> str:
-    result = run_dex("admin", *args, env=env)
+async def admin(env: dict[str, str], *args: str) -> str:
+    result = await run_dex("admin", *args, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
-def refused(env: dict[str, str], *args: str) -> str:
-    result = run_dex("admin", *args, env=env)
+async def refused(env: dict[str, str], *args: str) -> str:
+    result = await run_dex("admin", *args, env=env)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dex: "), result.stderr
@@ -61,7 +63,7 @@ GENERATED_PASSWORD = re.compile(r"^generated password \(shown once\): (?P<passwo
 async def test_bootstrap_is_idempotent(
     dex_env: dict[str, str], database: Database, client: httpx.AsyncClient
 ) -> None:
-    first = admin(dex_env, *BOOTSTRAP)
+    first = await admin(dex_env, *BOOTSTRAP)
     assert "created super-admin ops@example.test" in first
     assert "created org_admin user ops@example.test" in first
     password, token = GENERATED_PASSWORD.search(first), TOKEN_LINE.search(first)
@@ -71,13 +73,13 @@ async def test_bootstrap_is_idempotent(
     response = await me(client, token["token"])
     assert (response.status_code, response.json()["data"]["role"]) == (200, "org_admin")
 
-    second = admin(dex_env, *BOOTSTRAP, "--password", "a different password")
+    second = await admin(dex_env, *BOOTSTRAP, "--password", "a different password")
     assert "dex_" not in second and "generated password" not in second
     assert "no new API token (pass --new-token to create one)" in second
     assert "org ops already exists" in second and "(password unchanged)" in second
     assert await counts(database) == once
 
-    third = admin(dex_env, *BOOTSTRAP, "--new-token")
+    third = await admin(dex_env, *BOOTSTRAP, "--new-token")
     assert TOKEN_LINE.search(third) is not None and GENERATED_PASSWORD.search(third) is None
     assert await counts(database) == {**once, "api_tokens": 2}
 
@@ -92,14 +94,17 @@ async def test_token_create_and_revoke(
 ) -> None:
     member = world.a.principals["member"]
     expiry = ("--expires-at", "2999-01-01")
-    created = admin(dex_env, "token", "create", "--user-email", "Member@A.test", "--name", "ci", *expiry)
+    created = await admin(
+        dex_env, "token", "create", "--user-email", "Member@A.test", "--name", "ci", *expiry
+    )
     token = TOKEN_LINE.search(created)
     assert token is not None, created
     assert (await me(client, token["token"])).json()["data"]["user_id"] == str(member.user_id)
 
-    assert admin(dex_env, "token", "revoke", token["id"]).strip() == f"revoked API token {token['id']} (ci)"
+    revoked = await admin(dex_env, "token", "revoke", token["id"])
+    assert revoked.strip() == f"revoked API token {token['id']} (ci)"
     assert (await me(client, token["token"])).json() == {"error": "API token is revoked"}
 
-    assert refused(dex_env, "token", "create", "--user-email", "nobody@example.test", "--name", "x") == (
-        "dex: User not found"
-    )
+    assert await refused(
+        dex_env, "token", "create", "--user-email", "nobody@example.test", "--name", "x"
+    ) == ("dex: User not found")

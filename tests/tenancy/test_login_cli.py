@@ -1,5 +1,5 @@
 """From `dex admin bootstrap` to commands that need no --api-url or --token: the export lines bootstrap
-prints, `dex login` / `dex logout` and the file they keep, run as subprocesses against a running API."""
+prints, `dex login` / `dex logout` and the file they keep, against a running API."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from dex.db.engine import Database
 from dex.providers.runtime import ProviderRuntime
 from dex.server import serve_in_background
 from tests.conftest import SandboxHandle
-from tests.pipeline.test_cli import dex_env, run_dex
+from tests.dex_command import run_dex
+from tests.pipeline.test_cli import dex_env
 
 EMAIL = "new.user@example.test"
 PASSWORD = "a long enough password"
