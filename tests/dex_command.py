@@ -20,6 +20,8 @@ from dex.config import get_settings
 
 # The runner swaps sys.stdin/stdout/stderr and os.environ for the whole process: one command at a time.
 _ONE_COMMAND = threading.Lock()
+# A bound against a hung command (the test fails instead of waiting forever), not a speed target.
+COMMAND_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -32,15 +34,20 @@ class Outcome:
 async def run_dex(*args: str, env: Mapping[str, str], stdin: str | None = None) -> Outcome:
     """``dex *args`` with exactly ``env`` as its environment, in a thread: the test's event loop keeps
     serving the sandbox and the API the command talks to."""
-    return await asyncio.to_thread(run_dex_blocking, *args, env=env, stdin=stdin)
+    return await asyncio.wait_for(asyncio.to_thread(_invoke, args, env, stdin), COMMAND_TIMEOUT)
 
 
-def run_dex_blocking(*args: str, env: Mapping[str, str], stdin: str | None = None) -> Outcome:
+def _invoke(args: tuple[str, ...], env: Mapping[str, str], stdin: str | None) -> Outcome:
+    if not _ONE_COMMAND.acquire(timeout=COMMAND_TIMEOUT):
+        raise TimeoutError("an earlier dex command of this test process never finished")
     unset: dict[str, str | None] = {name: None for name in os.environ if name not in env}
-    with _ONE_COMMAND, _process_state_restored():
-        result = CliRunner().invoke(
-            app, list(args), input=stdin or "", env={**unset, **env}, catch_exceptions=False
-        )
+    try:
+        with _process_state_restored():
+            result = CliRunner().invoke(
+                app, list(args), input=stdin or "", env={**unset, **env}, catch_exceptions=False
+            )
+    finally:
+        _ONE_COMMAND.release()
     return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
