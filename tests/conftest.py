@@ -79,7 +79,8 @@ LONG_TESTS = (
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(LONG_TESTS))
-    if config.getvalue("loadgroup"):
+    # Set in xdist's workers only (a run without -n has no groups to keep).
+    if getattr(config.option, "loadgroup", False):
         # A group spread over workers still passes, slowly (each worker boots the brokers and the fuzzing
         # world again): a pytest that xdist cannot mark (9.2 with xdist 3.8) is refused instead.
         for item in items:
