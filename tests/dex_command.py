@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typer.testing import CliRunner
 
 from dex.cli import app
-from dex.config import get_settings
+from dex.config import Settings, get_settings
 
 # The runner swaps sys.stdin/stdout/stderr and os.environ for the whole process: one command at a time.
 _ONE_COMMAND = threading.Lock()
@@ -29,6 +29,21 @@ class Outcome:
     returncode: int
     stdout: str
     stderr: str
+
+
+def dex_env(settings: Settings, database_url: str, sandbox_url: str) -> dict[str, str]:
+    """What an operator's shell holds for a dex command on the test database and sandbox (in this process
+    or in a ``dex`` process of its own)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": settings.jwt_secret or "",
+        "SUPER_ADMIN_JWT_SECRET": settings.super_admin_jwt_secret or "",
+        "SUPER_ADMIN_API_KEY": settings.super_admin_api_key or "",
+        "DEX_PROVIDER_MODE": "sandbox",
+        "DEX_SANDBOX_URL": sandbox_url,
+        "COLUMNS": "200",
+    }
 
 
 async def run_dex(*args: str, env: Mapping[str, str], stdin: str | None = None) -> Outcome:

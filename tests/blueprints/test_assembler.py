@@ -17,8 +17,7 @@ from dex.config import Settings
 from dex.db.engine import Database
 from dex.errors import BadRequest
 from tests.conftest import SandboxHandle, Tenant
-from tests.dex_command import run_dex
-from tests.pipeline.test_cli import dex_env
+from tests.dex_command import dex_env, run_dex
 
 
 def plan(result: AssembledBlueprint) -> list[tuple[str, bool]]:

@@ -11,8 +11,7 @@ from dex.blueprints.examples import EXAMPLES, example_blueprint
 from dex.config import Settings
 from dex.db.engine import Database
 from tests.conftest import SandboxHandle
-from tests.dex_command import run_dex
-from tests.pipeline.test_cli import dex_env
+from tests.dex_command import dex_env, run_dex
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -12,7 +12,7 @@ import httpx
 from dex.config import Settings
 from tests.conftest import SandboxHandle
 from tests.console.test_http import csrf_of
-from tests.pipeline.test_cli import dex_env
+from tests.dex_command import dex_env
 
 LOGIN_LINE = re.compile(r"Console: (http://\S+?)/console/batches/\S+\s+sign in as (\S+) with password (\S+)")
 

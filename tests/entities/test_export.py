@@ -24,9 +24,8 @@ from dex.providers.runtime import ProviderRuntime
 from dex.server import serve_in_background
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN, tenant_scope
 from tests.conftest import SandboxHandle, Tenant, create_tenant
-from tests.dex_command import run_dex
+from tests.dex_command import dex_env, run_dex
 from tests.entities.conftest import Post, add_company, add_token, upsert
-from tests.pipeline.test_cli import dex_env
 
 COMPANY_HEADER = [
     "export_schema_version",

@@ -3,7 +3,6 @@ database and the test sandbox."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,20 +15,7 @@ from dex.local import ensure_local_tenant
 from dex.tenancy.auth import API_KEY_SUPER_ADMIN, tenant_scope
 from dex.tenancy.models import Org
 from tests.conftest import SandboxHandle
-from tests.dex_command import run_dex
-
-
-def dex_env(settings: Settings, database_url: str, sandbox_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "JWT_SECRET": settings.jwt_secret or "",
-        "SUPER_ADMIN_JWT_SECRET": settings.super_admin_jwt_secret or "",
-        "SUPER_ADMIN_API_KEY": settings.super_admin_api_key or "",
-        "DEX_PROVIDER_MODE": "sandbox",
-        "DEX_SANDBOX_URL": sandbox_url,
-        "COLUMNS": "200",
-    }
+from tests.dex_command import dex_env, run_dex
 
 
 async def create_local_blueprint(session: AsyncSession, name: str, operation_id: str) -> Org:

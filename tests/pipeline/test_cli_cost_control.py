@@ -10,8 +10,8 @@ from sqlalchemy import text
 from dex.config import Settings
 from dex.db.engine import Database
 from tests.conftest import SandboxHandle
-from tests.dex_command import run_dex
-from tests.pipeline.test_cli import create_local_blueprint, dex_env
+from tests.dex_command import dex_env, run_dex
+from tests.pipeline.test_cli import create_local_blueprint
 
 
 async def submissions(database: Database) -> list[str]:

@@ -28,7 +28,7 @@ from dex.providers.catalog import PROVIDERS
 from dex.providers.runtime import ProviderRuntime
 from dex.scaleout.outbox import OutboxPublisher, PublisherConfig, enable_outbox
 from tests.conftest import TEST_PROVIDER_LIMITS, PipelineHarness, SandboxHandle, Tenant
-from tests.pipeline.test_cli import dex_env
+from tests.dex_command import dex_env
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 EPMD = "epmd"

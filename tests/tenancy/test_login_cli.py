@@ -17,8 +17,7 @@ from dex.db.engine import Database
 from dex.providers.runtime import ProviderRuntime
 from dex.server import serve_in_background
 from tests.conftest import SandboxHandle
-from tests.dex_command import run_dex
-from tests.pipeline.test_cli import dex_env
+from tests.dex_command import dex_env, run_dex
 
 EMAIL = "new.user@example.test"
 PASSWORD = "a long enough password"
