@@ -4,11 +4,13 @@ input from its step. What readers see must be exactly the contexts the engine wo
 
 from __future__ import annotations
 
+import uuid
 from itertools import pairwise
 
 from sqlalchemy import text
 
 from dex.db.engine import Database
+from dex.pipeline import repository as repo
 from dex.pipeline.progress import context_changes
 from tests.conftest import PipelineHarness
 
@@ -49,7 +51,8 @@ async def test_every_stored_context_is_the_one_the_engine_worked_with(
             await conn.execute(
                 text(
                     "SELECT s.id, s.pipeline_run_id, s.step_position, s.status, s.input_payload, "
-                    "s.output_payload, r.entity_input, r.start_from_position FROM step_results s "
+                    f"s.output_payload, {repo.cumulative_context('s')} AS context, "
+                    "r.entity_input, r.start_from_position FROM step_results s "
                     "JOIN pipeline_runs r ON r.id = s.pipeline_run_id "
                     "WHERE s.submission_id = :submission ORDER BY s.pipeline_run_id, s.step_position"
                 ),
@@ -74,9 +77,9 @@ async def test_every_stored_context_is_the_one_the_engine_worked_with(
         assert first.step_position == first.start_from_position
         assert first.input_payload == first.entity_input
         for previous, step in pairwise(run_steps):
-            assert step.input_payload == previous.output_payload["cumulative_context"]
+            assert step.input_payload == previous.context
         for step in run_steps:
-            context = step.output_payload["cumulative_context"]
+            context = step.context
             if step.status == "skipped":
                 skipped += 1
                 assert context == step.input_payload
@@ -86,3 +89,53 @@ async def test_every_stored_context_is_the_one_the_engine_worked_with(
                 output = step.output_payload["operation_result"].get("output") or {}
                 assert context == {**step.input_payload, **output, "_lineage": context["_lineage"]}
     assert skipped >= 3  # the company's steps after its fan-out, and each person's last step
+
+
+async def test_clients_read_each_step_output_whole_from_what_was_stored_once(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """A step row stores its changes to its context and its attempts without the providers' answers (they
+    are stored with the attempts); the run's detail reads both back whole."""
+    blueprint = await pipeline.blueprint("outputs", STEPS)
+    submission = await pipeline.submit(blueprint, [{"domain": "acme.io"}])
+    await pipeline.run_until_idle()
+    async with database.engine.connect() as conn:
+        stored = {
+            row.id: row
+            for row in await conn.execute(
+                text(
+                    f"SELECT id, pipeline_run_id, {repo.cumulative_context('s')} AS context, "
+                    "jsonb_path_exists(output_payload, '$.operation_result.provider_attempts[*].raw_response') "
+                    "AS holds_answers FROM step_results s "
+                    "WHERE submission_id = :submission"
+                ),
+                {"submission": submission},
+            )
+        }
+        answers = {
+            (str(row.run_id), row.sequence): row.raw_response
+            for row in await conn.execute(
+                text(
+                    "SELECT run_id, sequence, raw_response FROM operation_attempts "
+                    "WHERE run_id IN (SELECT run_id FROM operation_runs WHERE submission_id = :submission)"
+                ),
+                {"submission": submission},
+            )
+        }
+    assert not any(row.holds_answers for row in stored.values())
+    checked = 0
+    for run_id in {row.pipeline_run_id for row in stored.values()}:
+        detail = (await pipeline.post("/api/pipeline-runs/get", {"id": str(run_id)})).json()["data"]
+        for step in detail["step_results"]:
+            output = step["output_payload"]
+            assert repo.CONTEXT_CHANGES not in output
+            context = stored[uuid.UUID(step["id"])].context
+            assert output["cumulative_context"] == {k: v for k, v in context.items() if k != "_lineage"}
+            result = output.get("operation_result")
+            if result is None:
+                continue
+            assert "provider_answers_of" not in result and result["provider_attempts"]
+            for sequence, attempt in enumerate(result["provider_attempts"]):
+                assert attempt.get("raw_response") == answers.get((result["run_id"], sequence))
+                checked += attempt.get("raw_response") is not None
+    assert checked >= 4  # the profile's providers, the search, the email resolutions

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from dex.db.engine import Database
+from dex.pipeline import repository as repo
 from tests.conftest import PipelineHarness, SandboxHandle
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
@@ -300,9 +301,7 @@ async def test_no_lineage_key_in_what_clients_read(pipeline: PipelineHarness, da
         )
         # The stored step records keep the attribution the provenance is built from.
         stored = await session.scalar(
-            text(
-                "SELECT count(*) FROM step_results WHERE output_payload -> 'cumulative_context' ? '_lineage'"
-            )
+            text(f"SELECT count(*) FROM step_results s WHERE {repo.cumulative_context('s')} ? '_lineage'")
         )
     assert provenance["operation_id"] == "company.enrich.profile" and provenance["provider"]
     assert stored > 0

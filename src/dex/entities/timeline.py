@@ -17,22 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.db.queries import dumps, recordset
 from dex.entities.identity import entity_id_of
 from dex.entities.models import EntityTimelineEvent
+from dex.operations import repository as history
 
 STEP_STATUS_TO_EVENT = {"succeeded": "found", "failed": "failed", "skipped": "skipped"}
-
-# A provider's answer is stored once, with its attempt (``operation_attempts.raw_response``). An event that
-# lists the attempts of an operation run dex recorded names the run under this key instead of copying
-# the answers, and they are put back when the event is read (:func:`with_answers`).
-ANSWERS_OF = "provider_answers_of"
-
-
-def attempts_without_answers(operation_result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """An operation result's attempts without their answers, and the metadata that names where they are."""
-    attempts = [
-        {key: value for key, value in attempt.items() if key != "raw_response"}
-        for attempt in operation_result.get("provider_attempts", [])
-    ]
-    return attempts, {ANSWERS_OF: operation_result["run_id"]}
 
 
 def provisional_entity_id(
@@ -74,7 +61,7 @@ def step_event(
     attempts = [a for a in (operation_result or {}).get("provider_attempts", []) if isinstance(a, dict)]
     reference: dict[str, str] = {}
     if answers_recorded and operation_result is not None:
-        attempts, reference = attempts_without_answers(operation_result)
+        attempts, reference = history.attempts_without_answers(operation_result)
     provider = chosen_provider(attempts)
     status = STEP_STATUS_TO_EVENT[step_status]
     if status == "found" and (operation_result or {}).get("status") == "not_found":
@@ -213,7 +200,7 @@ def fan_out_events(
 ) -> list[dict[str, Any]]:
     """A fan-out's discovery: one event on the parent, one on each child created (``children``: run id,
     entity type, context, and whether it was created or dropped as a duplicate). ``answers_reference``:
-    where the answers left out of ``provider_attempts`` are (:func:`attempts_without_answers`)."""
+    where the answers left out of ``provider_attempts`` are (``history.attempts_without_answers``)."""
     operation = operation_id or "unknown.operation"
     provider = chosen_provider(provider_attempts)
     made = [child for child in children if child[3]]
@@ -277,16 +264,17 @@ async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> No
 
 
 async def repoint_run_events(session: AsyncSession, moves: list[dict[str, Any]]) -> None:
-    """``moves``: ``{run_id, entity_type, entity_id}`` — point a run's step and discovery events at the
-    entity the run finally upserted."""
+    """``moves``: ``{org_id, run_id, entity_type, entity_id}`` — point a run's step and discovery events
+    at the entity the run finally upserted. The org leads the index of a run's events: without it each
+    call scanned the whole timeline."""
     if not moves:
         return
     await session.execute(
         text(
             "UPDATE entity_timeline t SET entity_id = v.entity_id "
             "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
-            "AS v(run_id uuid, entity_type text, entity_id uuid) "
-            "WHERE t.pipeline_run_id = v.run_id AND t.entity_type = v.entity_type "
+            "AS v(org_id uuid, run_id uuid, entity_type text, entity_id uuid) "
+            "WHERE t.org_id = v.org_id AND t.pipeline_run_id = v.run_id AND t.entity_type = v.entity_type "
             "AND t.entity_id <> v.entity_id "
             "AND t.metadata ->> 'event_type' NOT IN ('entity_upsert', 'identity_conflict')"
         ),
@@ -294,31 +282,11 @@ async def repoint_run_events(session: AsyncSession, moves: list[dict[str, Any]])
     )
 
 
-_ANSWERS = text(
-    "SELECT run_id, sequence, raw_response FROM operation_attempts "
-    "WHERE org_id = :org_id AND run_id = ANY(:run_ids) AND raw_response IS NOT NULL"
-)
-
-
 async def with_answers(session: AsyncSession, org_id: uuid.UUID, events: list[EntityTimelineEvent]) -> None:
     """Put the provider answers back into events that name the operation run holding them, as events
     read that copied them. The events leave the session first: this is how they read, not a change."""
-    referring = [
-        (event, metadata) for event in events if (metadata := event.metadata_) and ANSWERS_OF in metadata
-    ]
-    if not referring:
-        return
-    run_ids = list({uuid.UUID(metadata[ANSWERS_OF]) for _, metadata in referring})
-    rows = await session.execute(_ANSWERS, {"org_id": org_id, "run_ids": run_ids})
-    answers = {(str(row.run_id), row.sequence): row.raw_response for row in rows}
-    for event, stored in referring:
-        metadata = dict(stored)
-        run_id = metadata.pop(ANSWERS_OF)
-        metadata["provider_attempts"] = [
-            {**attempt, "raw_response": answers[(run_id, sequence)]}
-            if (run_id, sequence) in answers
-            else attempt
-            for sequence, attempt in enumerate(metadata.get("provider_attempts") or [])
-        ]
-        session.expunge(event)
-        event.metadata_ = metadata
+    restored = await history.with_answers(session, org_id, [event.metadata_ for event in events])
+    for event, metadata in zip(events, restored, strict=True):
+        if metadata is not event.metadata_:
+            session.expunge(event)
+            event.metadata_ = metadata

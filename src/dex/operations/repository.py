@@ -339,3 +339,51 @@ async def run_operation_costs(
         .group_by(OperationRun.pipeline_run_id, OperationRun.operation_id)
     )
     return {(run_id, operation_id): cost for run_id, operation_id, cost in rows.all() if run_id is not None}
+
+
+# A provider's answer is stored once, with its attempt (``operation_attempts.raw_response``). A document
+# that lists the attempts of an operation run dex recorded (a timeline event, a step's operation result)
+# names the run under this key instead of copying the answers; :func:`with_answers` puts them back.
+ANSWERS_OF = "provider_answers_of"
+
+
+def attempts_without_answers(operation_result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """An operation result's attempts without their answers, and the key that names where they are."""
+    attempts = [
+        {key: value for key, value in attempt.items() if key != "raw_response"}
+        for attempt in operation_result.get("provider_attempts", [])
+    ]
+    return attempts, {ANSWERS_OF: operation_result["run_id"]}
+
+
+_ANSWERS = text(
+    "SELECT run_id, sequence, raw_response FROM operation_attempts "
+    "WHERE org_id = :org_id AND run_id = ANY(:run_ids) AND raw_response IS NOT NULL"
+)
+
+
+async def with_answers(
+    session: AsyncSession, org_id: uuid.UUID, documents: Sequence[dict[str, Any] | None]
+) -> list[dict[str, Any] | None]:
+    """``documents`` as they read before their answers left them: each one that names an operation run
+    (:data:`ANSWERS_OF`) comes back as a copy with its attempts' answers in place, the others as they are."""
+    run_ids = list({uuid.UUID(doc[ANSWERS_OF]) for doc in documents if doc and ANSWERS_OF in doc})
+    if not run_ids:
+        return list(documents)
+    rows = await session.execute(_ANSWERS, {"org_id": org_id, "run_ids": run_ids})
+    answers = {(str(row.run_id), row.sequence): row.raw_response for row in rows}
+    restored: list[dict[str, Any] | None] = []
+    for doc in documents:
+        if not doc or ANSWERS_OF not in doc:
+            restored.append(doc)
+            continue
+        copy = dict(doc)
+        run_id = copy.pop(ANSWERS_OF)
+        copy["provider_attempts"] = [
+            {**attempt, "raw_response": answers[(run_id, sequence)]}
+            if (run_id, sequence) in answers
+            else attempt
+            for sequence, attempt in enumerate(copy.get("provider_attempts") or [])
+        ]
+        restored.append(copy)
+    return restored

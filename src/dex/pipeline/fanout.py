@@ -25,7 +25,8 @@ class FanOutRecord:
     parent_context: dict[str, Any]
     children: list[tuple[RunRef, dict[str, Any], str | None]] = field(default_factory=list)
     provider_attempts: list[dict[str, Any]] = field(default_factory=list)
-    # Where the answers left out of ``provider_attempts`` are (``timeline.attempts_without_answers``).
+    # Where the answers left out of ``provider_attempts`` are (``attempts_without_answers`` of
+    # ``dex.operations.repository``).
     answers_reference: dict[str, str] = field(default_factory=dict)
 
 

@@ -27,6 +27,7 @@ from dex.operations.repository import (
     OperationAttemptRow,
     OperationRunRow,
     attempt_rows,
+    attempts_without_answers,
     operation_run_row,
     record_operation_runs,
 )
@@ -305,7 +306,7 @@ class Progress:
             k: v for k, v in outcome.context.items() if k not in (spec.fan_out.list_key, "entity_id")
         }
         start = step.position + 1
-        attempts, reference = timeline.attempts_without_answers(result) if result else ([], {})
+        attempts, reference = attempts_without_answers(result) if result else ([], {})
         fan_out = FanOutRecord(
             parent,
             outcome.claimed.step_id,
@@ -431,7 +432,12 @@ class Progress:
             run = completion.run
             if upserted is not None:
                 repoints.append(
-                    {"run_id": run.run_id, "entity_type": run.entity_type, "entity_id": upserted.entity_id}
+                    {
+                        "org_id": run.org_id,
+                        "run_id": run.run_id,
+                        "entity_type": run.entity_type,
+                        "entity_id": upserted.entity_id,
+                    }
                 )
                 self.events.append(
                     timeline.upsert_event(
@@ -516,14 +522,18 @@ def context_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
 
 def finished_step_row(outcome: StepOutcome, retry_base_seconds: float) -> dict[str, Any]:
     """The step_results update of one outcome (ownership-checked by ``repo.finish_steps``). The cumulative
-    context is sent as the step's changes to its input context where they rebuild it (the update applies
-    them to the stored input): the whole context would be sent again for every step of a run."""
-    output: dict[str, Any] = {}
+    context is stored as the step's changes to its input context where they rebuild it, and the operation
+    result without the providers' answers: a client reads both as they were (``pipeline.views``), and
+    each context and answer is written once."""
     changes = context_changes(outcome.claimed.context, outcome.context)
-    if changes is None:
-        output["cumulative_context"] = outcome.context
+    output: dict[str, Any] = (
+        {"cumulative_context": outcome.context} if changes is None else {repo.CONTEXT_CHANGES: changes}
+    )
     if outcome.result is not None:
-        output["operation_result"] = outcome.result.to_dict()
+        # The answers are stored with the attempts this flush records (``record_history``).
+        result = outcome.result.to_dict()
+        result["provider_attempts"], reference = attempts_without_answers(result)
+        output["operation_result"] = {**result, **reference}
     if outcome.kind == "skipped":
         output.update(skip_reason=outcome.skip_reason, metadata=outcome.skip_metadata)
     return {
@@ -531,7 +541,6 @@ def finished_step_row(outcome: StepOutcome, retry_base_seconds: float) -> dict[s
         "attempt": outcome.claimed.attempt,
         "status": OUTCOME_STATUS[outcome.kind],
         "output_payload": output,
-        "context_changes": changes,
         "error_message": outcome.error_message,
         "error_details": outcome.error_details,
         "duration_ms": outcome.duration_ms,

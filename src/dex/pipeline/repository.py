@@ -218,6 +218,20 @@ class NewRunRow(TypedDict):
     status: str
 
 
+# A step dex ran stores its cumulative context as its changes to its input context, under this key of its
+# output; a step written whole (by a caller running its steps itself, or one that dropped a key) stores
+# ``cumulative_context``. Either way the context is written once, and read with :func:`cumulative_context`.
+CONTEXT_CHANGES = "context_changes"
+
+
+def cumulative_context(step: str) -> str:
+    """SQL: the cumulative context of the step_results row aliased ``step``."""
+    return (
+        f"COALESCE({step}.output_payload -> 'cumulative_context', "
+        f"COALESCE({step}.input_payload, '{{}}'::jsonb) || ({step}.output_payload -> '{CONTEXT_CHANGES}'))"
+    )
+
+
 # The insert writes exactly the keys the row types declare, so a misspelt key is a type error, not a NULL.
 # Where the insert reads a row's context when the row does not carry it (not columns of its own).
 _CONTEXT_SOURCES = ("context_step_id", "context_run_id")
@@ -229,14 +243,14 @@ INSERT_STEPS = text(
         STEP_COLUMNS,
         values={
             "input_payload": "c.context",
-            # A row inserted with an outcome (a skipped step) holds its input as its cumulative context.
-            "output_payload": "v.output_payload || jsonb_build_object('cumulative_context', c.context)",
+            # A row inserted with an outcome (a skipped step) changed nothing in its context.
+            "output_payload": f"v.output_payload || jsonb_build_object('{CONTEXT_CHANGES}', '{{}}'::jsonb)",
         },
         read=tuple(f"{source} uuid" for source in _CONTEXT_SOURCES),
         joins="LEFT JOIN step_results previous ON previous.id = v.context_step_id "
         "LEFT JOIN pipeline_runs run ON run.id = v.context_run_id "
         "CROSS JOIN LATERAL (SELECT COALESCE(v.input_payload, "
-        "previous.output_payload -> 'cumulative_context', run.entity_input) AS context) c",
+        f"{cumulative_context('previous')}, run.entity_input) AS context) c",
     )
 )
 # Fan-out children whose dedup key already exists in the submission are skipped.
@@ -386,11 +400,11 @@ RUN_TREE = text(
 )
 
 FINAL_CONTEXTS = text(
-    """
-    SELECT DISTINCT ON (pipeline_run_id) pipeline_run_id, output_payload -> 'cumulative_context' AS context
-    FROM step_results
+    f"""
+    SELECT DISTINCT ON (pipeline_run_id) pipeline_run_id, {cumulative_context("s")} AS context
+    FROM step_results s
     WHERE pipeline_run_id = ANY(:ids) AND status IN ('succeeded', 'skipped')
-      AND jsonb_typeof(output_payload -> 'cumulative_context') = 'object'
+      AND jsonb_typeof({cumulative_context("s")}) = 'object'
     ORDER BY pipeline_run_id, step_position DESC
     """
 )

@@ -216,11 +216,7 @@ FINISH_STEPS = text(
     f"""
     UPDATE step_results s
     SET status = v.status,
-        -- The cumulative context: sent whole, or as the step's changes to the input context it holds.
-        output_payload = CASE WHEN v.context_changes IS NULL THEN v.output_payload
-            ELSE jsonb_build_object(
-                'cumulative_context', COALESCE(s.input_payload, '{{}}'::jsonb) || v.context_changes
-            ) || v.output_payload END,
+        output_payload = v.output_payload,
         error_message = v.error_message,
         error_details = v.error_details,
         duration_ms = v.duration_ms,
@@ -231,7 +227,7 @@ FINISH_STEPS = text(
                             THEN now() + make_interval(secs => v.retry_delay_seconds) ELSE NULL END,
         lease_expires_at = NULL
     FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
-        id uuid, attempt int, status text, output_payload jsonb, context_changes jsonb, error_message text,
+        id uuid, attempt int, status text, output_payload jsonb, error_message text,
         error_details jsonb, duration_ms int, retry_delay_seconds float8)
     WHERE s.id = v.id AND s.attempt = v.attempt AND s.claimed_by = :worker AND s.status = 'running'
       AND v.status IN ({_quoted(STEP_TRANSITIONS["running"])})

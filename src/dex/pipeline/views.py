@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dex.operations import repository as history
 from dex.pipeline import repository as repo
 from dex.pipeline import service
 from dex.pipeline.models import PipelineRun, StepResult, Submission
@@ -67,7 +68,30 @@ async def run_snapshot(session: AsyncSession, run: PipelineRun) -> dict[str, Any
 
 
 def step_view(step: StepResult) -> dict[str, Any]:
-    return {field: getattr(step, field) for field in STEP_FIELDS}
+    """A step row as clients read it, but for the providers' answers (:func:`step_views`): a step dex ran
+    stores its changes to its input context, and its output reads with the cumulative context whole."""
+    view = {field: getattr(step, field) for field in STEP_FIELDS}
+    output = step.output_payload
+    if output and repo.CONTEXT_CHANGES in output:
+        stored = dict(output)
+        changes = stored.pop(repo.CONTEXT_CHANGES)
+        view["output_payload"] = {"cumulative_context": {**(step.input_payload or {}), **changes}, **stored}
+    return view
+
+
+async def step_views(
+    session: AsyncSession, org_id: uuid.UUID, steps: list[StepResult]
+) -> list[dict[str, Any]]:
+    """Step rows as clients read them, their operation results with the providers' answers in place."""
+    views = [step_view(step) for step in steps]
+    outputs = [view["output_payload"] or {} for view in views]
+    results = await history.with_answers(
+        session, org_id, [output.get("operation_result") for output in outputs]
+    )
+    for view, output, result in zip(views, outputs, results, strict=True):
+        if result is not output.get("operation_result"):
+            view["output_payload"] = {**output, "operation_result": result}
+    return views
 
 
 def placeholder_steps(run: PipelineRun, plan: Plan, written: set[int]) -> list[dict[str, Any]]:
@@ -94,16 +118,17 @@ def placeholder_steps(run: PipelineRun, plan: Plan, written: set[int]) -> list[d
     ]
 
 
-def visible_steps(run: PipelineRun, plan: Plan, steps: list[StepResult]) -> list[dict[str, Any]]:
-    """Every step row of ``run`` in position order: those written, then placeholders for the rest."""
-    rows = [step_view(step) for step in steps]
-    rows += placeholder_steps(run, plan, {step.step_position for step in steps})
+def visible_steps(run: PipelineRun, plan: Plan, written: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every step row of ``run`` in position order: those ``written`` (step views), then placeholders
+    for the rest."""
+    rows = written + placeholder_steps(run, plan, {step["step_position"] for step in written})
     return sorted(rows, key=lambda row: (row["step_position"], row["attempt"]))
 
 
 async def run_step_rows(session: AsyncSession, plans: PlanCache, run: PipelineRun) -> list[dict[str, Any]]:
     plan = await plans.get(session, run.blueprint_version_id)
-    return visible_steps(run, plan, await service.run_steps(session, run.id))
+    written = await step_views(session, run.org_id, await service.run_steps(session, run.id))
+    return visible_steps(run, plan, written)
 
 
 async def run_detail(
