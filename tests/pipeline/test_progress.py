@@ -105,8 +105,9 @@ async def test_clients_read_each_step_output_whole_from_what_was_stored_once(
             for row in await conn.execute(
                 text(
                     f"SELECT id, pipeline_run_id, {repo.cumulative_context('s')} AS context, "
-                    "jsonb_path_exists(output_payload, '$.operation_result.provider_attempts[*].raw_response') "
-                    "AS holds_answers FROM step_results s "
+                    "jsonb_path_exists(output_payload, "
+                    "'$.operation_result.provider_attempts[*].raw_response') AS holds_answers "
+                    "FROM step_results s "
                     "WHERE submission_id = :submission"
                 ),
                 {"submission": submission},

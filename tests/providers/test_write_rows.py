@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import Table
 
-from dex.providers.cache import StoreRow
-from dex.providers.journal import AnswerNote, JournalRow
+from dex.providers.answers import AnswerNote, StoreRow
+from dex.providers.journal import JournalRow
 from dex.providers.models import EnrichmentCacheEntry, JournaledCall
 
 

@@ -63,12 +63,12 @@ def dumps(value: Any) -> str:
         return _LONE_SURROGATE.sub(r"\\ufffd", text) if "\\ud" in text else text
 
 
-def recordset(table: Table, columns: Sequence[str], *extra: str) -> str:
+def recordset(table: Table, columns: Sequence[str], *extra: str, param: str = "rows") -> str:
     """``jsonb_to_recordset(:rows)`` typed like ``columns`` of ``table`` (plus ``extra`` "name type"
-    fields): the FROM item of a set-based write whose rows are one ``dumps`` parameter. A key a row lacks
-    reads as NULL."""
+    fields): the FROM item of a set-based write whose rows are one ``dumps`` parameter (``param``). A key
+    a row lacks reads as NULL."""
     fields = [f"{column} {table.c[column].type.compile(dialect=postgresql.dialect())}" for column in columns]
-    return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({', '.join([*fields, *extra])})"
+    return f"jsonb_to_recordset(CAST(:{param} AS jsonb)) AS v({', '.join([*fields, *extra])})"
 
 
 def insert_recordset(

@@ -109,7 +109,7 @@ class AdapterResult:
 class CacheBackend(Protocol):
     async def get(self, org_id: uuid.UUID, provider: str, action: str, key: str) -> dict[str, Any] | None: ...
 
-    async def put(
+    def put(
         self,
         org_id: uuid.UUID,
         provider: str,
@@ -120,7 +120,9 @@ class CacheBackend(Protocol):
         cost: Decimal,
         sandbox: bool,
         ttl: timedelta,
-    ) -> None: ...
+    ) -> Awaitable[None]:
+        """Queues the entry before returning (so it joins the answers noted in the same moment)."""
+        ...
 
 
 @dataclass
@@ -352,7 +354,7 @@ def adapter(
                 stored = cache.put(
                     ctx.org_id, provider, action, key, entry, cost=cost, sandbox=ctx.sandbox, ttl=ttl
                 )
-                # The answers are kept while the cache entry is written: one commit's wait, not two.
+                # Queued at once, the entry joins the answers' notes in one statement (providers.answers).
                 await asyncio.gather(kept, stored)
             else:
                 await kept

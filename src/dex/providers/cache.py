@@ -3,15 +3,18 @@ the database at zero cost. Entries are per org and written outside the caller's 
 provider was paid, its answer is kept even if the step that asked for it later rolls back.
 
 Every provider call looks the cache up and every answer is stored, so both are group-committed
-(``dex.db.batching``): the lookups of all concurrent calls are one query, their stores one upsert."""
+(``dex.db.batching``): the lookups of all concurrent calls are one query, their stores one upsert, which
+the journal's notes of the same answers join (``dex.providers.answers``)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -19,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost
 from dex.db.queries import dumps, recordset
+from dex.providers.answers import KEY, AnswerWrites, KeyFields, StoreRow
 from dex.providers.models import EnrichmentCacheEntry
 
 log = logging.getLogger(__name__)
@@ -26,51 +30,23 @@ log = logging.getLogger(__name__)
 CacheKey = tuple[uuid.UUID, str, str, str]  # org, provider, action, request hash
 
 
-# The rows of the set-based lookup and store; the statements' column lists derive from them.
-class KeyFields(TypedDict):
-    org_id: uuid.UUID
-    provider: str
-    action: str
-    request_hash: str
-
-
 class LookupRow(KeyFields):
     position: int
 
 
-class StoredFields(TypedDict):
-    status: str
-    http_status: int | None
-    response: dict[str, Any]
-    cost_credits: Decimal
-    sandbox: bool
-
-
-class StoreRow(KeyFields, StoredFields):
-    ttl_seconds: float
-
-
-_cache = EnrichmentCacheEntry.__table__
-_KEY = list(KeyFields.__annotations__)
-_STORED = list(StoredFields.__annotations__)
 LOOKUP = text(
-    f"SELECT v.position, c.response, c.cost_credits FROM {recordset(_cache, _KEY, 'position int')} "
+    f"SELECT v.position, c.response, c.cost_credits "
+    f"FROM {recordset(EnrichmentCacheEntry.__table__, KEY, 'position int')} "
     "JOIN enrichment_cache c USING (org_id, provider, action, request_hash) WHERE c.expires_at > now()"
-)
-STORE = text(
-    f"INSERT INTO enrichment_cache ({', '.join([*_KEY, *_STORED])}, expires_at) "
-    f"SELECT {', '.join([*_KEY, *_STORED])}, now() + make_interval(secs => ttl_seconds) "
-    f"FROM {recordset(_cache, [*_KEY, *_STORED], 'ttl_seconds float8')} "
-    f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
-    + ", ".join(f"{name} = EXCLUDED.{name}" for name in [*_STORED, "expires_at"])
 )
 
 
 class EnrichmentCache:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, answers: AnswerWrites | None = None) -> None:
+        """``answers``: shared with the process's journal: cache entries and answer notes commit together."""
         self.database = database
         self._lookups = Batcher(self._look_up, "cache-lookups")
-        self._stores = Batcher(self._store, "cache-stores")
+        self._answers = answers or AnswerWrites(database)
 
     async def get(self, org_id: uuid.UUID, provider: str, action: str, key: str) -> dict[str, Any] | None:
         """The cached answer, or None — also when the database cannot be reached: the request then goes to
@@ -83,7 +59,7 @@ class EnrichmentCache:
             log.warning("enrichment cache lookup failed: %s", exc)
             return None
 
-    async def put(
+    def put(
         self,
         org_id: uuid.UUID,
         provider: str,
@@ -94,7 +70,9 @@ class EnrichmentCache:
         cost: Decimal,
         sandbox: bool,
         ttl: timedelta,
-    ) -> None:
+    ) -> Awaitable[None]:
+        """Queues the entry at once — it joins the answer notes queued in the same moment — and returns
+        what waits until it is written."""
         row: StoreRow = {
             "org_id": org_id,
             "provider": provider,
@@ -107,8 +85,12 @@ class EnrichmentCache:
             "sandbox": sandbox,
             "ttl_seconds": ttl.total_seconds(),
         }
+        return self._written(self._answers.store(row))
+
+    @staticmethod
+    async def _written(stored: asyncio.Future[None]) -> None:
         try:
-            await self._stores.submit(row)
+            await stored
         except (DBAPIError, OSError) as exc:
             if not connection_lost(exc):
                 raise
@@ -125,9 +107,3 @@ class EnrichmentCache:
         for position, response, cost in rows:
             found[position] = {**response, "cost_credits": cost}
         return found
-
-    async def _store(self, rows: list[StoreRow]) -> list[None]:
-        # One upsert cannot touch a row twice: of identical requests answered together, the last one wins.
-        latest = {(row["org_id"], row["provider"], row["action"], row["request_hash"]): row for row in rows}
-        await self.database.execute_alone(STORE, {"rows": dumps(list(latest.values()))})
-        return [None] * len(rows)

@@ -8,12 +8,12 @@ arrives, and the transaction that records the attempt deletes the row. Whatever 
 are settled into the history by recovery (``dex.operations.repository.settle_orphaned_calls``).
 
 A paid answer is also kept on its row, with a hash of the request, and the adapter's attempt is handed
-to its step only once that note is committed (the adapter maps the answer, and its cache entry is
-written, while the note commits): a SIGKILL can then lose only answers that had not reached dex. Recovery
-*releases* the answered rows of a dead process (instead of settling them) when they belong to a pipeline
-step, and the step's re-run — its next identical request — takes the row over instead of being
-sent (:class:`ReusedAnswer`): it records the request, once, at what it cost. Rows nobody takes over are
-settled when their step's outcome is recorded.
+to its step only once that note is committed (the adapter maps the answer meanwhile, and its cache entry
+usually joins the note's statement: ``dex.providers.answers``): a SIGKILL can then lose only answers that
+had not reached dex. Recovery *releases* the answered rows of a dead process (instead of settling them)
+when they belong to a pipeline step, and the step's re-run — its next identical request — takes the row
+over instead of being sent (:class:`ReusedAnswer`): it records the request, once, at what it cost. Rows
+nobody takes over are settled when their step's outcome is recorded.
 
 Writes are group-committed (``dex.db.batching``): 200 concurrent calls cost a handful of round trips,
 not 200. When the journal cannot be written the request is not sent:
@@ -45,6 +45,7 @@ from sqlalchemy.exc import DBAPIError
 from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost
 from dex.db.queries import dumps, insert_recordset, recordset
+from dex.providers.answers import AnswerWrites
 from dex.providers.models import JournaledCall
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,9 @@ class OriginFields(TypedDict):
 
 class JournalRow(OriginFields):
     """A journal row as written when the request is sent; ``answered``, ``http_status``,
-    ``cost_credits`` and ``response`` follow its answer (:class:`AnswerNote`). ``request_hash`` is set for
-    paid requests only: free ones (the polls of a search) are simply sent again."""
+    ``cost_credits`` and ``response`` follow its answer (``dex.providers.answers.AnswerNote``).
+    ``request_hash`` is set for paid requests only: free ones (the polls of a search) are simply sent
+    again."""
 
     call_id: uuid.UUID
     provider: str
@@ -78,13 +80,6 @@ class JournalRow(OriginFields):
     price_credits: Decimal
     sandbox: bool
     request_hash: str | None
-
-
-class AnswerNote(TypedDict):
-    call_id: uuid.UUID
-    http_status: int | None
-    cost_credits: Decimal
-    response: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -125,11 +120,6 @@ TAKE_OVER_OR_INSERT = text(
 )
 TAKE_OVER = text(f"WITH {_ASKED}, {_TAKE_OVER} {_TAKEN}")
 INSERT_RESERVED_CALL = text(insert_recordset(_journal, [*_ROW_COLUMNS, "reserved_credits"]))
-NOTE_ANSWERS = text(
-    "UPDATE provider_call_journal j SET answered = true, http_status = v.http_status, "
-    "cost_credits = v.cost_credits, response = v.response "
-    f"FROM {recordset(_journal, tuple(AnswerNote.__annotations__))} WHERE j.call_id = v.call_id"
-)
 
 
 def reused_answers(rows: Any) -> dict[uuid.UUID, ReusedAnswer]:
@@ -242,11 +232,14 @@ class CallOrigin:
 class CallJournal:
     """One per process; ``owner`` identifies the process on every row it writes."""
 
-    def __init__(self, database: Database, owner: str | None = None) -> None:
+    def __init__(
+        self, database: Database, answers: AnswerWrites | None = None, owner: str | None = None
+    ) -> None:
+        """``answers``: shared with the process's cache, so answer notes and cache entries commit together."""
         self.database = database
         self.owner = owner or process_owner()
         self._sent: Batcher[JournalRow, ReusedAnswer | None] = Batcher(self._insert, "call-journal")
-        self._answers: Batcher[AnswerNote, None] = Batcher(self._note_answers, "call-journal-answers")
+        self._answers = answers or AnswerWrites(database)
 
     async def before_send(
         self,
@@ -299,11 +292,11 @@ class CallJournal:
         answer, so a crash can lose only answers that had not reached dex. The adapter maps the answer,
         and its cache entry is written, meanwhile. A free answer is noted without waiting."""
         if cost <= 0:
-            self._answers.post(
+            self._answers.post_note(
                 {"call_id": call_id, "http_status": http_status, "cost_credits": cost, "response": None}
             )
             return None
-        return self._answers.start(
+        return self._answers.note(
             {
                 "call_id": call_id,
                 "http_status": http_status,
@@ -347,7 +340,3 @@ class CallJournal:
     async def _insert(self, rows: list[JournalRow]) -> list[ReusedAnswer | None]:
         taken = reused_answers(await self.database.execute_alone(TAKE_OVER_OR_INSERT, {"rows": dumps(rows)}))
         return [taken.get(row["call_id"]) for row in rows]
-
-    async def _note_answers(self, rows: list[AnswerNote]) -> list[None]:
-        await self.database.execute_alone(NOTE_ANSWERS, {"rows": dumps(rows)})
-        return [None] * len(rows)

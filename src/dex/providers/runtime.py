@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.errors import ConfigurationError
+from dex.providers.answers import AnswerWrites
 from dex.providers.base import ProviderContext
 from dex.providers.cache import EnrichmentCache
 from dex.providers.catalog import PROVIDERS, configured_limits
@@ -62,8 +63,13 @@ class ProviderRuntime:
             raise ConfigurationError("sandbox provider mode needs a sandbox URL (DEX_SANDBOX_URL)")
         self.sandbox_endpoint = sandbox if self.mode == "sandbox" else None
         self.client = ProviderClient(limits or configured_limits(), shared=shared_limiter)
-        self.cache = EnrichmentCache(database) if database is not None else None
-        self.journal = CallJournal(database) if database is not None else None
+        self.cache: EnrichmentCache | None = None
+        self.journal: CallJournal | None = None
+        if database is not None:
+            # The journal's answer notes and the cache's entries share one group commit.
+            answers = AnswerWrites(database)
+            self.cache = EnrichmentCache(database, answers)
+            self.journal = CallJournal(database, answers)
         self._base_url_overrides: dict[str, str] = json.loads(
             os.environ.get("DEX_PROVIDER_BASE_URLS") or "{}"
         )
