@@ -10,6 +10,7 @@ from itertools import pairwise
 from sqlalchemy import text
 
 from dex.db.engine import Database
+from dex.operations import repository as history
 from dex.pipeline import repository as repo
 from dex.pipeline.progress import context_changes
 from tests.conftest import PipelineHarness
@@ -59,14 +60,16 @@ async def test_every_stored_context_is_the_one_the_engine_worked_with(
                 {"submission": submission},
             )
         ).all()
-        op_inputs = dict(
-            (
-                await conn.execute(
-                    text("SELECT step_result_id, input_payload FROM operation_runs WHERE submission_id = :s"),
-                    {"s": submission},
-                )
-            ).all()
-        )
+        op_runs = {
+            row.step_result_id: row
+            for row in await conn.execute(
+                text(
+                    "SELECT step_result_id, input_payload, output_payload FROM operation_runs "
+                    "WHERE submission_id = :s"
+                ),
+                {"s": submission},
+            )
+        }
     by_run: dict[object, list] = {}
     for step in steps:
         by_run.setdefault(step.pipeline_run_id, []).append(step)
@@ -85,8 +88,8 @@ async def test_every_stored_context_is_the_one_the_engine_worked_with(
                 assert context == step.input_payload
             else:
                 assert step.status == "succeeded"
-                assert op_inputs[step.id] == step.input_payload
-                output = step.output_payload["operation_result"].get("output") or {}
+                assert op_runs[step.id].input_payload == step.input_payload
+                output = op_runs[step.id].output_payload or {}
                 assert context == {**step.input_payload, **output, "_lineage": context["_lineage"]}
     assert skipped >= 3  # the company's steps after its fan-out, and each person's last step
 
@@ -94,8 +97,8 @@ async def test_every_stored_context_is_the_one_the_engine_worked_with(
 async def test_clients_read_each_step_output_whole_from_what_was_stored_once(
     pipeline: PipelineHarness, database: Database
 ) -> None:
-    """A step row stores its changes to its context and its attempts without the providers' answers (they
-    are stored with the attempts); the run's detail reads both back whole."""
+    """A step row stores its changes to its context, and its operation result without the providers'
+    answers and the output (stored with the operation run); the run's detail reads them back whole."""
     blueprint = await pipeline.blueprint("outputs", STEPS)
     submission = await pipeline.submit(blueprint, [{"domain": "acme.io"}])
     await pipeline.run_until_idle()
@@ -110,6 +113,13 @@ async def test_clients_read_each_step_output_whole_from_what_was_stored_once(
                     "FROM step_results s "
                     "WHERE submission_id = :submission"
                 ),
+                {"submission": submission},
+            )
+        }
+        outputs = {
+            str(row.run_id): row.output_payload
+            for row in await conn.execute(
+                text("SELECT run_id, output_payload FROM operation_runs WHERE submission_id = :submission"),
                 {"submission": submission},
             )
         }
@@ -135,7 +145,8 @@ async def test_clients_read_each_step_output_whole_from_what_was_stored_once(
             result = output.get("operation_result")
             if result is None:
                 continue
-            assert "provider_answers_of" not in result and result["provider_attempts"]
+            assert not {history.ANSWERS_OF, history.OUTPUT_OF} & set(result) and result["provider_attempts"]
+            assert result.get("output") == outputs[result["run_id"]]
             for sequence, attempt in enumerate(result["provider_attempts"]):
                 assert attempt.get("raw_response") == answers.get((result["run_id"], sequence))
                 checked += attempt.get("raw_response") is not None

@@ -54,8 +54,37 @@ class UpsertResult:
     conflicts: tuple[tuple[str, str, uuid.UUID], ...] = ()
 
 
-# Context key where the pipeline records which operation and provider produced each field.
+# Context key where the pipeline records which operation and provider produced each field. It travels
+# with every stored context, so it is grouped by source ("operation_id|provider": [fields]) rather than
+# repeating the source for each field (a third the size).
 LINEAGE_KEY = "_lineage"
+
+
+def lineage_of(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Field → its source (``{operation_id, provider}``) from a context's lineage, grouped or (contexts
+    stored before it was grouped) field by field."""
+    stored = context.get(LINEAGE_KEY)
+    if not isinstance(stored, dict):
+        return {}
+    sources: dict[str, dict[str, Any]] = {}
+    for key, value in stored.items():
+        if isinstance(value, list):
+            operation_id, _, provider = key.partition("|")
+            source = {"operation_id": operation_id or None, "provider": provider or None}
+            sources.update(dict.fromkeys(value, source))
+        elif isinstance(value, dict):
+            sources[key] = value
+    return sources
+
+
+def grouped_lineage(sources: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """The stored form of :func:`lineage_of`."""
+    groups: dict[str, list[str]] = {}
+    for field, source in sources.items():
+        groups.setdefault(f"{source.get('operation_id') or ''}|{source.get('provider') or ''}", []).append(
+            field
+        )
+    return groups
 
 
 @dataclass(frozen=True)
@@ -109,10 +138,9 @@ def merge_payload(existing: dict[str, Any] | None, incoming: dict[str, Any]) -> 
 def field_sources(entity_type: str, context: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Which operation/provider produced each payload field and canonical column, from the context's
     lineage (a column is attributed to the first of its source keys that has a lineage entry)."""
-    lineage = context.get(LINEAGE_KEY)
-    if not isinstance(lineage, dict):
+    sources = lineage_of(context)
+    if not sources:
         return {}
-    sources = {key: value for key, value in lineage.items() if isinstance(value, dict)}
     for column, (keys, _) in COLUMNS[entity_type].items():
         found = next((sources[key] for key in keys if key in sources and context.get(key) is not None), None)
         if found is not None:

@@ -341,10 +341,13 @@ async def run_operation_costs(
     return {(run_id, operation_id): cost for run_id, operation_id, cost in rows.all() if run_id is not None}
 
 
-# A provider's answer is stored once, with its attempt (``operation_attempts.raw_response``). A document
-# that lists the attempts of an operation run dex recorded (a timeline event, a step's operation result)
-# names the run under this key instead of copying the answers; :func:`with_answers` puts them back.
+# A provider's answer is stored once, with its attempt (``operation_attempts.raw_response``), and an
+# operation's output once, with its run (``operation_runs.output_payload``). A document that lists the
+# attempts of an operation run dex recorded (a timeline event, a step's operation result) names the run
+# under ANSWERS_OF instead of copying the answers, and under OUTPUT_OF instead of copying the output;
+# :func:`with_answers` puts them back.
 ANSWERS_OF = "provider_answers_of"
+OUTPUT_OF = "operation_output_of"
 
 
 def attempts_without_answers(operation_result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -356,34 +359,58 @@ def attempts_without_answers(operation_result: dict[str, Any]) -> tuple[list[dic
     return attempts, {ANSWERS_OF: operation_result["run_id"]}
 
 
+def result_by_reference(operation_result: dict[str, Any]) -> dict[str, Any]:
+    """An operation result (``OperationResult.to_dict``) whose run is recorded with it, without what the
+    run's rows hold: the providers' answers and the output."""
+    attempts, reference = attempts_without_answers(operation_result)
+    stored = {key: value for key, value in operation_result.items() if key != "output"}
+    return {**stored, "provider_attempts": attempts, **reference, OUTPUT_OF: operation_result["run_id"]}
+
+
 _ANSWERS = text(
     "SELECT run_id, sequence, raw_response FROM operation_attempts "
     "WHERE org_id = :org_id AND run_id = ANY(:run_ids) AND raw_response IS NOT NULL"
+)
+_OUTPUTS = text(
+    "SELECT run_id, output_payload FROM operation_runs "
+    "WHERE org_id = :org_id AND run_id = ANY(:run_ids) AND output_payload IS NOT NULL"
 )
 
 
 async def with_answers(
     session: AsyncSession, org_id: uuid.UUID, documents: Sequence[dict[str, Any] | None]
 ) -> list[dict[str, Any] | None]:
-    """``documents`` as they read before their answers left them: each one that names an operation run
-    (:data:`ANSWERS_OF`) comes back as a copy with its attempts' answers in place, the others as they are."""
-    run_ids = list({uuid.UUID(doc[ANSWERS_OF]) for doc in documents if doc and ANSWERS_OF in doc})
-    if not run_ids:
+    """``documents`` as they read before their answers and outputs left them: each one that names an
+    operation run (:data:`ANSWERS_OF`, :data:`OUTPUT_OF`) comes back as a copy with them in place, the
+    others as they are."""
+
+    def named(key: str) -> list[uuid.UUID]:
+        return list({uuid.UUID(doc[key]) for doc in documents if doc and key in doc})
+
+    answered, output_runs = named(ANSWERS_OF), named(OUTPUT_OF)
+    if not answered and not output_runs:
         return list(documents)
-    rows = await session.execute(_ANSWERS, {"org_id": org_id, "run_ids": run_ids})
-    answers = {(str(row.run_id), row.sequence): row.raw_response for row in rows}
+    answers, outputs = {}, {}
+    if answered:
+        rows = await session.execute(_ANSWERS, {"org_id": org_id, "run_ids": answered})
+        answers = {(str(row.run_id), row.sequence): row.raw_response for row in rows}
+    if output_runs:
+        rows = await session.execute(_OUTPUTS, {"org_id": org_id, "run_ids": output_runs})
+        outputs = {str(row.run_id): row.output_payload for row in rows}
     restored: list[dict[str, Any] | None] = []
     for doc in documents:
-        if not doc or ANSWERS_OF not in doc:
+        if not doc or (ANSWERS_OF not in doc and OUTPUT_OF not in doc):
             restored.append(doc)
             continue
         copy = dict(doc)
-        run_id = copy.pop(ANSWERS_OF)
-        copy["provider_attempts"] = [
-            {**attempt, "raw_response": answers[(run_id, sequence)]}
-            if (run_id, sequence) in answers
-            else attempt
-            for sequence, attempt in enumerate(copy.get("provider_attempts") or [])
-        ]
+        if (run_id := copy.pop(OUTPUT_OF, None)) in outputs:
+            copy["output"] = outputs[run_id]
+        if (run_id := copy.pop(ANSWERS_OF, None)) is not None:
+            copy["provider_attempts"] = [
+                {**attempt, "raw_response": answers[(run_id, sequence)]}
+                if (run_id, sequence) in answers
+                else attempt
+                for sequence, attempt in enumerate(copy.get("provider_attempts") or [])
+            ]
         restored.append(copy)
     return restored

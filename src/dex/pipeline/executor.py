@@ -7,7 +7,9 @@ Four cooperating tasks:
   step, an equal quota per org so one huge batch cannot starve a small one) whenever there is free
   capacity, woken by ``LISTEN/NOTIFY`` or by the writer, polling only as a fallback;
 - **step tasks** run the shared step function (``pipeline.runner.run_step``) under the global concurrency
-  cap (the provider client adds per-provider caps and rate limits);
+  cap (the provider client adds per-provider caps and rate limits); a step whose outcome waits to be
+  recorded no longer counts against the cap, so its slot runs another step meanwhile (up to as many again
+  wait to be recorded: a database that falls behind slows claiming rather than piling up outcomes);
 - the **writer** applies finished steps in batches — one transaction records a whole batch with every
   consequence (``pipeline.progress``) — and wakes the claimer when it made new steps ready;
 - the **lease keeper** beats this process's heartbeat (``pipeline.heartbeats``), renews its leases, and
@@ -260,7 +262,8 @@ class Executor:
         self._writes: Batcher[StepOutcome, None] = Batcher(
             self._write, "outcomes", max_batch=self.config.write_batch
         )
-        self._inflight: dict[uuid.UUID, uuid.UUID] = {}  # step id → org id
+        self._inflight: dict[uuid.UUID, uuid.UUID] = {}  # step id → org id, until its outcome is recorded
+        self._executing = 0  # of those, the steps still running
         self._tasks: list[asyncio.Task[None]] = []
         self._step_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -315,7 +318,9 @@ class Executor:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
-            free = self.config.concurrency - len(self._inflight)
+            free = min(
+                self.config.concurrency - self._executing, 2 * self.config.concurrency - len(self._inflight)
+            )
             claimed: list[ClaimedStep] = []
             if free > 0:
                 try:
@@ -338,6 +343,7 @@ class Executor:
                     continue
             for step in claimed:
                 self._inflight[step.step_id] = step.org_id
+                self._executing += 1
                 task = asyncio.create_task(self._execute(step))
                 self._step_tasks.add(task)
                 task.add_done_callback(self._step_tasks.discard)
@@ -355,6 +361,9 @@ class Executor:
             log.exception("step %s crashed before completing", claimed.step_id)
             self._inflight.pop(claimed.step_id, None)
             return
+        finally:
+            self._executing -= 1
+        self._wake.set()  # its slot is free while the outcome is recorded
         try:
             await self._writes.submit(outcome)
         finally:

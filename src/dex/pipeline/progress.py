@@ -30,6 +30,7 @@ from dex.operations.repository import (
     attempts_without_answers,
     operation_run_row,
     record_operation_runs,
+    result_by_reference,
 )
 from dex.pipeline import budget_waits, live, states
 from dex.pipeline import repository as repo
@@ -530,10 +531,8 @@ def finished_step_row(outcome: StepOutcome, retry_base_seconds: float) -> dict[s
         {"cumulative_context": outcome.context} if changes is None else {repo.CONTEXT_CHANGES: changes}
     )
     if outcome.result is not None:
-        # The answers are stored with the attempts this flush records (``record_history``).
-        result = outcome.result.to_dict()
-        result["provider_attempts"], reference = attempts_without_answers(result)
-        output["operation_result"] = {**result, **reference}
+        # Its answers and output are stored with the operation run this flush records (``record_history``).
+        output["operation_result"] = result_by_reference(outcome.result.to_dict())
     if outcome.kind == "skipped":
         output.update(skip_reason=outcome.skip_reason, metadata=outcome.skip_metadata)
     return {

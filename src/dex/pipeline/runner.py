@@ -17,7 +17,7 @@ from typing import Any
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.entities.history import OrgEntityHistory
-from dex.entities.repository import EntityRepository
+from dex.entities.repository import LINEAGE_KEY, EntityRepository, grouped_lineage, lineage_of
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.pipeline.plan import StepDef
@@ -116,9 +116,6 @@ def is_degraded(result: OperationResult) -> bool:
     return result.status != "failed" and any(failed_transiently(a) for a in result.attempts)
 
 
-LINEAGE_KEY = "_lineage"
-
-
 def merge_context(
     context: dict[str, Any], output: dict[str, Any] | None, source: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -129,14 +126,14 @@ def merge_context(
     entity's field provenance."""
     merged = {**context, **(output or {})}
     if source is not None and output:
-        lineage = dict(context.get(LINEAGE_KEY) or {})
-        changed = {
+        lineage = lineage_of(context)
+        changed = (
             key
             for key, value in output.items()
             if value is not None and key != LINEAGE_KEY and context.get(key) != value
-        }
+        )
         lineage.update(dict.fromkeys(changed, source))
-        merged[LINEAGE_KEY] = lineage
+        merged[LINEAGE_KEY] = grouped_lineage(lineage)
     return merged
 
 
