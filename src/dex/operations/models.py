@@ -56,7 +56,8 @@ class OperationRun(Base):
     entity_type: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False)
     missing_inputs: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default="[]")
-    input_payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # NULL for a pipeline step's run: its input is the step's (``step_results.input_payload``).
+    input_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     output_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("pipeline_runs.id", ondelete="SET NULL")

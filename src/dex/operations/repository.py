@@ -32,8 +32,8 @@ class OperationRunRow(TypedDict):
     entity_type: str
     status: str
     missing_inputs: list[str]
-    # None for a pipeline step's run: its input is the step's input context, which the insert reads from
-    # the step (a context runs to kilobytes; it is stored once).
+    # None for a pipeline step's run: its input is the step's input context (a context runs to kilobytes;
+    # it is stored once).
     input_payload: dict[str, Any] | None
     output_payload: dict[str, Any] | None
     pipeline_run_id: uuid.UUID | None
@@ -283,14 +283,7 @@ def _deduct(runs: list[OperationRunRow], dropped: list[OperationAttemptRow]) -> 
 
 RUN_COLUMNS = tuple(OperationRunRow.__annotations__)
 ATTEMPT_COLUMNS = tuple(OperationAttemptRow.__annotations__)
-INSERT_RUNS = text(
-    insert_recordset(
-        OperationRun.__table__,
-        RUN_COLUMNS,
-        values={"input_payload": "COALESCE(v.input_payload, step.input_payload, '{}'::jsonb)"},
-        joins="LEFT JOIN step_results step ON step.id = v.step_result_id AND v.input_payload IS NULL",
-    )
-)
+INSERT_RUNS = text(insert_recordset(OperationRun.__table__, RUN_COLUMNS))
 INSERT_ATTEMPTS = text(insert_recordset(OperationAttempt.__table__, ATTEMPT_COLUMNS))
 
 

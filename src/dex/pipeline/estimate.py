@@ -83,7 +83,10 @@ CACHED_INPUTS = text(
     WHERE EXISTS (
         SELECT 1 FROM operation_runs r
         WHERE r.org_id = :org_id AND r.operation_id = :operation_id AND r.status <> 'failed'
-          AND r.created_at > now() - make_interval(secs => :ttl) AND r.input_payload @> entity.input
+          AND r.created_at > now() - make_interval(secs => :ttl)
+          AND COALESCE(
+              r.input_payload, (SELECT s.input_payload FROM step_results s WHERE s.id = r.step_result_id)
+          ) @> entity.input
     )
     """
 )
