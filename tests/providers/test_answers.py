@@ -1,4 +1,5 @@
-"""An answer's journal note and its cache entry are written by one statement of one group commit."""
+"""An answer's journal note and its cache entry are written by one statement of one group commit, and
+the answer once: in the entry."""
 
 from __future__ import annotations
 
@@ -7,18 +8,20 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, text
 
 from dex.db.engine import Database
 from dex.providers.answers import AnswerWrites
 from dex.providers.cache import EnrichmentCache
 from dex.providers.journal import CallJournal
-from tests.conftest import Tenant, scalar
+from tests.conftest import Tenant
 from tests.providers.test_journal import origin_for
 
 
+@pytest.mark.parametrize("holds_the_answer", [True, False])
 async def test_a_note_and_the_cache_entry_that_follows_it_commit_in_one_statement(
-    tenant: Tenant, database: Database
+    tenant: Tenant, database: Database, holds_the_answer: bool
 ) -> None:
     answers = AnswerWrites(database)
     journal, cache = CallJournal(database, answers), EnrichmentCache(database, answers)
@@ -45,6 +48,7 @@ async def test_a_note_and_the_cache_entry_that_follows_it_commit_in_one_statemen
             cost=Decimal("1"),
             sandbox=True,
             ttl=timedelta(days=1),
+            answers_of=[call_id] if holds_the_answer else [uuid.uuid4()],
         )
         assert note is not None
         await asyncio.gather(CallJournal.kept([note]), stored)
@@ -52,7 +56,11 @@ async def test_a_note_and_the_cache_entry_that_follows_it_commit_in_one_statemen
         event.remove(listen, "before_cursor_execute", seen)
     assert len(statements) == 1 and "provider_call_journal" in statements[0]
     assert "enrichment_cache" in statements[0]
-    assert await scalar(database, f"SELECT response FROM provider_call_journal WHERE call_id = '{call_id}'")
+    noted = f"SELECT answered, response IS NOT NULL FROM provider_call_journal WHERE call_id = '{call_id}'"
+    async with database.engine.connect() as conn:
+        answered, kept = (await conn.execute(text(noted))).one()
+    # The entry holds the answer: a step run again after a crash finds it before asking again.
+    assert answered and kept is not holds_the_answer
     assert await cache.get(tenant.org_id, "millionverifier", "verify", "key-1") is not None
 
 

@@ -3,7 +3,8 @@ row, ``dex.providers.journal``) and the enrichment cache's entries (``dex.provid
 
 An adapter's answer is noted when it arrives and its cache entry follows as soon as the adapter has mapped
 it, usually before the previous batch has committed: both then go in one statement of one group commit
-(``dex.db.batching``), and the step waits for a single commit — one statement per batch instead of two."""
+(``dex.db.batching``), and the step waits for a single commit — one statement per batch instead of two —
+and the answer is written once, in the entry, instead of again on its journal row."""
 
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ class StoredFields(TypedDict):
 
 class StoreRow(KeyFields, StoredFields):
     ttl_seconds: float
+    # The journal rows of the requests whose answer the entry holds. Noted in the same statement, they
+    # need not keep the answer as well: a step that runs again after a crash finds the entry first.
+    answers_of: list[uuid.UUID]
 
 
 _journal = JournaledCall.__table__
@@ -88,12 +92,17 @@ class AnswerWrites:
         return self._writes.start(entry)
 
     async def _write(self, items: list[AnswerNote | StoreRow]) -> list[None]:
-        notes = [cast(AnswerNote, item) for item in items if "call_id" in item]
         # One upsert cannot touch a row twice: of identical requests answered together, the last one wins.
         latest: dict[tuple[Any, ...], StoreRow] = {}
+        held: set[uuid.UUID] = set()
         for item in items:
             if "call_id" not in item:
                 latest[item["org_id"], item["provider"], item["action"], item["request_hash"]] = item
+                held.update(item["answers_of"])
+        notes = [
+            {**note, "response": None} if note["call_id"] in held else note
+            for note in (cast(AnswerNote, item) for item in items if "call_id" in item)
+        ]
         entries = dumps(list(latest.values()))
         if notes and latest:
             await self.database.execute_alone(NOTE_AND_STORE, {"notes": dumps(notes), "entries": entries})

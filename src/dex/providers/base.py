@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -120,6 +120,7 @@ class CacheBackend(Protocol):
         cost: Decimal,
         sandbox: bool,
         ttl: timedelta,
+        answers_of: Sequence[uuid.UUID] = (),
     ) -> Awaitable[None]:
         """Queues the entry before returning (so it joins the answers noted in the same moment)."""
         ...
@@ -352,9 +353,18 @@ def adapter(
                 cost = result.attempt.cost_credits
                 entry = _cache_entry(result)
                 stored = cache.put(
-                    ctx.org_id, provider, action, key, entry, cost=cost, sandbox=ctx.sandbox, ttl=ttl
+                    ctx.org_id,
+                    provider,
+                    action,
+                    key,
+                    entry,
+                    cost=cost,
+                    sandbox=ctx.sandbox,
+                    ttl=ttl,
+                    answers_of=call.call_ids,
                 )
-                # Queued at once, the entry joins the answers' notes in one statement (providers.answers).
+                # Queued at once, the entry joins the answers' notes in one statement, and holds their
+                # answers in their place (providers.answers).
                 await asyncio.gather(kept, stored)
             else:
                 await kept

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -70,9 +70,11 @@ class EnrichmentCache:
         cost: Decimal,
         sandbox: bool,
         ttl: timedelta,
+        answers_of: Sequence[uuid.UUID] = (),
     ) -> Awaitable[None]:
         """Queues the entry at once — it joins the answer notes queued in the same moment — and returns
-        what waits until it is written."""
+        what waits until it is written. ``answers_of``: the journal ids of the requests whose answers the
+        entry holds (``dex.providers.answers.StoreRow``)."""
         row: StoreRow = {
             "org_id": org_id,
             "provider": provider,
@@ -84,6 +86,7 @@ class EnrichmentCache:
             "cost_credits": cost,
             "sandbox": sandbox,
             "ttl_seconds": ttl.total_seconds(),
+            "answers_of": list(answers_of),
         }
         return self._written(self._answers.store(row))
 
