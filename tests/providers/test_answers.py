@@ -34,7 +34,7 @@ async def test_a_note_and_the_cache_entry_that_follows_it_commit_in_one_statemen
     def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
         statements.append(statement)
 
-    listen = database.engine.sync_engine
+    listen = database.alone_engine.sync_engine
     event.listen(listen, "before_cursor_execute", seen)
     try:
         # As an adapter does: the note when the answer arrives, the entry once it is mapped.
