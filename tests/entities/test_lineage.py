@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,7 +30,9 @@ def test_a_merge_attributes_each_new_value_to_its_source_and_keeps_the_rest(
     before: dict, output: dict, source: dict
 ) -> None:
     context = {field: 0 for field in before} | {LINEAGE_KEY: grouped_lineage(before)}
+    stored = copy.deepcopy(context[LINEAGE_KEY])
     merged = lineage_of(merge_context(context, output, source))
+    assert context[LINEAGE_KEY] == stored  # the groups a merge leaves alone are shared, never changed
     for field, value in output.items():
         expected = source if value != 0 or field not in before else before[field]
         assert merged[field] == expected

@@ -77,13 +77,33 @@ def lineage_of(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return sources
 
 
+def _source_key(source: dict[str, Any]) -> str:
+    return f"{source.get('operation_id') or ''}|{source.get('provider') or ''}"
+
+
 def grouped_lineage(sources: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     """The stored form of :func:`lineage_of`."""
     groups: dict[str, list[str]] = {}
     for field, source in sources.items():
-        groups.setdefault(f"{source.get('operation_id') or ''}|{source.get('provider') or ''}", []).append(
-            field
-        )
+        groups.setdefault(_source_key(source), []).append(field)
+    return groups
+
+
+def attributed(stored: Any, fields: list[str], source: dict[str, Any]) -> dict[str, list[str]]:
+    """The stored lineage ``stored`` (grouped, or field by field) with ``fields`` now attributed to
+    ``source``, grouped. The groups it leaves alone are shared with ``stored``, never changed."""
+    moved = set(fields)
+    groups: dict[str, list[str]] = {}
+    for key, value in stored.items() if isinstance(stored, dict) else ():
+        if isinstance(value, list):
+            kept = [field for field in value if field not in moved] if moved.intersection(value) else value
+            if kept:
+                groups[key] = [*groups[key], *kept] if key in groups else kept
+        elif isinstance(value, dict) and key not in moved:
+            groups[_source_key(value)] = [*groups.get(_source_key(value), ()), key]
+    if fields:
+        key = _source_key(source)
+        groups[key] = [*groups.get(key, ()), *dict.fromkeys(fields)]
     return groups
 
 
@@ -112,7 +132,9 @@ PROVIDER_ITEM_KEY = "raw"
 
 
 def _without_provider_items(value: Any) -> Any:
-    if not isinstance(value, list):
+    if not isinstance(value, list) or not any(
+        isinstance(item, dict) and PROVIDER_ITEM_KEY in item for item in value
+    ):
         return value
     return [
         {key: inner for key, inner in item.items() if key != PROVIDER_ITEM_KEY}

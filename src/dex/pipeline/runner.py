@@ -17,7 +17,7 @@ from typing import Any
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.entities.history import OrgEntityHistory
-from dex.entities.repository import LINEAGE_KEY, EntityRepository, grouped_lineage, lineage_of
+from dex.entities.repository import LINEAGE_KEY, EntityRepository, attributed
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.pipeline.plan import StepDef
@@ -126,14 +126,12 @@ def merge_context(
     entity's field provenance."""
     merged = {**context, **(output or {})}
     if source is not None and output:
-        lineage = lineage_of(context)
-        changed = (
+        changed = [
             key
             for key, value in output.items()
             if value is not None and key != LINEAGE_KEY and context.get(key) != value
-        )
-        lineage.update(dict.fromkeys(changed, source))
-        merged[LINEAGE_KEY] = grouped_lineage(lineage)
+        ]
+        merged[LINEAGE_KEY] = attributed(context.get(LINEAGE_KEY), changed, source)
     return merged
 
 
