@@ -193,16 +193,18 @@ def provenance(
     """Field → who last set it: the operation and provider that produced the value when the run's
     lineage knows, else the run's last operation (values that came with the entity's input)."""
     stamp = now.isoformat()
+    run_id = str(lineage.run_id) if lineage.run_id else None
+    unattributed: dict[str, Any] = {}
     result = {}
     for field in fields:
         value = columns.get(field) if field in columns else payload.get(field)
         if value is None or field == LINEAGE_KEY:
             continue
-        source = sources.get(field, {})
+        source = sources.get(field, unattributed)
         result[field] = {
             "operation_id": source.get("operation_id", lineage.operation_id),
             "provider": source.get("provider"),
-            "run_id": str(lineage.run_id) if lineage.run_id else None,
+            "run_id": run_id,
             "at": stamp,
         }
     return result
