@@ -137,6 +137,8 @@ class PipelineRun(Base):
             unique=True,
             postgresql_where=text("dedup_key IS NOT NULL"),
         ),
+        # Room on each page for a run's two moves to stay heap-only updates (migration 0011).
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -28,6 +28,8 @@ class JournaledCall(Base):
         Index(
             "ix_provider_call_journal_released", "org_id", "request_hash", postgresql_where=text("released")
         ),
+        # Room on each page for a row's answer to stay a heap-only update (migration 0011).
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
     call_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
