@@ -188,7 +188,6 @@ class StepResult(Base):
         CheckConstraint("attempt >= 0", name="attempt_nonnegative"),
         CheckConstraint("duration_ms IS NULL OR duration_ms >= 0", name="duration_nonnegative"),
         Index("ix_step_results_submission_id", "submission_id"),
-        Index("ix_step_results_org_id_created_at", "org_id", text("created_at DESC")),
         # The executor's claim queue: only ready steps are in it.
         Index(
             "ix_step_results_ready",
