@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
-from sqlalchemy import Executable, Row
+from sqlalchemy import Executable, Row, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from dex import fastjson
@@ -70,6 +70,12 @@ async def check_database(url: str) -> str:
         await conn.close()
 
 
+def _plan_each_statement(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.run_async(
+        lambda connection: connection.execute("SET plan_cache_mode = force_custom_plan")
+    )
+
+
 class Database:
     """One engine and session factory per process."""
 
@@ -100,12 +106,11 @@ class Database:
             max_overflow=4,
             pool_pre_ping=False,
             isolation_level="AUTOCOMMIT",
-            connect_args={
-                "timeout": CONNECT_TIMEOUT_SECONDS,
-                "server_settings": {"plan_cache_mode": "force_custom_plan"},
-            },
+            connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
             **codecs,
         )
+        # A SET after connecting rather than a startup parameter, which PgBouncer refuses.
+        event.listen(self.alone_engine.sync_engine, "connect", _plan_each_statement)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
