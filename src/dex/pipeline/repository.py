@@ -242,15 +242,16 @@ INSERT_STEPS = text(
         StepResult.__table__,
         STEP_COLUMNS,
         values={
-            "input_payload": "c.context",
+            # Looked up by key, and only where the row carries no context: as joins, the plan cached while
+            # the tables were young hashed them whole for every insert of the batch.
+            "input_payload": "COALESCE(v.input_payload, "
+            f"(SELECT {cumulative_context('previous')} FROM step_results previous "
+            "WHERE previous.id = v.context_step_id), "
+            "(SELECT run.entity_input FROM pipeline_runs run WHERE run.id = v.context_run_id))",
             # A row inserted with an outcome (a skipped step) changed nothing in its context.
             "output_payload": f"v.output_payload || jsonb_build_object('{CONTEXT_CHANGES}', '{{}}'::jsonb)",
         },
         read=tuple(f"{source} uuid" for source in _CONTEXT_SOURCES),
-        joins="LEFT JOIN step_results previous ON previous.id = v.context_step_id "
-        "LEFT JOIN pipeline_runs run ON run.id = v.context_run_id "
-        "CROSS JOIN LATERAL (SELECT COALESCE(v.input_payload, "
-        f"{cumulative_context('previous')}, run.entity_input) AS context) c",
     )
 )
 # Fan-out children whose dedup key already exists in the submission are skipped.
