@@ -81,14 +81,6 @@ def _source_key(source: dict[str, Any]) -> str:
     return f"{source.get('operation_id') or ''}|{source.get('provider') or ''}"
 
 
-def grouped_lineage(sources: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
-    """The stored form of :func:`lineage_of`."""
-    groups: dict[str, list[str]] = {}
-    for field, source in sources.items():
-        groups.setdefault(_source_key(source), []).append(field)
-    return groups
-
-
 def attributed(stored: Any, fields: list[str], source: dict[str, Any]) -> dict[str, list[str]]:
     """The stored lineage ``stored`` (grouped, or field by field) with ``fields`` now attributed to
     ``source``, grouped. The groups it leaves alone are shared with ``stored``, never changed."""

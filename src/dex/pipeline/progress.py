@@ -524,8 +524,8 @@ def context_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
 def finished_step_row(outcome: StepOutcome, retry_base_seconds: float) -> dict[str, Any]:
     """The step_results update of one outcome (ownership-checked by ``repo.finish_steps``). The cumulative
     context is stored as the step's changes to its input context where they rebuild it, and the operation
-    result without the providers' answers: a client reads both as they were (``pipeline.views``), and
-    each context and answer is written once."""
+    result without what its operation run holds (the providers' answers, the output): a client reads both
+    as they were (``pipeline.views``), and each context, answer and output is written once."""
     changes = context_changes(outcome.claimed.context, outcome.context)
     output: dict[str, Any] = (
         {"cumulative_context": outcome.context} if changes is None else {repo.CONTEXT_CHANGES: changes}
