@@ -43,7 +43,7 @@ from dex.pipeline.progress import PlanCache, Progress
 from dex.pipeline.runner import merge_context
 from dex.pipeline.runs import RunRef
 from dex.pipeline.service import run_steps
-from dex.pipeline.views import run_snapshot
+from dex.pipeline.views import run_snapshot, step_views
 from dex.tenancy.context import AuthContext
 from dex.vocabulary import ENTITY_TYPES
 
@@ -130,7 +130,8 @@ async def take_run(
         "run": run,
         "blueprint_snapshot": await run_snapshot(session, run),
         "submission": await session.get(Submission, run.submission_id),
-        "steps": await run_steps(session, run.id),
+        # Steps dex ran read as they were produced (their stored form names what others hold).
+        "steps": await step_views(session, run.org_id, await run_steps(session, run.id)),
     }
 
 
@@ -156,7 +157,7 @@ async def update_run_status(
 # --- steps -------------------------------------------------------------------------------------------------
 
 
-async def update_step(session: AsyncSession, scope: AuthContext, body: StepUpdate) -> StepResult:
+async def update_step(session: AsyncSession, scope: AuthContext, body: StepUpdate) -> dict[str, Any]:
     statement = _scoped(scope, StepResult, select(StepResult).where(StepResult.id == body.step_result_id))
     step = await session.scalar(statement.with_for_update())
     if step is None:
@@ -189,7 +190,7 @@ async def update_step(session: AsyncSession, scope: AuthContext, body: StepUpdat
         select(StepResult).where(StepResult.id == step.id).execution_options(populate_existing=True)
     )
     assert updated is not None
-    return updated
+    return (await step_views(session, updated.org_id, [updated]))[0]
 
 
 async def skip_remaining(
