@@ -14,8 +14,15 @@ from sqlalchemy import text
 from dex.api.app import create_app
 from dex.config import Settings
 from dex.db.engine import Database
+from dex.internal import service as internal
+from dex.operations import repository as history
+from dex.pipeline import repository as repo
+from dex.pipeline.models import PipelineRun
+from dex.pipeline.progress import PlanCache
 from dex.providers.runtime import ProviderRuntime
-from tests.conftest import Tenant, create_tenant
+from dex.tenancy.context import AuthContext
+from tests.conftest import PipelineHarness, Tenant, create_tenant
+from tests.pipeline.test_progress import STEPS
 
 INTERNAL = "/api/internal"
 
@@ -493,3 +500,29 @@ async def test_off_unless_the_key_is_set(
                 headers={"Authorization": "Bearer anything", "x-internal-org-id": str(tenant.org_id)},
             )
             assert (response.status_code, response.json()) == (404, {"error": "Not Found"})
+
+
+async def test_an_external_runner_reads_the_steps_dex_ran_whole(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """The internal API hands a run to an external runner with its steps so far: those dex ran read as
+    they were produced, not in their stored form."""
+    blueprint = await pipeline.blueprint("handed", STEPS)
+    submission = await pipeline.submit(blueprint, [{"domain": "acme.io"}])
+    await pipeline.run_until_idle()
+    async with database.transaction() as session:
+        run_id = await session.scalar(
+            text("SELECT id FROM pipeline_runs WHERE submission_id = :s AND parent_pipeline_run_id IS NULL"),
+            {"s": submission},
+        )
+        run = await session.get(PipelineRun, run_id)
+        assert run is not None
+        scope = AuthContext(run.org_id, None, None, "org_admin", "api_token")
+        taken = await internal.take_run(session, scope, PlanCache(), run_id)
+    ran = [step for step in taken["steps"] if step["output_payload"].get("operation_result")]
+    assert ran
+    for step in ran:
+        output = step["output_payload"]
+        assert repo.CONTEXT_CHANGES not in output and "cumulative_context" in output
+        assert history.OUTPUT_OF not in output["operation_result"]
+        assert any(attempt.get("raw_response") for attempt in output["operation_result"]["provider_attempts"])

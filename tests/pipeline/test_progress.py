@@ -10,12 +10,9 @@ from itertools import pairwise
 from sqlalchemy import text
 
 from dex.db.engine import Database
-from dex.internal import service as internal
 from dex.operations import repository as history
 from dex.pipeline import repository as repo
-from dex.pipeline.models import PipelineRun
-from dex.pipeline.progress import PlanCache, context_changes
-from dex.tenancy.context import AuthContext
+from dex.pipeline.progress import context_changes
 from tests.conftest import PipelineHarness
 
 STEPS = [
@@ -154,29 +151,3 @@ async def test_clients_read_each_step_output_whole_from_what_was_stored_once(
                 assert attempt.get("raw_response") == answers.get((result["run_id"], sequence))
                 checked += attempt.get("raw_response") is not None
     assert checked >= 4  # the profile's providers, the search, the email resolutions
-
-
-async def test_an_external_runner_reads_the_steps_dex_ran_whole(
-    pipeline: PipelineHarness, database: Database
-) -> None:
-    """The internal API hands a run to an external runner with its steps so far: those dex ran read as
-    they were produced, not in their stored form."""
-    blueprint = await pipeline.blueprint("handed", STEPS)
-    submission = await pipeline.submit(blueprint, [{"domain": "acme.io"}])
-    await pipeline.run_until_idle()
-    async with database.transaction() as session:
-        run_id = await session.scalar(
-            text("SELECT id FROM pipeline_runs WHERE submission_id = :s AND parent_pipeline_run_id IS NULL"),
-            {"s": submission},
-        )
-        run = await session.get(PipelineRun, run_id)
-        assert run is not None
-        scope = AuthContext(run.org_id, None, None, "org_admin", "api_token")
-        taken = await internal.take_run(session, scope, PlanCache(), run_id)
-    ran = [step for step in taken["steps"] if step["output_payload"].get("operation_result")]
-    assert ran
-    for step in ran:
-        output = step["output_payload"]
-        assert repo.CONTEXT_CHANGES not in output and "cumulative_context" in output
-        assert history.OUTPUT_OF not in output["operation_result"]
-        assert any(attempt.get("raw_response") for attempt in output["operation_result"]["provider_attempts"])

@@ -69,8 +69,7 @@ _STORE = (
     f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET "
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in [*_STORED, "expires_at"])
 )
-NOTE_ANSWERS = text(_NOTE)
-STORE_ENTRIES = text(_STORE)
+# Either list may be empty: an empty recordset writes nothing, so every batch is this one statement.
 NOTE_AND_STORE = text(f"WITH noted AS ({_NOTE}) {_STORE}")
 
 
@@ -103,11 +102,7 @@ class AnswerWrites:
             {**note, "response": None} if note["call_id"] in held else note
             for note in (cast(AnswerNote, item) for item in items if "call_id" in item)
         ]
-        entries = dumps(list(latest.values()))
-        if notes and latest:
-            await self.database.execute_alone(NOTE_AND_STORE, {"notes": dumps(notes), "entries": entries})
-        elif notes:
-            await self.database.execute_alone(NOTE_ANSWERS, {"notes": dumps(notes)})
-        else:
-            await self.database.execute_alone(STORE_ENTRIES, {"entries": entries})
+        await self.database.execute_alone(
+            NOTE_AND_STORE, {"notes": dumps(notes), "entries": dumps(list(latest.values()))}
+        )
         return [None] * len(items)

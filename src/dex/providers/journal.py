@@ -289,8 +289,9 @@ class CallJournal:
     ) -> asyncio.Future[None] | None:
         """Notes the answer on the row, at once. A paid answer is kept with it: the returned note is done
         once that is committed, and the caller must wait for it (:meth:`kept`) before its step uses the
-        answer, so a crash can lose only answers that had not reached dex. The adapter maps the answer,
-        and its cache entry is written, meanwhile. A free answer is noted without waiting."""
+        answer, so a crash can lose only answers that had not reached dex. The adapter maps the answer
+        meanwhile, and its cache entry joins the note (``dex.providers.answers``). A free answer is noted
+        without waiting."""
         if cost <= 0:
             self._answers.post_note(
                 {"call_id": call_id, "http_status": http_status, "cost_credits": cost, "response": None}
