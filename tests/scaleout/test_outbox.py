@@ -66,11 +66,7 @@ async def test_outbox_rows_follow_the_steps_that_wait(
     submission = await submit_people(api, 3, "outbox.io")
     rows = await outbox(database)
     assert len(rows) == 3 and not any(published for _, published in rows)
-    async with outbox_database.transaction() as session:
-        claimed = await claim_ids(
-            session, PlanCache(), worker="test", lease_seconds=30, step_ids=[rows[0][0]]
-        )
-    assert [step.step_id for step in claimed] == [rows[0][0]]
+    await claim(outbox_database, [rows[0][0]])
     assert len(await outbox(database)) == 2  # claimed: no longer waiting
     canceled = await api.post("/api/v1/batch/cancel", {"submission_id": submission})
     assert canceled.status_code == 200, canceled.text
@@ -103,14 +99,25 @@ async def test_the_publisher_keeps_at_most_a_window_in_flight(
     api: PipelineHarness, outbox_database: Database, database: Database, idle_broker_url: str
 ) -> None:
     await submit_people(api, 12, "window.io")
-    publisher = OutboxPublisher(outbox_database, idle_broker_url, PublisherConfig(window=5, batch=100))
+    publisher = OutboxPublisher(outbox_database, idle_broker_url, PublisherConfig(window=8, batch=100))
     try:
-        assert await publisher.publish() == 5
+        assert await publisher.publish() == 8
         assert await publisher.publish() == 0  # nothing was claimed: the window is full
-        assert queued_messages(idle_broker_url) == 5
-        assert sum(published for _, published in await outbox(database)) == 5
+        assert queued_messages(idle_broker_url) == 8
+        assert sum(published for _, published in await outbox(database)) == 8
+
+        published = [step_id for step_id, sent in await outbox(database) if sent]
+        await claim(outbox_database, published[:1])
+        assert await publisher.publish() == 0  # the window is topped up a quarter at a time
+        await claim(outbox_database, published[1:2])
+        assert await publisher.publish() == 2
     finally:
         await publisher.close()
+
+
+async def claim(database: Database, step_ids: list[uuid.UUID]) -> None:
+    async with database.transaction() as session:
+        await claim_ids(session, PlanCache(), worker="test", lease_seconds=30, step_ids=step_ids)
 
 
 async def test_the_sweeper_resends_lost_messages_and_adopts_orphans(

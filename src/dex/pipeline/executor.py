@@ -113,7 +113,8 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 RECORD_PATIENCE_SECONDS = 60.0
 
 
-def _retryable(exc: BaseException) -> bool:
+def retryable(exc: BaseException) -> bool:
+    """Whether a failed transaction may succeed if tried again at once."""
     sqlstates = {getattr(cause, "sqlstate", None) for cause in error_causes(exc)}
     return bool(sqlstates & RETRYABLE_SQLSTATES) or isinstance(exc, OperationalError)
 
@@ -163,7 +164,7 @@ async def record_outcomes(
         except (DBAPIError, OSError) as exc:
             failures += 1
             patient = connection_lost(exc) and time.monotonic() < deadline
-            if not patient and (failures >= 5 or not _retryable(exc)):
+            if not patient and (failures >= 5 or not retryable(exc)):
                 log.exception("could not record %d finished steps", len(batch))
                 return False
             log.warning("recording %d finished steps failed (%s); retrying", len(batch), exc)

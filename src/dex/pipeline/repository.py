@@ -283,19 +283,20 @@ async def insert_runs(session: AsyncSession, rows: Sequence[NewRunRow]) -> set[u
 # anyway: FOR UPDATE would also block the foreign-key checks (KEY SHARE) of another writer inserting child
 # runs or operation runs that point at those rows, and two writers then deadlock (seen with two scale-out
 # workers: one at its counters, the other at its operation runs).
+#
+# Several submissions are locked in id order by a statement of their own before the update, so writers
+# never lock them in opposite orders. Not in a subquery of the update itself: its scan of ``submissions``
+# keeps the snapshot taken before the subquery waited for the lock, finds the version the previous writer
+# replaced, and re-locks the row it already holds — behind the next writer, which waits for it (a
+# deadlock of three writers on one hot submission, seen with two scale-out workers).
 BUMP_COUNTERS = text(
     """
     UPDATE submissions s
     SET runs_total = s.runs_total + v.total, runs_running = s.runs_running + v.running,
         runs_succeeded = s.runs_succeeded + v.succeeded, runs_failed = s.runs_failed + v.failed,
         runs_canceled = s.runs_canceled + v.canceled
-    FROM (
-        SELECT x.* FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-            AS x(id uuid, total int, running int, succeeded int, failed int, canceled int)
-        JOIN submissions locked ON locked.id = x.id
-        ORDER BY x.id
-        FOR NO KEY UPDATE OF locked
-    ) v
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+        AS v(id uuid, total int, running int, succeeded int, failed int, canceled int)
     WHERE s.id = v.id
     RETURNING s.id, s.status, s.canceled_at, s.runs_total, s.runs_running, s.runs_succeeded, s.runs_failed,
               s.runs_canceled, s.org_id, s.company_id, s.blueprint_id
@@ -315,6 +316,8 @@ async def bump_counters(
     ]
     if not rows:
         return []
+    if len(rows) > 1:
+        await session.execute(states.LOCK_SUBMISSIONS, {"ids": [row["id"] for row in rows]})
     result = await session.execute(BUMP_COUNTERS, {"rows": dumps(rows)})
     changes = []
     for row in result.mappings():

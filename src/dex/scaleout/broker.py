@@ -1,13 +1,15 @@
 """The broker behind a URL — RabbitMQ (``amqp://``) or Redis (``redis://``) — and the one message kind.
 
-A message names one step and nothing else: the worker claims the step from PostgreSQL, and a message for a
-step that is no longer ready does nothing, so the publisher may send at least once and duplicates are
-harmless.
+A message names a few steps and nothing else: the worker claims them from PostgreSQL, and a message for a
+step that is no longer ready does nothing for it, so the publisher may send at least once and duplicates
+are harmless. Several steps share a message because a message is what costs: the broker's enqueue and
+acknowledgement, the worker's decoding and hand-over to its event loop.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
 from urllib.parse import urlsplit
 
 import dramatiq
@@ -18,7 +20,12 @@ from dramatiq.brokers.redis import RedisBroker
 from dex.errors import ConfigurationError
 
 STEP_QUEUE = "dex-steps"
-STEP_ACTOR = "dex_run_step"
+STEP_ACTOR = "dex_run_steps"
+# Steps named by one message at most. A worker takes its --concurrency in messages of this size, so it
+# runs about concurrency / STEPS_PER_MESSAGE threads.
+STEPS_PER_MESSAGE = 25
+# Steps sent together go in this many messages at least, so a small burst still reaches many workers.
+MESSAGES_PER_SEND = 16
 
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -53,7 +60,12 @@ def connect_broker(url: str) -> dramatiq.Broker:
     raise ConfigurationError("the broker URL must start with amqp:// (RabbitMQ) or redis:// (Redis)")
 
 
-def step_message(step_id: uuid.UUID) -> dramatiq.Message:
-    return dramatiq.Message(
-        queue_name=STEP_QUEUE, actor_name=STEP_ACTOR, args=(str(step_id),), kwargs={}, options={}
-    )
+def step_messages(step_ids: Sequence[uuid.UUID]) -> Iterator[dramatiq.Message]:
+    """The messages naming ``step_ids``, in their order: :data:`MESSAGES_PER_SEND` at least (while there are
+    steps for them), :data:`STEPS_PER_MESSAGE` steps at most in each."""
+    size = max(1, min(STEPS_PER_MESSAGE, len(step_ids) // MESSAGES_PER_SEND))
+    for start in range(0, len(step_ids), size):
+        chunk = [str(step_id) for step_id in step_ids[start : start + size]]
+        yield dramatiq.Message(
+            queue_name=STEP_QUEUE, actor_name=STEP_ACTOR, args=(chunk,), kwargs={}, options={}
+        )

@@ -1,24 +1,31 @@
 """``dex worker``: the step actor of the scale-out executor.
 
-A Dramatiq worker process. Its actor receives a step id, claims that step if it is still ready, runs the
-embedded executor's step function and records the outcome — the same claim (lease, attempt, runs moved
-to running), runner and state changes (``pipeline.progress``) as ``dex.pipeline.executor``; only what
-wakes a worker differs: a broker message instead of a poll. The actor returns once the outcome is
-committed, so a message is acknowledged only for a recorded step; a crash before that leaves the step
-running with a lease that expires, and the sweeper sends it again.
+A Dramatiq worker process. Its actor receives a few step ids, claims those still ready as the process has
+room for them, and starts running them with the embedded executor's step function, recording each outcome
+with the same claim (lease, attempt, runs moved to running), runner and state changes
+(``pipeline.progress``) as ``dex.pipeline.executor``; only what wakes a worker differs: a broker message
+instead of a poll.
 
-Within a process, concurrent actors share round trips: claims and outcomes go to PostgreSQL in batches.
-The actors run as coroutines on one event loop (Dramatiq's event-loop thread); ``concurrency`` worker
-threads wait on them, so that is how many steps a process runs at once.
+The actor returns once its steps are claimed (or found taken), and the steps run on the event loop; a
+message costs a thread only while it waits for room. Acknowledging at the claim loses nothing: the claim
+took the step's outbox row, so the same message delivered again would claim nothing; a worker that dies
+leaves its steps running with its heartbeat silent, and whoever notices puts them back and sends them
+again.
+
+Within a process, concurrent steps share round trips: claims and outcomes go to PostgreSQL in batches.
+The actors are coroutines on one event loop (Dramatiq's event-loop thread); ``concurrency`` slots bound
+the steps running at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import signal
 import threading
 import uuid
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 import dramatiq
@@ -35,6 +42,7 @@ from dex.pipeline.executor import (
     keep_leases,
     new_worker_id,
     record_outcomes,
+    retryable,
     run_claimed_step,
     runner_deps,
     stop_beating,
@@ -42,11 +50,13 @@ from dex.pipeline.executor import (
 from dex.pipeline.progress import PlanCache
 from dex.pipeline.runner import ClaimedStep, RunnerDeps, StepOutcome
 from dex.runtime import open_provider_runtime
-from dex.scaleout.broker import STEP_ACTOR, STEP_QUEUE, connect_broker
+from dex.scaleout.broker import STEP_ACTOR, STEP_QUEUE, STEPS_PER_MESSAGE, connect_broker
 from dex.scaleout.limits import RedisProviderLimiter
 from dex.scaleout.outbox import enable_outbox
 
 log = logging.getLogger(__name__)
+
+CLAIM_ATTEMPTS = 5
 
 
 class StepWorker:
@@ -67,7 +77,9 @@ class StepWorker:
         self._writes: Batcher[StepOutcome, None] = Batcher(
             self._record, "outcomes", max_batch=config.write_batch
         )
-        self._running: set[uuid.UUID] = set()
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._running: set[uuid.UUID] = set()  # claimed here, until the outcome is recorded
+        self._step_tasks: set[asyncio.Task[None]] = set()
         self._stack = AsyncExitStack()
         self._leases: asyncio.Task[None] | None = None
         self.database: Database
@@ -101,41 +113,69 @@ class StepWorker:
         log.info("worker %s started", self.worker)
 
     async def stop(self) -> None:
+        """Once running steps are recorded: stop beating, close the database and the providers."""
+        if self._step_tasks:  # each step task ends once its outcome is recorded
+            await asyncio.gather(*self._step_tasks, return_exceptions=True)
         if self._leases is not None:
             self._leases.cancel()
             await asyncio.gather(self._leases, return_exceptions=True)
             await stop_beating(self.database, self.worker)
         await self._stack.aclose()
 
-    async def handle(self, step_id: uuid.UUID) -> None:
-        """Run the step ``step_id`` if it is still ready; return once its outcome is recorded."""
+    async def take(self, step_ids: Sequence[uuid.UUID]) -> None:
+        """Claim the steps of ``step_ids`` that are still ready, each as a slot frees up, and start running
+        them; return once each is running here or found taken."""
+        await asyncio.gather(*(self._take(step_id) for step_id in step_ids))
+
+    async def _take(self, step_id: uuid.UUID) -> None:
+        await self._slots.acquire()
+        claimed: ClaimedStep | None = None
         try:
             claimed = await self._claims.submit(step_id)
         except (DBAPIError, OSError) as exc:
             # The step stays published and unclaimed: the sweeper sends it again.
             log.warning("could not claim step %s: %s", step_id, exc)
-            return
+        finally:
+            if claimed is None:  # nothing runs: the slot is free again
+                self._slots.release()
         if claimed is None:
             return
         self._running.add(step_id)
+        task = asyncio.create_task(self._run(claimed))
+        self._step_tasks.add(task)
+        task.add_done_callback(self._step_tasks.discard)
+
+    async def _run(self, claimed: ClaimedStep) -> None:
         try:
-            outcome = await run_claimed_step(claimed, self.plans, self.deps)
+            try:
+                outcome = await run_claimed_step(claimed, self.plans, self.deps)
+            finally:
+                self._slots.release()  # the slot runs another step while this outcome is recorded
             await self._writes.submit(outcome)
         except Exception:
             # Nothing is recorded: the lease expires, the step is re-queued and published again.
-            log.exception("step %s crashed before completing", step_id)
+            log.exception("step %s crashed before completing", claimed.step_id)
         finally:
-            self._running.discard(step_id)
+            self._running.discard(claimed.step_id)
 
     async def _claim(self, step_ids: list[uuid.UUID]) -> list[ClaimedStep | None]:
-        async with self.database.transaction() as session:
-            claimed = await claim_ids(
-                session,
-                self.plans,
-                worker=self.worker,
-                lease_seconds=self.config.lease_seconds,
-                step_ids=step_ids,
-            )
+        for failures in itertools.count(1):
+            try:
+                async with self.database.transaction() as session:
+                    claimed = await claim_ids(
+                        session,
+                        self.plans,
+                        worker=self.worker,
+                        lease_seconds=self.config.lease_seconds,
+                        step_ids=step_ids,
+                    )
+                break
+            except DBAPIError as exc:
+                # Tried again at once: these steps' messages are spent, and a step left unclaimed now
+                # waits for the sweeper.
+                if failures >= CLAIM_ATTEMPTS or not retryable(exc):
+                    raise
+                log.warning("claiming %d steps failed (%s); retrying", len(step_ids), exc)
         by_id = {step.step_id: step for step in claimed}
         # Two messages for one step in a batch: the first gets the claim, the duplicate nothing.
         return [by_id.pop(step_id, None) for step_id in step_ids]
@@ -152,8 +192,8 @@ class StepWorker:
 
 
 def declare_step_actor(broker: dramatiq.Broker, step_worker: StepWorker, step_timeout_seconds: float) -> None:
-    async def run_step_message(step_id: str) -> None:
-        await step_worker.handle(uuid.UUID(step_id))
+    async def run_steps_message(step_ids: list[str]) -> None:
+        await step_worker.take([uuid.UUID(step_id) for step_id in step_ids])
 
     dramatiq.actor(
         broker=broker,
@@ -161,9 +201,10 @@ def declare_step_actor(broker: dramatiq.Broker, step_worker: StepWorker, step_ti
         queue_name=STEP_QUEUE,
         # Recovery is the database's (leases, the sweeper), never a blind re-run of the message.
         max_retries=0,
-        # Past the step's own timeout, with time to record it.
+        # The actor waits for room, then for a claim: both far shorter than a step, which may take its
+        # whole timeout and so free the room late.
         time_limit=int((step_timeout_seconds + 60) * 1000),
-    )(run_step_message)
+    )(run_steps_message)
 
 
 def run_worker(
@@ -189,7 +230,8 @@ def run_worker(
     set_event_loop_thread(loop_thread)
     try:
         loop_thread.run_coroutine(step_worker.start())
-        worker = dramatiq.Worker(broker, worker_threads=config.concurrency)
+        # A thread per message waiting for room; the steps themselves run on the loop.
+        worker = dramatiq.Worker(broker, worker_threads=-(-config.concurrency // STEPS_PER_MESSAGE))
         worker.start()
         while not stop.wait(0.5):
             pass
