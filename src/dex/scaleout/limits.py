@@ -10,14 +10,18 @@ clock, so workers' clocks do not matter), moves it one spacing on, and tells the
 Requests leave one spacing apart instead of a window's worth at once, so a loaded machine does not send
 a burst whose tail lands in the provider's next second, and no worker spends round trips asking again.
 
-Every acquisition is one Lua script — one round trip, atomic in Redis — sent from the worker's own event
-loop with Redis's asyncio client: no thread hops and no optimistic-locking retries on the hot path of each
-provider request (the thread-pooled WATCH/MULTI limiters this replaced cost a worker more CPU than its
-steps). Waiting for a concurrency slot is polling with jitter, and a slot this worker gives back wakes one
-of its own waiters at once (with no latency at the provider, a slot is free again within a millisecond: a
-20 ms poll alone would leave it idle most of the time). A worker killed while holding concurrency slots
-leaks them until the provider's counter idles for its TTL (the counter is one number, not a set of
-holders); a send time reserved by a killed or cancelled request is simply not used.
+Every acquisition is a Lua script — atomic in Redis — sent from the worker's own event loop with Redis's
+asyncio client: no thread hops and no optimistic-locking retries on the hot path of each provider request
+(the thread-pooled WATCH/MULTI limiters this replaced cost a worker more CPU than its steps). Slot takes
+and give-backs are group-committed like the database's writes (``dex.db.batching``): the requests of a
+moment take their slots of a provider in one script call and give them back in another, so a worker's
+round trips to Redis follow Redis's speed rather than its number of requests (one script call per request
+and per give-back was a sixth of a worker's CPU). Waiting for a concurrency slot is polling with jitter,
+and a slot this worker gives back wakes one of its own waiters at once (with no latency at the provider,
+a slot is free again within a millisecond: a 20 ms poll alone would leave it idle most of the time). A
+worker killed while holding concurrency slots leaks them until the provider's counter idles for its TTL
+(the counter is one number, not a set of holders); a send time reserved by a killed or cancelled request
+is simply not used.
 """
 
 from __future__ import annotations
@@ -27,13 +31,15 @@ import contextlib
 import logging
 import math
 import random
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import NamedTuple
 
 import redis
 import redis.asyncio
 
+from dex.db.batching import Batcher
 from dex.providers.http import ProviderLimits
 from dex.scaleout.broker import REDIS_CONNECTION_WAIT_SECONDS, REDIS_CONNECTIONS
 
@@ -48,19 +54,21 @@ REDIS_RETRY_SECONDS = 1.0
 # A concurrency slot frees up when a request ends (tens of ms).
 SLOT_POLL_SECONDS = 0.02
 
-# KEYS[1] the provider's slot counter; ARGV: the limit, the counter's TTL (ms). 1 if a slot was taken.
-TAKE_SLOT = """
-local held = redis.call('INCR', KEYS[1])
-if held > tonumber(ARGV[1]) then
-  redis.call('DECR', KEYS[1])
-  return 0
+# KEYS[1] the provider's slot counter; ARGV: the limit, the counter's TTL (ms), the slots wanted. Returns
+# how many were taken (as many as are free, up to those wanted).
+TAKE_SLOTS = """
+local held = tonumber(redis.call('GET', KEYS[1]) or '0')
+local taken = math.max(0, math.min(tonumber(ARGV[3]), tonumber(ARGV[1]) - held))
+if taken > 0 then
+  redis.call('INCRBY', KEYS[1], taken)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+return taken
 """
-# A slot whose counter lapsed (its TTL) is not given back below zero.
-GIVE_BACK_SLOT = """
-if redis.call('DECR', KEYS[1]) < 0 then
+# KEYS[1] the counter; ARGV[1] the slots given back. Slots whose counter lapsed (its TTL) are not given
+# back below zero.
+GIVE_BACK_SLOTS = """
+if redis.call('DECRBY', KEYS[1], ARGV[1]) < 0 then
   redis.call('SET', KEYS[1], 0, 'KEEPTTL')
 end
 return 1
@@ -76,6 +84,12 @@ local free_from = at + spacing
 redis.call('SET', KEYS[1], string.format('%d', free_from), 'PX', math.ceil((free_from - now) / 1000) + 1000)
 return at - now
 """
+
+
+class SlotRequest(NamedTuple):
+    counter: str
+    limit: int
+    ttl_ms: int
 
 
 def send_spacing_seconds(rate_per_second: float) -> float:
@@ -97,8 +111,10 @@ class RedisProviderLimiter:
             )
         )
         self.namespace = namespace
-        self._take_slot = self.client.register_script(TAKE_SLOT)
-        self._give_back_slot = self.client.register_script(GIVE_BACK_SLOT)
+        self._take_slots = self.client.register_script(TAKE_SLOTS)
+        self._give_back_slots = self.client.register_script(GIVE_BACK_SLOTS)
+        self._takes: Batcher[SlotRequest, bool] = Batcher(self._take_batch, "provider-slot-takes")
+        self._give_backs: Batcher[str, None] = Batcher(self._give_back_batch, "provider-slot-returns")
         self._reserve_send_time = self.client.register_script(RESERVE_SEND_TIME)
         # Slots given back after a cancellation, referenced until done (the loop keeps only weak ones).
         self._late_returns: set[asyncio.Task[None]] = set()
@@ -147,7 +163,7 @@ class RedisProviderLimiter:
         """Until a slot is taken; woken early by this worker's own give-backs."""
         while True:
             # Only the script call is shielded: a cancelled wait leaves no retrying task behind.
-            trying = asyncio.ensure_future(self._take_slot(keys=[counter], args=[limit, ttl_ms]))
+            trying = self._takes.start(SlotRequest(counter, limit, ttl_ms))
             try:
                 taken = await asyncio.shield(trying)
             except asyncio.CancelledError:
@@ -173,7 +189,30 @@ class RedisProviderLimiter:
             with contextlib.suppress(ValueError):
                 waiting.remove(woken)
 
-    def _give_back_if_taken(self, done: asyncio.Future[int], counter: str) -> None:
+    async def _take_batch(self, requests: list[SlotRequest]) -> list[bool]:
+        """One script call per provider for the slots its requests of this moment want: the first as many
+        as were free get one."""
+        wanted = Counter(requests)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for request, count in wanted.items():
+                await self._take_slots(
+                    keys=[request.counter], args=[request.limit, request.ttl_ms, count], client=pipe
+                )
+            taken = dict(zip(wanted, await pipe.execute(), strict=True))
+        granted = []
+        for request in requests:
+            granted.append(taken[request] > 0)
+            taken[request] -= 1
+        return granted
+
+    async def _give_back_batch(self, counters: list[str]) -> list[None]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for counter, count in Counter(counters).items():
+                await self._give_back_slots(keys=[counter], args=[count], client=pipe)
+            await pipe.execute()
+        return [None] * len(counters)
+
+    def _give_back_if_taken(self, done: asyncio.Future[bool], counter: str) -> None:
         if not done.cancelled() and done.exception() is None and done.result():
             returning = asyncio.ensure_future(self._give_back(counter))
             self._late_returns.add(returning)
@@ -181,7 +220,7 @@ class RedisProviderLimiter:
 
     async def _give_back(self, counter: str) -> None:
         try:
-            await self._give_back_slot(keys=[counter])
+            await self._give_backs.submit(counter)
             waiting = self._waiting.get(counter)
             while waiting:
                 woken = waiting.popleft()
