@@ -1,6 +1,7 @@
 """Shared fixtures: one PostgreSQL server per test session (the embedded one, or DATABASE_URL's), one
 database per xdist worker cloned from a migrated template, and every table emptied before each test."""
 
+# ruff: noqa: E402 — the terminal size leaves the environment before dex is imported (below)
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +22,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+# A terminal size in the environment (xdist's workers inherit COLUMNS=80) would fix the width of the
+# consoles dex's commands create at import; the commands tests/dex_command.py runs each bring their own.
+# Taken out before anything imports dex (hence the imports below it): conftests of the directories named on
+# the command line (``pytest tests/scaleout``) are imported before any configure hook runs.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 from dex.api.app import create_app, runner_deps
 from dex.config import Settings
@@ -55,10 +63,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp is None:
         checkout = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:12]
         config.option.basetemp = str(Path(tempfile.gettempdir()) / f"dex-tests-{checkout}")
-    # A terminal size in the environment (xdist's workers inherit COLUMNS=80) would fix the width of the
-    # consoles dex's commands create at import; the commands tests/dex_command.py runs each bring their own.
-    for name in ("COLUMNS", "LINES"):
-        os.environ.pop(name, None)
 
 
 # The files of tests that take tens of seconds each, which the xdist workers start with: the workers then

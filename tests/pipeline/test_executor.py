@@ -17,6 +17,7 @@ from dex.pipeline.claims import claim
 from dex.pipeline.executor import Executor, record_outcomes, requeue_abandoned, run_claimed_step
 from dex.providers.journal import CallJournal, CallOrigin, Requester
 from tests.conftest import PipelineHarness, SandboxHandle
+from tests.pipeline.test_batch_e2e import DEMO_STEPS
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
 
@@ -229,3 +230,33 @@ async def test_skip_if_fresh_reuses_a_recently_enriched_entity(
     ][0]
     assert step["status"] == "skipped" and step["output_payload"]["skip_reason"] == "entity_state_fresh"
     assert step["output_payload"]["metadata"]["max_age_hours"] == 24
+
+
+async def test_the_steps_a_recording_makes_ready_start_in_its_slots_without_a_claim(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """A claimed step starts in a later transaction than the one that created it; a step the writer
+    inserted claimed (``Continuation``) starts in the very transaction that recorded its predecessor."""
+    blueprint = await pipeline.blueprint("continued", DEMO_STEPS)
+    submission = await pipeline.submit(blueprint, [{"domain": "acme.io"}])
+    await pipeline.run_until_idle()
+    assert (await pipeline.status(submission))["submission"]["status"] == "completed"
+    async with database.transaction() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT step_position, started_at = created_at AS continued, claimed_by, attempt "
+                    "FROM step_results WHERE submission_id = :s AND status = 'succeeded'"
+                ),
+                {"s": submission},
+            )
+        ).all()
+    by_position: dict[int, list[bool]] = {}
+    for row in rows:
+        assert row.claimed_by == pipeline.executor.worker and row.attempt == 1
+        by_position.setdefault(row.step_position, []).append(row.continued)
+    assert by_position[1] == [False]  # the batch's first step: claimed from the queue
+    assert by_position[2] == [True]  # in the slot of the step before it
+    # The search's one slot went to one of the three people it found; the other two were claimed.
+    assert sorted(by_position[3]) == [False, False, True]
+    assert by_position[4] == [True, True, True]

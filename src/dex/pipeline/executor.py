@@ -7,11 +7,13 @@ Four cooperating tasks:
   step, an equal quota per org so one huge batch cannot starve a small one) whenever there is free
   capacity, woken by ``LISTEN/NOTIFY`` or by the writer, polling only as a fallback;
 - **step tasks** run the shared step function (``pipeline.runner.run_step``) under the global concurrency
-  cap (the provider client adds per-provider caps and rate limits); a step whose outcome waits to be
-  recorded no longer counts against the cap, so its slot runs another step meanwhile (up to as many again
-  wait to be recorded: a database that falls behind slows claiming rather than piling up outcomes);
+  cap (the provider client adds per-provider caps and rate limits); a step holds its slot until its
+  outcome is recorded, and hands it to its run's next step;
 - the **writer** applies finished steps in batches — one transaction records a whole batch with every
-  consequence (``pipeline.progress``) — and wakes the claimer when it made new steps ready;
+  consequence (``pipeline.progress``) — and wakes the claimer when it made new steps ready. The steps a
+  batch makes ready (its runs' next steps, the first steps of the runs they fan out to) are inserted
+  already claimed in the slots of the batch's steps, org by org (``Continuation``), and start at once: no
+  claim, no wait; only what finds no slot waits in the queue for the claimer;
 - the **lease keeper** beats this process's heartbeat (``pipeline.heartbeats``), renews its leases, and
   re-queues steps whose worker died (its heartbeat stopped, a dead process of this host, or an expired
   lease), so a killed process loses nothing and no run stays running forever.
@@ -41,7 +43,7 @@ from dex.observability import STEPS_FINISHED, log_context
 from dex.operations.repository import journal_owners, settle_orphaned_calls
 from dex.pipeline import claims, heartbeats
 from dex.pipeline import repository as repo
-from dex.pipeline.progress import PlanCache, apply_outcomes
+from dex.pipeline.progress import Continuation, PlanCache, apply_outcomes
 from dex.pipeline.runner import OUTCOME_STATUS, ClaimedStep, RunnerDeps, StepOutcome, run_step
 from dex.providers.runtime import ProviderRuntime
 
@@ -139,6 +141,11 @@ async def run_claimed_step(claimed: ClaimedStep, plans: PlanCache, deps: RunnerD
         return await run_step(claimed, step, deps)
 
 
+def continuation_for(worker: str, config: ExecutorConfig, batch: list[StepOutcome]) -> Continuation:
+    """The slots of ``batch``'s steps, org by org, for the steps its recording makes ready."""
+    return Continuation(worker, config.lease_seconds, Counter(outcome.claimed.org_id for outcome in batch))
+
+
 async def record_outcomes(
     database: Database,
     batch: list[StepOutcome],
@@ -146,27 +153,34 @@ async def record_outcomes(
     worker: str,
     plans: PlanCache,
     retry_base_seconds: float,
-) -> bool:
+    continuation: Continuation | None = None,
+) -> list[ClaimedStep] | None:
     """Record a batch of finished steps in one transaction, retrying deadlocks, and lost connections until
-    the database is back (up to ``RECORD_PATIENCE_SECONDS``). False when it gave up: the steps' leases then
-    expire and they run again — results are never half-written."""
+    the database is back (up to ``RECORD_PATIENCE_SECONDS``). Returns the next steps the ``continuation``
+    took (claimed, to run now), or None when it gave up: the steps' leases then expire and they run
+    again — results are never half-written."""
     failures = 0
     deadline = time.monotonic() + RECORD_PATIENCE_SECONDS
     while True:
         try:
             async with database.transaction() as session:
                 progress = await apply_outcomes(
-                    session, batch, worker=worker, plans=plans, retry_base_seconds=retry_base_seconds
+                    session,
+                    batch,
+                    worker=worker,
+                    plans=plans,
+                    retry_base_seconds=retry_base_seconds,
+                    continuation=continuation,
                 )
             for outcome in progress.finished_steps:
                 STEPS_FINISHED.labels(outcome.step.operation_id or "none", OUTCOME_STATUS[outcome.kind]).inc()
-            return True
+            return progress.continued
         except (DBAPIError, OSError) as exc:
             failures += 1
             patient = connection_lost(exc) and time.monotonic() < deadline
             if not patient and (failures >= 5 or not retryable(exc)):
                 log.exception("could not record %d finished steps", len(batch))
-                return False
+                return None
             log.warning("recording %d finished steps failed (%s); retrying", len(batch), exc)
             await asyncio.sleep(min(2.0, 0.05 * 2**failures))
 
@@ -263,8 +277,8 @@ class Executor:
         self._writes: Batcher[StepOutcome, None] = Batcher(
             self._write, "outcomes", max_batch=self.config.write_batch
         )
-        self._inflight: dict[uuid.UUID, uuid.UUID] = {}  # step id → org id, until its outcome is recorded
-        self._executing = 0  # of those, the steps still running
+        # Step id → org id, from claim until the outcome is recorded: each holds one of the slots.
+        self._inflight: dict[uuid.UUID, uuid.UUID] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._step_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -286,7 +300,7 @@ class Executor:
         """Stop claiming, let running steps finish and be recorded, then stop."""
         self._stopping = True
         self._wake.set()
-        if self._step_tasks:  # each step task ends once its outcome is recorded
+        while self._step_tasks:  # each ends once its outcome is recorded; a recording may start more
             await asyncio.gather(*self._step_tasks, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
@@ -319,9 +333,7 @@ class Executor:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
-            free = min(
-                self.config.concurrency - self._executing, 2 * self.config.concurrency - len(self._inflight)
-            )
+            free = self.config.concurrency - len(self._inflight)
             claimed: list[ClaimedStep] = []
             if free > 0:
                 try:
@@ -343,16 +355,18 @@ class Executor:
                     await asyncio.sleep(self.config.poll_interval_seconds)
                     continue
             for step in claimed:
-                self._inflight[step.step_id] = step.org_id
-                self._executing += 1
-                task = asyncio.create_task(self._execute(step))
-                self._step_tasks.add(task)
-                task.add_done_callback(self._step_tasks.discard)
+                self._start(step)
             if claimed and len(claimed) == min(free, self.config.claim_batch):
                 continue  # there may be more ready work: claim again at once
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.config.poll_interval_seconds)
+
+    def _start(self, step: ClaimedStep) -> None:
+        self._inflight[step.step_id] = step.org_id
+        task = asyncio.create_task(self._execute(step))
+        self._step_tasks.add(task)
+        task.add_done_callback(self._step_tasks.discard)
 
     async def _execute(self, claimed: ClaimedStep) -> None:
         try:
@@ -361,10 +375,8 @@ class Executor:
             # The step's lease will expire and it will be claimed again; nothing is recorded as done.
             log.exception("step %s crashed before completing", claimed.step_id)
             self._inflight.pop(claimed.step_id, None)
+            self._wake.set()
             return
-        finally:
-            self._executing -= 1
-        self._wake.set()  # its slot is free while the outcome is recorded
         try:
             await self._writes.submit(outcome)
         finally:
@@ -374,20 +386,24 @@ class Executor:
     # --- writing --------------------------------------------------------------------------------------
 
     async def _write(self, batch: list[StepOutcome]) -> list[None]:
-        """Group commit of finished steps: the outcomes that arrived while the previous write ran."""
+        """Group commit of finished steps: the outcomes that arrived while the previous write ran. The
+        steps it makes ready take the batch's slots (``Continuation``) and start at once."""
         try:
-            recorded = await record_outcomes(
+            continued = await record_outcomes(
                 self.database,
                 batch,
                 worker=self.worker,
                 plans=self.plans,
                 retry_base_seconds=self.config.retry_base_seconds,
+                continuation=None if self._stopping else continuation_for(self.worker, self.config, batch),
             )
         except Exception:  # the writer keeps going; these steps' leases expire and they run again
             log.exception("recording %d finished steps failed unexpectedly", len(batch))
             return [None] * len(batch)
-        if recorded:
+        if continued is not None:
             self.steps_finished += len(batch)
+            for step in continued:
+                self._start(step)
         return [None] * len(batch)
 
     # --- leases ---------------------------------------------------------------------------------------

@@ -196,6 +196,10 @@ class NewStepRow(TypedDict):
     context_step_id: uuid.UUID | None
     context_run_id: uuid.UUID | None
     output_payload: dict[str, Any] | None
+    # A step inserted already claimed (``running``) by the executor that will run it: its worker, and its
+    # lease from the database's clock.
+    claimed_by: str | None
+    lease_seconds: float | None
 
 
 class NewRunRow(TypedDict):
@@ -233,9 +237,14 @@ def cumulative_context(step: str) -> str:
 
 
 # The insert writes exactly the keys the row types declare, so a misspelt key is a type error, not a NULL.
-# Where the insert reads a row's context when the row does not carry it (not columns of its own).
-_CONTEXT_SOURCES = ("context_step_id", "context_run_id")
-STEP_COLUMNS = tuple(c for c in NewStepRow.__annotations__ if c not in _CONTEXT_SOURCES)
+# What the insert reads but does not store: where a row's context is when the row does not carry it, and
+# the lease of a step inserted claimed.
+_READ_ONLY = {"context_step_id": "uuid", "context_run_id": "uuid", "lease_seconds": "float8"}
+STEP_COLUMNS = (
+    *(c for c in NewStepRow.__annotations__ if c not in _READ_ONLY),
+    "started_at",
+    "lease_expires_at",
+)
 RUN_COLUMNS = tuple(NewRunRow.__annotations__)
 INSERT_STEPS = text(
     insert_recordset(
@@ -250,8 +259,10 @@ INSERT_STEPS = text(
             "(SELECT run.entity_input FROM pipeline_runs run WHERE run.id = v.context_run_id))",
             # A row inserted with an outcome (a skipped step) changed nothing in its context.
             "output_payload": f"v.output_payload || jsonb_build_object('{CONTEXT_CHANGES}', '{{}}'::jsonb)",
+            "started_at": "CASE WHEN v.claimed_by IS NOT NULL THEN now() END",
+            "lease_expires_at": "now() + make_interval(secs => v.lease_seconds)",
         },
-        read=tuple(f"{source} uuid" for source in _CONTEXT_SOURCES),
+        read=tuple(f"{name} {kind}" for name, kind in _READ_ONLY.items()),
     )
 )
 # Fan-out children whose dedup key already exists in the submission are skipped.

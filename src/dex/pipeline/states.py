@@ -73,6 +73,10 @@ TERMINAL_STEP_STATUSES = frozenset({"succeeded", "failed", "skipped"})
 TERMINAL_SUBMISSION_STATUSES = frozenset({"completed", "failed", "canceled"})
 # Steps not yet started: what cancel and a caller's "skip the rest" take out of the queue.
 PENDING_STEP_STATUSES = ("queued", "retrying")
+# A step row is created waiting in the queue, skipped (its condition does not hold, or its run stopped),
+# or running: claimed as it is created by the executor that recorded its run's previous step and runs it
+# at once (``dex.pipeline.progress.Continuation``) — the claim it skips would have led from queued.
+CREATED_STEP_STATUSES = frozenset({"queued", "skipped", "running"})
 
 assert set(RUN_TRANSITIONS) == set(RUN_STATUSES)
 assert set(STEP_TRANSITIONS) == set(STEP_STATUSES)
@@ -82,6 +86,11 @@ assert set(SUBMISSION_TRANSITIONS) == set(SUBMISSION_STATUSES)
 def check(kind: str, current: str, target: str) -> None:
     if target not in TABLES[kind].get(current, frozenset()):
         raise IllegalTransition(f"{kind} cannot go from {current} to {target}")
+
+
+def check_created(kind: str, status: str) -> None:
+    if kind != "step" or status not in CREATED_STEP_STATUSES:
+        raise IllegalTransition(f"a {kind} cannot be created {status}")
 
 
 def sources(kind: str, target: str) -> tuple[str, ...]:

@@ -4,7 +4,9 @@ A Dramatiq worker process. Its actor receives a few step ids, claims those still
 room for them, and starts running them with the embedded executor's step function, recording each outcome
 with the same claim (lease, attempt, runs moved to running), runner and state changes
 (``pipeline.progress``) as ``dex.pipeline.executor``; only what wakes a worker differs: a broker message
-instead of a poll.
+instead of a poll. As in the embedded executor, the steps a worker's recording makes ready run on that
+worker at once, inserted claimed in the slots of the steps it recorded — only a batch's first steps, and
+steps that found no slot, travel through the outbox and the broker.
 
 The actor returns once its steps are claimed (or found taken), and the steps run on the event loop; a
 message costs a thread only while it waits for room. Acknowledging at the claim loses nothing: the claim
@@ -25,6 +27,7 @@ import logging
 import signal
 import threading
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
@@ -39,6 +42,7 @@ from dex.db.engine import Database
 from dex.pipeline.claims import claim_ids
 from dex.pipeline.executor import (
     ExecutorConfig,
+    continuation_for,
     keep_leases,
     new_worker_id,
     record_outcomes,
@@ -59,6 +63,40 @@ log = logging.getLogger(__name__)
 CLAIM_ATTEMPTS = 5
 
 
+class Slots:
+    """``size`` slots for running steps, each held from claim until the outcome is recorded, then handed
+    to a step the recording made ready (``Continuation``) or back: messages' steps wait for one in
+    arrival order."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    async def take(self) -> None:
+        if self.free and not self._waiting:
+            self.free -= 1
+            return
+        handed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(handed)
+        try:
+            await handed
+        except asyncio.CancelledError:
+            if handed.done() and not handed.cancelled():
+                self.give_back()  # handed over as the wait was cancelled
+            else:
+                self._waiting.remove(handed)
+            raise
+
+    def give_back(self, count: int = 1) -> None:
+        for _ in range(count):
+            while self._waiting and self._waiting[0].done():
+                self._waiting.popleft()
+            if self._waiting:
+                self._waiting.popleft().set_result(None)
+            else:
+                self.free += 1
+
+
 class StepWorker:
     """The async half of a worker process: database, providers, batched claims and writes, leases."""
 
@@ -77,7 +115,8 @@ class StepWorker:
         self._writes: Batcher[StepOutcome, None] = Batcher(
             self._record, "outcomes", max_batch=config.write_batch
         )
-        self._slots = asyncio.Semaphore(config.concurrency)
+        self._slots = Slots(config.concurrency)
+        self._stopping = False
         self._running: set[uuid.UUID] = set()  # claimed here, until the outcome is recorded
         self._step_tasks: set[asyncio.Task[None]] = set()
         self._stack = AsyncExitStack()
@@ -114,7 +153,8 @@ class StepWorker:
 
     async def stop(self) -> None:
         """Once running steps are recorded: stop beating, close the database and the providers."""
-        if self._step_tasks:  # each step task ends once its outcome is recorded
+        self._stopping = True
+        while self._step_tasks:  # each ends once its outcome is recorded; a recording may start more
             await asyncio.gather(*self._step_tasks, return_exceptions=True)
         if self._leases is not None:
             self._leases.cancel()
@@ -128,7 +168,7 @@ class StepWorker:
         await asyncio.gather(*(self._take(step_id) for step_id in step_ids))
 
     async def _take(self, step_id: uuid.UUID) -> None:
-        await self._slots.acquire()
+        await self._slots.take()
         claimed: ClaimedStep | None = None
         try:
             claimed = await self._claims.submit(step_id)
@@ -137,24 +177,28 @@ class StepWorker:
             log.warning("could not claim step %s: %s", step_id, exc)
         finally:
             if claimed is None:  # nothing runs: the slot is free again
-                self._slots.release()
-        if claimed is None:
-            return
-        self._running.add(step_id)
+                self._slots.give_back()
+        if claimed is not None:
+            self._start(claimed)
+
+    def _start(self, claimed: ClaimedStep) -> None:
+        """Run a step claimed here, in a slot already taken for it."""
+        self._running.add(claimed.step_id)
         task = asyncio.create_task(self._run(claimed))
         self._step_tasks.add(task)
         task.add_done_callback(self._step_tasks.discard)
 
     async def _run(self, claimed: ClaimedStep) -> None:
         try:
-            try:
-                outcome = await run_claimed_step(claimed, self.plans, self.deps)
-            finally:
-                self._slots.release()  # the slot runs another step while this outcome is recorded
-            await self._writes.submit(outcome)
+            outcome = await run_claimed_step(claimed, self.plans, self.deps)
         except Exception:
             # Nothing is recorded: the lease expires, the step is re-queued and published again.
             log.exception("step %s crashed before completing", claimed.step_id)
+            self._slots.give_back()
+            self._running.discard(claimed.step_id)
+            return
+        try:
+            await self._writes.submit(outcome)  # which hands the step's slot on (``_record``)
         finally:
             self._running.discard(claimed.step_id)
 
@@ -181,13 +225,27 @@ class StepWorker:
         return [by_id.pop(step_id, None) for step_id in step_ids]
 
     async def _record(self, outcomes: list[StepOutcome]) -> list[None]:
-        await record_outcomes(
-            self.database,
-            outcomes,
-            worker=self.worker,
-            plans=self.plans,
-            retry_base_seconds=self.config.retry_base_seconds,
-        )
+        """Record a batch; the slots of its steps go to the steps it makes ready (``Continuation``), and
+        what is left back to the messages' steps."""
+        continued: list[ClaimedStep] = []
+        try:
+            continued = (
+                await record_outcomes(
+                    self.database,
+                    outcomes,
+                    worker=self.worker,
+                    plans=self.plans,
+                    retry_base_seconds=self.config.retry_base_seconds,
+                    continuation=None
+                    if self._stopping
+                    else continuation_for(self.worker, self.config, outcomes),
+                )
+                or []
+            )
+        finally:
+            self._slots.give_back(len(outcomes) - len(continued))
+        for claimed in continued:
+            self._start(claimed)
         return [None] * len(outcomes)
 
 
