@@ -58,7 +58,7 @@ async def claim_ids(
     lease_seconds: float,
     step_ids: Sequence[uuid.UUID],
 ) -> list[ClaimedStep]:
-    """Claim the named steps that are still ready (scale-out workers: one message names one step), with
+    """Claim the named steps that are still ready (the steps of scale-out workers' messages), with
     the same lease, attempt and run transitions as :func:`claim`."""
     rows = await repo.claim_step_ids(session, step_ids=step_ids, worker=worker, lease_seconds=lease_seconds)
     return await _start_claimed(session, plans, rows)
