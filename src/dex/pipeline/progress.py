@@ -137,7 +137,12 @@ class Progress:
         stored = context_step_id is not None or context_run_id is not None
         for row in rows:
             step_id = uuid.uuid4()
-            continued = row.status == "queued" and self._continue_here(run, row, step_id)
+            claim = (
+                self.continuation
+                if row.status == "queued" and self._continue_here(run, row, step_id)
+                else None
+            )
+            continued = claim is not None
             status = "running" if continued else row.status
             states.check_created("step", status)
             if continued and context_run_id is not None:
@@ -160,10 +165,8 @@ class Progress:
                     "context_step_id": context_step_id,
                     "context_run_id": context_run_id,
                     "output_payload": row.output_payload,
-                    "claimed_by": self.continuation.worker if self.continuation and continued else None,
-                    "lease_seconds": self.continuation.lease_seconds
-                    if self.continuation and continued
-                    else None,
+                    "claimed_by": claim.worker if claim else None,
+                    "lease_seconds": claim.lease_seconds if claim else None,
                 }
             )
             if status == "queued":
