@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -21,6 +22,7 @@ from dex.bench.dbstats import BenchConnection
 from dex.bench.pgproxy import RoundTripProxy
 from dex.bench.processes import (
     Background,
+    BenchError,
     Sampler,
     Service,
     WatchedProcess,
@@ -28,6 +30,7 @@ from dex.bench.processes import (
     free_port,
     postgres_server,
     start_redis,
+    tail,
 )
 from dex.client import DexClient
 from dex.db.engine import libpq_url
@@ -190,6 +193,7 @@ async def open_stack(
 
         db = BenchConnection(upstream_url)
         stack.push_async_callback(db.close)
+        await wait_for_workers(db, workers)
         backend = await db.fetchrow("SELECT pg_backend_pid() AS pid")
         sampler = Sampler([dex.watch, sandbox.watch, *(worker.watch for worker in workers)])
         await stack.enter_async_context(sampler.running())
@@ -207,3 +211,24 @@ async def open_stack(
             workers=workers,
             broker=broker,
         )
+
+
+async def wait_for_workers(db: BenchConnection, workers: list[Background], timeout: float = 90.0) -> None:
+    """Until every worker beats its heartbeat (its database, providers and broker are up): a worker still
+    importing when the window opens would count its start-up as CPU spent on the batch."""
+    patterns = [f"%:{worker.popen.pid}:%" for worker in workers]
+    deadline = time.monotonic() + timeout
+    while patterns:
+        for worker in workers:
+            if worker.popen.poll() is not None:
+                raise BenchError(
+                    f"{worker.name} exited with {worker.popen.returncode}:\n{tail(worker.log_path)}"
+                )
+        row = await db.fetchrow(
+            "SELECT count(*) AS beating FROM executor_heartbeats WHERE worker LIKE ANY($1::text[])", patterns
+        )
+        if row is not None and row["beating"] >= len(patterns):
+            return
+        if time.monotonic() > deadline:
+            raise BenchError(f"the workers did not start within {timeout:.0f} s")
+        await asyncio.sleep(0.1)
