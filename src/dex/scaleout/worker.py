@@ -27,7 +27,6 @@ import logging
 import signal
 import threading
 import uuid
-from collections import deque
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
@@ -63,40 +62,6 @@ log = logging.getLogger(__name__)
 CLAIM_ATTEMPTS = 5
 
 
-class Slots:
-    """``size`` slots for running steps, each held from claim until the outcome is recorded, then handed
-    to a step the recording made ready (``Continuation``) or back: messages' steps wait for one in
-    arrival order."""
-
-    def __init__(self, size: int) -> None:
-        self.free = size
-        self._waiting: deque[asyncio.Future[None]] = deque()
-
-    async def take(self) -> None:
-        if self.free and not self._waiting:
-            self.free -= 1
-            return
-        handed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(handed)
-        try:
-            await handed
-        except asyncio.CancelledError:
-            if handed.done() and not handed.cancelled():
-                self.give_back()  # handed over as the wait was cancelled
-            else:
-                self._waiting.remove(handed)
-            raise
-
-    def give_back(self, count: int = 1) -> None:
-        for _ in range(count):
-            while self._waiting and self._waiting[0].done():
-                self._waiting.popleft()
-            if self._waiting:
-                self._waiting.popleft().set_result(None)
-            else:
-                self.free += 1
-
-
 class StepWorker:
     """The async half of a worker process: database, providers, batched claims and writes, leases."""
 
@@ -115,7 +80,9 @@ class StepWorker:
         self._writes: Batcher[StepOutcome, None] = Batcher(
             self._record, "outcomes", max_batch=config.write_batch
         )
-        self._slots = Slots(config.concurrency)
+        # One per step from its claim until its outcome is recorded; the recording hands it on to a step it
+        # made ready (``Continuation``) or back to the messages' steps, which wait for one in arrival order.
+        self._slots = asyncio.Semaphore(config.concurrency)
         self._stopping = False
         self._running: set[uuid.UUID] = set()  # claimed here, until the outcome is recorded
         self._step_tasks: set[asyncio.Task[None]] = set()
@@ -168,7 +135,7 @@ class StepWorker:
         await asyncio.gather(*(self._take(step_id) for step_id in step_ids))
 
     async def _take(self, step_id: uuid.UUID) -> None:
-        await self._slots.take()
+        await self._slots.acquire()
         claimed: ClaimedStep | None = None
         try:
             claimed = await self._claims.submit(step_id)
@@ -177,7 +144,7 @@ class StepWorker:
             log.warning("could not claim step %s: %s", step_id, exc)
         finally:
             if claimed is None:  # nothing runs: the slot is free again
-                self._slots.give_back()
+                self._slots.release()
         if claimed is not None:
             self._start(claimed)
 
@@ -194,7 +161,7 @@ class StepWorker:
         except Exception:
             # Nothing is recorded: the lease expires, the step is re-queued and published again.
             log.exception("step %s crashed before completing", claimed.step_id)
-            self._slots.give_back()
+            self._slots.release()
             self._running.discard(claimed.step_id)
             return
         try:
@@ -243,7 +210,8 @@ class StepWorker:
                 or []
             )
         finally:
-            self._slots.give_back(len(outcomes) - len(continued))
+            for _ in range(len(outcomes) - len(continued)):
+                self._slots.release()
         for claimed in continued:
             self._start(claimed)
         return [None] * len(outcomes)
