@@ -173,12 +173,6 @@ class EntityTimelineEvent(Base):
             text("created_at DESC"),
         ),
         Index("ix_entity_timeline_org_id_pipeline_run_id", "org_id", "pipeline_run_id"),
-        Index(
-            "ix_entity_timeline_org_id_submission_id_created_at",
-            "org_id",
-            "submission_id",
-            text("created_at DESC"),
-        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
