@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,17 +174,28 @@ class Background:
                 self.popen.kill()
                 await asyncio.to_thread(self.popen.wait)
 
-    async def wait_for_port(self, port: int, timeout: float = 30.0) -> None:
+    async def wait_until(self, ready: Callable[[], Awaitable[bool]], failure: str, timeout: float) -> None:
+        """Poll ``ready`` until it holds; a clear error if the process exits first or ``timeout`` passes
+        (``failure``: what the process did not do)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
-                raise BenchError(f"{self.name} exited:\n{tail(self.log_path)}")
-            with contextlib.suppress(OSError):
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
+                raise BenchError(f"{self.name} exited with {self.popen.returncode}:\n{tail(self.log_path)}")
+            if await ready():
                 return
             await asyncio.sleep(0.1)
-        raise BenchError(f"{self.name} is not listening on {port}:\n{tail(self.log_path)}")
+        raise BenchError(f"{self.name} {failure} within {timeout:.0f} s:\n{tail(self.log_path)}")
+
+    async def wait_for_port(self, port: int, timeout: float = 30.0) -> None:
+        async def listening() -> bool:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                return False
+            writer.close()
+            return True
+
+        await self.wait_until(listening, f"was not listening on {port}", timeout)
 
 
 async def start_redis(port: int, log_path: Path) -> Background:
@@ -211,16 +222,14 @@ class Service(Background):
         self.url = f"http://127.0.0.1:{port}"
 
     async def wait_ready(self, http: aiohttp.ClientSession, path: str, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise BenchError(f"{self.name} exited with {self.popen.returncode}:\n{tail(self.log_path)}")
-            with contextlib.suppress(aiohttp.ClientError):
+        async def answers() -> bool:
+            try:
                 async with http.get(self.url + path) as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-        raise BenchError(f"{self.name} did not answer {path} within {timeout:.0f} s:\n{tail(self.log_path)}")
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await self.wait_until(answers, f"did not answer {path}", timeout)
 
 
 def postgres_server(backend_pid: int) -> WatchedProcess | None:

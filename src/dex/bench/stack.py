@@ -8,7 +8,6 @@ import os
 import secrets
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -22,7 +21,6 @@ from dex.bench.dbstats import BenchConnection
 from dex.bench.pgproxy import RoundTripProxy
 from dex.bench.processes import (
     Background,
-    BenchError,
     Sampler,
     Service,
     WatchedProcess,
@@ -30,7 +28,6 @@ from dex.bench.processes import (
     free_port,
     postgres_server,
     start_redis,
-    tail,
 )
 from dex.client import DexClient
 from dex.db.engine import libpq_url
@@ -216,19 +213,12 @@ async def open_stack(
 async def wait_for_workers(db: BenchConnection, workers: list[Background], timeout: float = 90.0) -> None:
     """Until every worker beats its heartbeat (its database, providers and broker are up): a worker still
     importing when the window opens would count its start-up as CPU spent on the batch."""
-    patterns = [f"%:{worker.popen.pid}:%" for worker in workers]
-    deadline = time.monotonic() + timeout
-    while patterns:
-        for worker in workers:
-            if worker.popen.poll() is not None:
-                raise BenchError(
-                    f"{worker.name} exited with {worker.popen.returncode}:\n{tail(worker.log_path)}"
-                )
-        row = await db.fetchrow(
-            "SELECT count(*) AS beating FROM executor_heartbeats WHERE worker LIKE ANY($1::text[])", patterns
-        )
-        if row is not None and row["beating"] >= len(patterns):
-            return
-        if time.monotonic() > deadline:
-            raise BenchError(f"the workers did not start within {timeout:.0f} s")
-        await asyncio.sleep(0.1)
+    for worker in workers:
+
+        async def beating(pattern: str = f"%:{worker.popen.pid}:%") -> bool:
+            row = await db.fetchrow(
+                "SELECT EXISTS (SELECT 1 FROM executor_heartbeats WHERE worker LIKE $1) AS beating", pattern
+            )
+            return row is not None and row["beating"]
+
+        await worker.wait_until(beating, "beat no heartbeat", timeout)

@@ -189,22 +189,7 @@ class Progress:
             return False
         self._room[run.org_id] -= 1
         self.continued.append(
-            ClaimedStep(
-                step_id=step_id,
-                run_id=run.run_id,
-                org_id=run.org_id,
-                company_id=run.company_id,
-                submission_id=run.submission_id,
-                blueprint_id=run.blueprint_id,
-                version_id=run.version_id,
-                version=run.version,
-                position=row.step.position,
-                attempt=1,
-                context=row.input_payload,
-                run_entity_type=run.entity_type,
-                depth=run.depth,
-                budgeted=budgeted,
-            )
+            ClaimedStep.created_claimed(run, step_id, row.step.position, row.input_payload, budgeted=budgeted)
         )
         return True
 
@@ -302,7 +287,7 @@ class Progress:
         claimed, step = outcome.claimed, outcome.step
         self.finished_steps.append(outcome)
         self._budgeted[claimed.submission_id] = claimed.budgeted
-        run = await self._run_ref(claimed)
+        run = claimed.run
         plan = await self.plans.get(self.session, claimed.version_id)
         result = outcome.result.to_dict() if outcome.result else None
         self.record_history(outcome)
@@ -430,19 +415,6 @@ class Progress:
             "depth": run.depth,
             "status": "queued",
         }
-
-    async def _run_ref(self, claimed: ClaimedStep) -> RunRef:
-        return RunRef(
-            claimed.run_id,
-            claimed.org_id,
-            claimed.company_id,
-            claimed.submission_id,
-            claimed.blueprint_id,
-            claimed.version_id,
-            claimed.version,
-            claimed.run_entity_type,
-            claimed.depth,
-        )
 
     # --- writing ------------------------------------------------------------------------------------
 

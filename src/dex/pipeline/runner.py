@@ -21,6 +21,7 @@ from dex.entities.repository import LINEAGE_KEY, EntityRepository, attributed
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.pipeline.plan import StepDef
+from dex.pipeline.runs import RunRef
 from dex.providers.base import Attempt
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext, requester_for
@@ -53,6 +54,42 @@ class ClaimedStep:
     depth: int
     # Whether the step's org or submission had a budget when it was claimed (dex.usage.budgets).
     budgeted: bool
+
+    @property
+    def run(self) -> RunRef:
+        return RunRef(
+            self.run_id,
+            self.org_id,
+            self.company_id,
+            self.submission_id,
+            self.blueprint_id,
+            self.version_id,
+            self.version,
+            self.run_entity_type,
+            self.depth,
+        )
+
+    @classmethod
+    def created_claimed(
+        cls, run: RunRef, step_id: uuid.UUID, position: int, context: dict[str, Any], *, budgeted: bool
+    ) -> ClaimedStep:
+        """A step of ``run`` claimed as it is created (its first attempt)."""
+        return cls(
+            step_id,
+            run.run_id,
+            run.org_id,
+            run.company_id,
+            run.submission_id,
+            run.blueprint_id,
+            run.version_id,
+            run.version,
+            position,
+            1,
+            context,
+            run.entity_type,
+            run.depth,
+            budgeted,
+        )
 
 
 # The step status each outcome kind leaves the step in.
