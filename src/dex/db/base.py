@@ -14,6 +14,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # is refused as invalid (422) instead of failing in the database.
 INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 
+# Tables whose rows carry documents of a few kilobytes (contexts, provider answers, entity fields) keep them
+# in the row, compressed, up to 4 KB: past PostgreSQL's default of 2 KB each such document went to the
+# table's TOAST table, one more row and index entry written for every chunk (migration 0013).
+INLINE_DOCUMENTS = {"postgresql_with": {"toast_tuple_target": 4080}}
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
+from dex.db.base import INLINE_DOCUMENTS, Base, check_in, created_at, updated_at, uuid_pk
 from dex.vocabulary import ENTITY_TYPES
 
 TIMELINE_STATUSES = ("found", "not_found", "failed", "skipped")
@@ -43,6 +43,7 @@ class CompanyEntity(Base):
         Index("ix_company_entities_org_id_linkedin_url", "org_id", "linkedin_url"),
         Index("ix_company_entities_org_id_company_id", "org_id", "company_id"),
         Index("ix_company_entities_org_id_updated_at", "org_id", text("updated_at DESC"), "entity_id"),
+        INLINE_DOCUMENTS,
     )
 
     org_id: Mapped[uuid.UUID] = mapped_column(
@@ -96,6 +97,7 @@ class PersonEntity(Base):
         ),
         Index("ix_person_entities_org_id_company_id", "org_id", "company_id"),
         Index("ix_person_entities_org_id_updated_at", "org_id", text("updated_at DESC"), "entity_id"),
+        INLINE_DOCUMENTS,
     )
 
     org_id: Mapped[uuid.UUID] = mapped_column(

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dex.db.base import Base, check_in, created_at, uuid_pk
+from dex.db.base import INLINE_DOCUMENTS, Base, check_in, created_at, uuid_pk
 from dex.vocabulary import ENTITY_TYPES
 
 OPERATION_STATUSES = ("found", "not_found", "failed", "verified", "skipped")
@@ -81,6 +81,7 @@ class OperationAttempt(Base):
         Index("ix_operation_attempts_run_id", "run_id"),
         Index("ix_operation_attempts_provider_created_at", "provider", text("created_at DESC")),
         Index("ix_operation_attempts_org_id_created_at", "org_id", text("created_at DESC")),
+        INLINE_DOCUMENTS,
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dex.db.base import Base, check_in, created_at, updated_at, uuid_pk
+from dex.db.base import INLINE_DOCUMENTS, Base, check_in, created_at, updated_at, uuid_pk
 from dex.vocabulary import ENTITY_TYPES, RUN_STATUSES, STEP_STATUSES, SUBMISSION_STATUSES
 
 
@@ -208,6 +208,7 @@ class StepResult(Base):
             "lease_expires_at",
             postgresql_where=text("status = 'running'"),
         ),
+        INLINE_DOCUMENTS,
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -131,22 +131,29 @@ class Progress:
         *,
         context_step_id: uuid.UUID | None = None,
         context_run_id: uuid.UUID | None = None,
+        room_taken: bool = False,
     ) -> None:
         """Rows to insert. Their context is the finished step ``context_step_id``'s cumulative context, or
-        the new run ``context_run_id``'s input, when one is given: the insert reads it there."""
+        the new run ``context_run_id``'s input, when one is given: the insert reads it there. A run's rows
+        end at the one step that must run, if any: the continuation takes it when there is room, or when
+        the room is already ``room_taken`` for it (a new run inserted running, :meth:`flush`)."""
         stored = context_step_id is not None or context_run_id is not None
         for row in rows:
             step_id = uuid.uuid4()
-            claim = (
-                self.continuation
-                if row.status == "queued" and self._continue_here(run, row, step_id)
-                else None
-            )
-            continued = claim is not None
+            continued = row.status == "queued" and (room_taken or self._take_room(run))
             status = "running" if continued else row.status
             states.check_created("step", status)
-            if continued and context_run_id is not None:
-                self.move(run.run_id, "running")  # a new run, started by its first step
+            claim = self.continuation if continued else None
+            if claim is not None:
+                self.continued.append(
+                    ClaimedStep.created_claimed(
+                        run,
+                        step_id,
+                        row.step.position,
+                        row.input_payload,
+                        budgeted=self._budgeted[run.submission_id],
+                    )
+                )
             self.step_rows.append(
                 {
                     "id": step_id,
@@ -182,15 +189,14 @@ class Progress:
                     condition=row.step.condition,
                 )
 
-    def _continue_here(self, run: RunRef, row: StepRow, step_id: uuid.UUID) -> bool:
-        """Whether the continuation takes this ready step (see :class:`Continuation`)."""
-        budgeted = self._budgeted.get(run.submission_id)
-        if budgeted is None or self._room[run.org_id] <= 0:
+    def _take_room(self, run: RunRef) -> bool:
+        """Whether the continuation takes a ready step of ``run`` (see :class:`Continuation`): one of its
+        org's slots, if any is left."""
+        if self.continuation is None or run.submission_id not in self._budgeted:
+            return False
+        if self._room[run.org_id] <= 0:
             return False
         self._room[run.org_id] -= 1
-        self.continued.append(
-            ClaimedStep.created_claimed(run, step_id, row.step.position, row.input_payload, budgeted=budgeted)
-        )
         return True
 
     def _step_event(
@@ -248,10 +254,10 @@ class Progress:
         steps: list[StepDef],
         context: dict[str, Any],
         last_operation_id: str | None,
-        **stored_context: uuid.UUID,
+        context_step_id: uuid.UUID,
     ) -> None:
         step_plan = advance(steps, context)
-        self.add_rows(run, step_plan.rows, **stored_context)
+        self.add_rows(run, step_plan.rows, context_step_id=context_step_id)
         if step_plan.complete:
             self.complete(run, context, last_operation_id)
 
@@ -419,14 +425,27 @@ class Progress:
     # --- writing ------------------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        created = await repo.insert_runs(self.session, [row for _, row in self.new_runs])
+        # A new run whose first step the continuation takes is inserted running, not moved there after.
+        starts = []
         for run, row in self.new_runs:
+            plan = await self.plans.get(self.session, run.version_id)
+            step_plan = advance(plan.from_position(row["start_from_position"]), row["entity_input"])
+            started = bool(step_plan.rows) and step_plan.rows[-1].status == "queued" and self._take_room(run)
+            row["status"] = "running" if started else "queued"
+            states.check_created("run", row["status"])
+            starts.append((run, row, step_plan, started))
+        created = await repo.insert_runs(self.session, [row for _, row in self.new_runs])
+        for run, row, step_plan, started in starts:
             if run.run_id not in created:
+                self._room[run.org_id] += started
                 continue
             self.counters[run.submission_id]["total"] += 1
-            plan = await self.plans.get(self.session, run.version_id)
-            steps = plan.from_position(row["start_from_position"])
-            self._continue(run, steps, row["entity_input"], None, context_run_id=run.run_id)
+            if started:
+                self.counters[run.submission_id]["running"] += 1
+                self.moved_runs.append(states.started_run(row))
+            self.add_rows(run, step_plan.rows, context_run_id=run.run_id, room_taken=started)
+            if step_plan.complete:
+                self.complete(run, row["entity_input"], None)
         await self._complete_runs()
         await repo.insert_steps(self.session, self.step_rows)
         await record_operation_runs(

@@ -240,12 +240,14 @@ def cumulative_context(step: str) -> str:
 # What the insert reads but does not store: where a row's context is when the row does not carry it, and
 # the lease of a step inserted claimed.
 _READ_ONLY = {"context_step_id": "uuid", "context_run_id": "uuid", "lease_seconds": "float8"}
+# A step or run inserted running started then.
+_STARTED_AT = "CASE WHEN v.status = 'running' THEN now() END"
 STEP_COLUMNS = (
     *(c for c in NewStepRow.__annotations__ if c not in _READ_ONLY),
     "started_at",
     "lease_expires_at",
 )
-RUN_COLUMNS = tuple(NewRunRow.__annotations__)
+RUN_COLUMNS = (*NewRunRow.__annotations__, "started_at")
 INSERT_STEPS = text(
     insert_recordset(
         StepResult.__table__,
@@ -259,7 +261,7 @@ INSERT_STEPS = text(
             "(SELECT run.entity_input FROM pipeline_runs run WHERE run.id = v.context_run_id))",
             # A row inserted with an outcome (a skipped step) changed nothing in its context.
             "output_payload": f"v.output_payload || jsonb_build_object('{CONTEXT_CHANGES}', '{{}}'::jsonb)",
-            "started_at": "CASE WHEN v.claimed_by IS NOT NULL THEN now() END",
+            "started_at": _STARTED_AT,
             "lease_expires_at": "now() + make_interval(secs => v.lease_seconds)",
         },
         read=tuple(f"{name} {kind}" for name, kind in _READ_ONLY.items()),
@@ -267,7 +269,7 @@ INSERT_STEPS = text(
 )
 # Fan-out children whose dedup key already exists in the submission are skipped.
 INSERT_RUNS = text(
-    f"{insert_recordset(PipelineRun.__table__, RUN_COLUMNS)} "
+    f"{insert_recordset(PipelineRun.__table__, RUN_COLUMNS, values={'started_at': _STARTED_AT})} "
     "ON CONFLICT (submission_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id"
 )
 

@@ -14,7 +14,7 @@ transaction as the runs — except whether a running submission waits for budget
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +77,9 @@ PENDING_STEP_STATUSES = ("queued", "retrying")
 # or running: claimed as it is created by the executor that recorded its run's previous step and runs it
 # at once (``dex.pipeline.progress.Continuation``) — the claim it skips would have led from queued.
 CREATED_STEP_STATUSES = frozenset({"queued", "skipped", "running"})
+# A run is created queued, or running when its first step is created running.
+CREATED_RUN_STATUSES = frozenset({"queued", "running"})
+CREATED_STATUSES = {"step": CREATED_STEP_STATUSES, "run": CREATED_RUN_STATUSES}
 
 assert set(RUN_TRANSITIONS) == set(RUN_STATUSES)
 assert set(STEP_TRANSITIONS) == set(STEP_STATUSES)
@@ -89,7 +92,7 @@ def check(kind: str, current: str, target: str) -> None:
 
 
 def check_created(kind: str, status: str) -> None:
-    if kind != "step" or status not in CREATED_STEP_STATUSES:
+    if status not in CREATED_STATUSES.get(kind, frozenset()):
         raise IllegalTransition(f"a {kind} cannot be created {status}")
 
 
@@ -324,6 +327,24 @@ MOVE_RUNS = text(
               r.parent_pipeline_run_id, r.depth, r.error_message
     """
 )
+
+
+def started_run(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What live progress (and webhooks) are told of a new run inserted running, as :func:`move_runs`
+    tells of a run moved there."""
+    return {
+        "id": row["id"],
+        "submission_id": row["submission_id"],
+        "old_status": None,
+        "org_id": row["org_id"],
+        "company_id": row["company_id"],
+        "entity_type": row["entity_type"],
+        "entity_index": row["entity_index"],
+        "parent_pipeline_run_id": row["parent_pipeline_run_id"],
+        "depth": row["depth"],
+        "error_message": None,
+        "status": "running",
+    }
 
 
 async def move_runs(session: AsyncSession, target: str, rows: list[dict[str, Any]]) -> list[Any]:
