@@ -10,9 +10,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, Table
+from sqlalchemy import CursorResult, Result, Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex import fastjson
 from dex.errors import Conflict
@@ -78,15 +79,16 @@ def insert_recordset(
     values: Mapping[str, str] | None = None,
     read: Sequence[str] = (),
     joins: str = "",
+    param: str = "rows",
 ) -> str:
     """``INSERT INTO table (columns) SELECT columns FROM`` :func:`recordset`: a whole batch of rows in one
     statement, whatever the mix of nulls (an ORM bulk insert splits on them). ``values``: SQL for some
     columns instead of the row's value (``v.<column>``), over the row's ``read`` fields ("name type", not
-    inserted) and what ``joins`` adds to the FROM clause."""
+    inserted) and what ``joins`` adds to the FROM clause; ``param``: the rows' parameter."""
     selected = ", ".join((values or {}).get(column, f"v.{column}") for column in columns)
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT {selected} FROM {recordset(table, columns, *read)} {joins}"
+        f"SELECT {selected} FROM {recordset(table, columns, *read, param=param)} {joins}"
     ).rstrip()
 
 
@@ -100,3 +102,49 @@ def storable(value: Any) -> Any:
     if isinstance(value, list):
         return [storable(item) for item in value]
     return value
+
+
+# Rows are written as JSON documents of at most this many rows each, so no document (nor its Python string)
+# grows with the batch.
+ROWS_PER_STATEMENT = 5000
+_ROWS_PARAMETER = re.compile(r"(?<![:\w]):rows(?!\w)")
+
+
+class Writes:
+    """Set-based writes of one transaction, each a statement over one ``:rows`` document, sent together
+    as the data-modifying ``WITH`` queries of one statement: one round trip instead of one each. The
+    writes must not depend on each other's rows except through foreign keys, which PostgreSQL checks at
+    the end of the statement (a timeline event may name a step inserted beside it)."""
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[str, Sequence[Any]]] = []
+
+    def add(self, statement: TextClause, rows: Sequence[Any]) -> None:
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            self._parts.append((statement.text, rows[start : start + ROWS_PER_STATEMENT]))
+
+    async def execute(self, session: AsyncSession) -> None:
+        group: list[tuple[str, Sequence[Any]]] = []
+        for part in self._parts:
+            if group and sum(len(rows) for _, rows in group) + len(part[1]) > ROWS_PER_STATEMENT:
+                await self._execute(session, group)
+                group = []
+            group.append(part)
+        if group:
+            await self._execute(session, group)
+        self._parts = []
+
+    @staticmethod
+    async def _execute(session: AsyncSession, group: list[tuple[str, Sequence[Any]]]) -> None:
+        if len(group) == 1:
+            ((statement, rows),) = group
+            await session.execute(text(statement), {"rows": dumps(rows)})
+            return
+        writes = ", ".join(
+            f"write_{index} AS ({_ROWS_PARAMETER.sub(f':rows_{index}', statement)})"
+            for index, (statement, _) in enumerate(group)
+        )
+        await session.execute(
+            text(f"WITH {writes} SELECT 1"),
+            {f"rows_{index}": dumps(rows) for index, (_, rows) in enumerate(group)},
+        )

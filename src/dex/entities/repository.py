@@ -470,12 +470,19 @@ class EntityBatch:
         return [_json_row(row.values) for row in created]
 
 
-async def upsert_entities(session: AsyncSession, writes: Sequence[EntityWrite]) -> list[UpsertResult | None]:
+async def upsert_entities(
+    session: AsyncSession, writes: Sequence[EntityWrite], *, retry_in_savepoint: bool = True
+) -> list[UpsertResult | None]:
     """Merge each write's context into the entity it identifies, in order; one result per write, None
-    for a context that identifies nothing."""
+    for a context that identifies nothing. A new key another writer inserted meanwhile is a unique
+    violation: the merge is retried in a savepoint, unless the caller retries its whole transaction on
+    one instead (not ``retry_in_savepoint``: the executor's recording, which saves the savepoint's two
+    round trips)."""
     identities = [resolve_identity(w.org_id, w.entity_type, w.context) for w in writes]
     if not any(identities):
         return [None] * len(writes)
+    if not retry_in_savepoint:
+        return await _upsert_batch(session, writes, identities)
     for attempt in range(MAX_UPSERT_ATTEMPTS):
         try:
             async with session.begin_nested():

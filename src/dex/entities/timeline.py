@@ -253,14 +253,16 @@ def fan_out_events(
     return events
 
 
+def event_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events — rows keyed by the model's attributes (``metadata_``) — as ``INSERT_EVENTS`` takes them."""
+    return [{"metadata" if key == "metadata_" else key: value for key, value in row.items()} for row in rows]
+
+
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert events — rows keyed by the model's attributes (``metadata_``) — with one statement: rows
-    whose keys or nulls differ would split an ORM bulk insert into many."""
+    """Insert events with one statement: rows whose keys or nulls differ would split an ORM bulk insert
+    into many."""
     if rows:
-        records = [
-            {"metadata" if key == "metadata_" else key: value for key, value in row.items()} for row in rows
-        ]
-        await session.execute(INSERT_EVENTS, {"rows": dumps(records)})
+        await session.execute(INSERT_EVENTS, {"rows": dumps(event_records(rows))})
 
 
 async def repoint_run_events(session: AsyncSession, moves: list[dict[str, Any]]) -> None:

@@ -129,13 +129,16 @@ ORPHANED_CALL_AGE_SECONDS = 3600
 # Every column but the kept answer: a settled request's history needs its outcome, never its body (which
 # is the provider's whole answer, and read back for every recorded request it would cost dex's CPU).
 _SETTLED_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
-_TAKE_BY_RUN = text(
-    f"DELETE FROM provider_call_journal WHERE run_id = ANY(:run_ids) RETURNING {_SETTLED_COLUMNS}"
-)
-_TAKE_ORPHANED = text(
-    "DELETE FROM provider_call_journal WHERE (owner = ANY(:dead_owners) AND NOT released) "
+_ORPHANED = (
+    "(owner = ANY(:dead_owners) AND NOT released) "
     "OR (step_result_id = ANY(:step_ids) AND run_id <> ALL(:keep_runs)) "
-    f"OR created_at < now() - make_interval(secs => :max_age) RETURNING {_SETTLED_COLUMNS}"
+    "OR created_at < now() - make_interval(secs => :max_age)"
+)
+_TAKE_ORPHANED = text(f"DELETE FROM provider_call_journal WHERE {_ORPHANED} RETURNING {_SETTLED_COLUMNS}")
+# The requests of the operation runs being recorded, and the orphans of their steps, in one round trip.
+_TAKE_RECORDED_AND_ORPHANED = text(
+    f"DELETE FROM provider_call_journal WHERE run_id = ANY(:run_ids) OR {_ORPHANED} "
+    f"RETURNING {_SETTLED_COLUMNS}"
 )
 # A dead process's kept answers to a pipeline step's paid requests wait for the step's next run, which
 # takes them over instead of paying again (dex.providers.journal); the step's recorded outcome settles
@@ -158,8 +161,18 @@ async def record_operation_runs(
     this transaction records — requests an earlier, interrupted execution of them journaled are settled
     here too."""
     journaled = [attempt for attempt in attempts if attempt["call_ids"]]
-    if journaled:
-        taken = await session.execute(_TAKE_BY_RUN, {"run_ids": list({a["run_id"] for a in journaled})})
+    if journaled or finished_steps:
+        run_ids = {attempt["run_id"] for attempt in journaled}
+        taken = await session.execute(
+            _TAKE_RECORDED_AND_ORPHANED,
+            {
+                "run_ids": list(run_ids),
+                "dead_owners": [],
+                "step_ids": list(finished_steps),
+                "keep_runs": [run["run_id"] for run in runs],
+                "max_age": ORPHANED_CALL_AGE_SECONDS,
+            },
+        )
         calls = {row.call_id: row for row in taken}
         # A request recovery already settled (this process was cut off from the database for long) is in
         # the history once; its attempt is not recorded a second time.
@@ -168,14 +181,13 @@ async def record_operation_runs(
             dropped = {id(attempt) for attempt in settled}
             attempts = [a for a in attempts if id(a) not in dropped]
             _deduct(runs, settled)
+        # What no recorded attempt names: requests of these runs it lost track of, and the orphans.
         referenced = {call_id for attempt in journaled for call_id in attempt["call_ids"]}
-        await _insert_history(
-            session, *interrupted_history(c for i, c in calls.items() if i not in referenced)
+        interrupted_runs, interrupted_attempts = interrupted_history(
+            call for call_id, call in calls.items() if call_id not in referenced
         )
-    if finished_steps:
-        await settle_orphaned_calls(
-            session, step_ids=finished_steps, keep_runs=[run["run_id"] for run in runs]
-        )
+        runs = [*runs, *interrupted_runs]
+        attempts = [*attempts, *interrupted_attempts]
     await _insert_history(session, runs, attempts)
 
 
@@ -283,17 +295,17 @@ def _deduct(runs: list[OperationRunRow], dropped: list[OperationAttemptRow]) -> 
 
 RUN_COLUMNS = tuple(OperationRunRow.__annotations__)
 ATTEMPT_COLUMNS = tuple(OperationAttemptRow.__annotations__)
-INSERT_RUNS = text(insert_recordset(OperationRun.__table__, RUN_COLUMNS))
-INSERT_ATTEMPTS = text(insert_recordset(OperationAttempt.__table__, ATTEMPT_COLUMNS))
+INSERT_RUNS = insert_recordset(OperationRun.__table__, RUN_COLUMNS, param="runs")
+INSERT_ATTEMPTS = insert_recordset(OperationAttempt.__table__, ATTEMPT_COLUMNS, param="attempts")
+# Runs and their attempts in one round trip: the attempts' foreign keys are checked at the statement's end.
+INSERT_HISTORY = text(f"WITH runs AS ({INSERT_RUNS}) {INSERT_ATTEMPTS}")
 
 
 async def _insert_history(
     session: AsyncSession, runs: Sequence[OperationRunRow], attempts: Sequence[OperationAttemptRow]
 ) -> None:
-    if runs:
-        await session.execute(INSERT_RUNS, {"rows": dumps(runs)})
-    if attempts:
-        await session.execute(INSERT_ATTEMPTS, {"rows": dumps(attempts)})
+    if runs or attempts:
+        await session.execute(INSERT_HISTORY, {"runs": dumps(runs), "attempts": dumps(attempts)})
 
 
 async def step_attempts(

@@ -110,7 +110,9 @@ def _dead_local_workers(workers: list[str]) -> list[str]:
     return dead
 
 
-RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
+# Serialization failure, deadlock, and a unique key another writer inserted meanwhile (two recordings
+# creating one entity: the next attempt finds it and merges into it).
+RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
 # How long a finished batch waits for the database to come back before its steps are left to run again.
 RECORD_PATIENCE_SECONDS = 60.0
 

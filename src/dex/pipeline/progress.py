@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import dumps
+from dex.db.queries import Writes
 from dex.entities import timeline
 from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
@@ -47,6 +47,13 @@ from dex.pipeline.runner import (
 )
 from dex.pipeline.runs import Completion, RunRef
 from dex.webhooks import outbox as webhook_outbox
+
+RECORD_FAN_OUT_OUTPUTS = text(
+    "UPDATE step_results s SET output_payload = "
+    "COALESCE(s.output_payload, '{}'::jsonb) || jsonb_build_object('fan_out', v.fan_out) "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, fan_out jsonb) "
+    "WHERE s.id = v.id"
+)
 
 
 class PlanCache:
@@ -92,8 +99,12 @@ class Progress:
         *,
         retry_base_seconds: float = 2.0,
         continuation: Continuation | None = None,
+        retried: bool = False,
     ) -> None:
+        """``retried``: the caller runs the transaction again when it fails on a unique key (the entity
+        merge then needs no savepoint of its own)."""
         self.session = session
+        self.retried = retried
         self.plans = plans
         self.retry_base_seconds = retry_base_seconds
         self.continuation = continuation
@@ -447,7 +458,6 @@ class Progress:
             if step_plan.complete:
                 self.complete(run, row["entity_input"], None)
         await self._complete_runs()
-        await repo.insert_steps(self.session, self.step_rows)
         await record_operation_runs(
             self.session,
             self.op_runs,
@@ -455,7 +465,12 @@ class Progress:
             finished_steps=[outcome.claimed.step_id for outcome in self.finished_steps],
         )
         self._fan_out_events(created)
-        await timeline.insert_events(self.session, self.events)
+        # The new steps, the timeline's events and the fan-out steps' outputs: one round trip.
+        writes = Writes()
+        writes.add(repo.INSERT_STEPS, self.step_rows)
+        writes.add(timeline.INSERT_EVENTS, timeline.event_records(self.events))
+        writes.add(RECORD_FAN_OUT_OUTPUTS, self._fan_out_outputs(created))
+        await writes.execute(self.session)
         for target in ("running", "succeeded", "failed", "canceled"):
             for moved in await states.move_runs(self.session, target, self.moves.get(target, [])):
                 self.moved_runs.append({**moved, "status": target})
@@ -469,7 +484,6 @@ class Progress:
         await live.publish(
             self.session, runs=self.moved_runs, steps=self.finished_steps, submissions=changed_submissions
         )
-        await self._record_fan_out_outputs(created)
         if self.any_queued:
             await repo.notify_ready(self.session)
 
@@ -487,6 +501,7 @@ class Progress:
                 )
                 for completion in self.completions
             ],
+            retry_in_savepoint=not self.retried,
         )
         for completion, upserted in zip(self.completions, upserts, strict=True):
             run = completion.run
@@ -540,12 +555,13 @@ class Progress:
                 ],
             )
 
-    async def _record_fan_out_outputs(self, created: set[uuid.UUID]) -> None:
-        updates = []
+    def _fan_out_outputs(self, created: set[uuid.UUID]) -> list[dict[str, Any]]:
+        """What each fan-out step's output says of the children it made (``RECORD_FAN_OUT_OUTPUTS``)."""
+        outputs = []
         for fan_out in self.fan_outs:
             made = [str(child.run_id) for child, _, _ in fan_out.children if child.run_id in created]
             skipped = [key for child, _, key in fan_out.children if child.run_id not in created]
-            updates.append(
+            outputs.append(
                 {
                     "id": fan_out.step_result_id,
                     "fan_out": {
@@ -558,16 +574,7 @@ class Progress:
                     },
                 }
             )
-        if updates:
-            await self.session.execute(
-                text(
-                    "UPDATE step_results s SET output_payload = "
-                    "COALESCE(s.output_payload, '{}'::jsonb) || jsonb_build_object('fan_out', v.fan_out) "
-                    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, fan_out jsonb) "
-                    "WHERE s.id = v.id"
-                ),
-                {"rows": dumps(updates)},
-            )
+        return outputs
 
 
 def context_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
@@ -617,7 +624,8 @@ async def apply_outcomes(
     retry_base_seconds: float = 2.0,
     continuation: Continuation | None = None,
 ) -> Progress:
-    """Record finished steps and everything they imply, in the caller's transaction."""
+    """Record finished steps and everything they imply, in the caller's transaction, which the caller
+    runs again if it fails on a unique key (``record_outcomes``)."""
     canceled = await repo.canceled_submissions(session, (o.claimed.submission_id for o in outcomes))
     # A step parked for budget in a canceled submission would wait for nothing: it is skipped instead.
     outcomes = [
@@ -629,7 +637,9 @@ async def apply_outcomes(
     owned = await repo.finish_steps(
         session, [finished_step_row(o, retry_base_seconds) for o in outcomes], worker=worker
     )
-    progress = Progress(session, plans, retry_base_seconds=retry_base_seconds, continuation=continuation)
+    progress = Progress(
+        session, plans, retry_base_seconds=retry_base_seconds, continuation=continuation, retried=True
+    )
     for outcome in outcomes:
         if outcome.claimed.step_id in owned:
             await progress.after_step(outcome, canceled=outcome.claimed.submission_id in canceled)

@@ -5,7 +5,7 @@ Status changes are the state machine's statements (``pipeline.states``); this mo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.blueprints.models import BlueprintVersion
-from dex.db.queries import dumps, insert_recordset, rowcount
+from dex.db.queries import ROWS_PER_STATEMENT, dumps, insert_recordset, rowcount
 from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 
@@ -169,11 +169,6 @@ async def finish_steps(session: AsyncSession, rows: list[dict[str, Any]], *, wor
     return set(result.scalars())
 
 
-# Rows are written as JSON documents of at most this many rows each, so no document (nor its Python string)
-# grows with the batch.
-ROWS_PER_STATEMENT = 5000
-
-
 class NewStepRow(TypedDict):
     """A ``step_results`` row as ``Progress.add_rows`` inserts it."""
 
@@ -274,20 +269,11 @@ INSERT_RUNS = text(
 )
 
 
-def _documents(rows: Sequence[Mapping[str, Any]]) -> Iterable[str]:
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        yield dumps(rows[start : start + ROWS_PER_STATEMENT])
-
-
-async def insert_steps(session: AsyncSession, rows: Sequence[NewStepRow]) -> None:
-    for document in _documents(rows):
-        await session.execute(INSERT_STEPS, {"rows": document})
-
-
 async def insert_runs(session: AsyncSession, rows: Sequence[NewRunRow]) -> set[uuid.UUID]:
     """Insert runs (``RUN_COLUMNS`` each); returns the ids actually created."""
     created: set[uuid.UUID] = set()
-    for document in _documents(rows):
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        document = dumps(rows[start : start + ROWS_PER_STATEMENT])
         created.update((await session.execute(INSERT_RUNS, {"rows": document})).scalars())
     return created
 
