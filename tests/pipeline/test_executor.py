@@ -260,3 +260,37 @@ async def test_the_steps_a_recording_makes_ready_start_in_its_slots_without_a_cl
     # The search's one slot went to one of the three people it found; the other two were claimed.
     assert sorted(by_position[3]) == [False, False, True]
     assert by_position[4] == [True, True, True]
+
+
+async def test_a_step_that_finishes_after_its_submission_was_canceled_ends_its_run(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """The recording learns of the cancel from the steps it finishes: the run is canceled, its remaining
+    steps skipped, and what the step spent is still recorded."""
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("late-cancel", DEMO_STEPS)
+    submission = await pipeline.submit(blueprint, [{"domain": "late.io"}])
+    async with database.transaction() as session:
+        claimed = await claim(
+            session, pipeline.executor.plans, worker="w:1:late", lease_seconds=60, capacity=5
+        )
+    assert len(claimed) == 1
+    canceled = await pipeline.post("/api/v1/batch/cancel", {"submission_id": submission})
+    assert canceled.status_code == 200, canceled.text
+    outcome = await run_claimed_step(claimed[0], pipeline.executor.plans, pipeline.executor.deps)
+    await record_outcomes(
+        database, [outcome], worker="w:1:late", plans=pipeline.executor.plans, retry_base_seconds=0.05
+    )
+    status = await pipeline.status(submission)
+    assert [run["status"] for run in status["runs"]] == ["failed"]  # canceled maps to failed for clients
+    steps = (
+        await pipeline.post("/api/pipeline-runs/get", {"id": status["runs"][0]["pipeline_run_id"]})
+    ).json()["data"]["step_results"]
+    assert [s["status"] for s in steps] == ["succeeded", "skipped", "skipped", "skipped"]
+    assert {s["output_payload"]["skip_reason"] for s in steps[1:]} == {"submission_canceled"}
+    async with database.transaction() as session:
+        recorded = await session.execute(
+            text("SELECT count(*) FROM operation_runs WHERE step_result_id = :step"),
+            {"step": claimed[0].step_id},
+        )
+        assert recorded.scalar_one() == 1

@@ -2,7 +2,7 @@
 
 Rows are built here and inserted in bulk by the caller's transaction, so a step's event commits with the
 step. Step events are first attributed to the entity the context identifies at that moment; when the run
-completes they are re-pointed to the entity the run finally upserted (``repoint_run_events``), so a
+completes they are re-pointed to the entity the run finally upserted (``REPOINT_RUN_EVENTS``), so a
 company's timeline is complete even when its domain was learned mid-run.
 """
 
@@ -265,23 +265,17 @@ async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> No
         await session.execute(INSERT_EVENTS, {"rows": dumps(event_records(rows))})
 
 
-async def repoint_run_events(session: AsyncSession, moves: list[dict[str, Any]]) -> None:
-    """``moves``: ``{org_id, run_id, entity_type, entity_id}`` — point a run's step and discovery events
-    at the entity the run finally upserted. The org leads the index of a run's events: without it each
-    call scanned the whole timeline."""
-    if not moves:
-        return
-    await session.execute(
-        text(
-            "UPDATE entity_timeline t SET entity_id = v.entity_id "
-            "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
-            "AS v(org_id uuid, run_id uuid, entity_type text, entity_id uuid) "
-            "WHERE t.org_id = v.org_id AND t.pipeline_run_id = v.run_id AND t.entity_type = v.entity_type "
-            "AND t.entity_id <> v.entity_id "
-            "AND t.metadata ->> 'event_type' NOT IN ('entity_upsert', 'identity_conflict')"
-        ),
-        {"rows": dumps(moves)},
-    )
+# Rows ``{org_id, run_id, entity_type, entity_id}``: point a run's step and discovery events at the entity
+# the run finally upserted. The org leads the index of a run's events: without it each statement scanned
+# the whole timeline.
+REPOINT_RUN_EVENTS = text(
+    "UPDATE entity_timeline t SET entity_id = v.entity_id "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+    "AS v(org_id uuid, run_id uuid, entity_type text, entity_id uuid) "
+    "WHERE t.org_id = v.org_id AND t.pipeline_run_id = v.run_id AND t.entity_type = v.entity_type "
+    "AND t.entity_id <> v.entity_id "
+    "AND t.metadata ->> 'event_type' NOT IN ('entity_upsert', 'identity_conflict')"
+)
 
 
 async def with_answers(session: AsyncSession, org_id: uuid.UUID, events: list[EntityTimelineEvent]) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import Writes
+from dex.db.queries import Writes, dumps
 from dex.entities import timeline
 from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
@@ -53,6 +53,16 @@ RECORD_FAN_OUT_OUTPUTS = text(
     "COALESCE(s.output_payload, '{}'::jsonb) || jsonb_build_object('fan_out', v.fan_out) "
     "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, fan_out jsonb) "
     "WHERE s.id = v.id"
+)
+
+
+ANNOUNCE = text(
+    f"WITH enqueued AS ({webhook_outbox.ENQUEUE.text} RETURNING 1) "
+    "SELECT pg_notify(note.channel, note.payload) FROM ("
+    f"SELECT '{live.PROGRESS_CHANNEL}' AS channel, message AS payload "
+    "FROM unnest(CAST(:messages AS text[])) AS message "
+    f"UNION ALL SELECT '{webhook_outbox.DELIVERIES_NOTIFY_CHANNEL}', '' WHERE EXISTS (SELECT FROM enqueued) "
+    f"UNION ALL SELECT '{repo.READY_NOTIFY_CHANNEL}', '' WHERE CAST(:ready AS boolean)) note"
 )
 
 
@@ -457,7 +467,7 @@ class Progress:
             self.add_rows(run, step_plan.rows, context_run_id=run.run_id, room_taken=started)
             if step_plan.complete:
                 self.complete(run, row["entity_input"], None)
-        await self._complete_runs()
+        repoints = await self._complete_runs()
         await record_operation_runs(
             self.session,
             self.op_runs,
@@ -465,8 +475,10 @@ class Progress:
             finished_steps=[outcome.claimed.step_id for outcome in self.finished_steps],
         )
         self._fan_out_events(created)
-        # The new steps, the timeline's events and the fan-out steps' outputs: one round trip.
+        # The new steps, the timeline's events (the completed runs' earlier ones re-pointed) and the
+        # fan-out steps' outputs: one round trip.
         writes = Writes()
+        writes.add(timeline.REPOINT_RUN_EVENTS, repoints)
         writes.add(repo.INSERT_STEPS, self.step_rows)
         writes.add(timeline.INSERT_EVENTS, timeline.event_records(self.events))
         writes.add(RECORD_FAN_OUT_OUTPUTS, self._fan_out_outputs(created))
@@ -479,15 +491,25 @@ class Progress:
                     if name != "total":
                         self.counters[moved["submission_id"]][name] += value
         changed_submissions = await repo.bump_counters(self.session, self.counters)
-        # Announced only if this transaction commits: the outbox row and the NOTIFY are part of it.
-        await webhook_outbox.enqueue(self.session, runs=self.moved_runs, submissions=changed_submissions)
-        await live.publish(
-            self.session, runs=self.moved_runs, steps=self.finished_steps, submissions=changed_submissions
-        )
-        if self.any_queued:
-            await repo.notify_ready(self.session)
+        await self._announce(changed_submissions)
 
-    async def _complete_runs(self) -> None:
+    async def _announce(self, changed_submissions: list[dict[str, Any]]) -> None:
+        """Webhook deliveries, live progress and the executors' wake-up, in one statement: announced only
+        if this transaction commits, since the outbox rows and the notifications are part of it."""
+        events = webhook_outbox.run_events(self.moved_runs) + webhook_outbox.submission_events(
+            changed_submissions
+        )
+        messages = live.progress_messages(
+            runs=self.moved_runs, steps=self.finished_steps, submissions=changed_submissions
+        )
+        if events or messages or self.any_queued:
+            await self.session.execute(
+                ANNOUNCE, {"events": dumps(events), "messages": messages, "ready": self.any_queued}
+            )
+
+    async def _complete_runs(self) -> list[dict[str, Any]]:
+        """Merges the completed runs' entities and moves the runs; returns where their events go
+        (``timeline.REPOINT_RUN_EVENTS``)."""
         repoints = []
         # One set-based upsert for the whole batch, which locks its entities in one order for every writer.
         upserts = await upsert_entities(
@@ -533,7 +555,7 @@ class Progress:
                     upserted=upserted,
                 )
             self.move(run.run_id, "succeeded")
-        await timeline.repoint_run_events(self.session, repoints)
+        return repoints
 
     def _fan_out_events(self, created: set[uuid.UUID]) -> None:
         for fan_out in self.fan_outs:
@@ -626,17 +648,19 @@ async def apply_outcomes(
 ) -> Progress:
     """Record finished steps and everything they imply, in the caller's transaction, which the caller
     runs again if it fails on a unique key (``record_outcomes``)."""
-    canceled = await repo.canceled_submissions(session, (o.claimed.submission_id for o in outcomes))
     # A step parked for budget in a canceled submission would wait for nothing: it is skipped instead.
+    parked = (o.claimed.submission_id for o in outcomes if o.kind == "budget_exhausted")
+    canceled = await repo.canceled_submissions(session, parked)
     outcomes = [
         replace(o, kind="skipped", skip_reason="submission_canceled", error_message=None, error_details=None)
         if o.kind == "budget_exhausted" and o.claimed.submission_id in canceled
         else o
         for o in outcomes
     ]
-    owned = await repo.finish_steps(
+    owned, canceled_now = await repo.finish_steps(
         session, [finished_step_row(o, retry_base_seconds) for o in outcomes], worker=worker
     )
+    canceled |= canceled_now
     progress = Progress(
         session, plans, retry_base_seconds=retry_base_seconds, continuation=continuation, retried=True
     )

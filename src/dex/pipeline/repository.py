@@ -158,15 +158,24 @@ async def notify_ready(session: AsyncSession) -> None:
 # --- completing steps -----------------------------------------------------------------------------------
 
 
-async def finish_steps(session: AsyncSession, rows: list[dict[str, Any]], *, worker: str) -> set[uuid.UUID]:
+async def finish_steps(
+    session: AsyncSession, rows: list[dict[str, Any]], *, worker: str
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     """Record claimed steps' results; returns the ids still owned by ``worker`` (others were lost to an
-    expired lease and are someone else's now — their results are discarded, never double-recorded)."""
+    expired lease and are someone else's now — their results are discarded, never double-recorded), and
+    which of their submissions are canceled."""
     for row in rows:
         states.check("step", "running", row["status"])
     if not rows:
-        return set()
+        return set(), set()
     result = await session.execute(states.FINISH_STEPS, {"rows": dumps(rows), "worker": worker})
-    return set(result.scalars())
+    owned: set[uuid.UUID] = set()
+    canceled: set[uuid.UUID] = set()
+    for finished in result:
+        owned.add(finished.id)
+        if finished.canceled:
+            canceled.add(finished.submission_id)
+    return owned, canceled
 
 
 class NewStepRow(TypedDict):

@@ -243,7 +243,9 @@ FINISH_STEPS = text(
         error_details jsonb, duration_ms int, retry_delay_seconds float8)
     WHERE s.id = v.id AND s.attempt = v.attempt AND s.claimed_by = :worker AND s.status = 'running'
       AND v.status IN ({_quoted(STEP_TRANSITIONS["running"])})
-    RETURNING s.id
+    RETURNING s.id, s.submission_id,
+        EXISTS (SELECT FROM submissions c WHERE c.id = s.submission_id AND c.canceled_at IS NOT NULL)
+            AS canceled
     """
 )
 
