@@ -10,11 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from dex.db.engine import Database
 from dex.pipeline import heartbeats
 from dex.pipeline.claims import claim
-from dex.pipeline.executor import Executor, record_outcomes, requeue_abandoned, run_claimed_step
+from dex.pipeline.executor import Executor, record_outcomes, requeue_abandoned, retryable, run_claimed_step
 from dex.providers.journal import CallJournal, CallOrigin, Requester
 from tests.conftest import PipelineHarness, SandboxHandle
 from tests.pipeline.test_batch_e2e import DEMO_STEPS
@@ -294,3 +295,17 @@ async def test_a_step_that_finishes_after_its_submission_was_canceled_ends_its_r
             {"step": claimed[0].step_id},
         )
         assert recorded.scalar_one() == 1
+
+
+async def test_a_recording_that_fails_on_a_unique_key_is_run_again(database: Database) -> None:
+    """The recording merges entities without a savepoint of its own: a new entity another writer inserted
+    meanwhile fails it on the unique key, and ``record_outcomes`` runs it again (where the merge finds the
+    entity), as it does after a deadlock."""
+    failure: DBAPIError | None = None
+    try:
+        async with database.transaction() as session:
+            await session.execute(text("CREATE TEMPORARY TABLE race (key text PRIMARY KEY)"))
+            await session.execute(text("INSERT INTO race VALUES ('taken'), ('taken')"))
+    except DBAPIError as exc:
+        failure = exc
+    assert failure is not None and retryable(failure)

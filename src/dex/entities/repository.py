@@ -10,8 +10,8 @@ as one upsert after another would: the existing row is found by its unique natur
 non-null overwrites, null never erases; a unique key that already names another row stays out of this
 one; each superseded version is snapshotted and ``record_version`` bumped. Last, it writes the changed
 rows, the new rows and the snapshots. Two transactions creating the same new entity at once collide on a
-unique index; the loser rolls back its savepoint and starts over, finding the winner's row — so both land
-and no run fails.
+unique index; the loser rolls back its savepoint (or, for the executor's recording, its whole transaction)
+and starts over, finding the winner's row — so both land and no run fails.
 """
 
 from __future__ import annotations

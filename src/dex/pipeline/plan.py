@@ -112,7 +112,7 @@ def skipped_row(step: StepDef, context: dict[str, Any], reason: str, metadata: d
         step,
         "skipped",
         context,
-        # Its cumulative context is its input context: the insert adds it (``repository.insert_steps``).
+        # Its cumulative context is its input context: the insert adds it (``repository.INSERT_STEPS``).
         {"skip_reason": reason, "metadata": metadata},
         reason,
     )
