@@ -11,7 +11,7 @@ from typing import Any, TypedDict
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import dumps, insert_recordset
+from dex.db.queries import Writes, insert_recordset
 from dex.operations.engine import OperationResult
 from dex.operations.models import OperationAttempt, OperationRun
 from dex.providers.base import Attempt
@@ -157,9 +157,23 @@ async def record_operation_runs(
     finished_steps: Sequence[uuid.UUID] = (),
 ) -> None:
     """Bulk-insert operation runs and their attempts (the executor batches many steps into one call), and
-    take their requests out of the journal in the same transaction. ``finished_steps``: steps whose outcome
-    this transaction records — requests an earlier, interrupted execution of them journaled are settled
-    here too."""
+    take their requests out of the journal in the same transaction (:func:`take_from_journal`)."""
+    writes = Writes()
+    add_history(writes, *await take_from_journal(session, runs, attempts, finished_steps=finished_steps))
+    await writes.execute(session)
+
+
+async def take_from_journal(
+    session: AsyncSession,
+    runs: list[OperationRunRow],
+    attempts: list[OperationAttemptRow],
+    *,
+    finished_steps: Sequence[uuid.UUID] = (),
+) -> tuple[list[OperationRunRow], list[OperationAttemptRow]]:
+    """Take the requests of operation runs about to be recorded out of the journal; returns the runs and
+    attempts to record (:func:`add_history`) in the same transaction. ``finished_steps``: steps whose
+    outcome this transaction records — requests an earlier, interrupted execution of them journaled are
+    settled here too, as interrupted runs of their own."""
     journaled = [attempt for attempt in attempts if attempt["call_ids"]]
     if journaled or finished_steps:
         run_ids = {attempt["run_id"] for attempt in journaled}
@@ -188,7 +202,7 @@ async def record_operation_runs(
         )
         runs = [*runs, *interrupted_runs]
         attempts = [*attempts, *interrupted_attempts]
-    await _insert_history(session, runs, attempts)
+    return runs, attempts
 
 
 async def org_has_budget(session: AsyncSession, org_id: uuid.UUID) -> bool:
@@ -230,7 +244,9 @@ async def settle_orphaned_calls(
         },
     )
     calls = list(taken)
-    await _insert_history(session, *interrupted_history(calls))
+    writes = Writes()
+    add_history(writes, *interrupted_history(calls))
+    await writes.execute(session)
     return len(calls)
 
 
@@ -295,17 +311,17 @@ def _deduct(runs: list[OperationRunRow], dropped: list[OperationAttemptRow]) -> 
 
 RUN_COLUMNS = tuple(OperationRunRow.__annotations__)
 ATTEMPT_COLUMNS = tuple(OperationAttemptRow.__annotations__)
-INSERT_RUNS = insert_recordset(OperationRun.__table__, RUN_COLUMNS, param="runs")
-INSERT_ATTEMPTS = insert_recordset(OperationAttempt.__table__, ATTEMPT_COLUMNS, param="attempts")
-# Runs and their attempts in one round trip: the attempts' foreign keys are checked at the statement's end.
-INSERT_HISTORY = text(f"WITH runs AS ({INSERT_RUNS}) {INSERT_ATTEMPTS}")
+INSERT_RUNS = text(insert_recordset(OperationRun.__table__, RUN_COLUMNS))
+INSERT_ATTEMPTS = text(insert_recordset(OperationAttempt.__table__, ATTEMPT_COLUMNS))
 
 
-async def _insert_history(
-    session: AsyncSession, runs: Sequence[OperationRunRow], attempts: Sequence[OperationAttemptRow]
+def add_history(
+    writes: Writes, runs: Sequence[OperationRunRow], attempts: Sequence[OperationAttemptRow]
 ) -> None:
-    if runs or attempts:
-        await session.execute(INSERT_HISTORY, {"runs": dumps(runs), "attempts": dumps(attempts)})
+    """Runs and their attempts, as writes of one statement: the attempts' foreign keys are checked at its
+    end."""
+    writes.add(INSERT_RUNS, runs)
+    writes.add(INSERT_ATTEMPTS, attempts)
 
 
 async def step_attempts(

@@ -27,11 +27,12 @@ from dex.operations.registry import get_operation
 from dex.operations.repository import (
     OperationAttemptRow,
     OperationRunRow,
+    add_history,
     attempt_rows,
     attempts_without_answers,
     operation_run_row,
-    record_operation_runs,
     result_by_reference,
+    take_from_journal,
 )
 from dex.pipeline import budget_waits, live, states
 from dex.pipeline import repository as repo
@@ -468,16 +469,17 @@ class Progress:
             if step_plan.complete:
                 self.complete(run, row["entity_input"], None)
         repoints = await self._complete_runs()
-        await record_operation_runs(
+        op_runs, op_attempts = await take_from_journal(
             self.session,
             self.op_runs,
             self.op_attempts,
             finished_steps=[outcome.claimed.step_id for outcome in self.finished_steps],
         )
         self._fan_out_events(created)
-        # The new steps, the timeline's events (the completed runs' earlier ones re-pointed) and the
-        # fan-out steps' outputs: one round trip.
+        # The operation history, the new steps, the timeline's events (the completed runs' earlier ones
+        # re-pointed) and the fan-out steps' outputs: one round trip.
         writes = Writes()
+        add_history(writes, op_runs, op_attempts)
         writes.add(timeline.REPOINT_RUN_EVENTS, repoints)
         writes.add(repo.INSERT_STEPS, self.step_rows)
         writes.add(timeline.INSERT_EVENTS, timeline.event_records(self.events))
