@@ -129,15 +129,17 @@ ORPHANED_CALL_AGE_SECONDS = 3600
 # Every column but the kept answer: a settled request's history needs its outcome, never its body (which
 # is the provider's whole answer, and read back for every recorded request it would cost dex's CPU).
 _SETTLED_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
-_ORPHANED = (
-    "(owner = ANY(:dead_owners) AND NOT released) "
-    "OR (step_result_id = ANY(:step_ids) AND run_id <> ALL(:keep_runs)) "
-    "OR created_at < now() - make_interval(secs => :max_age)"
+_EARLIER_EXECUTIONS = "(step_result_id = ANY(:step_ids) AND run_id <> ALL(:keep_runs))"
+_TAKE_ORPHANED = text(
+    "DELETE FROM provider_call_journal WHERE (owner = ANY(:dead_owners) AND NOT released) "
+    f"OR {_EARLIER_EXECUTIONS} OR created_at < now() - make_interval(secs => :max_age) "
+    f"RETURNING {_SETTLED_COLUMNS}"
 )
-_TAKE_ORPHANED = text(f"DELETE FROM provider_call_journal WHERE {_ORPHANED} RETURNING {_SETTLED_COLUMNS}")
-# The requests of the operation runs being recorded, and the orphans of their steps, in one round trip.
+# The requests of the operation runs being recorded, and those of earlier executions of their steps, in one
+# round trip that only indexes serve: the hour-old sweep, which no index serves, is recovery's
+# (``settle_orphaned_calls``, run periodically by every executor).
 _TAKE_RECORDED_AND_ORPHANED = text(
-    f"DELETE FROM provider_call_journal WHERE run_id = ANY(:run_ids) OR {_ORPHANED} "
+    f"DELETE FROM provider_call_journal WHERE run_id = ANY(:run_ids) OR {_EARLIER_EXECUTIONS} "
     f"RETURNING {_SETTLED_COLUMNS}"
 )
 # A dead process's kept answers to a pipeline step's paid requests wait for the step's next run, which
@@ -181,10 +183,8 @@ async def take_from_journal(
             _TAKE_RECORDED_AND_ORPHANED,
             {
                 "run_ids": list(run_ids),
-                "dead_owners": [],
                 "step_ids": list(finished_steps),
                 "keep_runs": [run["run_id"] for run in runs],
-                "max_age": ORPHANED_CALL_AGE_SECONDS,
             },
         )
         calls = {row.call_id: row for row in taken}
