@@ -79,16 +79,15 @@ def insert_recordset(
     values: Mapping[str, str] | None = None,
     read: Sequence[str] = (),
     joins: str = "",
-    param: str = "rows",
 ) -> str:
     """``INSERT INTO table (columns) SELECT columns FROM`` :func:`recordset`: a whole batch of rows in one
     statement, whatever the mix of nulls (an ORM bulk insert splits on them). ``values``: SQL for some
     columns instead of the row's value (``v.<column>``), over the row's ``read`` fields ("name type", not
-    inserted) and what ``joins`` adds to the FROM clause; ``param``: the rows' parameter."""
+    inserted) and what ``joins`` adds to the FROM clause."""
     selected = ", ".join((values or {}).get(column, f"v.{column}") for column in columns)
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT {selected} FROM {recordset(table, columns, *read, param=param)} {joins}"
+        f"SELECT {selected} FROM {recordset(table, columns, *read)} {joins}"
     ).rstrip()
 
 
