@@ -297,10 +297,10 @@ async def test_a_step_that_finishes_after_its_submission_was_canceled_ends_its_r
         assert recorded.scalar_one() == 1
 
 
-async def test_a_recording_that_fails_on_a_unique_key_is_run_again(database: Database) -> None:
-    """The recording merges entities without a savepoint of its own: a new entity another writer inserted
-    meanwhile fails it on the unique key, and ``record_outcomes`` runs it again (where the merge finds the
-    entity), as it does after a deadlock."""
+async def test_a_unique_violation_is_one_the_recording_retries(database: Database) -> None:
+    """The recording merges entities without a savepoint of its own, so a new entity another writer
+    inserted meanwhile must make ``record_outcomes`` run it again, as a deadlock does (the race itself is
+    ``tests/entities/test_concurrency.py``'s two executors recording the same companies at once)."""
     failure: DBAPIError | None = None
     try:
         async with database.transaction() as session:

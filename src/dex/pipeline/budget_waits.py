@@ -24,7 +24,6 @@ from dex.db.queries import rowcount
 from dex.pipeline import live, states
 from dex.pipeline import repository as repo
 from dex.usage.budgets import budget_needs
-from dex.webhooks import outbox as webhook_outbox
 
 WAITING_IN_ORGS = text(
     "SELECT id FROM submissions WHERE org_id = ANY(:orgs) AND status = 'waiting_for_budget'"
@@ -59,8 +58,7 @@ async def reflect(session: AsyncSession, submission_ids: Iterable[uuid.UUID]) ->
             change["budget"] = await budget_needs(session, row["id"])
         changes.append(change)
     if changes:
-        await webhook_outbox.enqueue(session, runs=(), submissions=changes)
-        await live.publish(session, runs=(), steps=(), submissions=changes)
+        await live.announce(session, runs=(), steps=(), submissions=changes)
     return changes
 
 

@@ -143,8 +143,13 @@ async def run_claimed_step(claimed: ClaimedStep, plans: PlanCache, deps: RunnerD
         return await run_step(claimed, step, deps)
 
 
-def continuation_for(worker: str, config: ExecutorConfig, batch: list[StepOutcome]) -> Continuation:
-    """The slots of ``batch``'s steps, org by org, for the steps its recording makes ready."""
+def continuation_for(
+    worker: str, config: ExecutorConfig, batch: list[StepOutcome], *, stopping: bool
+) -> Continuation | None:
+    """The slots of ``batch``'s steps, org by org, for the steps its recording makes ready; none for a
+    process that is stopping (what it makes ready waits in the queue for others)."""
+    if stopping:
+        return None
     return Continuation(worker, config.lease_seconds, Counter(outcome.claimed.org_id for outcome in batch))
 
 
@@ -397,7 +402,7 @@ class Executor:
                 worker=self.worker,
                 plans=self.plans,
                 retry_base_seconds=self.config.retry_base_seconds,
-                continuation=None if self._stopping else continuation_for(self.worker, self.config, batch),
+                continuation=continuation_for(self.worker, self.config, batch, stopping=self._stopping),
             )
         except Exception:  # the writer keeps going; these steps' leases expire and they run again
             log.exception("recording %d finished steps failed unexpectedly", len(batch))

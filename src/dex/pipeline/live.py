@@ -1,7 +1,7 @@
 """Live progress of a submission as Server-Sent Events.
 
 Every ``Progress.flush`` that finishes steps or moves runs NOTIFYs ``dex_progress`` with what changed, per
-submission (:func:`publish`); PostgreSQL delivers it only if the transaction commits, to every process.
+submission (:func:`announce`); PostgreSQL delivers it only if the transaction commits, to every process.
 Each process keeps one listening connection (:class:`ProgressHub`) and fans the messages out to the streams
 following each submission. A stream (:func:`stream`) starts with a snapshot, relays run and step
 transitions, sends the summary counts whenever they change — re-read at least every ``poll_seconds``, so a
@@ -26,8 +26,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.engine import Database, libpq_url
+from dex.db.queries import dumps
+from dex.pipeline.repository import READY_NOTIFY_CHANNEL
 from dex.pipeline.runner import OUTCOME_STATUS, StepOutcome
 from dex.usage.budgets import budget_needs
+from dex.webhooks import outbox as webhook_outbox
 
 log = logging.getLogger(__name__)
 
@@ -87,19 +90,33 @@ def progress_messages(
     ]
 
 
-async def publish(
+# The webhook deliveries of a change, its live progress and, when steps became ready, the executors' wake-up:
+# one statement, announced only if the transaction commits (the outbox rows and the NOTIFYs are part of it).
+ANNOUNCE = text(
+    f"WITH enqueued AS ({webhook_outbox.ENQUEUE.text} RETURNING 1) "
+    "SELECT pg_notify(note.channel, note.payload) FROM ("
+    f"SELECT '{PROGRESS_CHANNEL}' AS channel, message AS payload "
+    "FROM unnest(CAST(:messages AS text[])) AS message "
+    f"UNION ALL SELECT '{webhook_outbox.DELIVERIES_NOTIFY_CHANNEL}', '' WHERE EXISTS (SELECT FROM enqueued) "
+    f"UNION ALL SELECT '{READY_NOTIFY_CHANNEL}', '' WHERE CAST(:ready AS boolean)) note"
+)
+
+
+async def announce(
     session: AsyncSession,
     *,
     runs: Iterable[dict[str, Any]],
     steps: Iterable[StepOutcome],
     submissions: Iterable[dict[str, Any]],
+    ready: bool = False,
 ) -> None:
+    """Tell webhooks and live progress about moved ``runs``, finished ``steps`` and changed
+    ``submissions`` (and executors, if ``ready``, that steps wait to be claimed)."""
+    runs, submissions = list(runs), list(submissions)
+    events = webhook_outbox.run_events(runs) + webhook_outbox.submission_events(submissions)
     messages = progress_messages(runs=runs, steps=steps, submissions=submissions)
-    if messages:
-        await session.execute(
-            text("SELECT pg_notify(:channel, message) FROM unnest(CAST(:messages AS text[])) AS message"),
-            {"channel": PROGRESS_CHANNEL, "messages": messages},
-        )
+    if events or messages or ready:
+        await session.execute(ANNOUNCE, {"events": dumps(events), "messages": messages, "ready": ready})
 
 
 class ProgressHub:

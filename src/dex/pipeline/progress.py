@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import Writes, dumps
+from dex.db.queries import Writes
 from dex.entities import timeline
 from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
@@ -47,23 +47,12 @@ from dex.pipeline.runner import (
     source_of,
 )
 from dex.pipeline.runs import Completion, RunRef
-from dex.webhooks import outbox as webhook_outbox
 
 RECORD_FAN_OUT_OUTPUTS = text(
     "UPDATE step_results s SET output_payload = "
     "COALESCE(s.output_payload, '{}'::jsonb) || jsonb_build_object('fan_out', v.fan_out) "
     "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, fan_out jsonb) "
     "WHERE s.id = v.id"
-)
-
-
-ANNOUNCE = text(
-    f"WITH enqueued AS ({webhook_outbox.ENQUEUE.text} RETURNING 1) "
-    "SELECT pg_notify(note.channel, note.payload) FROM ("
-    f"SELECT '{live.PROGRESS_CHANNEL}' AS channel, message AS payload "
-    "FROM unnest(CAST(:messages AS text[])) AS message "
-    f"UNION ALL SELECT '{webhook_outbox.DELIVERIES_NOTIFY_CHANNEL}', '' WHERE EXISTS (SELECT FROM enqueued) "
-    f"UNION ALL SELECT '{repo.READY_NOTIFY_CHANNEL}', '' WHERE CAST(:ready AS boolean)) note"
 )
 
 
@@ -458,8 +447,9 @@ class Progress:
             starts.append((run, row, step_plan, started))
         created = await repo.insert_runs(self.session, [row for _, row in self.new_runs])
         for run, row, step_plan, started in starts:
-            if run.run_id not in created:
-                self._room[run.org_id] += started
+            if run.run_id not in created:  # a duplicate fan-out child: its slot is free again
+                if started:
+                    self._room[run.org_id] += 1
                 continue
             self.counters[run.submission_id]["total"] += 1
             if started:
@@ -493,21 +483,13 @@ class Progress:
                     if name != "total":
                         self.counters[moved["submission_id"]][name] += value
         changed_submissions = await repo.bump_counters(self.session, self.counters)
-        await self._announce(changed_submissions)
-
-    async def _announce(self, changed_submissions: list[dict[str, Any]]) -> None:
-        """Webhook deliveries, live progress and the executors' wake-up, in one statement: announced only
-        if this transaction commits, since the outbox rows and the notifications are part of it."""
-        events = webhook_outbox.run_events(self.moved_runs) + webhook_outbox.submission_events(
-            changed_submissions
+        await live.announce(
+            self.session,
+            runs=self.moved_runs,
+            steps=self.finished_steps,
+            submissions=changed_submissions,
+            ready=self.any_queued,
         )
-        messages = live.progress_messages(
-            runs=self.moved_runs, steps=self.finished_steps, submissions=changed_submissions
-        )
-        if events or messages or self.any_queued:
-            await self.session.execute(
-                ANNOUNCE, {"events": dumps(events), "messages": messages, "ready": self.any_queued}
-            )
 
     async def _complete_runs(self) -> list[dict[str, Any]]:
         """Merges the completed runs' entities and moves the runs; returns where their events go

@@ -203,9 +203,9 @@ class StepWorker:
                     worker=self.worker,
                     plans=self.plans,
                     retry_base_seconds=self.config.retry_base_seconds,
-                    continuation=None
-                    if self._stopping
-                    else continuation_for(self.worker, self.config, outcomes),
+                    continuation=continuation_for(
+                        self.worker, self.config, outcomes, stopping=self._stopping
+                    ),
                 )
                 or []
             )

@@ -11,9 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from dex.db.queries import dumps, rowcount
 
 DELIVERIES_NOTIFY_CHANNEL = "dex_webhook_deliveries"
 RUN_EVENTS = {"succeeded": "run.completed", "failed": "run.failed"}
@@ -102,16 +99,3 @@ ENQUEUE = text(
       ON endpoint.org_id = e.org_id AND e.event_type = ANY(endpoint.event_types)
     """
 )
-
-
-async def enqueue(
-    session: AsyncSession, *, runs: Iterable[dict[str, Any]], submissions: Iterable[dict[str, Any]]
-) -> int:
-    """Write the deliveries the moved runs and changed submissions call for; returns how many."""
-    events = run_events(runs) + submission_events(submissions)
-    if not events:
-        return 0
-    created = rowcount(await session.execute(ENQUEUE, {"events": dumps(events)}))
-    if created:
-        await session.execute(text(f"NOTIFY {DELIVERIES_NOTIFY_CHANNEL}"))
-    return created
