@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -80,3 +81,47 @@ async def test_rows_cannot_point_across_orgs(database: Database) -> None:
                 ),
                 {"org": org_a, "co": company_b},
             )
+
+
+async def test_provenance_migration_stores_each_source_once_and_back(
+    database_url: str, database: Database
+) -> None:
+    """0014 turns field → source objects into a list of sources with their fields; its downgrade back."""
+    from alembic import command
+
+    from dex.db.migrate import alembic_config
+    from dex.entities.provenance import expand
+
+    search = {"operation_id": "person.search", "provider": "prospeo", "run_id": None, "at": "2026-12-04"}
+    email = {**search, "operation_id": "person.contact.resolve_email", "provider": "leadmagic"}
+    by_field = {"full_name": search, "title": search, "work_email": email}
+    config = alembic_config(database_url)
+    await asyncio.to_thread(command.downgrade, config, "0013")
+    try:
+        async with database.transaction() as session:
+            org_id = await session.scalar(
+                text("INSERT INTO orgs (name, slug) VALUES ('P', 'p') RETURNING id")
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO person_entities (org_id, entity_id, field_provenance) "
+                    "VALUES (:org, gen_random_uuid(), CAST(:provenance AS jsonb))"
+                ),
+                {"org": org_id, "provenance": json.dumps(by_field)},
+            )
+    finally:
+        await asyncio.to_thread(upgrade, database_url)
+    read = "SELECT field_provenance FROM person_entities WHERE org_id = :org"
+    async with database.transaction() as session:
+        stored = await session.scalar(text(read), {"org": org_id})
+    assert stored == [
+        {**search, "fields": ["full_name", "title"]},
+        {**email, "fields": ["work_email"]},
+    ]
+    assert expand(stored) == by_field
+    await asyncio.to_thread(command.downgrade, config, "0013")
+    try:
+        async with database.transaction() as session:
+            assert await session.scalar(text(read), {"org": org_id}) == by_field
+    finally:
+        await asyncio.to_thread(upgrade, database_url)

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.engine import Database
+from dex.entities import provenance
 from dex.entities.repository import EntityWrite, Lineage, UpsertResult, upsert_entities
 from tests.conftest import Tenant, create_tenant
 
@@ -64,7 +65,8 @@ async def _state(session: AsyncSession) -> dict[str, list[Any]]:
             {
                 **{k: v for k, v in row.items() if k not in ("created_at", "updated_at", "last_enriched_at")},
                 "field_provenance": {
-                    field: {**source, "at": None} for field, source in row["field_provenance"].items()
+                    field: {**source, "at": None}
+                    for field, source in provenance.expand(row["field_provenance"]).items()
                 },
             }
             for row in rows.mappings()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from dex.db.engine import Database
+from dex.entities import provenance
 from tests.conftest import PipelineHarness, SandboxHandle
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
@@ -114,6 +115,7 @@ async def test_fan_out_children_continue_at_the_next_step(
                 text("SELECT field_provenance FROM person_entities WHERE work_email LIKE '%@acme.io' LIMIT 1")
             )
         ).scalar_one()
+    company, person = provenance.expand(company), provenance.expand(person)
     # Each field names the operation and provider that produced it.
     assert company["canonical_name"]["operation_id"] == "company.enrich.profile"
     assert company["canonical_name"]["provider"] == "prospeo"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from dex.db.engine import Database
+from dex.entities.provenance import expand as expand_provenance
 from dex.pipeline import repository as repo
 from tests.conftest import PipelineHarness, SandboxHandle
 
@@ -293,12 +294,11 @@ async def test_no_lineage_key_in_what_clients_read(pipeline: PipelineHarness, da
         assert detail["step_results"] and not _has_lineage(detail)
     # Provenance is still kept, on the entity.
     async with database.transaction() as session:
-        provenance = await session.scalar(
-            text(
-                "SELECT field_provenance -> 'canonical_name' FROM company_entities "
-                "WHERE canonical_domain = 'acme.io'"
+        provenance = expand_provenance(
+            await session.scalar(
+                text("SELECT field_provenance FROM company_entities WHERE canonical_domain = 'acme.io'")
             )
-        )
+        )["canonical_name"]
         # The stored step records keep the attribution the provenance is built from.
         stored = await session.scalar(
             text(f"SELECT count(*) FROM step_results s WHERE {repo.cumulative_context('s')} ? '_lineage'")

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from dex.console.paging import pager
 from dex.console.web import CONSOLE_PREFIX, ConsoleRoute, ConsoleTenant, render
 from dex.entities import service
+from dex.entities.provenance import expand as expand_provenance
 from dex.entities.schemas import CompanyQuery, PersonQuery, TimelineQuery
 from dex.errors import NotFound
 from dex.kit.deps import SessionDep
@@ -111,7 +112,7 @@ async def entity_page(
     entity = await reads.entity(kind, entity_id)
     if entity is None:
         raise NotFound("Entity not found")
-    provenance = entity.field_provenance or {}
+    provenance = expand_provenance(entity.field_provenance)
     run_ids = {uuid.UUID(source["run_id"]) for source in provenance.values() if source.get("run_id")}
     costs = await run_operation_costs(session, auth.org_id, sorted(run_ids))
     sources = {

@@ -71,8 +71,8 @@ class CompanyEntity(Base):
     )
     record_version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="1")
     canonical_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    # {field: {provider, operation_id, run_id, at}} for the last writer of each field.
-    field_provenance: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+    # The last writer of each field, by source (dex.entities.provenance).
+    field_provenance: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, server_default="[]")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -126,7 +126,7 @@ class PersonEntity(Base):
     )
     record_version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="1")
     canonical_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    field_provenance: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+    field_provenance: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, server_default="[]")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.db.queries import dumps, recordset
 from dex.entities.identity import COLUMNS, UNIQUE_KEYS, Identity, canonical_columns, resolve_identity
 from dex.entities.models import CompanyEntity, EntitySnapshot, PersonEntity
+from dex.entities.provenance import compact as compact_provenance
+from dex.entities.provenance import expand as expand_provenance
 
 MODELS: dict[str, type[CompanyEntity | PersonEntity]] = {"company": CompanyEntity, "person": PersonEntity}
 MAX_UPSERT_ATTEMPTS = 5
@@ -375,7 +377,7 @@ class EntityBatch:
                     **columns,
                     "record_version": 1,
                     "canonical_payload": merge_payload(None, context),
-                    "field_provenance": created,
+                    "field_provenance": compact_provenance(created),
                     **stamp,
                 },
                 None,
@@ -415,10 +417,12 @@ class EntityBatch:
             "canonical_payload": payload,
             "record_version": version,
             "company_id": lineage.company_id or existing["company_id"],
-            "field_provenance": {
-                **(existing["field_provenance"] or {}),
-                **provenance(changed, merged, payload, lineage, self.now, sources),
-            },
+            "field_provenance": compact_provenance(
+                {
+                    **expand_provenance(existing["field_provenance"]),
+                    **provenance(changed, merged, payload, lineage, self.now, sources),
+                }
+            ),
             **stamp,
         }
         row.written = True

@@ -10,8 +10,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from dex.entities import provenance
 from dex.kit.envelopes import JSON_INTEGER_MAX
 from dex.vocabulary import EntityType
 
@@ -114,6 +115,11 @@ class CompanyEntityOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @field_validator("field_provenance", mode="before")
+    @classmethod
+    def _by_field(cls, stored: list[dict[str, Any]] | None) -> dict[str, Any]:
+        return provenance.expand(stored)
+
 
 class PersonEntityOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -141,6 +147,11 @@ class PersonEntityOut(BaseModel):
     field_provenance: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("field_provenance", mode="before")
+    @classmethod
+    def _by_field(cls, stored: list[dict[str, Any]] | None) -> dict[str, Any]:
+        return provenance.expand(stored)
 
 
 class TimelineEventOut(BaseModel):
