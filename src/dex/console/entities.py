@@ -118,7 +118,7 @@ async def entity_page(
     sources = {
         field: {
             **source,
-            "cost": costs.get((uuid.UUID(source["run_id"]), source.get("operation_id")))
+            "cost": costs.get((uuid.UUID(source["run_id"]), source["operation_id"]))
             if source.get("run_id")
             else None,
         }

@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypedDict, cast
 
-from sqlalchemy import ColumnElement, RowMapping, select, text
+from sqlalchemy import ColumnElement, RowMapping, TextClause, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import dumps, recordset
+from dex.db.queries import Writes, dumps, recordset
 from dex.entities.identity import COLUMNS, UNIQUE_KEYS, Identity, canonical_columns, resolve_identity
 from dex.entities.models import CompanyEntity, EntitySnapshot, PersonEntity
 from dex.entities.provenance import compact as compact_provenance
@@ -438,35 +438,46 @@ class EntityBatch:
             if row.written and row.locked is not None
         ]
 
-    def released_keys(self) -> list[dict[str, Any]]:
-        """The changed rows with the unique keys they give up cleared, when another changed row takes one
-        of those keys: one UPDATE checks uniqueness row by row, so the keys must be free before it."""
-        changed = [(row, row.locked) for row in self.rows.values() if row.written and row.locked is not None]
+    def _takes_a_given_up_key(self, rows: Sequence[EntityRow]) -> bool:
+        """Whether one of ``rows`` holds a unique key that another changed row gives up: PostgreSQL checks
+        uniqueness row by row, so that key must be free before the row taking it is written."""
         unique = UNIQUE_KEYS[self.entity_type]
         given_up = {
-            (row.values["org_id"], column, locked[column]): row
-            for row, locked in changed
+            (row.values["org_id"], column, row.locked[column]): row
+            for row in self.rows.values()
+            if row.written and row.locked is not None
             for column in unique
-            if locked[column] is not None and locked[column] != row.values[column]
+            if row.locked[column] is not None and row.locked[column] != row.values[column]
         }
-        taken = any(
+        return any(
             given_up.get((row.values["org_id"], column, row.values[column]), row) is not row
-            for row, _ in changed
+            for row in rows
             for column in unique
         )
-        if not taken:
+
+    def released_keys(self) -> list[dict[str, Any]]:
+        """The changed rows with the unique keys they give up cleared, when another changed row takes one
+        of those keys (written first, by an UPDATE of their own)."""
+        changed = [row for row in self.rows.values() if row.written and row.locked is not None]
+        if not self._takes_a_given_up_key(changed):
             return []
         return [
             _json_row(
                 {
                     **row.values,
-                    **dict.fromkeys(unique),
-                    "record_version": locked["record_version"],
-                    "locked_version": locked["record_version"],
+                    **dict.fromkeys(UNIQUE_KEYS[self.entity_type]),
+                    "record_version": row.locked["record_version"],
+                    "locked_version": row.locked["record_version"],
                 }
             )
-            for row, locked in changed
+            for row in changed
+            if row.locked is not None
         ]
+
+    def in_any_order(self) -> bool:
+        """Whether the batch's writes may run in any order, as the parts of one statement (``Writes``):
+        no row it writes takes a key another gives up."""
+        return not self._takes_a_given_up_key([row for row in self.rows.values() if row.written])
 
     def new_rows(self) -> list[dict[str, Any]]:
         """In the lock order: inserting a key another writer is inserting too waits for that writer."""
@@ -475,22 +486,26 @@ class EntityBatch:
 
 
 async def upsert_entities(
-    session: AsyncSession, writes: Sequence[EntityWrite], *, retry_in_savepoint: bool = True
+    session: AsyncSession, writes: Sequence[EntityWrite], *, into: Writes | None = None
 ) -> list[UpsertResult | None]:
     """Merge each write's context into the entity it identifies, in order; one result per write, None
     for a context that identifies nothing. A new key another writer inserted meanwhile is a unique
-    violation: the merge is retried in a savepoint, unless the caller retries its whole transaction on
-    one instead (not ``retry_in_savepoint``: the executor's recording, which saves the savepoint's two
-    round trips)."""
+    violation: the merge is retried in a savepoint — unless the caller gives its own ``into``, the writes
+    of a transaction it runs again on a unique violation (the executor's recording): the entity rows then
+    join those writes wherever their order does not matter, which saves their round trips and the
+    savepoint's two."""
     identities = [resolve_identity(w.org_id, w.entity_type, w.context) for w in writes]
     if not any(identities):
         return [None] * len(writes)
-    if not retry_in_savepoint:
-        return await _upsert_batch(session, writes, identities)
+    if into is not None:
+        return await _upsert_batch(session, writes, identities, into)
     for attempt in range(MAX_UPSERT_ATTEMPTS):
         try:
             async with session.begin_nested():
-                return await _upsert_batch(session, writes, identities)
+                batch_writes = Writes()
+                results = await _upsert_batch(session, writes, identities, batch_writes)
+                await batch_writes.execute(session)
+                return results
         except IntegrityError:
             if attempt == MAX_UPSERT_ATTEMPTS - 1:
                 raise
@@ -498,7 +513,10 @@ async def upsert_entities(
 
 
 async def _upsert_batch(
-    session: AsyncSession, writes: Sequence[EntityWrite], identities: Sequence[Identity | None]
+    session: AsyncSession,
+    writes: Sequence[EntityWrite],
+    identities: Sequence[Identity | None],
+    into: Writes,
 ) -> list[UpsertResult | None]:
     results: list[UpsertResult | None] = [None] * len(writes)
     now = datetime.now(UTC)
@@ -522,19 +540,22 @@ async def _upsert_batch(
         batch = EntityBatch(entity_type, list(locked), now)
         for index, identity in pending:
             results[index] = batch.merge(writes[index], identity)
-        await _write(session, statements, batch)
+        # Changed rows first, new rows last: a key a changed row gives up may be taken by a new row.
+        ordered: list[tuple[TextClause, Sequence[Any]]] = [
+            (statements.update, batch.released_keys()),
+            (statements.update, batch.changed_rows()),
+            (statements.insert, batch.new_rows()),
+            (INSERT_SNAPSHOTS, batch.snapshots),
+        ]
+        in_any_order = batch.in_any_order()
+        for statement, rows in ordered:
+            if not rows:
+                continue
+            if in_any_order:
+                into.add(statement, rows)
+            else:
+                await session.execute(statement, {"rows": dumps(rows)})
     return results
-
-
-async def _write(session: AsyncSession, statements: EntityStatements, batch: EntityBatch) -> None:
-    # Changed rows first, new rows last: a key a changed row gives up may be taken by a new row.
-    for rows in (batch.released_keys(), batch.changed_rows()):
-        if rows:
-            await session.execute(statements.update, {"rows": dumps(rows)})
-    if new_rows := batch.new_rows():
-        await session.execute(statements.insert, {"rows": dumps(new_rows)})
-    if batch.snapshots:
-        await session.execute(INSERT_SNAPSHOTS, {"rows": dumps(batch.snapshots)})
 
 
 class EntityRepository:

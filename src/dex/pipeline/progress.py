@@ -458,7 +458,10 @@ class Progress:
             self.add_rows(run, step_plan.rows, context_run_id=run.run_id, room_taken=started)
             if step_plan.complete:
                 self.complete(run, row["entity_input"], None)
-        repoints = await self._complete_runs()
+        # The operation history, the completed runs' entities, the new steps, the timeline's events (the
+        # completed runs' earlier ones re-pointed) and the fan-out steps' outputs: one round trip.
+        writes = Writes()
+        repoints = await self._complete_runs(writes)
         op_runs, op_attempts = await take_from_journal(
             self.session,
             self.op_runs,
@@ -466,9 +469,6 @@ class Progress:
             finished_steps=[outcome.claimed.step_id for outcome in self.finished_steps],
         )
         self._fan_out_events(created)
-        # The operation history, the new steps, the timeline's events (the completed runs' earlier ones
-        # re-pointed) and the fan-out steps' outputs: one round trip.
-        writes = Writes()
         add_history(writes, op_runs, op_attempts)
         writes.add(timeline.REPOINT_RUN_EVENTS, repoints)
         writes.add(repo.INSERT_STEPS, self.step_rows)
@@ -491,8 +491,9 @@ class Progress:
             ready=self.any_queued,
         )
 
-    async def _complete_runs(self) -> list[dict[str, Any]]:
-        """Merges the completed runs' entities and moves the runs; returns where their events go
+    async def _complete_runs(self, writes: Writes) -> list[dict[str, Any]]:
+        """Merges the completed runs' entities (their rows written with ``writes`` when the recording is
+        retried as a whole) and moves the runs; returns where their events go
         (``timeline.REPOINT_RUN_EVENTS``)."""
         repoints = []
         # One set-based upsert for the whole batch, which locks its entities in one order for every writer.
@@ -507,7 +508,7 @@ class Progress:
                 )
                 for completion in self.completions
             ],
-            retry_in_savepoint=not self.retried,
+            into=writes if self.retried else None,
         )
         for completion, upserted in zip(self.completions, upserts, strict=True):
             run = completion.run
