@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.engine import Database
+from dex.db.queries import Writes
 from dex.entities import provenance
 from dex.entities.repository import EntityWrite, Lineage, UpsertResult, upsert_entities
 from tests.conftest import Tenant, create_tenant
@@ -82,13 +83,19 @@ async def _state(session: AsyncSession) -> dict[str, list[Any]]:
 
 
 async def _apply(
-    database: Database, batches: list[list[EntityWrite]]
+    database: Database, batches: list[list[EntityWrite]], *, with_callers_writes: bool = False
 ) -> tuple[list[UpsertResult | None], dict[str, Any]]:
-    """The results and the final state of ``batches`` applied in turn, in a transaction rolled back."""
+    """The results and the final state of ``batches`` applied in turn, in a transaction rolled back;
+    ``with_callers_writes``: each batch's rows go with the caller's writes, as the executor records them."""
     async with database.sessionmaker() as session:
         await session.begin()
         try:
-            results = [result for batch in batches for result in await upsert_entities(session, batch)]
+            results = []
+            for batch in batches:
+                writes = Writes() if with_callers_writes else None
+                results += await upsert_entities(session, batch, into=writes)
+                if writes is not None:
+                    await writes.execute(session)
             return results, await _state(session)
         finally:
             await session.rollback()
@@ -112,7 +119,9 @@ async def test_a_batch_equals_its_writes_one_after_the_other(
         EntityWrite(other_org if second else tenant.org_id, entity_type, context, lineage)
         for second, (entity_type, context) in case
     ]
-    assert await _apply(database, [batch]) == await _apply(database, [[write] for write in batch])
+    one_after_the_other = await _apply(database, [[write] for write in batch])
+    assert await _apply(database, [batch]) == one_after_the_other
+    assert await _apply(database, [batch], with_callers_writes=True) == one_after_the_other
 
 
 async def test_a_unique_key_moves_between_two_rows_of_one_batch(database: Database, tenant: Tenant) -> None:
@@ -138,3 +147,33 @@ async def test_a_unique_key_moves_between_two_rows_of_one_batch(database: Databa
         )
         assert [tuple(row) for row in rows] == [(ava, "new@acme.io", 2), (ben, "old@acme.io", 2)]
     assert [(result.record_version, result.created) for result in results if result] == [(2, False)] * 2
+
+
+@pytest.mark.parametrize("with_callers_writes", [False, True])
+async def test_a_new_entity_takes_the_key_another_gives_up(
+    database: Database, tenant: Tenant, with_callers_writes: bool
+) -> None:
+    """The key is free before the new row is written, also when the rows go with the caller's writes
+    (which PostgreSQL may run in any order)."""
+    lineage = Lineage("test.batch", None, None)
+    ava, cy = "https://linkedin.com/in/ava", "https://linkedin.com/in/cy"
+    async with database.transaction() as session:
+        await upsert_entities(
+            session,
+            [EntityWrite(tenant.org_id, "person", {"linkedin_url": ava, "email": "old@acme.io"}, lineage)],
+        )
+    moves = [
+        EntityWrite(tenant.org_id, "person", {"linkedin_url": ava, "email": "new@acme.io"}, lineage),
+        EntityWrite(tenant.org_id, "person", {"linkedin_url": cy, "email": "old@acme.io"}, lineage),
+    ]
+    async with database.transaction() as session:
+        writes = Writes() if with_callers_writes else None
+        results = await upsert_entities(session, moves, into=writes)
+        if writes is not None:
+            await writes.execute(session)
+        rows = await session.execute(text("SELECT linkedin_url, work_email FROM person_entities ORDER BY 1"))
+        assert [tuple(row) for row in rows] == [(ava, "new@acme.io"), (cy, "old@acme.io")]
+    assert [(result.record_version, result.created) for result in results if result] == [
+        (2, False),
+        (1, True),
+    ]

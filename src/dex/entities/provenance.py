@@ -23,9 +23,25 @@ def expand(stored: list[Source] | None) -> dict[str, Source]:
     }
 
 
-def compact(by_field: dict[str, Source]) -> list[Source]:
-    """The stored sources of field → source: each source once, its fields sorted."""
-    fields_of: dict[tuple[tuple[str, Any], ...], list[str]] = {}
-    for field, source in sorted(by_field.items()):
-        fields_of.setdefault(tuple(source.items()), []).append(field)
-    return [{**dict(source), "fields": fields} for source, fields in fields_of.items()]
+def record(
+    stored: list[Source] | None,
+    changes: dict[str, tuple[str | None, str | None]],
+    *,
+    run_id: str | None,
+    at: str,
+) -> list[Source]:
+    """The stored sources once a write in run ``run_id`` at ``at`` set ``changes`` (field → the operation
+    and provider that produced it): the fields it set leave their earlier sources, which go once empty."""
+    fields_of: dict[tuple[Any, ...], list[str]] = {}
+    for source in stored or ():
+        kept = [field for field in source["fields"] if field not in changes]
+        if kept:
+            key = (source["operation_id"], source["provider"], source["run_id"], source["at"])
+            fields_of.setdefault(key, []).extend(kept)
+    for field in sorted(changes):
+        operation_id, provider = changes[field]
+        fields_of.setdefault((operation_id, provider, run_id, at), []).append(field)
+    return [
+        {"operation_id": operation_id, "provider": provider, "run_id": run, "at": stamp, "fields": fields}
+        for (operation_id, provider, run, stamp), fields in fields_of.items()
+    ]

@@ -30,8 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.db.queries import Writes, dumps, recordset
 from dex.entities.identity import COLUMNS, UNIQUE_KEYS, Identity, canonical_columns, resolve_identity
 from dex.entities.models import CompanyEntity, EntitySnapshot, PersonEntity
-from dex.entities.provenance import compact as compact_provenance
-from dex.entities.provenance import expand as expand_provenance
+from dex.entities.provenance import record as record_provenance
 
 MODELS: dict[str, type[CompanyEntity | PersonEntity]] = {"company": CompanyEntity, "person": PersonEntity}
 MAX_UPSERT_ATTEMPTS = 5
@@ -183,25 +182,21 @@ def provenance(
     lineage: Lineage,
     now: datetime,
     sources: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
-    """Field → who last set it: the operation and provider that produced the value when the run's
-    lineage knows, else the run's last operation (values that came with the entity's input)."""
-    stamp = now.isoformat()
-    run_id = str(lineage.run_id) if lineage.run_id else None
+    stored: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The ``stored`` provenance once this write set ``fields``: each field's operation and provider
+    that produced the value when the run's lineage knows, else the run's last operation (values that came
+    with the entity's input)."""
     unattributed: dict[str, Any] = {}
-    result = {}
+    changes = {}
     for field in fields:
         value = columns.get(field) if field in columns else payload.get(field)
         if value is None or field == LINEAGE_KEY:
             continue
         source = sources.get(field, unattributed)
-        result[field] = {
-            "operation_id": source.get("operation_id", lineage.operation_id),
-            "provider": source.get("provider"),
-            "run_id": run_id,
-            "at": stamp,
-        }
-    return result
+        changes[field] = (source.get("operation_id", lineage.operation_id), source.get("provider"))
+    run_id = str(lineage.run_id) if lineage.run_id else None
+    return record_provenance(stored, changes, run_id=run_id, at=now.isoformat())
 
 
 # --- set-based upserts ----------------------------------------------------------------------------------
@@ -377,7 +372,7 @@ class EntityBatch:
                     **columns,
                     "record_version": 1,
                     "canonical_payload": merge_payload(None, context),
-                    "field_provenance": compact_provenance(created),
+                    "field_provenance": created,
                     **stamp,
                 },
                 None,
@@ -385,7 +380,12 @@ class EntityBatch:
             )
             self._hold(row, {})
             return UpsertResult(
-                self.entity_type, identity.entity_id, 1, True, tuple(sorted(created)), conflicts
+                self.entity_type,
+                identity.entity_id,
+                1,
+                True,
+                tuple(sorted(field for source in created for field in source["fields"])),
+                conflicts,
             )
 
         existing = row.values
@@ -417,11 +417,8 @@ class EntityBatch:
             "canonical_payload": payload,
             "record_version": version,
             "company_id": lineage.company_id or existing["company_id"],
-            "field_provenance": compact_provenance(
-                {
-                    **expand_provenance(existing["field_provenance"]),
-                    **provenance(changed, merged, payload, lineage, self.now, sources),
-                }
+            "field_provenance": provenance(
+                changed, merged, payload, lineage, self.now, sources, existing["field_provenance"]
             ),
             **stamp,
         }
