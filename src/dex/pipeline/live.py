@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.engine import Database, libpq_url
 from dex.db.queries import dumps
+from dex.pipeline import repository as repo
 from dex.pipeline.repository import READY_NOTIFY_CHANNEL
 from dex.pipeline.runner import OUTCOME_STATUS, StepOutcome
 from dex.usage.budgets import budget_needs
@@ -92,14 +93,32 @@ def progress_messages(
 
 # The webhook deliveries of a change, its live progress and, when steps became ready, the executors' wake-up:
 # one statement, announced only if the transaction commits (the outbox rows and the NOTIFYs are part of it).
-ANNOUNCE = text(
-    f"WITH enqueued AS ({webhook_outbox.ENQUEUE.text} RETURNING 1) "
-    "SELECT pg_notify(note.channel, note.payload) FROM ("
+_ENQUEUED = f"enqueued AS ({webhook_outbox.ENQUEUE.text} RETURNING 1)"
+_NOTIFIED = (
+    "notified AS (SELECT count(pg_notify(note.channel, note.payload)) FROM ("
     f"SELECT '{PROGRESS_CHANNEL}' AS channel, message AS payload "
     "FROM unnest(CAST(:messages AS text[])) AS message "
     f"UNION ALL SELECT '{webhook_outbox.DELIVERIES_NOTIFY_CHANNEL}', '' WHERE EXISTS (SELECT FROM enqueued) "
-    f"UNION ALL SELECT '{READY_NOTIFY_CHANNEL}', '' WHERE CAST(:ready AS boolean)) note"
+    f"UNION ALL SELECT '{READY_NOTIFY_CHANNEL}', '' WHERE CAST(:ready AS boolean)) note)"
 )
+ANNOUNCE = text(f"WITH {_ENQUEUED}, {_NOTIFIED} SELECT * FROM notified")
+# The run counters' bump (``repo.BUMP_COUNTERS``) and the announcement of the runs and steps that moved them,
+# in one round trip. ``notified`` leads the join, so its NOTIFYs are sent even when no counter changed.
+BUMP_AND_ANNOUNCE = text(
+    f"WITH {_ENQUEUED}, bumped AS ({repo.BUMP_COUNTERS.text}), {_NOTIFIED} "
+    "SELECT bumped.* FROM notified LEFT JOIN bumped ON true"
+)
+
+
+def _announcement(
+    runs: list[dict[str, Any]], steps: Iterable[StepOutcome], submissions: list[dict[str, Any]], ready: bool
+) -> dict[str, Any] | None:
+    """``ANNOUNCE``'s parameters, or None when there is nothing to tell."""
+    events = webhook_outbox.run_events(runs) + webhook_outbox.submission_events(submissions)
+    messages = progress_messages(runs=runs, steps=steps, submissions=submissions)
+    if events or messages or ready:
+        return {"events": dumps(events), "messages": messages, "ready": ready}
+    return None
 
 
 async def announce(
@@ -112,11 +131,33 @@ async def announce(
 ) -> None:
     """Tell webhooks and live progress about moved ``runs``, finished ``steps`` and changed
     ``submissions`` (and executors, if ``ready``, that steps wait to be claimed)."""
-    runs, submissions = list(runs), list(submissions)
-    events = webhook_outbox.run_events(runs) + webhook_outbox.submission_events(submissions)
-    messages = progress_messages(runs=runs, steps=steps, submissions=submissions)
-    if events or messages or ready:
-        await session.execute(ANNOUNCE, {"events": dumps(events), "messages": messages, "ready": ready})
+    if params := _announcement(list(runs), steps, list(submissions), ready):
+        await session.execute(ANNOUNCE, params)
+
+
+async def bump_and_announce(
+    session: AsyncSession,
+    deltas: dict[uuid.UUID, dict[str, int]],
+    *,
+    runs: Iterable[dict[str, Any]],
+    steps: Iterable[StepOutcome],
+    ready: bool = False,
+) -> None:
+    """Apply run-counter ``deltas`` to their submissions (``repo.bump_counters``) and :func:`announce` the
+    moved ``runs`` and finished ``steps`` with the same statement; the submissions whose status the
+    counters changed are announced after, in a statement of their own (once per submission and status)."""
+    rows = repo.counter_rows(deltas)
+    params = _announcement(list(runs), steps, [], ready)
+    if not rows and params is None:
+        return
+    await repo.lock_submissions(session, rows)
+    result = await session.execute(
+        BUMP_AND_ANNOUNCE,
+        {"rows": dumps(rows), **(params or {"events": "[]", "messages": [], "ready": False})},
+    )
+    bumped = [row for row in result.mappings() if row["id"] is not None]
+    if changes := await repo.settle_statuses(session, bumped):
+        await announce(session, runs=(), steps=(), submissions=changes)
 
 
 class ProgressHub:

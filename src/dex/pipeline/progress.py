@@ -482,12 +482,11 @@ class Progress:
                 for name, value in delta.items():
                     if name != "total":
                         self.counters[moved["submission_id"]][name] += value
-        changed_submissions = await repo.bump_counters(self.session, self.counters)
-        await live.announce(
+        await live.bump_and_announce(
             self.session,
+            self.counters,
             runs=self.moved_runs,
             steps=self.finished_steps,
-            submissions=changed_submissions,
             ready=self.any_queued,
         )
 

@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import Text, bindparam, cast, func, insert, select, text
+from sqlalchemy import RowMapping, Text, bindparam, cast, func, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -312,23 +312,39 @@ BUMP_COUNTERS = text(
 )
 
 
-async def bump_counters(
-    session: AsyncSession, deltas: dict[uuid.UUID, dict[str, int]]
-) -> list[dict[str, Any]]:
-    """Apply run-counter deltas to submissions and re-derive their status, in the caller's transaction.
-    Returns the submissions whose status changed: id, new status, org, company, blueprint and counters."""
-    rows = [
+def counter_rows(deltas: dict[uuid.UUID, dict[str, int]]) -> list[dict[str, Any]]:
+    """The ``BUMP_COUNTERS`` rows of run-counter deltas, in submission order; none for no change."""
+    return [
         {"id": submission_id, **delta}
         for submission_id, delta in sorted(deltas.items())
         if any(delta.values())
     ]
-    if not rows:
-        return []
+
+
+async def lock_submissions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Lock the submissions of several counter rows in id order before they are bumped (``BUMP_COUNTERS``)."""
     if len(rows) > 1:
         await session.execute(states.LOCK_SUBMISSIONS, {"ids": [row["id"] for row in rows]})
+
+
+async def bump_counters(
+    session: AsyncSession, deltas: dict[uuid.UUID, dict[str, int]]
+) -> list[dict[str, Any]]:
+    """Apply run-counter deltas to submissions and re-derive their status, in the caller's transaction.
+    Returns the submissions whose status changed (:func:`settle_statuses`)."""
+    rows = counter_rows(deltas)
+    if not rows:
+        return []
+    await lock_submissions(session, rows)
     result = await session.execute(BUMP_COUNTERS, {"rows": dumps(rows)})
+    return await settle_statuses(session, result.mappings())
+
+
+async def settle_statuses(session: AsyncSession, bumped: Iterable[RowMapping]) -> list[dict[str, Any]]:
+    """Store the status each bumped submission (a ``BUMP_COUNTERS`` row) derives from its counters; returns
+    those whose status changed: id, new status, org, company, blueprint and counters."""
     changes = []
-    for row in result.mappings():
+    for row in bumped:
         counters = states.RunCounters(
             row["runs_total"],
             row["runs_running"],
