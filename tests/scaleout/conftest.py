@@ -138,8 +138,14 @@ def rabbitmq_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rabbit
     }
     log = home / "rabbitmq.log"
     with log.open("wb") as out:
+        # Started in its home: a node that crashes writes its dump (MnesiaCore.*) there, not in the checkout.
         process = subprocess.Popen(
-            [str(RABBITMQ_SERVER)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [str(RABBITMQ_SERVER)],
+            env=env,
+            cwd=home,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = RabbitmqServer(process, port, epmd_port, log)
     yield server
