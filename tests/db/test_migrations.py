@@ -125,3 +125,57 @@ async def test_provenance_migration_stores_each_source_once_and_back(
             assert await session.scalar(text(read), {"org": org_id}) == by_field
     finally:
         await asyncio.to_thread(upgrade, database_url)
+
+
+async def test_attempts_migration_moves_them_into_their_runs_and_back(
+    database_url: str, database: Database
+) -> None:
+    """0015 stores each run's attempts on the run, in order, read back one per row by the view
+    ``operation_attempts``; its downgrade puts them back in the table."""
+    from alembic import command
+
+    from dex.db.migrate import alembic_config
+
+    config = alembic_config(database_url)
+    read = (
+        "SELECT sequence, provider, cost_credits, call_ids FROM operation_attempts "
+        "WHERE org_id = :org ORDER BY sequence"
+    )
+    await asyncio.to_thread(command.downgrade, config, "0014")
+    try:
+        async with database.transaction() as session:
+            org_id = await session.scalar(
+                text("INSERT INTO orgs (name, slug) VALUES ('A', 'attempts') RETURNING id")
+            )
+            run_id = await session.scalar(
+                text(
+                    "INSERT INTO operation_runs (run_id, org_id, role, auth_method, operation_id, "
+                    "entity_type, status) VALUES (gen_random_uuid(), :org, 'org_admin', 'api_token', "
+                    "'person.email', 'person', 'found') RETURNING run_id"
+                ),
+                {"org": org_id},
+            )
+            for sequence, provider in ((1, "leadmagic"), (0, "prospeo")):
+                await session.execute(
+                    text(
+                        "INSERT INTO operation_attempts (run_id, org_id, sequence, provider, action, status, "
+                        "cost_credits, call_ids) VALUES (:run, :org, :sequence, :provider, 'find', 'found', "
+                        "1.5, ARRAY[gen_random_uuid()])"
+                    ),
+                    {"run": run_id, "org": org_id, "sequence": sequence, "provider": provider},
+                )
+            before = [tuple(row) for row in await session.execute(text(read), {"org": org_id})]
+    finally:
+        await asyncio.to_thread(upgrade, database_url)
+    async with database.transaction() as session:
+        stored = await session.scalar(
+            text("SELECT attempts FROM operation_runs WHERE run_id = :run"), {"run": run_id}
+        )
+        assert [attempt["provider"] for attempt in stored] == ["prospeo", "leadmagic"]
+        assert [tuple(row) for row in await session.execute(text(read), {"org": org_id})] == before
+    await asyncio.to_thread(command.downgrade, config, "0014")
+    try:
+        async with database.transaction() as session:
+            assert [tuple(row) for row in await session.execute(text(read), {"org": org_id})] == before
+    finally:
+        await asyncio.to_thread(upgrade, database_url)

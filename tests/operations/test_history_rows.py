@@ -3,10 +3,11 @@ the row types, so a key the type lacks is a mypy error and a column the type lac
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 
-from dex.operations.models import OperationAttempt, OperationRun
-from dex.operations.repository import ATTEMPT_COLUMNS, RUN_COLUMNS
+from dex.db.engine import Database
+from dex.operations.models import OperationRun
+from dex.operations.repository import RUN_COLUMNS, OperationAttemptRow
 
 
 def _columns(table: Table) -> set[str]:
@@ -17,5 +18,10 @@ def test_an_operation_run_row_carries_every_column_but_the_creation_time() -> No
     assert set(RUN_COLUMNS) == _columns(OperationRun.__table__) - {"created_at"}
 
 
-def test_an_attempt_row_carries_every_column_but_the_id_and_the_creation_time() -> None:
-    assert set(ATTEMPT_COLUMNS) == _columns(OperationAttempt.__table__) - {"id", "created_at"}
+async def test_the_attempts_view_reads_every_field_an_attempt_is_stored_with(database: Database) -> None:
+    async with database.transaction() as session:
+        viewed = await session.execute(
+            text("SELECT column_name FROM information_schema.columns WHERE table_name = 'operation_attempts'")
+        )
+        columns = set(viewed.scalars())
+    assert columns == set(OperationAttemptRow.__annotations__) | {"run_id", "org_id", "created_at"}

@@ -13,7 +13,6 @@ from dex.db.engine import Database
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.operations.repository import (
-    attempt_rows,
     operation_run_row,
     record_operation_runs,
     settle_orphaned_calls,
@@ -107,7 +106,6 @@ async def test_a_late_record_does_not_count_requests_recovery_already_settled(
         await record_operation_runs(
             session,
             [operation_run_row(result, auth=auth, input_payload={})],
-            attempt_rows(result, tenant.org_id),
         )
     assert await scalar(database, "SELECT spent_credits FROM org_spend") == 1
     assert await scalar(database, "SELECT sum(cost_credits) FROM operation_runs") == 1
@@ -201,7 +199,6 @@ async def test_an_answer_a_dead_process_kept_is_taken_over_by_the_steps_next_run
         await record_operation_runs(
             session,
             [operation_run_row(again, auth=auth, input_payload={})],
-            attempt_rows(again, tenant.org_id),
         )
     # Recorded once, at what it cost.
     assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0

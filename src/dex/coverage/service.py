@@ -17,7 +17,7 @@ from dex.entities.identity import domain as normalize_domain
 from dex.errors import BadRequest
 from dex.operations.engine import execute_operation
 from dex.operations.registry import registry
-from dex.operations.repository import attempt_rows, operation_run_row, record_operation_runs
+from dex.operations.repository import operation_run_row, record_operation_runs
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext, requester_for
 
@@ -107,7 +107,6 @@ async def live_lists(
     await record_operation_runs(
         session,
         [operation_run_row(result, auth=scope, input_payload=company_input) for result in results],
-        [row for result in results for row in attempt_rows(result, scope.org_id)],
     )
     lists = {}
     for category, result in zip(categories, results, strict=True):

@@ -1,4 +1,8 @@
-"""Operation execution history: one row per operation run and one per provider attempt."""
+"""Operation execution history: one row per operation run, its provider attempts with it.
+
+The attempts are a JSON list on their run (each as ``dex.operations.repository.OperationAttemptRow``): they
+are written and read with it. The view ``operation_attempts`` (migration 0015) lists them one per row for
+the readers that sum or filter them in SQL."""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -17,14 +20,13 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dex.db.base import INLINE_DOCUMENTS, Base, check_in, created_at, uuid_pk
+from dex.db.base import INLINE_DOCUMENTS, Base, check_in, created_at
 from dex.vocabulary import ENTITY_TYPES
 
 OPERATION_STATUSES = ("found", "not_found", "failed", "verified", "skipped")
-ATTEMPT_STATUSES = ("found", "not_found", "failed", "verified", "skipped")
 
 
 class OperationRun(Base):
@@ -38,6 +40,7 @@ class OperationRun(Base):
         Index("ix_operation_runs_pipeline_run_id", "pipeline_run_id"),
         # The cost ledger of one submission (batch status, usage filtered by submission).
         Index("ix_operation_runs_submission_id", "submission_id"),
+        INLINE_DOCUMENTS,
     )
 
     run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -70,47 +73,7 @@ class OperationRun(Base):
     )
     cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
     duration_ms: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = created_at()
-
-
-class OperationAttempt(Base):
-    __tablename__ = "operation_attempts"
-    __table_args__ = (
-        CheckConstraint(check_in("status", ATTEMPT_STATUSES), name="status"),
-        CheckConstraint("duration_ms IS NULL OR duration_ms >= 0", name="duration_nonnegative"),
-        Index("ix_operation_attempts_run_id", "run_id"),
-        Index("ix_operation_attempts_provider_created_at", "provider", text("created_at DESC")),
-        Index("ix_operation_attempts_org_id_created_at", "org_id", text("created_at DESC")),
-        INLINE_DOCUMENTS,
-    )
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    run_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("operation_runs.run_id", ondelete="CASCADE"), nullable=False
-    )
-    org_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
-    )
-    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
-    provider: Mapped[str] = mapped_column(Text, nullable=False)
-    action: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[str] = mapped_column(Text, nullable=False)
-    skip_reason: Mapped[str | None] = mapped_column(Text)
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    provider_status: Mapped[str | None] = mapped_column(Text)
-    duration_ms: Mapped[int | None] = mapped_column(Integer)
-    raw_response: Mapped[Any | None] = mapped_column(JSONB)
-    http_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    cached: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
-    sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
-    cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
-    saved_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
-    # The journal ids of the provider requests this attempt made (sent as ``X-Request-Id``) and what each
-    # cost: the attempt's cost, request by request, for reconciling with a provider's own records.
-    call_ids: Mapped[list[uuid.UUID]] = mapped_column(
-        ARRAY(UUID(as_uuid=True)), nullable=False, server_default="{}"
-    )
-    call_costs: Mapped[list[Decimal]] = mapped_column(
-        ARRAY(Numeric(14, 4)), nullable=False, server_default="{}"
-    )
+    # The provider attempts, in the order they were made; each keeps the journal ids of the requests it
+    # made (sent as ``X-Request-Id``) and what each cost, for reconciling with a provider's own records.
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, server_default="[]")
     created_at: Mapped[datetime] = created_at()

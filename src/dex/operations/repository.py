@@ -1,4 +1,4 @@
-"""Writes of operation history: one operation_runs row and its attempts, in the caller's transaction."""
+"""Writes of operation history: one operation_runs row with its attempts, in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import func, select, text
+from sqlalchemy import RowMapping, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.queries import Writes, insert_recordset
 from dex.operations.engine import OperationResult
-from dex.operations.models import OperationAttempt, OperationRun
+from dex.operations.models import OperationRun
 from dex.providers.base import Attempt
 from dex.providers.models import JournaledCall
 from dex.tenancy.context import AuthContext
@@ -41,14 +41,14 @@ class OperationRunRow(TypedDict):
     submission_id: uuid.UUID | None
     cost_credits: Decimal
     duration_ms: int | None
+    attempts: list[OperationAttemptRow]
 
 
 class OperationAttemptRow(TypedDict):
-    """An ``operation_attempts`` row as the set-based insert writes it (``id`` and ``created_at`` are the
-    database's)."""
+    """A provider attempt as its operation run stores it (``operation_runs.attempts``), which the view
+    ``operation_attempts`` lists with its run's id, org and creation time."""
 
-    run_id: uuid.UUID
-    org_id: uuid.UUID
+    id: uuid.UUID
     sequence: int
     provider: str
     action: str
@@ -94,14 +94,14 @@ def operation_run_row(
         "submission_id": submission_id,
         "cost_credits": result.cost_credits,
         "duration_ms": result.duration_ms,
+        "attempts": attempt_rows(result),
     }
 
 
-def attempt_rows(result: OperationResult, org_id: uuid.UUID) -> list[OperationAttemptRow]:
+def attempt_rows(result: OperationResult) -> list[OperationAttemptRow]:
     return [
         {
-            "run_id": result.run_id,
-            "org_id": org_id,
+            "id": uuid.uuid4(),
             "sequence": index,
             "provider": attempt.provider,
             "action": result.action_name(attempt),
@@ -152,57 +152,63 @@ _RELEASE_KEPT_ANSWERS = text(
 
 
 async def record_operation_runs(
-    session: AsyncSession,
-    runs: list[OperationRunRow],
-    attempts: list[OperationAttemptRow],
-    *,
-    finished_steps: Sequence[uuid.UUID] = (),
+    session: AsyncSession, runs: list[OperationRunRow], *, finished_steps: Sequence[uuid.UUID] = ()
 ) -> None:
-    """Bulk-insert operation runs and their attempts (the executor batches many steps into one call), and
+    """Bulk-insert operation runs with their attempts (the executor batches many steps into one call), and
     take their requests out of the journal in the same transaction (:func:`take_from_journal`)."""
     writes = Writes()
-    add_history(writes, *await take_from_journal(session, runs, attempts, finished_steps=finished_steps))
+    add_history(writes, await take_from_journal(session, runs, finished_steps=finished_steps))
     await writes.execute(session)
 
 
 async def take_from_journal(
-    session: AsyncSession,
-    runs: list[OperationRunRow],
-    attempts: list[OperationAttemptRow],
-    *,
-    finished_steps: Sequence[uuid.UUID] = (),
-) -> tuple[list[OperationRunRow], list[OperationAttemptRow]]:
-    """Take the requests of operation runs about to be recorded out of the journal; returns the runs and
-    attempts to record (:func:`add_history`) in the same transaction. ``finished_steps``: steps whose
-    outcome this transaction records — requests an earlier, interrupted execution of them journaled are
-    settled here too, as interrupted runs of their own."""
-    journaled = [attempt for attempt in attempts if attempt["call_ids"]]
-    if journaled or finished_steps:
-        run_ids = {attempt["run_id"] for attempt in journaled}
-        taken = await session.execute(
-            _TAKE_RECORDED_AND_ORPHANED,
-            {
-                "run_ids": list(run_ids),
-                "step_ids": list(finished_steps),
-                "keep_runs": [run["run_id"] for run in runs],
-            },
-        )
-        calls = {row.call_id: row for row in taken}
-        # A request recovery already settled (this process was cut off from the database for long) is in
-        # the history once; its attempt is not recorded a second time.
-        settled = [a for a in journaled if not all(call_id in calls for call_id in a["call_ids"])]
-        if settled:
-            dropped = {id(attempt) for attempt in settled}
-            attempts = [a for a in attempts if id(a) not in dropped]
-            _deduct(runs, settled)
-        # What no recorded attempt names: requests of these runs it lost track of, and the orphans.
-        referenced = {call_id for attempt in journaled for call_id in attempt["call_ids"]}
-        interrupted_runs, interrupted_attempts = interrupted_history(
-            call for call_id, call in calls.items() if call_id not in referenced
-        )
-        runs = [*runs, *interrupted_runs]
-        attempts = [*attempts, *interrupted_attempts]
-    return runs, attempts
+    session: AsyncSession, runs: list[OperationRunRow], *, finished_steps: Sequence[uuid.UUID] = ()
+) -> list[OperationRunRow]:
+    """Take the requests of operation runs about to be recorded out of the journal; returns the runs to
+    record (:func:`add_history`) in the same transaction. ``finished_steps``: steps whose outcome this
+    transaction records — requests an earlier, interrupted execution of them journaled are settled here
+    too, as interrupted runs of their own."""
+    journaled = [(run, attempt) for run in runs for attempt in run["attempts"] if attempt["call_ids"]]
+    if not journaled and not finished_steps:
+        return runs
+    taken = await session.execute(
+        _TAKE_RECORDED_AND_ORPHANED,
+        {
+            "run_ids": list({run["run_id"] for run, _ in journaled}),
+            "step_ids": list(finished_steps),
+            "keep_runs": [run["run_id"] for run in runs],
+        },
+    )
+    calls = {row.call_id: row for row in taken}
+    # A request recovery already settled (this process was cut off from the database for long) is in the
+    # history once; its attempt is not recorded a second time.
+    settled = [(run, a) for run, a in journaled if not all(call_id in calls for call_id in a["call_ids"])]
+    if settled:
+        runs = _without(runs, settled)
+    # What no recorded attempt names: requests of these runs it lost track of, and the orphans.
+    referenced = {call_id for _, attempt in journaled for call_id in attempt["call_ids"]}
+    return [*runs, *interrupted_history(call for call_id, call in calls.items() if call_id not in referenced)]
+
+
+def _without(
+    runs: list[OperationRunRow], dropped: list[tuple[OperationRunRow, OperationAttemptRow]]
+) -> list[OperationRunRow]:
+    """``runs`` without the ``dropped`` attempts, and without what those cost."""
+    by_run: dict[uuid.UUID, list[OperationAttemptRow]] = defaultdict(list)
+    for run, attempt in dropped:
+        by_run[run["run_id"]].append(attempt)
+    kept = []
+    for run in runs:
+        gone = by_run.get(run["run_id"])
+        if gone:
+            ids = {attempt["id"] for attempt in gone}
+            run = {
+                **run,
+                "attempts": [attempt for attempt in run["attempts"] if attempt["id"] not in ids],
+                "cost_credits": run["cost_credits"] - sum(attempt["cost_credits"] for attempt in gone),
+            }
+        kept.append(run)
+    return kept
 
 
 async def org_has_budget(session: AsyncSession, org_id: uuid.UUID) -> bool:
@@ -245,20 +251,20 @@ async def settle_orphaned_calls(
     )
     calls = list(taken)
     writes = Writes()
-    add_history(writes, *interrupted_history(calls))
+    add_history(writes, interrupted_history(calls))
     await writes.execute(session)
     return len(calls)
 
 
-def interrupted_history(calls: Iterable[Any]) -> tuple[list[OperationRunRow], list[OperationAttemptRow]]:
-    """Operation runs and attempts for journaled requests whose outcome was never recorded: one failed run
-    per interrupted execution. A request whose answer arrived costs what it cost; one without an answer
-    costs its price — the provider may have billed it, and dex never under-counts spend."""
+def interrupted_history(calls: Iterable[Any]) -> list[OperationRunRow]:
+    """Operation runs for journaled requests whose outcome was never recorded: one failed run per
+    interrupted execution, an attempt per request. A request whose answer arrived costs what it cost; one
+    without an answer costs its price — the provider may have billed it, and dex never under-counts
+    spend."""
     by_execution: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for call in calls:
         by_execution[call.run_id].append(call)
     runs: list[OperationRunRow] = []
-    attempts: list[OperationAttemptRow] = []
     for execution in by_execution.values():
         first = execution[0]
         result = OperationResult(
@@ -283,8 +289,7 @@ def interrupted_history(calls: Iterable[Any]) -> tuple[list[OperationRunRow], li
                 "duration_ms": None,
             }
         )
-        attempts += attempt_rows(result, first.org_id)
-    return runs, attempts
+    return runs
 
 
 def _interrupted_attempt(call: Any) -> Attempt:
@@ -303,48 +308,35 @@ def _interrupted_attempt(call: Any) -> Attempt:
     )
 
 
-def _deduct(runs: list[OperationRunRow], dropped: list[OperationAttemptRow]) -> None:
-    by_run = {run["run_id"]: run for run in runs}
-    for attempt in dropped:
-        by_run[attempt["run_id"]]["cost_credits"] -= attempt["cost_credits"]
-
-
 RUN_COLUMNS = tuple(OperationRunRow.__annotations__)
-ATTEMPT_COLUMNS = tuple(OperationAttemptRow.__annotations__)
 INSERT_RUNS = text(insert_recordset(OperationRun.__table__, RUN_COLUMNS))
-INSERT_ATTEMPTS = text(insert_recordset(OperationAttempt.__table__, ATTEMPT_COLUMNS))
 
 
-def add_history(
-    writes: Writes, runs: Sequence[OperationRunRow], attempts: Sequence[OperationAttemptRow]
-) -> None:
-    """Runs and their attempts, as writes of one statement: the attempts' foreign keys are checked at its
-    end."""
+def add_history(writes: Writes, runs: Sequence[OperationRunRow]) -> None:
+    """Operation runs with their attempts, as a write of the caller's statement."""
     writes.add(INSERT_RUNS, runs)
-    writes.add(INSERT_ATTEMPTS, attempts)
+
+
+_STEP_ATTEMPTS = text(
+    "SELECT r.step_result_id, a.provider, a.status, a.skip_reason, a.http_status, a.cost_credits, a.cached, "
+    "a.duration_ms FROM operation_runs r CROSS JOIN LATERAL jsonb_to_recordset(r.attempts) AS a("
+    "sequence int, provider text, status text, skip_reason text, http_status int, cost_credits numeric, "
+    "cached boolean, duration_ms int) "
+    "WHERE r.org_id = :org_id AND r.step_result_id = ANY(:step_ids) ORDER BY r.created_at, a.sequence"
+)
 
 
 async def step_attempts(
     session: AsyncSession, org_id: uuid.UUID, step_result_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[OperationAttempt]]:
+) -> dict[uuid.UUID, list[RowMapping]]:
     """The provider attempts behind each pipeline step, in the order they were made (the console's step
-    view: provider, outcome, HTTP status, cost, cached)."""
+    view: provider, outcome, HTTP status, cost, cached, duration)."""
     if not step_result_ids:
         return {}
-    rows = await session.execute(
-        select(OperationRun.step_result_id, OperationAttempt)
-        .join(OperationAttempt, OperationAttempt.run_id == OperationRun.run_id)
-        .where(
-            OperationRun.org_id == org_id,
-            OperationAttempt.org_id == org_id,
-            OperationRun.step_result_id.in_(step_result_ids),
-        )
-        .order_by(OperationRun.created_at, OperationAttempt.sequence)
-    )
-    attempts: dict[uuid.UUID, list[OperationAttempt]] = defaultdict(list)
-    for step_id, attempt in rows.all():
-        if step_id is not None:
-            attempts[step_id].append(attempt)
+    rows = await session.execute(_STEP_ATTEMPTS, {"org_id": org_id, "step_ids": list(step_result_ids)})
+    attempts: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
+    for row in rows.mappings():
+        attempts[row["step_result_id"]].append(row)
     return attempts
 
 
@@ -362,11 +354,11 @@ async def run_operation_costs(
     return {(run_id, operation_id): cost for run_id, operation_id, cost in rows.all() if run_id is not None}
 
 
-# A provider's answer is stored once, with its attempt (``operation_attempts.raw_response``), and an
-# operation's output once, with its run (``operation_runs.output_payload``). A document that lists the
-# attempts of an operation run dex recorded (a timeline event, a step's operation result) names the run
-# under ANSWERS_OF instead of copying the answers, and under OUTPUT_OF instead of copying the output;
-# :func:`with_answers` puts them back.
+# A provider's answer is stored once, with its attempt in its run (read through the view,
+# ``operation_attempts.raw_response``), and an operation's output once, with its run
+# (``operation_runs.output_payload``). A document that lists the attempts of an operation run dex recorded
+# (a timeline event, a step's operation result) names the run under ANSWERS_OF instead of copying the
+# answers, and under OUTPUT_OF instead of copying the output; :func:`with_answers` puts them back.
 ANSWERS_OF = "provider_answers_of"
 OUTPUT_OF = "operation_output_of"
 

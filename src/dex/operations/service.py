@@ -12,7 +12,6 @@ from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.history import EntityHistory
 from dex.operations.registry import OperationSpec, get_operation, registry
 from dex.operations.repository import (
-    attempt_rows,
     operation_run_row,
     org_has_budget,
     record_operation_runs,
@@ -71,11 +70,7 @@ async def execute(
             "code": "budget_exhausted",
             "message": f"the org's budget does not fit a call of {providers.budget_refused:f} credits",
         }
-    await record_operation_runs(
-        session,
-        [operation_run_row(result, auth=auth, input_payload=input_payload)],
-        attempt_rows(result, auth.org_id),
-    )
+    await record_operation_runs(session, [operation_run_row(result, auth=auth, input_payload=input_payload)])
     return result
 
 

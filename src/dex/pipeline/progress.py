@@ -25,10 +25,8 @@ from dex.entities import timeline
 from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
 from dex.operations.repository import (
-    OperationAttemptRow,
     OperationRunRow,
     add_history,
-    attempt_rows,
     attempts_without_answers,
     operation_run_row,
     result_by_reference,
@@ -121,7 +119,6 @@ class Progress:
             lambda: dict.fromkeys(("total", *states.COUNTER_FIELDS), 0)
         )
         self.op_runs: list[OperationRunRow] = []
-        self.op_attempts: list[OperationAttemptRow] = []
         self.events: list[dict[str, Any]] = []
         self.completions: list[Completion] = []
         self.fan_outs: list[FanOutRecord] = []
@@ -360,7 +357,6 @@ class Progress:
             row["status"] = "failed"
             row["output_payload"] = {"discarded": "lease_lost", "output": row["output_payload"]}
         self.op_runs.append(row)
-        self.op_attempts.extend(attempt_rows(outcome.result, claimed.org_id))
 
     async def _fan_out(
         self,
@@ -462,14 +458,13 @@ class Progress:
         # completed runs' earlier ones re-pointed) and the fan-out steps' outputs: one round trip.
         writes = Writes()
         repoints = await self._complete_runs(writes)
-        op_runs, op_attempts = await take_from_journal(
+        op_runs = await take_from_journal(
             self.session,
             self.op_runs,
-            self.op_attempts,
             finished_steps=[outcome.claimed.step_id for outcome in self.finished_steps],
         )
         self._fan_out_events(created)
-        add_history(writes, op_runs, op_attempts)
+        add_history(writes, op_runs)
         writes.add(timeline.REPOINT_RUN_EVENTS, repoints)
         writes.add(repo.INSERT_STEPS, self.step_rows)
         writes.add(timeline.INSERT_EVENTS, timeline.event_records(self.events))
