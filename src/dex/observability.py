@@ -1,9 +1,10 @@
 """Prometheus metrics and structured logs.
 
 Metrics (served at ``GET /metrics`` by :mod:`dex.api.metrics`): steps finished by operation
-and status, provider request latency by provider and outcome, 429s, enrichment-cache lookups (hit ratio =
-hits / lookups), credits spent and saved per provider, webhook deliveries, and — read from the database at
-each scrape — steps waiting or running by status, the ready queue's depth and the webhook backlog.
+and status, the recordings of finished steps (their duration and steps), provider request latency by
+provider and outcome, 429s, enrichment-cache lookups (hit ratio = hits / lookups), credits spent and saved
+per provider, webhook deliveries, and — read from the database at each scrape — steps waiting or running by
+status, the ready queue's depth and the webhook backlog.
 
 Logs: ``DEX_LOG_FORMAT=json`` (the default of ``dex serve``) writes one JSON object per line with the run,
 step, submission and org ids of the work being done (:func:`log_context`). In both formats known secret
@@ -34,6 +35,14 @@ STEPS_FINISHED = Counter(
     "Steps the executor finished, by operation and status",
     ["operation", "status"],
 )
+# A process records its finished steps one batch (one transaction) at a time: the sum over the time it ran
+# says how busy that writer is — at 1.0 it is what limits the process's throughput.
+RECORDING_SECONDS = Histogram(
+    "dex_recording_seconds",
+    "Duration of each recording of a batch of finished steps (one transaction, its retries included)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+RECORDED_STEPS = Counter("dex_recorded_steps_total", "Finished steps handed to the recording")
 PROVIDER_REQUEST_SECONDS = Histogram(
     "dex_provider_request_seconds",
     "Duration of each HTTP request to a provider (every try), by provider and outcome",

@@ -57,6 +57,12 @@ async def test_workload_a_produces_well_formed_figures(tmp_path: Path, executor:
     if executor == "dramatiq":  # the workers ran the steps, and their CPU is counted
         assert {"worker1", "worker2", "broker"} <= figures["cpu_ms_per_step"].keys()
         assert figures["executor"] == {"kind": "dramatiq", "workers": 2}
+        assert "recording" not in figures
+    else:  # the embedded executor's writer, from dex's metrics
+        recording = figures["recording"]
+        assert recording["recordings"] > 0 and recording["steps_per_recording"] > 0
+        for value in recording.values():
+            assert_figure(value)
     for group in figures["ready_to_start_ms"].values():
         assert_figure(group["p50"])
         assert group["p50"] <= group["p99"]

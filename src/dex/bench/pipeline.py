@@ -92,12 +92,14 @@ async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress)
     proxy_before = stack.proxy.totals() if stack.proxy else None
     window = CpuWindow(measured_processes(*stack.measured))
     stack.dex.watch.reset_peak()
+    recording_before = await _recording_metrics(stack)
     started = time.monotonic()
     submitted = await stack.client.submit(stack.blueprint["id"], entities, source="bench")
     submit_seconds = time.monotonic() - started
     submission_id = uuid.UUID(submitted["submission_id"])
     status = await _wait_finished(stack, submission_id, workload, progress)
     cpu, machine = window.close()
+    recording_after = await _recording_metrics(stack)
     dex_peak_rss = stack.dex.watch.peak_rss
     proxy_after = stack.proxy.totals() if stack.proxy else None
     bench_transactions = stack.db.transactions - bench_transactions_before
@@ -133,9 +135,47 @@ async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress)
             "by_provider": dict(calls.most_common()),
         },
     }
+    if recording_before is not None and recording_after is not None:
+        result["recording"] = _recording_figures(recording_before, recording_after, steps["busy_seconds"])
     if workload.latency_ms > 0:
         result["ideal"] = ideal_throughput(workload, executed, calls, result["steps_per_second"])
     return result
+
+
+RECORDING_METRICS = ("dex_recording_seconds_count", "dex_recording_seconds_sum", "dex_recorded_steps_total")
+
+
+async def _recording_metrics(stack: Stack) -> dict[str, float] | None:
+    """The embedded executor's recording counters (``dex.observability``), from dex's ``GET /metrics``;
+    None when workers run the steps (they serve no metrics)."""
+    if stack.workers:
+        return None
+    async with stack.http.get(f"{stack.client.base_url}/metrics", headers=stack.client.headers) as response:
+        response.raise_for_status()
+        exposition = await response.text()
+    values = {}
+    for line in exposition.splitlines():
+        name, _, value = line.partition(" ")
+        if name in RECORDING_METRICS:
+            values[name] = float(value)
+    return values
+
+
+def _recording_figures(
+    before: dict[str, float], after: dict[str, float], window_seconds: float
+) -> dict[str, Any]:
+    """How the executor's writer spent the workload: its recordings, their size and time, and the share of
+    the window it was busy (near 1.0, the writer is what limits the throughput)."""
+    delta = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in RECORDING_METRICS}
+    recordings = delta["dex_recording_seconds_count"]
+    per_recording = 1 / recordings if recordings else 0.0
+    seconds = delta["dex_recording_seconds_sum"]
+    return {
+        "recordings": int(recordings),
+        "steps_per_recording": round(delta["dex_recorded_steps_total"] * per_recording, 1),
+        "ms_per_recording": round(seconds * 1000 * per_recording, 1),
+        "writer_busy_fraction": round(seconds / window_seconds, 3) if window_seconds else 0.0,
+    }
 
 
 async def _wait_finished(

@@ -49,6 +49,15 @@ def _pipeline_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{database['round_trips_per_step']} / {database['statements_per_step']}",
             )
         )
+    if "recording" in figures:
+        recording = figures["recording"]
+        rows.append(
+            (
+                "recordings: steps each, ms each, writer busy",
+                f"{recording['steps_per_recording']}, {recording['ms_per_recording']}, "
+                f"{recording['writer_busy_fraction']:.0%}",
+            )
+        )
     rows += [
         ("DB transactions per step", f"{database['transactions_per_step']}"),
         ("DB rows written per step", f"{database['rows_written_per_step']}"),

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.config import Settings
 from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost, error_causes, libpq_url
-from dex.observability import STEPS_FINISHED, log_context
+from dex.observability import RECORDED_STEPS, RECORDING_SECONDS, STEPS_FINISHED, log_context
 from dex.operations.repository import journal_owners, settle_orphaned_calls
 from dex.pipeline import claims, heartbeats
 from dex.pipeline import repository as repo
@@ -166,30 +166,33 @@ async def record_outcomes(
     the database is back (up to ``RECORD_PATIENCE_SECONDS``). Returns the next steps the ``continuation``
     took (claimed, to run now), or None when it gave up: the steps' leases then expire and they run
     again — results are never half-written."""
-    failures = 0
-    deadline = time.monotonic() + RECORD_PATIENCE_SECONDS
-    while True:
-        try:
-            async with database.transaction() as session:
-                progress = await apply_outcomes(
-                    session,
-                    batch,
-                    worker=worker,
-                    plans=plans,
-                    retry_base_seconds=retry_base_seconds,
-                    continuation=continuation,
-                )
-            for outcome in progress.finished_steps:
-                STEPS_FINISHED.labels(outcome.step.operation_id or "none", OUTCOME_STATUS[outcome.kind]).inc()
-            return progress.continued
-        except (DBAPIError, OSError) as exc:
-            failures += 1
-            patient = connection_lost(exc) and time.monotonic() < deadline
-            if not patient and (failures >= 5 or not retryable(exc)):
-                log.exception("could not record %d finished steps", len(batch))
-                return None
-            log.warning("recording %d finished steps failed (%s); retrying", len(batch), exc)
-            await asyncio.sleep(min(2.0, 0.05 * 2**failures))
+    RECORDED_STEPS.inc(len(batch))
+    with RECORDING_SECONDS.time():
+        failures = 0
+        deadline = time.monotonic() + RECORD_PATIENCE_SECONDS
+        while True:
+            try:
+                async with database.transaction() as session:
+                    progress = await apply_outcomes(
+                        session,
+                        batch,
+                        worker=worker,
+                        plans=plans,
+                        retry_base_seconds=retry_base_seconds,
+                        continuation=continuation,
+                    )
+                for outcome in progress.finished_steps:
+                    operation = outcome.step.operation_id or "none"
+                    STEPS_FINISHED.labels(operation, OUTCOME_STATUS[outcome.kind]).inc()
+                return progress.continued
+            except (DBAPIError, OSError) as exc:
+                failures += 1
+                patient = connection_lost(exc) and time.monotonic() < deadline
+                if not patient and (failures >= 5 or not retryable(exc)):
+                    log.exception("could not record %d finished steps", len(batch))
+                    return None
+                log.warning("recording %d finished steps failed (%s); retrying", len(batch), exc)
+                await asyncio.sleep(min(2.0, 0.05 * 2**failures))
 
 
 async def requeue_abandoned(session: AsyncSession) -> int:
