@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from dex.bench.dbstats import StatsSnapshot, enable_statement_statistics, snapshot, usage
 from dex.bench.processes import BenchError, CpuWindow, measured_processes
 from dex.bench.stack import Stack, StackOptions, open_stack
@@ -153,12 +155,12 @@ async def _recording_metrics(stack: Stack) -> dict[str, float] | None:
     async with stack.http.get(f"{stack.client.base_url}/metrics", headers=stack.client.headers) as response:
         response.raise_for_status()
         exposition = await response.text()
-    values = {}
-    for line in exposition.splitlines():
-        name, _, value = line.partition(" ")
-        if name in RECORDING_METRICS:
-            values[name] = float(value)
-    return values
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name in RECORDING_METRICS
+    }
 
 
 def _recording_figures(

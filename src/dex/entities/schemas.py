@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from dex.entities import provenance
 from dex.kit.envelopes import JSON_INTEGER_MAX
@@ -19,6 +19,9 @@ from dex.vocabulary import EntityType
 ExportFormat = Literal["csv", "jsonl"]
 
 T = TypeVar("T")
+
+# Each field's source, read back from the sources an entity stores (``dex.entities.provenance``).
+FieldProvenance = Annotated[dict[str, Any], BeforeValidator(provenance.expand)]
 
 
 class OrgChoice(BaseModel):
@@ -111,14 +114,9 @@ class CompanyEntityOut(BaseModel):
     last_run_id: uuid.UUID | None
     record_version: int
     canonical_payload: dict[str, Any] | None
-    field_provenance: dict[str, Any]
+    field_provenance: FieldProvenance
     created_at: datetime
     updated_at: datetime
-
-    @field_validator("field_provenance", mode="before")
-    @classmethod
-    def _by_field(cls, stored: list[dict[str, Any]] | None) -> dict[str, Any]:
-        return provenance.expand(stored)
 
 
 class PersonEntityOut(BaseModel):
@@ -144,14 +142,9 @@ class PersonEntityOut(BaseModel):
     last_run_id: uuid.UUID | None
     record_version: int
     canonical_payload: dict[str, Any] | None
-    field_provenance: dict[str, Any]
+    field_provenance: FieldProvenance
     created_at: datetime
     updated_at: datetime
-
-    @field_validator("field_provenance", mode="before")
-    @classmethod
-    def _by_field(cls, stored: list[dict[str, Any]] | None) -> dict[str, Any]:
-        return provenance.expand(stored)
 
 
 class TimelineEventOut(BaseModel):

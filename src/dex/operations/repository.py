@@ -318,11 +318,8 @@ def add_history(writes: Writes, runs: Sequence[OperationRunRow]) -> None:
 
 
 _STEP_ATTEMPTS = text(
-    "SELECT r.step_result_id, a.provider, a.status, a.skip_reason, a.http_status, a.cost_credits, a.cached, "
-    "a.duration_ms FROM operation_runs r CROSS JOIN LATERAL jsonb_to_recordset(r.attempts) AS a("
-    "sequence int, provider text, status text, skip_reason text, http_status int, cost_credits numeric, "
-    "cached boolean, duration_ms int) "
-    "WHERE r.org_id = :org_id AND r.step_result_id = ANY(:step_ids) ORDER BY r.created_at, a.sequence"
+    "SELECT r.step_result_id, a.* FROM operation_runs r JOIN operation_attempts a ON a.run_id = r.run_id "
+    "WHERE r.org_id = :org_id AND r.step_result_id = ANY(:step_ids) ORDER BY a.created_at, a.sequence"
 )
 
 
