@@ -179,3 +179,47 @@ async def test_attempts_migration_moves_them_into_their_runs_and_back(
             assert [tuple(row) for row in await session.execute(text(read), {"org": org_id})] == before
     finally:
         await asyncio.to_thread(upgrade, database_url)
+
+
+async def test_answers_in_cache_migration_gives_held_answers_their_notes_back(
+    database_url: str, database: Database
+) -> None:
+    """After 0016 a journal row whose answer a cache entry holds has no note; the downgrade writes it."""
+    from alembic import command
+
+    from dex.db.migrate import alembic_config
+
+    async with database.transaction() as session:
+        org_id = await session.scalar(text("INSERT INTO orgs (name, slug) VALUES ('N', 'notes') RETURNING id"))
+        call_id = await session.scalar(
+            text(
+                "INSERT INTO provider_call_journal (call_id, run_id, org_id, role, auth_method, operation_id, "
+                "entity_type, provider, action, owner, price_credits, sandbox) VALUES (gen_random_uuid(), "
+                "gen_random_uuid(), :org, 'org_admin', 'api_token', 'person.email', 'person', 'prospeo', "
+                "'enrich', 'gone:1:a', 2.5, true) RETURNING call_id"
+            ),
+            {"org": org_id},
+        )
+        await session.execute(
+            text(
+                "INSERT INTO enrichment_cache (org_id, provider, action, request_hash, status, http_status, "
+                "response, expires_at, answers_of) VALUES (:org, 'prospeo', 'enrich', 'k', 'found', 201, "
+                "'{}', now() + interval '1 day', ARRAY[CAST(:call AS uuid)])"
+            ),
+            {"org": org_id, "call": call_id},
+        )
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0015")
+    try:
+        async with database.transaction() as session:
+            noted = (
+                await session.execute(
+                    text(
+                        "SELECT answered, http_status, cost_credits FROM provider_call_journal "
+                        "WHERE call_id = :call"
+                    ),
+                    {"call": call_id},
+                )
+            ).one()
+        assert tuple(noted) == (True, 201, 2.5)
+    finally:
+        await asyncio.to_thread(upgrade, database_url)

@@ -34,8 +34,10 @@ async def paid_requests(database: Database, org_id: uuid.UUID, *, answered: bool
     async with database.transaction() as session:
         rows = await session.execute(
             text(
-                "SELECT call_id::text, step_result_id::text FROM provider_call_journal "
-                "WHERE org_id = :org AND answered = :answered AND request_hash IS NOT NULL"
+                "SELECT call_id::text, step_result_id::text FROM provider_call_journal j "
+                "WHERE org_id = :org AND request_hash IS NOT NULL AND (answered OR EXISTS ("
+                "SELECT FROM enrichment_cache c WHERE c.org_id = j.org_id AND j.call_id = ANY(c.answers_of)"
+                ")) = :answered"
             ),
             {"org": org_id, "answered": answered},
         )

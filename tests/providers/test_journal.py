@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -18,7 +20,9 @@ from dex.operations.repository import (
     settle_orphaned_calls,
 )
 from dex.pipeline.executor import requeue_abandoned
+from dex.providers.answers import AnswerWrites
 from dex.providers.base import Attempt
+from dex.providers.cache import EnrichmentCache
 from dex.providers.journal import CallJournal, CallOrigin, Requester
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext
@@ -53,8 +57,9 @@ async def test_every_request_carries_its_journal_id_and_the_journal_empties_when
 async def test_requests_of_a_dead_process_are_recorded_as_interrupted_spend(
     tenant: Tenant, database: Database
 ) -> None:
-    dead = CallJournal(database, owner="localhost-that-died:999999999:abc")
-    answered, unanswered = uuid.uuid4(), uuid.uuid4()
+    answers = AnswerWrites(database)
+    dead = CallJournal(database, answers, owner="localhost-that-died:999999999:abc")
+    answered, unanswered, held = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     origin = origin_for(tenant)
     await dead.before_send(origin, answered, "millionverifier", "verify", price=Decimal("1"), sandbox=True)
     await dead.before_send(origin, unanswered, "leadmagic", "find", price=Decimal("2"), sandbox=True)
@@ -62,30 +67,50 @@ async def test_requests_of_a_dead_process_are_recorded_as_interrupted_spend(
     await dead.before_send(
         origin_for(tenant), uuid.uuid4(), "icypeas", "find", price=Decimal("0"), sandbox=True
     )
+    # Answered, and the answer's cache entry written with its note: the entry stands for the note.
+    await dead.before_send(origin, held, "prospeo", "enrich", price=Decimal("4"), sandbox=True)
+    note = dead.note_answer(held, 201, Decimal("4"), {"person": {}})
+    stored = EnrichmentCache(database, answers).put(
+        tenant.org_id,
+        "prospeo",
+        "enrich",
+        "key",
+        {"status": "found", "http_status": 201},
+        cost=Decimal("4"),
+        sandbox=True,
+        ttl=timedelta(days=1),
+        answers_of=[held],
+    )
+    await asyncio.gather(CallJournal.kept([note] if note else []), stored)
+    assert not await scalar(database, f"SELECT answered FROM provider_call_journal WHERE call_id = '{held}'")
 
     # Only processes of this host can be known dead; the owner's host is not this one.
     async with database.transaction() as session:
         assert await requeue_abandoned(session) == 0
-    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 3
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 4
 
     async with database.transaction() as session:
         settled = await settle_orphaned_calls(session, dead_owners=[dead.owner])
-    assert settled == 3
+    assert settled == 4
     async with database.transaction() as session:
         runs = (await session.execute(text("SELECT * FROM operation_runs ORDER BY cost_credits"))).all()
         attempts = (
             await session.execute(
-                text("SELECT provider, status, provider_status, cost_credits FROM operation_attempts")
+                text(
+                    "SELECT provider, status, provider_status, http_status, cost_credits "
+                    "FROM operation_attempts"
+                )
             )
         ).all()
         spent = (await session.execute(text("SELECT spent_credits FROM org_spend"))).scalar_one()
-    assert [(run.status, run.cost_credits) for run in runs] == [("failed", 0), ("failed", 3)]
+    assert [(run.status, run.cost_credits) for run in runs] == [("failed", 0), ("failed", 7)]
     assert sorted(attempts) == [
-        ("icypeas", "failed", "outcome_unknown", 0),
-        ("leadmagic", "failed", "outcome_unknown", 2),
-        ("millionverifier", "failed", "answer_not_recorded", 1),
+        ("icypeas", "failed", "outcome_unknown", None, 0),
+        ("leadmagic", "failed", "outcome_unknown", None, 2),
+        ("millionverifier", "failed", "answer_not_recorded", 200, 1),
+        ("prospeo", "failed", "answer_not_recorded", 201, 4),
     ]
-    assert spent == 3
+    assert spent == 7
     assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
 
 

@@ -28,5 +28,5 @@ def test_a_journal_row_carries_every_column_but_the_answer_the_reservation_and_t
 
 
 def test_a_cache_store_row_carries_every_column_but_the_times_and_adds_its_ttl() -> None:
-    stored = set(StoreRow.__annotations__) - {"ttl_seconds", "answers_of"}
+    stored = set(StoreRow.__annotations__) - {"ttl_seconds"}
     assert stored == _columns(EnrichmentCacheEntry.__table__) - {"expires_at", "created_at"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypedDict
 
@@ -187,7 +187,8 @@ async def take_from_journal(
         runs = _without(runs, settled)
     # What no recorded attempt names: requests of these runs it lost track of, and the orphans.
     referenced = {call_id for _, attempt in journaled for call_id in attempt["call_ids"]}
-    return [*runs, *interrupted_history(call for call_id, call in calls.items() if call_id not in referenced)]
+    orphans = [call for call_id, call in calls.items() if call_id not in referenced]
+    return [*runs, *interrupted_history(orphans, await answers_in_cache(session, orphans))]
 
 
 def _without(
@@ -251,16 +252,43 @@ async def settle_orphaned_calls(
     )
     calls = list(taken)
     writes = Writes()
-    add_history(writes, interrupted_history(calls))
+    add_history(writes, interrupted_history(calls, await answers_in_cache(session, calls)))
     await writes.execute(session)
     return len(calls)
 
 
-def interrupted_history(calls: Iterable[Any]) -> list[OperationRunRow]:
+# The journal rows without a note that a cache entry names: answered, their answer held by the entry
+# (``dex.providers.answers``). Only recovery asks, for a few rows; the org's entries are scanned by key.
+_ANSWERED_IN_CACHE = text(
+    "SELECT a.call_id, c.http_status FROM enrichment_cache c CROSS JOIN LATERAL unnest(c.answers_of) a(call_id) "
+    "WHERE c.org_id = ANY(:org_ids) AND c.answers_of && CAST(:call_ids AS uuid[]) "
+    "AND a.call_id = ANY(CAST(:call_ids AS uuid[]))"
+)
+
+
+async def answers_in_cache(session: AsyncSession, calls: Sequence[Any]) -> dict[uuid.UUID, int | None]:
+    """Of journal rows ``calls``, those not noted as answered whose answer a cache entry holds, with the
+    HTTP status of the entry."""
+    unnoted = [call for call in calls if not call.answered]
+    if not unnoted:
+        return {}
+    rows = await session.execute(
+        _ANSWERED_IN_CACHE,
+        {
+            "org_ids": list({call.org_id for call in unnoted}),
+            "call_ids": [call.call_id for call in unnoted],
+        },
+    )
+    return {row.call_id: row.http_status for row in rows}
+
+
+def interrupted_history(
+    calls: Iterable[Any], answered_in_cache: Mapping[uuid.UUID, int | None]
+) -> list[OperationRunRow]:
     """Operation runs for journaled requests whose outcome was never recorded: one failed run per
-    interrupted execution, an attempt per request. A request whose answer arrived costs what it cost; one
-    without an answer costs its price — the provider may have billed it, and dex never under-counts
-    spend."""
+    interrupted execution, an attempt per request. A request whose answer arrived (noted on its row, or
+    held by a cache entry: ``answered_in_cache``) costs what it cost; one without an answer costs its
+    price — the provider may have billed it, and dex never under-counts spend."""
     by_execution: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for call in calls:
         by_execution[call.run_id].append(call)
@@ -272,7 +300,7 @@ def interrupted_history(calls: Iterable[Any]) -> list[OperationRunRow]:
             operation_id=first.operation_id,
             entity_type=first.entity_type,
             status="failed",
-            attempts=[_interrupted_attempt(call) for call in execution],
+            attempts=[_interrupted_attempt(call, answered_in_cache) for call in execution],
             sandbox=first.sandbox,
         )
         auth = AuthContext(first.org_id, first.user_id, first.company_id, first.role, first.auth_method)
@@ -292,14 +320,16 @@ def interrupted_history(calls: Iterable[Any]) -> list[OperationRunRow]:
     return runs
 
 
-def _interrupted_attempt(call: Any) -> Attempt:
+def _interrupted_attempt(call: Any, answered_in_cache: Mapping[uuid.UUID, int | None]) -> Attempt:
+    # An answer the cache holds was paid for: it cost the request's price (``ProviderCall.request``).
+    answered = call.answered or call.call_id in answered_in_cache
     cost = call.cost_credits if call.answered else call.price_credits
     return Attempt(
         provider=call.provider,
         action=call.action,
         status="failed",
-        http_status=call.http_status,
-        provider_status="answer_not_recorded" if call.answered else "outcome_unknown",
+        http_status=call.http_status if call.answered else answered_in_cache.get(call.call_id),
+        provider_status="answer_not_recorded" if answered else "outcome_unknown",
         http_attempts=1,
         sandbox=call.sandbox,
         cost_credits=cost,

@@ -3,8 +3,9 @@ row, ``dex.providers.journal``) and the enrichment cache's entries (``dex.provid
 
 An adapter's answer is noted when it arrives and its cache entry follows as soon as the adapter has mapped
 it, usually before the previous batch has committed: both then go in one statement of one group commit
-(``dex.db.batching``), and the step waits for a single commit — one statement per batch instead of two —
-and the answer is written once, in the entry, instead of again on its journal row."""
+(``dex.db.batching``), and the step waits for a single commit — one statement per batch instead of two.
+An entry names the journal rows whose answers it holds (``answers_of``), and their notes are left out:
+the answer is written once, in the entry, and the journal rows are not written again."""
 
 from __future__ import annotations
 
@@ -47,15 +48,16 @@ class StoredFields(TypedDict):
 
 class StoreRow(KeyFields, StoredFields):
     ttl_seconds: float
-    # The journal rows of the requests whose answer the entry holds. Noted in the same statement, they
-    # need not keep the answer as well: a step that runs again after a crash finds the entry first.
+    # The journal rows of the requests whose answer the entry holds. Their notes, written in the same
+    # statement, are left out: a step that runs again after a crash finds the entry first, and recovery
+    # reads a row the entry names as answered.
     answers_of: list[uuid.UUID]
 
 
 _journal = JournaledCall.__table__
 _cache = EnrichmentCacheEntry.__table__
 KEY = list(KeyFields.__annotations__)
-_STORED = list(StoredFields.__annotations__)
+_STORED = [*StoredFields.__annotations__, "answers_of"]
 _NOTE = (
     "UPDATE provider_call_journal j SET answered = true, http_status = v.http_status, "
     "cost_credits = v.cost_credits, response = v.response "
@@ -91,16 +93,17 @@ class AnswerWrites:
         return self._writes.start(entry)
 
     async def _write(self, items: list[AnswerNote | StoreRow]) -> list[None]:
-        # One upsert cannot touch a row twice: of identical requests answered together, the last one wins.
+        # One upsert cannot touch a row twice: of identical requests answered together, the last one wins,
+        # and only its answers are held by the entry — the others' notes are written.
         latest: dict[tuple[Any, ...], StoreRow] = {}
-        held: set[uuid.UUID] = set()
         for item in items:
             if "call_id" not in item:
                 latest[item["org_id"], item["provider"], item["action"], item["request_hash"]] = item
-                held.update(item["answers_of"])
+        held = {call_id for entry in latest.values() for call_id in entry["answers_of"]}
         notes = [
-            {**note, "response": None} if note["call_id"] in held else note
+            note
             for note in (cast(AnswerNote, item) for item in items if "call_id" in item)
+            if note["call_id"] not in held
         ]
         await self.database.execute_alone(
             NOTE_AND_STORE, {"notes": dumps(notes), "entries": dumps(list(latest.values()))}

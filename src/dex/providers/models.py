@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, Numeric, Text, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import INLINE_DOCUMENTS, Base, created_at
@@ -54,6 +54,8 @@ class JournaledCall(Base):
     # What the request costs if the provider bills it; the answer, once one arrived.
     price_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False)
     sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # Noted when the answer arrives — unless a cache entry written with the note holds the answer and
+    # names this row (``EnrichmentCacheEntry.answers_of``), which says as much.
     answered: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     http_status: Mapped[int | None] = mapped_column(Integer)
     cost_credits: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
@@ -87,4 +89,7 @@ class EnrichmentCacheEntry(Base):
     cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
     sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # The journal rows whose answers the entry holds: their requests were answered, and their own rows
+    # carry no note of it (``dex.providers.answers``).
+    answers_of: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
     created_at: Mapped[datetime] = created_at()
