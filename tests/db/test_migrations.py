@@ -196,9 +196,9 @@ async def test_answers_in_cache_migration_gives_held_answers_their_notes_back(
         call_id = await session.scalar(
             text(
                 "INSERT INTO provider_call_journal (call_id, run_id, org_id, role, auth_method, "
-                "operation_id, entity_type, provider, action, owner, price_credits, sandbox) VALUES (gen_random_uuid(), "
-                "gen_random_uuid(), :org, 'org_admin', 'api_token', 'person.email', 'person', 'prospeo', "
-                "'enrich', 'gone:1:a', 2.5, true) RETURNING call_id"
+                "operation_id, entity_type, provider, action, owner, price_credits, sandbox) "
+                "VALUES (gen_random_uuid(), gen_random_uuid(), :org, 'org_admin', 'api_token', "
+                "'person.email', 'person', 'prospeo', 'enrich', 'gone:1:a', 2.5, true) RETURNING call_id"
             ),
             {"org": org_id},
         )

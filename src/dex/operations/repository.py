@@ -261,7 +261,8 @@ async def settle_orphaned_calls(
 # (``dex.providers.answers``). Only recovery asks, for a few rows; the org's entries are scanned by key.
 _ANSWERED_IN_CACHE = text(
     "SELECT a.call_id, c.http_status FROM enrichment_cache c "
-    "CROSS JOIN LATERAL unnest(c.answers_of) a(call_id) WHERE c.org_id = ANY(:org_ids) AND c.answers_of && CAST(:call_ids AS uuid[]) "
+    "CROSS JOIN LATERAL unnest(c.answers_of) a(call_id) "
+    "WHERE c.org_id = ANY(:org_ids) AND c.answers_of && CAST(:call_ids AS uuid[]) "
     "AND a.call_id = ANY(CAST(:call_ids AS uuid[]))"
 )
 
