@@ -20,9 +20,9 @@ from dex.operations.repository import (
     settle_orphaned_calls,
 )
 from dex.pipeline.executor import requeue_abandoned
-from dex.providers.answers import AnswerWrites
 from dex.providers.base import Attempt
 from dex.providers.cache import EnrichmentCache
+from dex.providers.groupcommit import ProviderGroupCommit
 from dex.providers.journal import CallJournal, CallOrigin, Requester
 from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext
@@ -57,7 +57,7 @@ async def test_every_request_carries_its_journal_id_and_the_journal_empties_when
 async def test_requests_of_a_dead_process_are_recorded_as_interrupted_spend(
     tenant: Tenant, database: Database
 ) -> None:
-    answers = AnswerWrites(database)
+    answers = ProviderGroupCommit(database)
     dead = CallJournal(database, answers, owner="localhost-that-died:999999999:abc")
     answered, unanswered, held = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     origin = origin_for(tenant)

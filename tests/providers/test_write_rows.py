@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Table
 
-from dex.providers.answers import AnswerNote, StoreRow
-from dex.providers.journal import JournalRow
+from dex.providers.groupcommit import AnswerNote, JournalRow, StoreRow
 from dex.providers.models import EnrichmentCacheEntry, JournaledCall
 
 

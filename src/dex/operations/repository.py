@@ -258,7 +258,7 @@ async def settle_orphaned_calls(
 
 
 # The journal rows without a note that a cache entry names: answered, their answer held by the entry
-# (``dex.providers.answers``). Only recovery asks, for a few rows; the org's entries are scanned by key.
+# (``dex.providers.groupcommit``). Only recovery asks, for a few rows; the org's entries are scanned by key.
 _ANSWERED_IN_CACHE = text(
     "SELECT a.call_id, c.http_status FROM enrichment_cache c "
     "CROSS JOIN LATERAL unnest(c.answers_of) a(call_id) "

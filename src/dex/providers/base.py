@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from dex import fastjson
 from dex.observability import PROVIDER_CACHE_LOOKUPS, PROVIDER_CREDITS_SAVED, PROVIDER_CREDITS_SPENT
 from dex.providers.catalog import PROVIDERS, price_of
+from dex.providers.groupcommit import Answer
 from dex.providers.http import ProviderClient, ProviderResponse
 from dex.providers.journal import BudgetRefused, CallJournal, CallOrigin, JournalUnavailable, Requester
 
@@ -168,7 +169,7 @@ class ProviderCall:
         self.call_ids: list[uuid.UUID] = []
         self.call_costs: list[Decimal] = []
         # The journal's notes of paid answers, which must be committed before the attempt is used.
-        self.answer_notes: list[asyncio.Future[None]] = []
+        self.answer_notes: list[asyncio.Future[Answer]] = []
         self.started = time.monotonic()
 
     @property

@@ -9,15 +9,15 @@ are settled into the history by recovery (``dex.operations.repository.settle_orp
 
 A paid answer is also kept on its row, with a hash of the request, and the adapter's attempt is handed
 to its step only once that note is committed (the adapter maps the answer meanwhile, and its cache entry
-usually joins the note's statement: ``dex.providers.answers``): a SIGKILL can then lose only answers that
-had not reached dex. Recovery *releases* the answered rows of a dead process (instead of settling them)
-when they belong to a pipeline step, and the step's re-run — its next identical request — takes the row
-over instead of being sent (:class:`ReusedAnswer`): it records the request, once, at what it cost. Rows
-nobody takes over are settled when their step's outcome is recorded.
+usually joins the note's statement and stands for it: ``dex.providers.groupcommit``): a SIGKILL can then
+lose only answers that had not reached dex. Recovery *releases* the answered rows of a dead process
+(instead of settling them) when they belong to a pipeline step, and the step's re-run — its next identical
+request — takes the row over instead of being sent (:class:`ReusedAnswer`): it records the request, once,
+at what it cost. Rows nobody takes over are settled when their step's outcome is recorded.
 
-Writes are group-committed (``dex.db.batching``): 200 concurrent calls cost a handful of round trips,
-not 200. When the journal cannot be written the request is not sent:
-a call dex could not account for is never made.
+Writes are group-committed with the cache's lookups and entries (``dex.providers.groupcommit``): 200
+concurrent calls cost a handful of round trips, not 200. When the journal cannot be written the request is
+not sent: a call dex could not account for is never made.
 
 A call of a budgeted org or submission is journaled on its own instead, in one transaction with the
 reservation of its price on the org's and the submission's spend counters: the reservation is a
@@ -37,49 +37,28 @@ import socket
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost
-from dex.db.queries import dumps, insert_recordset, recordset
-from dex.providers.answers import AnswerWrites
+from dex.db.queries import dumps, insert_recordset
+from dex.providers.groupcommit import (
+    ASKED,
+    ROW_COLUMNS,
+    TAKEN,
+    Answer,
+    JournalRow,
+    OriginFields,
+    ProviderGroupCommit,
+    TakenRow,
+    taken_row,
+)
+from dex.providers.groupcommit import TAKE_OVER as TAKE_OVER_RELEASED
 from dex.providers.models import JournaledCall
 
 log = logging.getLogger(__name__)
-
-
-class OriginFields(TypedDict):
-    """The columns a journal row takes from its operation run (:meth:`CallOrigin.row`)."""
-
-    org_id: uuid.UUID
-    run_id: uuid.UUID
-    operation_id: str
-    entity_type: str
-    role: str
-    auth_method: str
-    company_id: uuid.UUID | None
-    user_id: uuid.UUID | None
-    pipeline_run_id: uuid.UUID | None
-    step_result_id: uuid.UUID | None
-    submission_id: uuid.UUID | None
-
-
-class JournalRow(OriginFields):
-    """A journal row as written when the request is sent; ``answered``, ``http_status``,
-    ``cost_credits`` and ``response`` follow its answer (``dex.providers.answers.AnswerNote``).
-    ``request_hash`` is set for paid requests only: free ones (the polls of a search) are simply sent
-    again."""
-
-    call_id: uuid.UUID
-    provider: str
-    action: str
-    owner: str
-    price_credits: Decimal
-    sandbox: bool
-    request_hash: str | None
 
 
 @dataclass(frozen=True)
@@ -94,44 +73,15 @@ class ReusedAnswer:
     # A garbled answer stays garbled when taken over (a failure worth retrying, never an empty answer).
     error: str | None
 
+    @classmethod
+    def of(cls, taken: TakenRow) -> ReusedAnswer:
+        kept = taken.response
+        return cls(taken.call_id, taken.http_status, kept["body"], taken.cost_credits, kept.get("error"))
+
 
 _journal = JournaledCall.__table__
-_ROW_COLUMNS = tuple(JournalRow.__annotations__)
-# What a taken-over row gets from the request that takes it: who it belongs to now.
-_TAKEN_OVER = (*OriginFields.__annotations__, "owner")
-_ASKED = f"v AS MATERIALIZED (SELECT * FROM {recordset(_journal, _ROW_COLUMNS)})"
-_TAKE_OVER = (
-    "taken AS (UPDATE provider_call_journal j SET released = false, "
-    + ", ".join(f"{name} = v.{name}" for name in _TAKEN_OVER)
-    + " FROM v WHERE j.released AND v.request_hash IS NOT NULL AND j.org_id = v.org_id "
-    "AND j.request_hash = v.request_hash AND j.provider = v.provider AND j.action = v.action "
-    # The step's own answers only: two steps asking one question (namesakes at one company) would take
-    # each other's, and the first recorded would settle the other's as interrupted — paid twice.
-    "AND j.step_result_id = v.step_result_id "
-    "RETURNING v.call_id AS asked, j.call_id, j.http_status, j.response, j.cost_credits)"
-)
-_TAKEN = "SELECT asked, call_id, http_status, response, cost_credits FROM taken"
-# Every request of the batch either takes over the released row of an identical request (and is not sent)
-# or is journaled — one statement, so the lookup adds no round trip.
-TAKE_OVER_OR_INSERT = text(
-    f"WITH {_ASKED}, {_TAKE_OVER}, inserted AS ("
-    f"INSERT INTO provider_call_journal ({', '.join(_ROW_COLUMNS)}) SELECT {', '.join(_ROW_COLUMNS)} "
-    "FROM v WHERE v.call_id NOT IN (SELECT asked FROM taken)) " + _TAKEN
-)
-TAKE_OVER = text(f"WITH {_ASKED}, {_TAKE_OVER} {_TAKEN}")
-INSERT_RESERVED_CALL = text(insert_recordset(_journal, [*_ROW_COLUMNS, "reserved_credits"]))
-
-
-def reused_answers(rows: Any) -> dict[uuid.UUID, ReusedAnswer]:
-    """The taken-over answers by the request that asked (one each, should two kept answers match)."""
-    found: dict[uuid.UUID, ReusedAnswer] = {}
-    for row in rows:
-        kept = row.response
-        found.setdefault(
-            row.asked,
-            ReusedAnswer(row.call_id, row.http_status, kept["body"], row.cost_credits, kept.get("error")),
-        )
-    return found
+TAKE_OVER = text(f"WITH {ASKED}, {TAKE_OVER_RELEASED} {TAKEN}")
+INSERT_RESERVED_CALL = text(insert_recordset(_journal, [*ROW_COLUMNS, "reserved_credits"]))
 
 
 def process_owner() -> str:
@@ -233,13 +183,13 @@ class CallJournal:
     """One per process; ``owner`` identifies the process on every row it writes."""
 
     def __init__(
-        self, database: Database, answers: AnswerWrites | None = None, owner: str | None = None
+        self, database: Database, statements: ProviderGroupCommit | None = None, owner: str | None = None
     ) -> None:
-        """``answers``: shared with the process's cache, so answer notes and cache entries commit together."""
+        """``statements``: shared with the process's cache, so its lookups and entries and the journal's
+        rows and notes commit together."""
         self.database = database
         self.owner = owner or process_owner()
-        self._sent: Batcher[JournalRow, ReusedAnswer | None] = Batcher(self._insert, "call-journal")
-        self._answers = answers or AnswerWrites(database)
+        self._statements = statements or ProviderGroupCommit(database)
 
     async def before_send(
         self,
@@ -271,11 +221,12 @@ class CallJournal:
         try:
             if reserve and price > 0:
                 return await self._reserve_and_insert(row, price)
-            return await self._sent.submit(row)
+            taken = await self._statements.journal(row)
         except (DBAPIError, OSError) as exc:
             if not connection_lost(exc):
                 raise
             raise JournalUnavailable(str(exc)) from exc
+        return ReusedAnswer.of(taken) if isinstance(taken, TakenRow) else None
 
     async def answered(
         self, call_id: uuid.UUID, http_status: int | None, cost: Decimal, body: Any, error: str | None = None
@@ -286,18 +237,18 @@ class CallJournal:
 
     def note_answer(
         self, call_id: uuid.UUID, http_status: int | None, cost: Decimal, body: Any, error: str | None = None
-    ) -> asyncio.Future[None] | None:
+    ) -> asyncio.Future[Answer] | None:
         """Notes the answer on the row, at once. A paid answer is kept with it: the returned note is done
         once that is committed, and the caller must wait for it (:meth:`kept`) before its step uses the
         answer, so a crash can lose only answers that had not reached dex. The adapter maps the answer
-        meanwhile, and its cache entry joins the note (``dex.providers.answers``). A free answer is noted
+        meanwhile, and its cache entry joins the note (``dex.providers.groupcommit``). A free answer is noted
         without waiting."""
         if cost <= 0:
-            self._answers.post_note(
+            self._statements.post_note(
                 {"call_id": call_id, "http_status": http_status, "cost_credits": cost, "response": None}
             )
             return None
-        return self._answers.note(
+        return self._statements.note(
             {
                 "call_id": call_id,
                 "http_status": http_status,
@@ -307,7 +258,7 @@ class CallJournal:
         )
 
     @staticmethod
-    async def kept(notes: list[asyncio.Future[None]]) -> None:
+    async def kept(notes: list[asyncio.Future[Answer]]) -> None:
         """Waits until the noted answers are committed. If a note cannot be written the answer is used all
         the same — it is paid for — and recovery prices the request as if it had been billed."""
         for note in notes:
@@ -324,9 +275,9 @@ class CallJournal:
         try:
             async with self.database.engine.begin() as conn:
                 if row["request_hash"] is not None:
-                    taken = reused_answers(await conn.execute(TAKE_OVER, {"rows": dumps([row])}))
-                    if taken:  # already paid for: nothing to reserve
-                        return taken[row["call_id"]]
+                    taken = (await conn.execute(TAKE_OVER, {"rows": dumps([row])})).first()
+                    if taken is not None:  # already paid for: nothing to reserve
+                        return ReusedAnswer.of(taken_row(taken))
                 await conn.execute(ENSURE_SPEND_ROWS, params)
                 reserved = (await conn.execute(RESERVE, params)).one()
                 if not reserved.org or (submission_id is not None and not reserved.submission):
@@ -337,7 +288,3 @@ class CallJournal:
         except _Refused:
             raise BudgetRefused(price) from None
         return None
-
-    async def _insert(self, rows: list[JournalRow]) -> list[ReusedAnswer | None]:
-        taken = reused_answers(await self.database.execute_alone(TAKE_OVER_OR_INSERT, {"rows": dumps(rows)}))
-        return [taken.get(row["call_id"]) for row in rows]

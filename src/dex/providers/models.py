@@ -90,6 +90,6 @@ class EnrichmentCacheEntry(Base):
     sandbox: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     # The journal rows whose answers the entry holds: their requests were answered, and their own rows
-    # carry no note of it (``dex.providers.answers``).
+    # carry no note of it (``dex.providers.groupcommit``).
     answers_of: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
     created_at: Mapped[datetime] = created_at()

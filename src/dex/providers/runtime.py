@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from dex.config import Settings
 from dex.db.engine import Database
 from dex.errors import ConfigurationError
-from dex.providers.answers import AnswerWrites
 from dex.providers.base import ProviderContext
 from dex.providers.cache import EnrichmentCache
 from dex.providers.catalog import PROVIDERS, configured_limits
+from dex.providers.groupcommit import ProviderGroupCommit
 from dex.providers.http import ProviderClient, ProviderLimits, SharedLimiter
 from dex.providers.journal import CallJournal, Requester
 
@@ -67,9 +67,9 @@ class ProviderRuntime:
         self.journal: CallJournal | None = None
         if database is not None:
             # The journal's answer notes and the cache's entries share one group commit.
-            answers = AnswerWrites(database)
-            self.cache = EnrichmentCache(database, answers)
-            self.journal = CallJournal(database, answers)
+            statements = ProviderGroupCommit(database)
+            self.cache = EnrichmentCache(database, statements)
+            self.journal = CallJournal(database, statements)
         self._base_url_overrides: dict[str, str] = json.loads(
             os.environ.get("DEX_PROVIDER_BASE_URLS") or "{}"
         )

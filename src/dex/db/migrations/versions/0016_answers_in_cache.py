@@ -4,7 +4,7 @@ Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-05
 
-An adapter's answer and its cache entry are written by one statement (``dex.providers.answers``). The
+An adapter's answer and its cache entry are written by one statement (``dex.providers.groupcommit``). The
 journal row's note — answered, status, cost — was a second row written for every provider request (2.2 of
 the 19 rows per pipeline step) although the entry written beside it says the same. The entry now names
 the journal rows whose answers it holds (``answers_of``) and their notes are left out; recovery reads a

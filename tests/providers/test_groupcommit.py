@@ -1,5 +1,5 @@
-"""An answer's journal note and its cache entry are written by one statement of one group commit, and
-the answer once: in the entry, which stands for the note."""
+"""The provider layer's statements — cache lookups, journal rows, answer notes and cache entries — go in
+one statement per group commit, and an answer is written once: in the entry, which stands for the note."""
 
 from __future__ import annotations
 
@@ -12,32 +12,43 @@ import pytest
 from sqlalchemy import event, text
 
 from dex.db.engine import Database
-from dex.providers.answers import AnswerWrites
 from dex.providers.cache import EnrichmentCache
+from dex.providers.groupcommit import CachedAnswer, ProviderGroupCommit
 from dex.providers.journal import CallJournal
-from tests.conftest import Tenant
+from tests.conftest import Tenant, scalar
 from tests.providers.test_journal import origin_for
 
 
 @pytest.mark.parametrize("holds_the_answer", [True, False])
-async def test_a_note_and_the_cache_entry_that_follows_it_commit_in_one_statement(
+async def test_lookups_journal_rows_notes_and_entries_of_one_moment_are_one_statement(
     tenant: Tenant, database: Database, holds_the_answer: bool
 ) -> None:
-    answers = AnswerWrites(database)
-    journal, cache = CallJournal(database, answers), EnrichmentCache(database, answers)
-    call_id = uuid.uuid4()
+    statements = ProviderGroupCommit(database)
+    journal, cache = CallJournal(database, statements), EnrichmentCache(database, statements)
+    call_id, next_call = uuid.uuid4(), uuid.uuid4()
     await journal.before_send(
         origin_for(tenant), call_id, "millionverifier", "verify", price=Decimal("1"), sandbox=True
     )
-    statements: list[str] = []
+    await cache.put(
+        tenant.org_id,
+        "leadmagic",
+        "find",
+        "key-0",
+        {"status": "found", "http_status": 200},
+        cost=Decimal("2"),
+        sandbox=True,
+        ttl=timedelta(days=1),
+    )
+    executed: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        statements.append(statement)
+        executed.append(statement)
 
     listen = database.alone_engine.sync_engine
     event.listen(listen, "before_cursor_execute", seen)
     try:
-        # As an adapter does: the note when the answer arrives, the entry once it is mapped.
+        # As concurrent adapters do: one answer is noted and its entry stored (once mapped) while other
+        # calls look the cache up and journal their next request.
         note = journal.note_answer(call_id, 200, Decimal("1"), {"result": "ok"})
         stored = cache.put(
             tenant.org_id,
@@ -50,12 +61,33 @@ async def test_a_note_and_the_cache_entry_that_follows_it_commit_in_one_statemen
             ttl=timedelta(days=1),
             answers_of=[call_id] if holds_the_answer else [uuid.uuid4()],
         )
+        hit = statements.look_up(
+            {"org_id": tenant.org_id, "provider": "leadmagic", "action": "find", "request_hash": "key-0"}
+        )
+        miss = statements.look_up(
+            {"org_id": tenant.org_id, "provider": "leadmagic", "action": "find", "request_hash": "key-2"}
+        )
+        sent = statements.journal(
+            {
+                **origin_for(tenant).row(),
+                "call_id": next_call,
+                "provider": "leadmagic",
+                "action": "find",
+                "owner": journal.owner,
+                "price_credits": Decimal("2"),
+                "sandbox": True,
+                "request_hash": "request-2",
+            }
+        )
         assert note is not None
-        await asyncio.gather(CallJournal.kept([note]), stored)
+        _, _, found, missed, reused = await asyncio.gather(CallJournal.kept([note]), stored, hit, miss, sent)
     finally:
         event.remove(listen, "before_cursor_execute", seen)
-    assert len(statements) == 1 and "provider_call_journal" in statements[0]
-    assert "enrichment_cache" in statements[0]
+    assert len(executed) == 1
+    assert isinstance(found, CachedAnswer)
+    assert found.response["status"] == "found" and found.cost_credits == 2
+    assert missed is None and reused is None
+    assert await scalar(database, f"SELECT count(*) FROM provider_call_journal WHERE call_id = '{next_call}'")
     noted = f"SELECT answered, response IS NOT NULL FROM provider_call_journal WHERE call_id = '{call_id}'"
     named = f"SELECT count(*) FROM enrichment_cache WHERE '{call_id}' = ANY(answers_of)"
     async with database.engine.connect() as conn:
