@@ -19,7 +19,7 @@ from dex.pipeline.claims import claim_ids
 from dex.pipeline.progress import PlanCache
 from dex.providers.runtime import ProviderRuntime
 from dex.scaleout.broker import STEP_QUEUE
-from dex.scaleout.outbox import OutboxPublisher, PublisherConfig, take_due
+from dex.scaleout.outbox import OutboxPublisher, PublisherConfig, enable_outbox, take_due
 from tests.conftest import PipelineHarness, Tenant, create_tenant
 from tests.pipeline.test_batch_e2e import VERIFY
 
@@ -71,6 +71,37 @@ async def test_outbox_rows_follow_the_steps_that_wait(
     canceled = await api.post("/api/v1/batch/cancel", {"submission_id": submission})
     assert canceled.status_code == 200, canceled.text
     assert await outbox(database) == []  # skipped by the cancel
+
+
+async def test_a_worker_has_the_first_claim_on_the_waiting_steps_it_inserts(
+    database_url: str,
+    database: Database,
+    sandbox_settings: Settings,
+    providers: ProviderRuntime,
+    tenant: Tenant,
+) -> None:
+    """Waiting steps inserted on a connection with a grace (a worker's) are due that much later; moved
+    back to waiting (a retry, recovery), a step is due when it is due."""
+    graced = Database(database_url, pool_size=2)
+    enable_outbox(graced, first_claim_seconds=30)
+    try:
+        app = create_app(sandbox_settings, database=graced, providers=providers, run_executor=False)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dex.test") as http:
+            await submit_people(PipelineHarness(http, None, tenant), 2, "graced.io")  # type: ignore[arg-type]
+        async with database.transaction() as session:
+            assert await take_due(session, 10) == []  # the inserting worker's, for 30 s
+            held = (await session.execute(text("SELECT step_id FROM step_outbox"))).scalars().all()
+            assert len(held) == 2
+        async with graced.transaction() as session:
+            await session.execute(
+                text("UPDATE step_results SET available_at = now() - interval '1 s' WHERE id = :id"),
+                {"id": held[0]},
+            )
+        async with database.transaction() as session:
+            assert await take_due(session, 10) == [held[0]]
+    finally:
+        await graced.dispose()
 
 
 async def test_without_the_outbox_setting_nothing_is_written(

@@ -43,7 +43,7 @@ from dex.observability import RECORDED_STEPS, RECORDING_SECONDS, STEPS_FINISHED,
 from dex.operations.repository import journal_owners, settle_orphaned_calls
 from dex.pipeline import claims, heartbeats
 from dex.pipeline import repository as repo
-from dex.pipeline.progress import Continuation, PlanCache, apply_outcomes
+from dex.pipeline.progress import Continuation, PlanCache, Progress, apply_outcomes
 from dex.pipeline.runner import OUTCOME_STATUS, ClaimedStep, RunnerDeps, StepOutcome, run_step
 from dex.providers.runtime import ProviderRuntime
 
@@ -161,11 +161,11 @@ async def record_outcomes(
     plans: PlanCache,
     retry_base_seconds: float,
     continuation: Continuation | None = None,
-) -> list[ClaimedStep] | None:
+) -> Progress | None:
     """Record a batch of finished steps in one transaction, retrying deadlocks, and lost connections until
-    the database is back (up to ``RECORD_PATIENCE_SECONDS``). Returns the next steps the ``continuation``
-    took (claimed, to run now), or None when it gave up: the steps' leases then expire and they run
-    again — results are never half-written."""
+    the database is back (up to ``RECORD_PATIENCE_SECONDS``). Returns what the recording did — the next
+    steps the ``continuation`` took (claimed, to run now) are its ``continued`` — or None when it gave up:
+    the steps' leases then expire and they run again — results are never half-written."""
     RECORDED_STEPS.inc(len(batch))
     with RECORDING_SECONDS.time():
         failures = 0
@@ -184,7 +184,7 @@ async def record_outcomes(
                 for outcome in progress.finished_steps:
                     operation = outcome.step.operation_id or "none"
                     STEPS_FINISHED.labels(operation, OUTCOME_STATUS[outcome.kind]).inc()
-                return progress.continued
+                return progress
             except (DBAPIError, OSError) as exc:
                 failures += 1
                 patient = connection_lost(exc) and time.monotonic() < deadline
@@ -399,7 +399,7 @@ class Executor:
         """Group commit of finished steps: the outcomes that arrived while the previous write ran. The
         steps it makes ready take the batch's slots (``Continuation``) and start at once."""
         try:
-            continued = await record_outcomes(
+            recorded = await record_outcomes(
                 self.database,
                 batch,
                 worker=self.worker,
@@ -410,9 +410,9 @@ class Executor:
         except Exception:  # the writer keeps going; these steps' leases expire and they run again
             log.exception("recording %d finished steps failed unexpectedly", len(batch))
             return [None] * len(batch)
-        if continued is not None:
+        if recorded is not None:
             self.steps_finished += len(batch)
-            for step in continued:
+            for step in recorded.continued:
                 self._start(step)
         return [None] * len(batch)
 

@@ -112,6 +112,10 @@ class Progress:
         self._budgeted: dict[uuid.UUID, bool] = {}
         # The steps inserted claimed for the continuation, to run once this transaction commits.
         self.continued: list[ClaimedStep] = []
+        # The steps made ready that found no room in the continuation, as (org, step): the executor
+        # recording them may claim them itself as its slots free up (a scale-out worker does,
+        # ``dex.scaleout.worker``).
+        self.unslotted: list[tuple[uuid.UUID, uuid.UUID]] = []
         self.new_runs: list[tuple[RunRef, repo.NewRunRow]] = []
         self.step_rows: list[repo.NewStepRow] = []
         self.moves: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -186,6 +190,8 @@ class Progress:
             )
             if status == "queued":
                 self.any_queued = True
+                if self.continuation is not None:
+                    self.unslotted.append((run.org_id, step_id))
             elif status == "skipped":
                 self._step_event(
                     run,

@@ -42,14 +42,18 @@ from dex.scaleout.broker import connect_broker, step_messages
 log = logging.getLogger(__name__)
 
 OUTBOX_SETTING = "dex.step_outbox"
+OUTBOX_GRACE_SETTING = "dex.step_outbox_grace"
 
 
-def enable_outbox(database: Database) -> None:
-    """Make every connection of ``database`` keep the step outbox (call before its first use)."""
+def enable_outbox(database: Database, *, first_claim_seconds: float = 0.0) -> None:
+    """Make every connection of ``database`` keep the step outbox (call before its first use).
+    ``first_claim_seconds``: the waiting steps these connections insert are published that much later, so
+    the process that made them ready may claim them itself first (migration 0017)."""
+    settings = f"SET {OUTBOX_SETTING} = on; SET {OUTBOX_GRACE_SETTING} = '{float(first_claim_seconds)}'"
 
     @event.listens_for(database.engine.sync_engine, "connect")
     def outbox_on(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.run_async(lambda connection: connection.execute(f"SET {OUTBOX_SETTING} = on"))
+        dbapi_connection.run_async(lambda connection: connection.execute(settings))
 
 
 # Every org with unpublished rows (a loose index scan), an equal share of the batch for each, taken in
