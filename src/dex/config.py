@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # Scale-out: a step message not consumed this long after it was sent is presumed lost (a broker restart
     # without persistence) and sent again.
     dex_outbox_stale_seconds: float = Field(default=60.0, gt=0)
+    # Scale-out: the steps a worker's recording makes ready beyond its slots wait this long for that
+    # worker to claim them before they are published for any worker (dex.scaleout.worker).
+    dex_worker_first_claim_seconds: float = Field(default=5.0, ge=0)
 
     # Webhooks (dex.webhooks): per-attempt timeout, attempts before giving up, capped exponential backoff.
     dex_webhook_timeout_seconds: float = 10.0

@@ -262,6 +262,9 @@ def worker_pool(
         "DEX_STEP_RETRY_BASE_SECONDS": "0.05",
         "DEX_EXECUTOR_LEASE_SECONDS": str(LEASE_SECONDS),
         "DATABASE_POOL_SIZE": "5",
+        # Longer than any scenario: the steps a worker's fan-out makes ready beyond its slots must be
+        # claimed by that worker, or the scenario never ends.
+        "DEX_WORKER_FIRST_CLAIM_SECONDS": "600",
     }
     pool = WorkerPool(env, redis_url, tmp_path_factory.mktemp("workers"), {})
     yield pool

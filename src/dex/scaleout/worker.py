@@ -62,10 +62,6 @@ from dex.scaleout.outbox import enable_outbox
 log = logging.getLogger(__name__)
 
 CLAIM_ATTEMPTS = 5
-# How long the steps a worker's recording makes ready beyond its slots wait for it to claim them, as its
-# slots free up, before they are published for any worker: a fan-out's surplus then costs a claim instead
-# of three outbox writes, a publication and a message (a fifth of a one-worker batch's time).
-FIRST_CLAIM_SECONDS = 5.0
 
 
 class StepWorker:
@@ -90,7 +86,7 @@ class StepWorker:
         # made ready (``Continuation``) or back to the messages' steps, which wait for one in arrival order.
         self._slots = asyncio.Semaphore(config.concurrency)
         # Steps this worker's recordings made ready beyond its slots, by org, which it has the first claim
-        # on (``FIRST_CLAIM_SECONDS``): an org's freed slot goes to them first (:meth:`_free_slot`).
+        # on (``DEX_WORKER_FIRST_CLAIM_SECONDS``): an org's freed slot goes to them first (``_free_slot``).
         self._own: defaultdict[uuid.UUID, deque[uuid.UUID]] = defaultdict(deque)
         self._stopping = False
         self._running: set[uuid.UUID] = set()  # claimed here, until the outcome is recorded
@@ -103,7 +99,9 @@ class StepWorker:
     async def start(self) -> None:
         async with AsyncExitStack() as stack:
             self.database = Database(self.database_url, pool_size=self.settings.database_pool_size)
-            enable_outbox(self.database, first_claim_seconds=FIRST_CLAIM_SECONDS)
+            # The steps its recordings make ready beyond its slots wait for it first (``_own``): a fan-out's
+            # surplus then costs a claim instead of two more outbox writes, a publication and a message.
+            enable_outbox(self.database, first_claim_seconds=self.settings.dex_worker_first_claim_seconds)
             stack.push_async_callback(self.database.dispose)
             limiter = None
             if self.limits_redis_url:
@@ -245,7 +243,20 @@ class StepWorker:
                 self._free_slot(org_id)
         for claimed in continued:
             self._start(claimed)
+        await self._claim_own_in_idle_slots()
         return [None] * len(outcomes)
+
+    async def _claim_own_in_idle_slots(self) -> None:
+        """Slots no message's step waits for take this worker's own waiting steps, an org at a time in
+        turn: a fan-out on an idle worker runs at its concurrency, not one child at a time."""
+        while self._own and not self._stopping and not self._slots.locked():
+            await self._slots.acquire()  # at once: a slot is free and nobody waits
+            org_id, own = next(iter(self._own.items()))
+            step_id = own.popleft()
+            del self._own[org_id]
+            if own:  # the org goes to the back of the turn
+                self._own[org_id] = own
+            self._spawn(self._claim_in_slot(step_id, org_id))
 
 
 def declare_step_actor(broker: dramatiq.Broker, step_worker: StepWorker, step_timeout_seconds: float) -> None:
