@@ -22,8 +22,6 @@ from dex.providers.groupcommit import Answer, CachedAnswer, ProviderGroupCommit,
 
 log = logging.getLogger(__name__)
 
-CacheKey = tuple[uuid.UUID, str, str, str]  # org, provider, action, request hash
-
 
 class EnrichmentCache:
     def __init__(self, database: Database, statements: ProviderGroupCommit | None = None) -> None:

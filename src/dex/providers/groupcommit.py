@@ -120,14 +120,14 @@ Answer = CachedAnswer | TakenRow | None
 
 _journal = JournaledCall.__table__
 _cache = EnrichmentCacheEntry.__table__
-KEY = list(KeyFields.__annotations__)
+_KEY = list(KeyFields.__annotations__)
 ROW_COLUMNS = tuple(JournalRow.__annotations__)
 _STORED = [*StoredFields.__annotations__, "answers_of"]
 # What a taken-over row gets from the request that takes it: who it belongs to now.
 _TAKEN_OVER = (*OriginFields.__annotations__, "owner")
 
-ASKED = f"asked AS MATERIALIZED (SELECT * FROM {recordset(_journal, ROW_COLUMNS)})"
-TAKE_OVER = (
+ASKED_CTE = f"asked AS MATERIALIZED (SELECT * FROM {recordset(_journal, ROW_COLUMNS)})"
+TAKE_OVER_CTE = (
     "taken AS (UPDATE provider_call_journal j SET released = false, "
     + ", ".join(f"{name} = v.{name}" for name in _TAKEN_OVER)
     + " FROM asked v WHERE j.released AND v.request_hash IS NOT NULL AND j.org_id = v.org_id "
@@ -137,7 +137,7 @@ TAKE_OVER = (
     "AND j.step_result_id = v.step_result_id "
     "RETURNING v.call_id AS asked, j.call_id, j.http_status, j.response, j.cost_credits)"
 )
-TAKEN = "SELECT asked, call_id, http_status, response, cost_credits, NULL::int AS position FROM taken"
+TAKEN_ROWS = "SELECT asked, call_id, http_status, response, cost_credits, NULL::int AS position FROM taken"
 # Every request either takes over the released row of an identical request (and is not sent) or is
 # journaled.
 _INSERT = (
@@ -151,10 +151,10 @@ _NOTE = (
     "WHERE j.call_id = v.call_id)"
 )
 _STORE = (
-    f"stored AS (INSERT INTO enrichment_cache ({', '.join([*KEY, *_STORED])}, expires_at) "
-    f"SELECT {', '.join([*KEY, *_STORED])}, now() + make_interval(secs => ttl_seconds) "
-    f"FROM {recordset(_cache, [*KEY, *_STORED], 'ttl_seconds float8', param='entries')} "
-    f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET "
+    f"stored AS (INSERT INTO enrichment_cache ({', '.join([*_KEY, *_STORED])}, expires_at) "
+    f"SELECT {', '.join([*_KEY, *_STORED])}, now() + make_interval(secs => ttl_seconds) "
+    f"FROM {recordset(_cache, [*_KEY, *_STORED], 'ttl_seconds float8', param='entries')} "
+    f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in [*_STORED, "expires_at"])
     + ")"
 )
@@ -163,7 +163,7 @@ _STORE = (
 # per lookup at 10,000 entries. ``LIMIT 1`` keeps the subquery from being folded into such a join.
 _LOOKED_UP = (
     "SELECT NULL::uuid, NULL::uuid, NULL::int, c.response, c.cost_credits, v.position "
-    f"FROM {recordset(_cache, KEY, 'position int', param='lookups')} "
+    f"FROM {recordset(_cache, _KEY, 'position int', param='lookups')} "
     "CROSS JOIN LATERAL (SELECT e.response, e.cost_credits FROM enrichment_cache e "
     "WHERE e.org_id = v.org_id AND e.provider = v.provider AND e.action = v.action "
     "AND e.request_hash = v.request_hash AND e.expires_at > now() LIMIT 1) c"
@@ -171,7 +171,9 @@ _LOOKED_UP = (
 # Any list may be empty: an empty recordset reads and writes nothing, so every batch is this statement.
 # One snapshot: a lookup does not see an entry stored by the same statement, as it would not have seen
 # one stored by a statement running beside it.
-STATEMENT = text(f"WITH {ASKED}, {TAKE_OVER}, {_INSERT}, {_NOTE}, {_STORE} {TAKEN} UNION ALL {_LOOKED_UP}")
+STATEMENT = text(
+    f"WITH {ASKED_CTE}, {TAKE_OVER_CTE}, {_INSERT}, {_NOTE}, {_STORE} {TAKEN_ROWS} UNION ALL {_LOOKED_UP}"
+)
 
 
 def taken_row(row: Any) -> TakenRow:

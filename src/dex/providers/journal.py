@@ -45,9 +45,10 @@ from sqlalchemy.exc import DBAPIError
 from dex.db.engine import Database, connection_lost
 from dex.db.queries import dumps, insert_recordset
 from dex.providers.groupcommit import (
-    ASKED,
+    ASKED_CTE,
     ROW_COLUMNS,
-    TAKEN,
+    TAKE_OVER_CTE,
+    TAKEN_ROWS,
     Answer,
     JournalRow,
     OriginFields,
@@ -55,7 +56,6 @@ from dex.providers.groupcommit import (
     TakenRow,
     taken_row,
 )
-from dex.providers.groupcommit import TAKE_OVER as TAKE_OVER_RELEASED
 from dex.providers.models import JournaledCall
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class ReusedAnswer:
 
 
 _journal = JournaledCall.__table__
-TAKE_OVER = text(f"WITH {ASKED}, {TAKE_OVER_RELEASED} {TAKEN}")
+TAKE_OVER = text(f"WITH {ASKED_CTE}, {TAKE_OVER_CTE} {TAKEN_ROWS}")
 INSERT_RESERVED_CALL = text(insert_recordset(_journal, [*ROW_COLUMNS, "reserved_credits"]))
 
 
