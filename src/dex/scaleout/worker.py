@@ -5,8 +5,11 @@ room for them, and starts running them with the embedded executor's step functio
 with the same claim (lease, attempt, runs moved to running), runner and state changes
 (``pipeline.progress``) as ``dex.pipeline.executor``; only what wakes a worker differs: a broker message
 instead of a poll. As in the embedded executor, the steps a worker's recording makes ready run on that
-worker at once, inserted claimed in the slots of the steps it recorded — only a batch's first steps, and
-steps that found no slot, travel through the outbox and the broker.
+worker at once, inserted claimed in the slots of the steps it recorded. Those that found no slot (a
+fan-out makes more ready than one step's slot) wait for the same worker first: their outbox rows are due
+``DEX_WORKER_FIRST_CLAIM_SECONDS`` later (migration 0017), and the worker claims them as its org's slots
+free up, or in idle slots. Only a batch's first steps, and what a worker leaves unclaimed that long,
+travel through the broker.
 
 The actor returns once its steps are claimed (or found taken), and the steps run on the event loop; a
 message costs a thread only while it waits for room. Acknowledging at the claim loses nothing: the claim
@@ -220,7 +223,7 @@ class StepWorker:
 
     async def _record(self, outcomes: list[StepOutcome]) -> list[None]:
         """Record a batch; the slots of its steps go to the steps it makes ready (``Continuation``), and
-        what is left back to the messages' steps."""
+        what is left to the orgs' own waiting steps (``_free_slot``) or back to the messages' steps."""
         recorded = None
         try:
             recorded = await record_outcomes(
