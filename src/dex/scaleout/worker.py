@@ -172,8 +172,10 @@ class StepWorker:
             self._spawn(self._claim_in_slot(own.popleft(), org_id))
             if not own:
                 del self._own[org_id]
-        else:
-            self._slots.release()
+            return
+        self._slots.release()
+        if self._own:  # no message's step may want the slot: then another org's own step takes it
+            self._spawn(self._claim_own_in_idle_slots())
 
     def _start(self, claimed: ClaimedStep) -> None:
         """Run a step claimed here, in a slot already taken for it."""
