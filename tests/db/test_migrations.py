@@ -2,14 +2,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.engine import Database
 from dex.db.migrate import current_revision, head_revision, upgrade
 from dex.tables import Base
+
+
+async def new_org(session: AsyncSession, slug: str) -> uuid.UUID:
+    return (
+        await session.execute(text("INSERT INTO orgs (name, slug) VALUES (:n, :n) RETURNING id"), {"n": slug})
+    ).scalar_one()
 
 
 async def test_database_is_at_head(database_url: str) -> None:
@@ -58,14 +66,7 @@ async def test_rows_cannot_point_across_orgs(database: Database) -> None:
     from sqlalchemy.exc import IntegrityError
 
     async with database.transaction() as session:
-        org_a, org_b = [
-            (
-                await session.execute(
-                    text("INSERT INTO orgs (name, slug) VALUES (:n, :n) RETURNING id"), {"n": n}
-                )
-            ).scalar_one()
-            for n in ("a", "b")
-        ]
+        org_a, org_b = [await new_org(session, n) for n in ("a", "b")]
         company_b = (
             await session.execute(
                 text("INSERT INTO companies (org_id, name) VALUES (:org, 'B co') RETURNING id"),
@@ -99,9 +100,7 @@ async def test_provenance_migration_stores_each_source_once_and_back(
     await asyncio.to_thread(command.downgrade, config, "0013")
     try:
         async with database.transaction() as session:
-            org_id = await session.scalar(
-                text("INSERT INTO orgs (name, slug) VALUES ('P', 'p') RETURNING id")
-            )
+            org_id = await new_org(session, "p")
             await session.execute(
                 text(
                     "INSERT INTO person_entities (org_id, entity_id, field_provenance) "
@@ -144,9 +143,7 @@ async def test_attempts_migration_moves_them_into_their_runs_and_back(
     await asyncio.to_thread(command.downgrade, config, "0014")
     try:
         async with database.transaction() as session:
-            org_id = await session.scalar(
-                text("INSERT INTO orgs (name, slug) VALUES ('A', 'attempts') RETURNING id")
-            )
+            org_id = await new_org(session, "attempts")
             run_id = await session.scalar(
                 text(
                     "INSERT INTO operation_runs (run_id, org_id, role, auth_method, operation_id, "
@@ -190,9 +187,7 @@ async def test_answers_in_cache_migration_gives_held_answers_their_notes_back(
     from dex.db.migrate import alembic_config
 
     async with database.transaction() as session:
-        org_id = await session.scalar(
-            text("INSERT INTO orgs (name, slug) VALUES ('N', 'notes') RETURNING id")
-        )
+        org_id = await new_org(session, "notes")
         call_id = await session.scalar(
             text(
                 "INSERT INTO provider_call_journal (call_id, run_id, org_id, role, auth_method, "

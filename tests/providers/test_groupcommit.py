@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +15,7 @@ from dex.providers.cache import EnrichmentCache
 from dex.providers.groupcommit import CachedAnswer, ProviderGroupCommit
 from dex.providers.journal import CallJournal
 from tests.conftest import Tenant, scalar
-from tests.providers.test_journal import origin_for
+from tests.providers.test_journal import origin_for, store_entry
 
 
 @pytest.mark.parametrize("holds_the_answer", [True, False])
@@ -29,16 +28,7 @@ async def test_lookups_journal_rows_notes_and_entries_of_one_moment_are_one_stat
     await journal.before_send(
         origin_for(tenant), call_id, "millionverifier", "verify", price=Decimal("1"), sandbox=True
     )
-    await cache.put(
-        tenant.org_id,
-        "leadmagic",
-        "find",
-        "key-0",
-        {"status": "found", "http_status": 200},
-        cost=Decimal("2"),
-        sandbox=True,
-        ttl=timedelta(days=1),
-    )
+    await store_entry(cache, tenant, "leadmagic", "find", "key-0", "2")
     executed: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
@@ -50,15 +40,14 @@ async def test_lookups_journal_rows_notes_and_entries_of_one_moment_are_one_stat
         # As concurrent adapters do: one answer is noted and its entry stored (once mapped) while other
         # calls look the cache up and journal their next request.
         note = journal.note_answer(call_id, 200, Decimal("1"), {"result": "ok"})
-        stored = cache.put(
-            tenant.org_id,
+        stored = store_entry(
+            cache,
+            tenant,
             "millionverifier",
             "verify",
             "key-1",
-            {"status": "verified", "http_status": 200},
-            cost=Decimal("1"),
-            sandbox=True,
-            ttl=timedelta(days=1),
+            "1",
+            entry={"status": "verified", "http_status": 200},
             answers_of=[call_id] if holds_the_answer else [uuid.uuid4()],
         )
         hit = statements.look_up(
@@ -102,15 +91,14 @@ async def test_lookups_journal_rows_notes_and_entries_of_one_moment_are_one_stat
 async def test_identical_entries_answered_together_keep_the_last(tenant: Tenant, database: Database) -> None:
     cache = EnrichmentCache(database)
     puts = [
-        cache.put(
-            tenant.org_id,
+        store_entry(
+            cache,
+            tenant,
             "prospeo",
             "search",
             "same",
-            {"status": "found", "http_status": 200, "n": n},
-            cost=Decimal("1"),
-            sandbox=True,
-            ttl=timedelta(days=1),
+            "1",
+            entry={"status": "found", "http_status": 200, "n": n},
         )
         for n in range(3)
     ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -28,6 +30,31 @@ from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext
 from tests.conftest import SandboxHandle, Tenant, scalar
 from tests.operations.test_execute import execute
+
+
+def store_entry(
+    cache: EnrichmentCache,
+    tenant: Tenant,
+    provider: str,
+    action: str,
+    key: str,
+    cost: str,
+    *,
+    entry: dict[str, Any] | None = None,
+    answers_of: Sequence[uuid.UUID] = (),
+) -> Awaitable[None]:
+    """What an adapter stores once it mapped a paid answer: a day's cache entry of ``tenant``'s org."""
+    return cache.put(
+        tenant.org_id,
+        provider,
+        action,
+        key,
+        entry or {"status": "found", "http_status": 200},
+        cost=Decimal(cost),
+        sandbox=True,
+        ttl=timedelta(days=1),
+        answers_of=answers_of,
+    )
 
 
 def origin_for(tenant: Tenant, step_result_id: uuid.UUID | None = None) -> CallOrigin:
@@ -70,15 +97,14 @@ async def test_requests_of_a_dead_process_are_recorded_as_interrupted_spend(
     # Answered, and the answer's cache entry written with its note: the entry stands for the note.
     await dead.before_send(origin, held, "prospeo", "enrich", price=Decimal("4"), sandbox=True)
     note = dead.note_answer(held, 201, Decimal("4"), {"person": {}})
-    stored = EnrichmentCache(database, answers).put(
-        tenant.org_id,
+    stored = store_entry(
+        EnrichmentCache(database, answers),
+        tenant,
         "prospeo",
         "enrich",
         "key",
-        {"status": "found", "http_status": 201},
-        cost=Decimal("4"),
-        sandbox=True,
-        ttl=timedelta(days=1),
+        "4",
+        entry={"status": "found", "http_status": 201},
         answers_of=[held],
     )
     await asyncio.gather(CallJournal.kept([note] if note else []), stored)

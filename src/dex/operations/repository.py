@@ -151,13 +151,11 @@ _RELEASE_KEPT_ANSWERS = text(
 )
 
 
-async def record_operation_runs(
-    session: AsyncSession, runs: list[OperationRunRow], *, finished_steps: Sequence[uuid.UUID] = ()
-) -> None:
-    """Bulk-insert operation runs with their attempts (the executor batches many steps into one call), and
-    take their requests out of the journal in the same transaction (:func:`take_from_journal`)."""
+async def record_operation_runs(session: AsyncSession, runs: list[OperationRunRow]) -> None:
+    """Insert operation runs with their attempts, and take their requests out of the journal in the same
+    transaction (:func:`take_from_journal`; a pipeline's recording calls it with its finished steps)."""
     writes = Writes()
-    add_history(writes, await take_from_journal(session, runs, finished_steps=finished_steps))
+    add_history(writes, await take_from_journal(session, runs))
     await writes.execute(session)
 
 

@@ -112,10 +112,6 @@ class Progress:
         self._budgeted: dict[uuid.UUID, bool] = {}
         # The steps inserted claimed for the continuation, to run once this transaction commits.
         self.continued: list[ClaimedStep] = []
-        # The steps made ready that found no room in the continuation, as (org, step): the executor
-        # recording them may claim them itself as its slots free up (a scale-out worker does,
-        # ``dex.scaleout.worker``).
-        self.unslotted: list[tuple[uuid.UUID, uuid.UUID]] = []
         self.new_runs: list[tuple[RunRef, repo.NewRunRow]] = []
         self.step_rows: list[repo.NewStepRow] = []
         self.moves: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -190,8 +186,6 @@ class Progress:
             )
             if status == "queued":
                 self.any_queued = True
-                if self.continuation is not None:
-                    self.unslotted.append((run.org_id, step_id))
             elif status == "skipped":
                 self._step_event(
                     run,
@@ -202,6 +196,13 @@ class Progress:
                     skip_reason=row.skip_reason,
                     condition=row.step.condition,
                 )
+
+    @property
+    def unslotted(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """The steps this recording made ready without room in the continuation, as (org, step): the
+        executor recording them may claim them itself as its slots free up (a scale-out worker does,
+        ``dex.scaleout.worker``)."""
+        return [(row["org_id"], row["id"]) for row in self.step_rows if row["status"] == "queued"]
 
     def _take_room(self, run: RunRef) -> bool:
         """Whether the continuation takes a ready step of ``run`` (see :class:`Continuation`): one of its
