@@ -24,6 +24,13 @@ def bench(
     entities: Annotated[int, typer.Option(min=1, help="Entities of workload C's submissions.")] = 100_000,
     export_rows: Annotated[int, typer.Option(min=1, help="Company rows workload C exports.")] = 1_000_000,
     concurrency: Annotated[int, typer.Option(min=1, help="DEX_EXECUTOR_CONCURRENCY of A and B.")] = 200,
+    provider_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="dex's per-provider concurrency cap in A and B (default: --concurrency, which never binds).",
+        ),
+    ] = None,
     latency_ms: Annotated[float, typer.Option(min=0, help="Provider latency of workload B.")] = 200.0,
     jitter_ms: Annotated[float, typer.Option(min=0, help="Provider latency jitter (±) of B.")] = 50.0,
     rate_limit: Annotated[
@@ -79,6 +86,7 @@ def bench(
         entities=entities,
         export_rows=export_rows,
         concurrency=concurrency,
+        provider_concurrency=provider_concurrency,
         latency_ms=latency_ms,
         latency_jitter_ms=jitter_ms,
         rate_limit_per_second=rate_limit,

@@ -9,6 +9,7 @@ sandbox's latency (and optional rate limit) and the executor's concurrency.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections import Counter
@@ -52,6 +53,23 @@ class PipelineWorkload:
     latency_jitter_ms: float = 0.0
     rate_limit_per_second: float | None = None
     timeout_seconds: float = 3600.0
+    # dex's per-provider concurrency cap (``ProviderLimits.concurrency``). None: the executor's concurrency.
+    # A step makes one request at a time, so that cap never binds and the ideal, which leaves dex's caps
+    # out, is what the workload could reach; below it, steps also queue for a provider's slot.
+    provider_concurrency: int | None = None
+
+    @property
+    def provider_cap(self) -> int:
+        return self.provider_concurrency or self.concurrency
+
+    def dex_settings(self) -> dict[str, str]:
+        """The dex process's environment: the executor's concurrency, and the provider cap on top of any
+        other ``DEX_PROVIDER_LIMITS`` the bench's environment gives."""
+        limits = {
+            name: {**asdict(limit), "concurrency": self.provider_cap}
+            for name, limit in configured_limits().items()
+        }
+        return {"DEX_EXECUTOR_CONCURRENCY": str(self.concurrency), "DEX_PROVIDER_LIMITS": json.dumps(limits)}
 
     def sandbox_config(self) -> SandboxConfig:
         return SandboxConfig(
@@ -76,7 +94,7 @@ async def run_pipeline_workload(
         workload.key.lower(),
         blueprint=BLUEPRINT,
         sandbox_config=workload.sandbox_config(),
-        dex_settings={"DEX_EXECUTOR_CONCURRENCY": str(workload.concurrency)},
+        dex_settings=workload.dex_settings(),
         count_round_trips=count_round_trips,
     ) as stack:
         return await _measure(stack, workload, progress)
@@ -118,7 +136,7 @@ async def _measure(stack: Stack, workload: PipelineWorkload, progress: Progress)
     result: dict[str, Any] = {
         "workload": workload.key,
         "description": workload.description,
-        "parameters": asdict(workload),
+        "parameters": {**asdict(workload), "provider_cap": workload.provider_cap},
         "executor": {"kind": "dramatiq" if stack.workers else "embedded", "workers": len(stack.workers)},
         "submission_status": status,
         "steps": steps,
@@ -284,8 +302,8 @@ def ideal_throughput(
     verification), so its mean provider time is (calls per step) x (mean latency — the jitter is uniform
     around it); with ``concurrency`` steps in flight, ``concurrency / step time`` steps finish per second.
     A sandbox rate limit (per provider) caps a provider's calls per second, hence steps per second at
-    ``limit x steps / that provider's calls``. dex's own per-provider concurrency caps bound it the same
-    way; that bound is reported beside the ideal, not in it."""
+    ``limit x steps / that provider's calls``. dex's own per-provider concurrency cap (``provider_cap``)
+    bounds it the same way; that bound is reported beside the ideal, not in it."""
     calls_per_step = sum(calls.values()) / steps
     step_seconds = calls_per_step * workload.latency_ms / 1000
     bounds = {"executor_concurrency": workload.concurrency / step_seconds}
@@ -293,9 +311,8 @@ def ideal_throughput(
         bounds["sandbox_rate_limit"] = min(
             workload.rate_limit_per_second * steps / count for count in calls.values()
         )
-    limits = configured_limits()
     provider_cap_bound = min(
-        limits[provider].concurrency / (workload.latency_ms / 1000) * steps / count
+        workload.provider_cap / (workload.latency_ms / 1000) * steps / count
         for provider, count in calls.items()
     )
     ideal = min(bounds.values())
@@ -304,5 +321,6 @@ def ideal_throughput(
         "bounds_steps_per_second": {name: round(value, 1) for name, value in bounds.items()},
         "ideal_steps_per_second": round(ideal, 1),
         "ratio_to_ideal": round(measured / ideal, 3),
+        "dex_provider_concurrency_cap": workload.provider_cap,
         "dex_provider_concurrency_cap_bound": round(provider_cap_bound, 1),
     }

@@ -71,7 +71,10 @@ def _pipeline_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
             ("ideal steps/s (ratio)", f"{ideal['ideal_steps_per_second']} ({ideal['ratio_to_ideal']})")
         )
         rows.append(
-            ("bound of dex per-provider caps", f"{ideal['dex_provider_concurrency_cap_bound']} steps/s")
+            (
+                f"bound of dex per-provider caps ({ideal['dex_provider_concurrency_cap']})",
+                f"{ideal['dex_provider_concurrency_cap_bound']} steps/s",
+            )
         )
     return rows
 

@@ -28,6 +28,7 @@ class BenchOptions:
     entities: int = 100_000
     export_rows: int = 1_000_000
     concurrency: int = 200
+    provider_concurrency: int | None = None
     latency_ms: float = 200.0
     latency_jitter_ms: float = 50.0
     rate_limit_per_second: float | None = None
@@ -43,6 +44,7 @@ class BenchOptions:
                 self.companies,
                 self.concurrency,
                 timeout_seconds=self.timeout_seconds,
+                provider_concurrency=self.provider_concurrency,
             ),
             "B": PipelineWorkload(
                 "B",
@@ -54,6 +56,7 @@ class BenchOptions:
                 self.latency_jitter_ms,
                 self.rate_limit_per_second,
                 self.timeout_seconds,
+                self.provider_concurrency,
             ),
         }
         return [definitions[key] for key in self.workloads if key in definitions]
