@@ -114,3 +114,34 @@ async def test_the_group_commits_find_rows_by_key(database: Database) -> None:
     assert rows[0][0] == "off"
     async with database.engine.connect() as conn:
         assert (await conn.execute(text("SHOW enable_seqscan"))).scalar() == "on"
+
+
+async def test_a_request_asked_with_its_lookup_is_journaled_only_when_the_cache_has_no_answer(
+    tenant: Tenant, database: Database
+) -> None:
+    statements = ProviderGroupCommit(database)
+    journal = CallJournal(database, statements)
+    await store_entry(EnrichmentCache(database, statements), tenant, "leadmagic", "find", "known", "2")
+
+    def asked(key: str) -> tuple[uuid.UUID, asyncio.Future[object]]:
+        call_id = uuid.uuid4()
+        row = {
+            **origin_for(tenant).row(),
+            "call_id": call_id,
+            "provider": "leadmagic",
+            "action": "find",
+            "owner": journal.owner,
+            "price_credits": Decimal("2"),
+            "sandbox": True,
+            "request_hash": f"request-{key}",
+        }
+        lookup = {"org_id": tenant.org_id, "provider": "leadmagic", "action": "find", "request_hash": key}
+        return call_id, statements.journal_unless_cached(lookup, row)  # type: ignore[arg-type]
+
+    (answered_id, answered), (sent_id, sent) = asked("known"), asked("unknown")
+    found, journaled = await asyncio.gather(answered, sent)
+    assert isinstance(found, CachedAnswer) and found.entry()["cost_credits"] == 2
+    assert journaled is None
+    in_journal = "SELECT count(*) FROM provider_call_journal WHERE call_id = '{}'"
+    assert await scalar(database, in_journal.format(answered_id)) == 0  # never sent, nothing to settle
+    assert await scalar(database, in_journal.format(sent_id)) == 1

@@ -30,6 +30,7 @@ from dex.providers.runtime import ProviderRuntime
 from dex.tenancy.context import AuthContext
 from tests.conftest import SandboxHandle, Tenant, scalar
 from tests.operations.test_execute import execute
+from tests.operations.test_person_contact import MAYA_BY_NAME
 
 
 def store_entry(
@@ -79,6 +80,34 @@ async def test_every_request_carries_its_journal_id_and_the_journal_empties_when
     assert len(ledger_ids) == 2 and len(set(ledger_ids)) == 1
     assert [[str(call_id) for call_id in ids] for ids in call_ids] == [ledger_ids[:1]]
     assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+
+
+async def test_an_operations_answers_are_kept_before_its_result_is_returned(
+    tenant: Tenant,
+    database: Database,
+    sandbox: SandboxHandle,
+    providers: ProviderRuntime,
+    sandbox_settings: Settings,
+) -> None:
+    """An adapter call returns once its answer is mapped (its note and cache entry join the next call's
+    journal row); the operation waits for them all before its result goes anywhere."""
+    spec = get_operation("person.contact.resolve_email")
+    assert spec is not None
+    requester = Requester(role="org_admin", auth_method="pipeline", step_result_id=uuid.uuid4())
+    result = await execute_operation(
+        spec,
+        MAYA_BY_NAME,
+        providers=providers.context(tenant.org_id, requester=requester),
+        settings=sandbox_settings,
+    )
+    paid = [call_id for attempt in result.attempts for call_id in attempt.call_ids]
+    assert result.status == "found" and len(paid) >= 2
+    unkept = (
+        "SELECT count(*) FROM provider_call_journal j WHERE NOT j.answered AND NOT EXISTS "
+        "(SELECT 1 FROM enrichment_cache e WHERE j.call_id = ANY(e.answers_of))"
+    )
+    assert await scalar(database, unkept) == 0
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == len(paid)
 
 
 async def test_requests_of_a_dead_process_are_recorded_as_interrupted_spend(

@@ -168,6 +168,9 @@ async def execute_operation(
         log.exception("operation %s failed unexpectedly", spec.operation_id)
         result.status = "failed"
         result.error = {"code": "operation_error", "message": type(exc).__name__}
+    # The answers are kept before the result goes anywhere (recorded, returned): a step run again after a
+    # crash finds them instead of paying for them again.
+    await providers.settle()
     result.attempts = list(providers.attempts)
     result.duration_ms = int((time.monotonic() - started) * 1000)
     return result

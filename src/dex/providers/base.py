@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from dex import fastjson
 from dex.observability import PROVIDER_CACHE_LOOKUPS, PROVIDER_CREDITS_SAVED, PROVIDER_CREDITS_SPENT
 from dex.providers.catalog import PROVIDERS, price_of
-from dex.providers.groupcommit import Answer
+from dex.providers.groupcommit import Answer, CachedAnswer, KeyFields
 from dex.providers.http import ProviderClient, ProviderResponse
 from dex.providers.journal import BudgetRefused, CallJournal, CallOrigin, JournalUnavailable, Requester
 
@@ -150,18 +150,60 @@ class ProviderContext:
     # request (free ones, like polls of a search already paid for, go on), so its step waits for budget
     # whole instead of answering with what the budget happened to allow.
     budget_refused: Decimal | None = None
+    # The writes of finished adapter calls — their answers' journal notes and cache entries — not yet
+    # known to be committed (:meth:`settle`).
+    unsettled: list[Awaitable[None]] = field(default_factory=list)
+
+    async def settle(self) -> None:
+        """Waits until the answers of the adapter calls made so far are kept. An adapter call returns as
+        soon as its answer is mapped, so the operation's next call looks the cache up and journals its
+        request in the same group commit as these writes (or a later one: batches commit in order, so a
+        request is never sent before the answers it may follow from are kept). Whoever runs adapters
+        settles before using their results anywhere else (``dex.operations.engine``). A write that fails
+        is logged: the answer is used all the same, as :meth:`CallJournal.kept` says."""
+        while self.unsettled:
+            try:
+                await self.unsettled.pop(0)
+            except Exception:
+                log.exception("a provider answer's journal note or cache entry could not be written")
+
+
+def count_lookup(provider: str, *, hit: bool) -> None:
+    PROVIDER_CACHE_LOOKUPS.labels(provider, "hit" if hit else "miss").inc()
+
+
+class AnsweredFromCache(BaseException):
+    """The cache holds the answer to the adapter call whose first request was about to be sent: the call
+    ends there (the decorator returns the cached answer). A ``BaseException``, like a cancellation, so that
+    an adapter's own error handling never mistakes it for a failure."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        super().__init__()
+        self.entry = entry
 
 
 class ProviderCall:
     """An adapter's handle on one attempt: its credentials, base URL, and accounted HTTP requests."""
 
     def __init__(
-        self, ctx: ProviderContext, provider: str, action: str, credentials: tuple[str, ...]
+        self,
+        ctx: ProviderContext,
+        provider: str,
+        action: str,
+        credentials: tuple[str, ...],
+        cache_key: str | None = None,
     ) -> None:
+        """``cache_key``: the call's key in the enrichment cache, looked up with its first request (so a
+        call that sends nothing looks nothing up)."""
         self.ctx = ctx
         self.provider = provider
         self.action = action
         self.credentials = credentials
+        self._unlooked: KeyFields | None = (
+            {"org_id": ctx.org_id, "provider": provider, "action": action, "request_hash": cache_key}
+            if cache_key is not None
+            else None
+        )
         self.base_url = ctx.base_urls(provider)
         self.cost = Decimal("0")
         self.http_attempts = 0
@@ -196,11 +238,20 @@ class ProviderCall:
         price = price_of(self.provider, price_action or self.action) if billable else Decimal("0")
         call_id = uuid.uuid4()
         journal, origin = self.ctx.journal, self.ctx.origin
-        if self.ctx.budget_refused is not None and price > 0:
+        refused = self.ctx.budget_refused is not None and price > 0
+        lookup, self._unlooked = self._unlooked, None
+        if lookup is not None and (refused or journal is None or origin is None):
+            await self._answer_from_cache(lookup)
+            lookup = None
+        if refused:
             return ProviderResponse(None, None, 0, 0, error=BUDGET_EXHAUSTED)
         if journal is not None and origin is not None:
+            if self.ctx.budgeted and price > 0:
+                # A reservation commits in a transaction of its own, not in the group commit after the
+                # answers queued before it: they must be kept first.
+                await self.ctx.settle()
             try:
-                reused = await journal.before_send(
+                answered = await journal.before_send(
                     origin,
                     call_id,
                     self.provider,
@@ -211,19 +262,24 @@ class ProviderCall:
                     if price > 0
                     else None,
                     reserve=self.ctx.budgeted,
+                    unless_cached=lookup,
                 )
             except JournalUnavailable:
                 return ProviderResponse(None, None, 0, 0, error="journal_unavailable")
             except BudgetRefused:
                 self.ctx.budget_refused = price
                 return ProviderResponse(None, None, 0, 0, error=BUDGET_EXHAUSTED)
-            if reused is not None:
+            if lookup is not None:
+                count_lookup(self.provider, hit=isinstance(answered, CachedAnswer))
+            if isinstance(answered, CachedAnswer):
+                raise AnsweredFromCache(answered.entry())
+            if answered is not None:
                 # Answered to a process that died before recording it: paid once, used here.
-                self.http_status = reused.http_status
-                self.cost += reused.cost
-                self.call_ids.append(reused.call_id)
-                self.call_costs.append(reused.cost)
-                return ProviderResponse(reused.http_status, reused.body, 0, 0, error=reused.error)
+                self.http_status = answered.http_status
+                self.cost += answered.cost
+                self.call_ids.append(answered.call_id)
+                self.call_costs.append(answered.cost)
+                return ProviderResponse(answered.http_status, answered.body, 0, 0, error=answered.error)
         response = await self.ctx.client.request(
             self.provider,
             method,
@@ -245,6 +301,16 @@ class ProviderCall:
             if note is not None:
                 self.answer_notes.append(note)
         return response
+
+    async def _answer_from_cache(self, lookup: KeyFields) -> None:
+        """Ends the call with the cache's answer, if it has one (the call's first request, unjournaled)."""
+        cache = self.ctx.cache
+        if cache is None:
+            return
+        hit = await cache.get(lookup["org_id"], lookup["provider"], lookup["action"], lookup["request_hash"])
+        count_lookup(self.provider, hit=hit is not None)
+        if hit is not None:
+            raise AnsweredFromCache(hit)
 
     def result(
         self,
@@ -330,17 +396,14 @@ def adapter(
                 return skipped(ctx, provider, action, reason)
             key = _cache_key({name: value for name, value in inputs.items() if name not in unkeyed})
             cache = ctx.cache if cacheable and ctx.use_cache else None
-            if cache is not None:
-                hit = await cache.get(ctx.org_id, provider, action, key)
-                PROVIDER_CACHE_LOOKUPS.labels(provider, "miss" if hit is None else "hit").inc()
-                if hit is not None:
-                    result = _from_cache(ctx, provider, action, hit)
-                    PROVIDER_CREDITS_SAVED.labels(provider).inc(float(result.attempt.saved_credits))
-                    ctx.attempts.append(result.attempt)
-                    return result
-            call = ProviderCall(ctx, provider, action, credentials)
+            call = ProviderCall(ctx, provider, action, credentials, key if cache is not None else None)
             try:
                 result = await fn(call, **inputs)
+            except AnsweredFromCache as answered:
+                result = _from_cache(ctx, provider, action, answered.entry)
+                PROVIDER_CREDITS_SAVED.labels(provider).inc(float(result.attempt.saved_credits))
+                ctx.attempts.append(result.attempt)
+                return result
             except Exception as exc:
                 log.exception("adapter %s.%s raised", provider, action)
                 result = call.result("failed", error=f"unhandled_exception:{type(exc).__name__}")
@@ -349,26 +412,24 @@ def adapter(
                 return skipped(ctx, provider, action, BUDGET_EXHAUSTED)
             PROVIDER_CREDITS_SPENT.labels(provider).inc(float(result.attempt.cost_credits))
             ttl = CACHEABLE_STATUSES.get(result.status)
-            kept = CallJournal.kept(call.answer_notes)
+            if call.answer_notes:
+                ctx.unsettled.append(CallJournal.kept(call.answer_notes))
             if cache is not None and ttl is not None:
-                cost = result.attempt.cost_credits
-                entry = _cache_entry(result)
-                stored = cache.put(
-                    ctx.org_id,
-                    provider,
-                    action,
-                    key,
-                    entry,
-                    cost=cost,
-                    sandbox=ctx.sandbox,
-                    ttl=ttl,
-                    answers_of=call.call_ids,
-                )
                 # Queued at once, the entry joins the answers' notes in one statement, and holds their
-                # answers in their place (providers.answers).
-                await asyncio.gather(kept, stored)
-            else:
-                await kept
+                # answers in their place (``dex.providers.groupcommit``).
+                ctx.unsettled.append(
+                    cache.put(
+                        ctx.org_id,
+                        provider,
+                        action,
+                        key,
+                        _cache_entry(result),
+                        cost=result.attempt.cost_credits,
+                        sandbox=ctx.sandbox,
+                        ttl=ttl,
+                        answers_of=call.call_ids,
+                    )
+                )
             ctx.attempts.append(result.attempt)
             return result
 

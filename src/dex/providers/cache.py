@@ -42,9 +42,7 @@ class EnrichmentCache:
                 raise
             log.warning("enrichment cache lookup failed: %s", exc)
             return None
-        if not isinstance(found, CachedAnswer):
-            return None
-        return {**found.response, "cost_credits": found.cost_credits}
+        return found.entry() if isinstance(found, CachedAnswer) else None
 
     def put(
         self,

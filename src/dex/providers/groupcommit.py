@@ -9,6 +9,10 @@ one round trip and one commit, where a batcher per kind made three.
 
 An entry names the journal rows whose answers it holds (``answers_of``), and their notes are left out: the
 answer is written once, in the entry, and the journal rows are not written again.
+
+An adapter call's first request asks both at once (:meth:`ProviderGroupCommit.journal_unless_cached`): its
+row is journaled only if the cache holds no answer to the call — one wait where a lookup and then a
+journal row made two.
 """
 
 from __future__ import annotations
@@ -93,6 +97,10 @@ class LookupRow(KeyFields):
     position: int
 
 
+class AskedRow(JournalRow):
+    looked_up: int | None
+
+
 @dataclass(frozen=True)
 class TakenRow:
     """The released row of an identical request a dead process made, taken over by a journaled request
@@ -109,10 +117,15 @@ class CachedAnswer:
     response: dict[str, Any]
     cost_credits: Decimal
 
+    def entry(self) -> dict[str, Any]:
+        """The cached entry as the adapter decorator reads it."""
+        return {**self.response, "cost_credits": self.cost_credits}
+
 
 Item = (
     tuple[Literal["look_up"], KeyFields]
     | tuple[Literal["journal"], JournalRow]
+    | tuple[Literal["journal_unless_cached"], tuple[KeyFields, JournalRow]]
     | tuple[Literal["note"], AnswerNote]
     | tuple[Literal["store"], StoreRow]
 )
@@ -161,18 +174,26 @@ _STORE = (
 # One primary-key probe per key, whatever the statistics say: as a join, the plan cached while the cache
 # was young (a few entries, or none) hashed the whole cache for every lookup of a batch as it grew — 4 ms
 # per lookup at 10,000 entries. ``LIMIT 1`` keeps the subquery from being folded into such a join.
-_LOOKED_UP = (
-    "SELECT NULL::uuid, NULL::uuid, NULL::int, c.response, c.cost_credits, v.position "
+_FOUND = (
+    "found AS MATERIALIZED (SELECT v.position, c.response, c.cost_credits "
     f"FROM {recordset(_cache, _KEY, 'position int', param='lookups')} "
     "CROSS JOIN LATERAL (SELECT e.response, e.cost_credits FROM enrichment_cache e "
     "WHERE e.org_id = v.org_id AND e.provider = v.provider AND e.action = v.action "
-    "AND e.request_hash = v.request_hash AND e.expires_at > now() LIMIT 1) c"
+    "AND e.request_hash = v.request_hash AND e.expires_at > now() LIMIT 1) c)"
 )
+# A row asked with its call's lookup (``looked_up``: the lookup's position) is not journaled when the
+# lookup finds the answer: the request is not sent.
+_ASKED_UNLESS_FOUND = (
+    f"asked AS MATERIALIZED (SELECT * FROM {recordset(_journal, ROW_COLUMNS, 'looked_up int')} "
+    "WHERE v.looked_up IS NULL OR v.looked_up NOT IN (SELECT position FROM found))"
+)
+_FOUND_ROWS = "SELECT NULL::uuid, NULL::uuid, NULL::int, response, cost_credits, position FROM found"
 # Any list may be empty: an empty recordset reads and writes nothing, so every batch is this statement.
 # One snapshot: a lookup does not see an entry stored by the same statement, as it would not have seen
 # one stored by a statement running beside it.
 STATEMENT = text(
-    f"WITH {ASKED_CTE}, {TAKE_OVER_CTE}, {_INSERT}, {_NOTE}, {_STORE} {TAKEN_ROWS} UNION ALL {_LOOKED_UP}"
+    f"WITH {_FOUND}, {_ASKED_UNLESS_FOUND}, {TAKE_OVER_CTE}, {_INSERT}, {_NOTE}, {_STORE} "
+    f"{TAKEN_ROWS} UNION ALL {_FOUND_ROWS}"
 )
 
 
@@ -193,6 +214,10 @@ class ProviderGroupCommit:
     def journal(self, row: JournalRow) -> asyncio.Future[Answer]:
         return self._batches.start(("journal", row))
 
+    def journal_unless_cached(self, key: KeyFields, row: JournalRow) -> asyncio.Future[Answer]:
+        """The cache's answer to ``key`` (and ``row`` is not journaled), else what :meth:`journal` gives."""
+        return self._batches.start(("journal_unless_cached", (key, row)))
+
     def note(self, note: AnswerNote) -> asyncio.Future[Answer]:
         return self._batches.start(("note", note))
 
@@ -205,7 +230,7 @@ class ProviderGroupCommit:
 
     async def _execute(self, items: list[Item]) -> list[Answer]:
         lookups: list[LookupRow] = []
-        journaled: list[JournalRow] = []
+        journaled: list[AskedRow] = []
         journal_positions: dict[uuid.UUID, int] = {}
         notes: list[AnswerNote] = []
         # One upsert cannot touch a row twice: of identical requests answered together, the last one wins,
@@ -216,7 +241,11 @@ class ProviderGroupCommit:
                 case ("look_up", key):
                     lookups.append({**key, "position": position})
                 case ("journal", row):
-                    journaled.append(row)
+                    journaled.append({**row, "looked_up": None})
+                    journal_positions[row["call_id"]] = position
+                case ("journal_unless_cached", (key, row)):
+                    lookups.append({**key, "position": position})
+                    journaled.append({**row, "looked_up": position})
                     journal_positions[row["call_id"]] = position
                 case ("note", note):
                     notes.append(note)
@@ -232,8 +261,8 @@ class ProviderGroupCommit:
                 "lookups": dumps(lookups),
             },
         )
-        # Each item's answer: a lookup's entry, a journal row's taken-over answer (one each, should two
-        # kept answers match), None for the rest.
+        # Each item's answer: a lookup's entry (a row asked with it was then not journaled), a journal row's
+        # taken-over answer (one each, should two kept answers match), None for the rest.
         answers: list[Answer] = [None] * len(items)
         for found in rows:
             position = found.position if found.position is not None else journal_positions[found.asked]

@@ -50,7 +50,9 @@ from dex.providers.groupcommit import (
     TAKE_OVER_CTE,
     TAKEN_ROWS,
     Answer,
+    CachedAnswer,
     JournalRow,
+    KeyFields,
     OriginFields,
     ProviderGroupCommit,
     TakenRow,
@@ -202,12 +204,15 @@ class CallJournal:
         sandbox: bool,
         request_hash: str | None = None,
         reserve: bool = False,
-    ) -> ReusedAnswer | None:
+        unless_cached: KeyFields | None = None,
+    ) -> CachedAnswer | ReusedAnswer | None:
         """Returns once the request's row is committed; raises :class:`JournalUnavailable` if it cannot be.
         With ``request_hash`` (a paid request) it may instead return the kept answer of an identical
         request that a dead process made: the request must then not be sent. With ``reserve`` (the org or
         submission has a budget) a priced request first reserves its price, and raises
-        :class:`BudgetRefused` when it does not fit."""
+        :class:`BudgetRefused` when it does not fit. With ``unless_cached`` (the cache key of the adapter
+        call the request is the first of) it returns the cache's answer to the call instead, if there is
+        one, and journals nothing: the call is answered without being sent."""
         row: JournalRow = {
             **origin.row(),
             "call_id": call_id,
@@ -220,12 +225,21 @@ class CallJournal:
         }
         try:
             if reserve and price > 0:
+                if unless_cached is not None:
+                    found = await self._statements.look_up(unless_cached)
+                    if isinstance(found, CachedAnswer):
+                        return found
                 return await self._reserve_and_insert(row, price)
-            taken = await self._statements.journal(row)
+            if unless_cached is not None:
+                taken = await self._statements.journal_unless_cached(unless_cached, row)
+            else:
+                taken = await self._statements.journal(row)
         except (DBAPIError, OSError) as exc:
             if not connection_lost(exc):
                 raise
             raise JournalUnavailable(str(exc)) from exc
+        if isinstance(taken, CachedAnswer):
+            return taken
         return ReusedAnswer.of(taken) if isinstance(taken, TakenRow) else None
 
     async def answered(
