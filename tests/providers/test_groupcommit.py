@@ -107,15 +107,6 @@ async def test_identical_entries_answered_together_keep_the_last(tenant: Tenant,
     assert found is not None and found["n"] == 2
 
 
-async def test_the_group_commits_find_rows_by_key(database: Database) -> None:
-    """The journal (a queue, small by its statistics, its pages full of dead rows) and a young cache made
-    the planner scan them whole: the group commits' connections never do."""
-    rows = await database.execute_alone(text("SHOW enable_seqscan"), {})
-    assert rows[0][0] == "off"
-    async with database.engine.connect() as conn:
-        assert (await conn.execute(text("SHOW enable_seqscan"))).scalar() == "on"
-
-
 async def test_a_request_asked_with_its_lookup_is_journaled_only_when_the_cache_has_no_answer(
     tenant: Tenant, database: Database
 ) -> None:

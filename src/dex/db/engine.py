@@ -108,14 +108,34 @@ class Database:
             connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
             **codecs,
         )
+        # The executor's recordings and claims, likewise: every statement of theirs finds rows by key, but
+        # their plans are cached per connection, and those made while a batch's tables were young (a fresh
+        # database, not yet analyzed) kept hashing whole tables of runs, entities and journal rows for every
+        # recording as the tables grew.
+        self.keyed_engine: AsyncEngine = create_async_engine(
+            url,
+            pool_size=4,
+            max_overflow=4,
+            pool_pre_ping=False,
+            connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+            **codecs,
+        )
         # A SET after connecting rather than a startup parameter, which PgBouncer refuses.
-        event.listen(self.alone_engine.sync_engine, "connect", _look_up_by_key)
+        for engine in (self.alone_engine, self.keyed_engine):
+            event.listen(engine.sync_engine, "connect", _look_up_by_key)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._keyed_sessionmaker = async_sessionmaker(self.keyed_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits on success and rolls back on any exception."""
         async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def keyed_transaction(self) -> AsyncIterator[AsyncSession]:
+        """:meth:`transaction` on a connection that never scans a table whole (the executor's)."""
+        async with self._keyed_sessionmaker() as session, session.begin():
             yield session
 
     async def execute_alone(
@@ -131,6 +151,7 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.alone_engine.dispose()
+        await self.keyed_engine.dispose()
 
 
 # Connection exceptions, and the server shutting down or starting up (a restart, a terminated backend).

@@ -172,7 +172,7 @@ async def record_outcomes(
         deadline = time.monotonic() + RECORD_PATIENCE_SECONDS
         while True:
             try:
-                async with database.transaction() as session:
+                async with database.keyed_transaction() as session:
                     progress = await apply_outcomes(
                         session,
                         batch,
@@ -347,7 +347,7 @@ class Executor:
             claimed: list[ClaimedStep] = []
             if free > 0:
                 try:
-                    async with self.database.transaction() as session:
+                    async with self.database.keyed_transaction() as session:
                         claimed = await claims.claim(
                             session,
                             self.plans,

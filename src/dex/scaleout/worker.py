@@ -204,7 +204,7 @@ class StepWorker:
     async def _claim(self, step_ids: list[uuid.UUID]) -> list[ClaimedStep | None]:
         for failures in itertools.count(1):
             try:
-                async with self.database.transaction() as session:
+                async with self.database.keyed_transaction() as session:
                     claimed = await claim_ids(
                         session,
                         self.plans,
