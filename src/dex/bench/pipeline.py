@@ -53,14 +53,21 @@ class PipelineWorkload:
     latency_jitter_ms: float = 0.0
     rate_limit_per_second: float | None = None
     timeout_seconds: float = 3600.0
-    # dex's per-provider concurrency cap (``ProviderLimits.concurrency``). None: the executor's concurrency.
-    # A step makes one request at a time, so that cap never binds and the ideal, which leaves dex's caps
-    # out, is what the workload could reach; below it, steps also queue for a provider's slot.
+    # dex's per-provider concurrency cap (``ProviderLimits.concurrency``, shared by scale-out workers).
+    # None: every executor slot. A step makes one request at a time, so that cap never binds and the ideal,
+    # which leaves dex's caps out, is what the workload could reach; below it, steps also queue for a
+    # provider's slot.
     provider_concurrency: int | None = None
+    # The executors running steps, ``concurrency`` each: the scale-out workers, or dex's own.
+    executors: int = 1
+
+    @property
+    def slots(self) -> int:
+        return self.concurrency * self.executors
 
     @property
     def provider_cap(self) -> int:
-        return self.provider_concurrency or self.concurrency
+        return self.provider_concurrency or self.slots
 
     def dex_settings(self) -> dict[str, str]:
         """The dex process's environment: the executor's concurrency, and the provider cap on top of any
@@ -300,13 +307,13 @@ def ideal_throughput(
 ) -> dict[str, Any]:
     """What the provider latency allows. A step's provider calls are sequential (a waterfall, then the
     verification), so its mean provider time is (calls per step) x (mean latency — the jitter is uniform
-    around it); with ``concurrency`` steps in flight, ``concurrency / step time`` steps finish per second.
+    around it); with ``slots`` steps in flight, ``slots / step time`` steps finish per second.
     A sandbox rate limit (per provider) caps a provider's calls per second, hence steps per second at
     ``limit x steps / that provider's calls``. dex's own per-provider concurrency cap (``provider_cap``)
     bounds it the same way; that bound is reported beside the ideal, not in it."""
     calls_per_step = sum(calls.values()) / steps
     step_seconds = calls_per_step * workload.latency_ms / 1000
-    bounds = {"executor_concurrency": workload.concurrency / step_seconds}
+    bounds = {"executor_concurrency": workload.slots / step_seconds}
     if workload.rate_limit_per_second:
         bounds["sandbox_rate_limit"] = min(
             workload.rate_limit_per_second * steps / count for count in calls.values()

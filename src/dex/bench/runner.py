@@ -37,6 +37,7 @@ class BenchOptions:
 
     def pipeline_workloads(self) -> list[PipelineWorkload]:
         steps = self.companies * STEPS_PER_COMPANY
+        executors = self.stack.workers if self.stack.executor == "dramatiq" else 1
         definitions = {
             "A": PipelineWorkload(
                 "A",
@@ -45,6 +46,7 @@ class BenchOptions:
                 self.concurrency,
                 timeout_seconds=self.timeout_seconds,
                 provider_concurrency=self.provider_concurrency,
+                executors=executors,
             ),
             "B": PipelineWorkload(
                 "B",
@@ -57,6 +59,7 @@ class BenchOptions:
                 self.rate_limit_per_second,
                 self.timeout_seconds,
                 self.provider_concurrency,
+                executors,
             ),
         }
         return [definitions[key] for key in self.workloads if key in definitions]
