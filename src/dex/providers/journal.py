@@ -231,16 +231,16 @@ class CallJournal:
                         return found
                 return await self._reserve_and_insert(row, price)
             if unless_cached is not None:
-                taken = await self._statements.journal_unless_cached(unless_cached, row)
+                answer = await self._statements.journal_unless_cached(unless_cached, row)
             else:
-                taken = await self._statements.journal(row)
+                answer = await self._statements.journal(row)
         except (DBAPIError, OSError) as exc:
             if not connection_lost(exc):
                 raise
             raise JournalUnavailable(str(exc)) from exc
-        if isinstance(taken, CachedAnswer):
-            return taken
-        return ReusedAnswer.of(taken) if isinstance(taken, TakenRow) else None
+        if isinstance(answer, TakenRow):
+            return ReusedAnswer.of(answer)
+        return answer
 
     async def answered(
         self, call_id: uuid.UUID, http_status: int | None, cost: Decimal, body: Any, error: str | None = None
