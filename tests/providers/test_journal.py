@@ -110,6 +110,25 @@ async def test_an_operations_answers_are_kept_before_its_result_is_returned(
     assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == len(paid)
 
 
+async def test_a_call_made_without_a_journal_finds_the_cache_before_its_first_request(
+    tenant: Tenant, sandbox: SandboxHandle, providers: ProviderRuntime, sandbox_settings: Settings
+) -> None:
+    """No requester, no journal: the call's lookup is a plain one, made when its first request would be
+    sent."""
+    spec = get_operation("person.contact.resolve_email")
+    assert spec is not None
+    first, second = [
+        await execute_operation(
+            spec, MAYA_BY_NAME, providers=providers.context(tenant.org_id), settings=sandbox_settings
+        )
+        for _ in range(2)
+    ]
+    assert first.status == second.status == "found" and first.output == second.output
+    assert not any(attempt.cached for attempt in first.attempts)
+    assert all(attempt.cached and not attempt.call_ids for attempt in second.attempts)
+    assert len(sandbox.state.ledger) == len(first.attempts)
+
+
 async def test_requests_of_a_dead_process_are_recorded_as_interrupted_spend(
     tenant: Tenant, database: Database
 ) -> None:
