@@ -28,7 +28,8 @@ def bench(
         int | None,
         typer.Option(
             min=1,
-            help="dex's per-provider concurrency cap in A and B (default: --concurrency, which never binds).",
+            help="dex's per-provider concurrency cap in A and B (default: every executor slot, which never "
+            "binds).",
         ),
     ] = None,
     latency_ms: Annotated[float, typer.Option(min=0, help="Provider latency of workload B.")] = 200.0,
