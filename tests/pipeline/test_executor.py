@@ -16,6 +16,7 @@ from dex.db.engine import Database
 from dex.pipeline import heartbeats
 from dex.pipeline.claims import claim
 from dex.pipeline.executor import Executor, record_outcomes, requeue_abandoned, retryable, run_claimed_step
+from dex.pipeline.runner import StepOutcome
 from dex.providers.journal import CallJournal, CallOrigin, Requester
 from tests.conftest import PipelineHarness, SandboxHandle
 from tests.pipeline.test_batch_e2e import DEMO_STEPS
@@ -309,3 +310,42 @@ async def test_a_unique_violation_is_one_the_recording_retries(database: Databas
     except DBAPIError as exc:
         failure = exc
     assert failure is not None and retryable(failure)
+
+
+class HeldWriter(Executor):
+    """An executor whose writer waits for the test before recording anything."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.release = asyncio.Event()
+
+    async def _write(self, batch: list[StepOutcome]) -> list[None]:
+        await self.release.wait()
+        return await super()._write(batch)
+
+
+async def test_a_step_waiting_for_its_recording_lends_its_slot_to_the_queue(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """One slot, two companies: the first company's step finishes and waits for the writer; the second's
+    starts in the meantime, in the slot the first no longer needs."""
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("lent", DEMO_STEPS[:1])
+    submission = await pipeline.submit(blueprint, [{"domain": "first.io"}, {"domain": "second.io"}])
+    stopped = pipeline.executor
+    held = HeldWriter(
+        stopped.database, stopped.deps, replace(stopped.config, concurrency=1), plans=stopped.plans
+    )
+    pipeline.executor = held
+    await held.start()
+    started = "SELECT count(*) FROM step_results WHERE submission_id = :s AND attempt > 0"
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        async with database.transaction() as session:
+            if (await session.execute(text(started), {"s": submission})).scalar_one() == 2:
+                break
+        assert asyncio.get_running_loop().time() < deadline, "the second step never started"
+        await asyncio.sleep(0.05)
+    held.release.set()
+    await pipeline.run_until_idle()
+    assert (await pipeline.status(submission))["submission"]["status"] == "completed"

@@ -287,8 +287,15 @@ class Executor:
         self._writes: Batcher[StepOutcome, None] = Batcher(
             self._write, "outcomes", max_batch=self.config.write_batch
         )
-        # Step id → org id, from claim until the outcome is recorded: each holds one of the slots.
+        # Step id → org id, from claim until the outcome is recorded (its lease is kept meanwhile).
         self._inflight: dict[uuid.UUID, uuid.UUID] = {}
+        # The steps among them whose outcome waits for the writer. They hold no slot: a step holds one
+        # while it runs, and the queue's next steps start in the slots of those waiting (B's steps waited
+        # a tenth of their time for their recording, their slots idle). Recorded, a waiting step still
+        # hands its slot to its run's next step (``Continuation``), so the executor may run one
+        # recording's steps over its concurrency until they finish.
+        self._awaiting: set[uuid.UUID] = set()
+        self._claim_at = max(1, self.config.concurrency // 20)
         self._tasks: list[asyncio.Task[None]] = []
         self._step_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -338,12 +345,16 @@ class Executor:
         limit = self.config.per_org_concurrency
         if limit is None:
             return None
-        running = Counter(self._inflight.values())
+        running = Counter(org for step, org in self._inflight.items() if step not in self._awaiting)
         return lambda org_id: max(0, limit - running[org_id])
+
+    def _free_slots(self) -> int:
+        """Slots no running step holds (one whose outcome waits for the writer holds none)."""
+        return self.config.concurrency - (len(self._inflight) - len(self._awaiting))
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
-            free = self.config.concurrency - len(self._inflight)
+            free = self._free_slots()
             claimed: list[ClaimedStep] = []
             if free > 0:
                 try:
@@ -387,9 +398,14 @@ class Executor:
             self._inflight.pop(claimed.step_id, None)
             self._wake.set()
             return
+        self._awaiting.add(claimed.step_id)
+        # Lent slots are claimed a few at a time: a claim per finished step cost A a twentieth of its pace.
+        if self._free_slots() >= self._claim_at:
+            self._wake.set()
         try:
             await self._writes.submit(outcome)
         finally:
+            self._awaiting.discard(claimed.step_id)
             self._inflight.pop(claimed.step_id, None)
             self._wake.set()
 

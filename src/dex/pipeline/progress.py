@@ -78,7 +78,9 @@ class Continuation:
     org's such steps are inserted claimed by ``worker`` (a lease of ``lease_seconds``) instead of queued,
     and handed back as :attr:`Progress.continued` — no claim, no trip through the queue (or the broker),
     no wait. The room is the slots of the batch's own steps, org by org: an org's slot passes to its own
-    next step, so it holds no more of an executor than it did, and every other step is claimed fairly."""
+    next step, so it holds no more of an executor than it did, and every other step is claimed fairly.
+    (The embedded executor lends those slots to queued steps while the batch waits for its recording:
+    ``dex.pipeline.executor``.)"""
 
     worker: str
     lease_seconds: float
