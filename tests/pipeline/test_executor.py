@@ -327,11 +327,14 @@ class HeldWriter(Executor):
 async def test_a_step_waiting_for_its_recording_lends_its_slot_to_the_queue(
     pipeline: PipelineHarness, database: Database
 ) -> None:
-    """One slot, two companies: the first company's step finishes and waits for the writer; the second's
-    starts in the meantime, in the slot the first no longer needs."""
+    """One slot, three companies: the first company's step finishes and waits for the writer; the
+    second's starts in the meantime, in the slot the first lent. No more than the concurrency is lent: with
+    both waiting, the third waits for the writer too."""
     await pipeline.executor.stop()
     blueprint = await pipeline.blueprint("lent", DEMO_STEPS[:1])
-    submission = await pipeline.submit(blueprint, [{"domain": "first.io"}, {"domain": "second.io"}])
+    submission = await pipeline.submit(
+        blueprint, [{"domain": "first.io"}, {"domain": "second.io"}, {"domain": "third.io"}]
+    )
     stopped = pipeline.executor
     held = HeldWriter(
         stopped.database, stopped.deps, replace(stopped.config, concurrency=1), plans=stopped.plans
@@ -346,6 +349,10 @@ async def test_a_step_waiting_for_its_recording_lends_its_slot_to_the_queue(
                 break
         assert asyncio.get_running_loop().time() < deadline, "the second step never started"
         await asyncio.sleep(0.05)
+    while len(held._awaiting) < 2:
+        assert asyncio.get_running_loop().time() < deadline, "the second step never finished"
+        await asyncio.sleep(0.05)
+    assert held._free_slots() == 0
     held.release.set()
     await pipeline.run_until_idle()
     assert (await pipeline.status(submission))["submission"]["status"] == "completed"

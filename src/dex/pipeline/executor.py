@@ -289,10 +289,10 @@ class Executor:
         )
         # Step id → org id, from claim until the outcome is recorded (its lease is kept meanwhile).
         self._inflight: dict[uuid.UUID, uuid.UUID] = {}
-        # The steps among them whose outcome waits for the writer. They hold no slot: a step holds one
-        # while it runs, and the queue's next steps start in the slots of those waiting (B's steps waited
-        # a tenth of their time for their recording, their slots idle). Recorded, a waiting step still
-        # hands its slot to its run's next step (``Continuation``), so the executor may run one
+        # The steps among them whose outcome waits for the writer. They lend their slots: a step holds
+        # one while it runs, and the queue's next steps start in the slots of those waiting (B's steps
+        # waited a tenth of their time for their recording, their slots idle). Recorded, a waiting step
+        # still hands its slot to its run's next step (``Continuation``), so the executor may run one
         # recording's steps over its concurrency until they finish.
         self._awaiting: set[uuid.UUID] = set()
         self._claim_at = max(1, self.config.concurrency // 20)
@@ -349,8 +349,11 @@ class Executor:
         return lambda org_id: max(0, limit - running[org_id])
 
     def _free_slots(self) -> int:
-        """Slots no running step holds (one whose outcome waits for the writer holds none)."""
-        return self.config.concurrency - (len(self._inflight) - len(self._awaiting))
+        """Slots no running step holds (one whose outcome waits for the writer lends its own). At most
+        ``concurrency`` are lent: a writer slower than the steps would otherwise gather outcomes without
+        end (leases, memory) — the steps wait for it instead, as before lending."""
+        lent = min(len(self._awaiting), self.config.concurrency)
+        return self.config.concurrency - (len(self._inflight) - lent)
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
