@@ -88,7 +88,8 @@ class Settings(BaseSettings):
 
     # The embedded executor.
     dex_executor: str = "embedded"  # embedded | dramatiq | none
-    # Steps running at once (a step whose outcome only waits for its recording does not count).
+    # Steps running at once; a step whose outcome only waits for its recording lends its slot (up to this
+    # many are lent).
     dex_executor_concurrency: int = 200
     dex_executor_lease_seconds: float = 60.0
     # An executor process (embedded or scale-out worker) whose heartbeat is this old is taken for gone, and
