@@ -22,7 +22,7 @@ from dex.operations.repository import (
     settle_orphaned_calls,
 )
 from dex.pipeline.executor import requeue_abandoned
-from dex.providers.base import Attempt
+from dex.providers.base import Attempt, ProviderContext
 from dex.providers.cache import EnrichmentCache
 from dex.providers.groupcommit import ProviderGroupCommit
 from dex.providers.journal import CallJournal, CallOrigin, Requester
@@ -82,6 +82,13 @@ async def test_every_request_carries_its_journal_id_and_the_journal_empties_when
     assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
 
 
+async def resolve_maya(providers: ProviderContext, settings: Settings) -> OperationResult:
+    """Maya's work email: a finder's request, then a verifier's (two paid requests)."""
+    spec = get_operation("person.contact.resolve_email")
+    assert spec is not None
+    return await execute_operation(spec, MAYA_BY_NAME, providers=providers, settings=settings)
+
+
 async def test_an_operations_answers_are_kept_before_its_result_is_returned(
     tenant: Tenant,
     database: Database,
@@ -91,15 +98,8 @@ async def test_an_operations_answers_are_kept_before_its_result_is_returned(
 ) -> None:
     """An adapter call returns once its answer is mapped (its note and cache entry join the next call's
     journal row); the operation waits for them all before its result goes anywhere."""
-    spec = get_operation("person.contact.resolve_email")
-    assert spec is not None
     requester = Requester(role="org_admin", auth_method="pipeline", step_result_id=uuid.uuid4())
-    result = await execute_operation(
-        spec,
-        MAYA_BY_NAME,
-        providers=providers.context(tenant.org_id, requester=requester),
-        settings=sandbox_settings,
-    )
+    result = await resolve_maya(providers.context(tenant.org_id, requester=requester), sandbox_settings)
     paid = [call_id for attempt in result.attempts for call_id in attempt.call_ids]
     assert result.status == "found" and len(paid) >= 2
     unkept = (
@@ -115,14 +115,7 @@ async def test_a_call_made_without_a_journal_finds_the_cache_before_its_first_re
 ) -> None:
     """No requester, no journal: the call's lookup is a plain one, made when its first request would be
     sent."""
-    spec = get_operation("person.contact.resolve_email")
-    assert spec is not None
-    first, second = [
-        await execute_operation(
-            spec, MAYA_BY_NAME, providers=providers.context(tenant.org_id), settings=sandbox_settings
-        )
-        for _ in range(2)
-    ]
+    first, second = [await resolve_maya(providers.context(tenant.org_id), sandbox_settings) for _ in range(2)]
     assert first.status == second.status == "found" and first.output == second.output
     assert not any(attempt.cached for attempt in first.attempts)
     assert all(attempt.cached and not attempt.call_ids for attempt in second.attempts)

@@ -80,12 +80,30 @@ def _look_up_by_key(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.run_async(lambda connection: connection.execute(_BY_KEY))
 
 
+_JSON_CODECS: dict[str, Any] = {"json_serializer": fastjson.dumps, "json_deserializer": fastjson.loads}
+
+
+def _engine_by_key(url: str, **options: Any) -> AsyncEngine:
+    """A small pool of connections whose statements find rows by key (:data:`_BY_KEY`)."""
+    engine = create_async_engine(
+        url,
+        pool_size=4,
+        max_overflow=4,
+        pool_pre_ping=False,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        **_JSON_CODECS,
+        **options,
+    )
+    # A SET after connecting rather than a startup parameter, which PgBouncer refuses.
+    event.listen(engine.sync_engine, "connect", _look_up_by_key)
+    return engine
+
+
 class Database:
     """One engine and session factory per process."""
 
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
-        codecs = {"json_serializer": fastjson.dumps, "json_deserializer": fastjson.loads}
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
@@ -97,7 +115,7 @@ class Database:
             # connection surfaces as an error that the request (503) or the writer (retry) handles.
             pool_pre_ping=False,
             connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
-            **codecs,
+            **_JSON_CODECS,
         )
         # The group commits of provider requests (:meth:`execute_alone`) have connections of their own,
         # which never scan a table whole: their statements find rows by key. The planner thought otherwise
@@ -105,30 +123,12 @@ class Database:
         # vacuumed — and for the cache while it was young, whose sequential-scan plan stayed cached as it
         # grew: measured on a 1,000-company batch, 750-1,300 buffers per lookup or note batch instead of
         # about 90, and PostgreSQL's auto_explain logged 176 scans of the journal in one run.
-        self.alone_engine: AsyncEngine = create_async_engine(
-            url,
-            pool_size=4,
-            max_overflow=4,
-            pool_pre_ping=False,
-            isolation_level="AUTOCOMMIT",
-            connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
-            **codecs,
-        )
+        self.alone_engine = _engine_by_key(url, isolation_level="AUTOCOMMIT")
         # The executor's recordings and claims, likewise: every statement of theirs finds rows by key, but
         # their plans are cached per connection, and those made while a batch's tables were young (a fresh
         # database, not yet analyzed) kept hashing whole tables of runs, entities and journal rows for every
         # recording as the tables grew.
-        self.keyed_engine: AsyncEngine = create_async_engine(
-            url,
-            pool_size=4,
-            max_overflow=4,
-            pool_pre_ping=False,
-            connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
-            **codecs,
-        )
-        # A SET after connecting rather than a startup parameter, which PgBouncer refuses.
-        for engine in (self.alone_engine, self.keyed_engine):
-            event.listen(engine.sync_engine, "connect", _look_up_by_key)
+        self.keyed_engine = _engine_by_key(url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._keyed_sessionmaker = async_sessionmaker(self.keyed_engine, expire_on_commit=False)
 
