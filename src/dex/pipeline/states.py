@@ -224,8 +224,24 @@ REQUEUE_EXPIRED = step_transition(
 )
 
 # A claimed step's outcome: the row's target must be one ``running`` may reach.
+# Each outcome probes its own row by primary key (``LIMIT 1`` keeps the probe from being folded into a
+# join) and locks it; the update then joins the owned rows by key alone. Joined directly, a generic plan
+# scanned every running step and searched the outcomes for each: a quarter of a recording's time at 400
+# running steps.
 FINISH_STEPS = text(
     f"""
+    WITH v AS MATERIALIZED (
+        SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
+            id uuid, attempt int, status text, output_payload jsonb, error_message text,
+            error_details jsonb, duration_ms int, retry_delay_seconds float8)
+        WHERE v.status IN ({_quoted(STEP_TRANSITIONS["running"])})
+    ), owned AS MATERIALIZED (
+        SELECT v.* FROM v CROSS JOIN LATERAL (
+            SELECT FROM step_results s
+            WHERE s.id = v.id AND s.attempt = v.attempt AND s.claimed_by = :worker AND s.status = 'running'
+            LIMIT 1 FOR NO KEY UPDATE
+        ) claimed
+    )
     UPDATE step_results s
     SET status = v.status,
         output_payload = v.output_payload,
@@ -238,11 +254,8 @@ FINISH_STEPS = text(
         available_at = CASE WHEN v.status = 'retrying'
                             THEN now() + make_interval(secs => v.retry_delay_seconds) ELSE NULL END,
         lease_expires_at = NULL
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
-        id uuid, attempt int, status text, output_payload jsonb, error_message text,
-        error_details jsonb, duration_ms int, retry_delay_seconds float8)
-    WHERE s.id = v.id AND s.attempt = v.attempt AND s.claimed_by = :worker AND s.status = 'running'
-      AND v.status IN ({_quoted(STEP_TRANSITIONS["running"])})
+    FROM owned v
+    WHERE s.id = v.id
     RETURNING s.id, s.submission_id,
         EXISTS (SELECT FROM submissions c WHERE c.id = s.submission_id AND c.canceled_at IS NOT NULL)
             AS canceled
