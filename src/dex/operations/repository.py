@@ -128,19 +128,25 @@ ORPHANED_CALL_AGE_SECONDS = 3600
 
 # Every column but the kept answer: a settled request's history needs its outcome, never its body (which
 # is the provider's whole answer, and read back for every recorded request it would cost dex's CPU).
-_SETTLED_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
-_EARLIER_EXECUTIONS = "(step_result_id = ANY(:step_ids) AND run_id <> ALL(:keep_runs))"
+TAKEN_CALL_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
+# The journal rows of the operation runs being recorded (``:run_ids``), and, with ``finished_steps`` (an SQL
+# set of step ids), those of earlier executions of those steps (runs other than ``:keep_runs``): only
+# indexes serve it. The hour-old sweep, which no index serves, is recovery's (``settle_orphaned_calls``, run
+# periodically by every executor).
+RECORDED_CALLS = "run_id = ANY(:run_ids)"
+
+
+def earlier_executions(finished_steps: str) -> str:
+    return f"(step_result_id IN ({finished_steps}) AND run_id <> ALL(:keep_runs))"
+
+
 _TAKE_ORPHANED = text(
     "DELETE FROM provider_call_journal WHERE (owner = ANY(:dead_owners) AND NOT released) "
-    f"OR {_EARLIER_EXECUTIONS} OR created_at < now() - make_interval(secs => :max_age) "
-    f"RETURNING {_SETTLED_COLUMNS}"
+    f"OR {earlier_executions('SELECT unnest(CAST(:step_ids AS uuid[]))')} "
+    f"OR created_at < now() - make_interval(secs => :max_age) RETURNING {TAKEN_CALL_COLUMNS}"
 )
-# The requests of the operation runs being recorded, and those of earlier executions of their steps, in one
-# round trip that only indexes serve: the hour-old sweep, which no index serves, is recovery's
-# (``settle_orphaned_calls``, run periodically by every executor).
-_TAKE_RECORDED_AND_ORPHANED = text(
-    f"DELETE FROM provider_call_journal WHERE run_id = ANY(:run_ids) OR {_EARLIER_EXECUTIONS} "
-    f"RETURNING {_SETTLED_COLUMNS}"
+_TAKE_RECORDED = text(
+    f"DELETE FROM provider_call_journal WHERE {RECORDED_CALLS} RETURNING {TAKEN_CALL_COLUMNS}"
 )
 # A dead process's kept answers to a pipeline step's paid requests wait for the step's next run, which
 # takes them over instead of paying again (dex.providers.journal); the step's recorded outcome settles
@@ -153,38 +159,43 @@ _RELEASE_KEPT_ANSWERS = text(
 
 async def record_operation_runs(session: AsyncSession, runs: list[OperationRunRow]) -> None:
     """Insert operation runs with their attempts, and take their requests out of the journal in the same
-    transaction (:func:`take_from_journal`; a pipeline's recording calls it with its finished steps)."""
+    transaction (a pipeline's recording takes them with its finished steps: ``dex.pipeline.states``)."""
     writes = Writes()
-    add_history(writes, await take_from_journal(session, runs))
+    taken = list(await session.execute(_TAKE_RECORDED, journal_take(runs))) if journaled(runs) else []
+    add_history(writes, await settle_taken(session, runs, taken))
     await writes.execute(session)
 
 
-async def take_from_journal(
-    session: AsyncSession, runs: list[OperationRunRow], *, finished_steps: Sequence[uuid.UUID] = ()
+def journaled(runs: Sequence[OperationRunRow]) -> list[tuple[OperationRunRow, OperationAttemptRow]]:
+    """The runs' attempts that made journaled requests."""
+    return [(run, attempt) for run in runs for attempt in run["attempts"] if attempt["call_ids"]]
+
+
+def journal_take(runs: Sequence[OperationRunRow]) -> dict[str, list[uuid.UUID]]:
+    """The parameters that take the requests of ``runs`` out of the journal (:data:`RECORDED_CALLS`,
+    :func:`earlier_executions`)."""
+    return {
+        "run_ids": list({run["run_id"] for run, _ in journaled(runs)}),
+        "keep_runs": [run["run_id"] for run in runs],
+    }
+
+
+async def settle_taken(
+    session: AsyncSession, runs: list[OperationRunRow], taken: Sequence[Any]
 ) -> list[OperationRunRow]:
-    """Take the requests of operation runs about to be recorded out of the journal; returns the runs to
-    record (:func:`add_history`) in the same transaction. ``finished_steps``: steps whose outcome this
-    transaction records — requests an earlier, interrupted execution of them journaled are settled here
-    too, as interrupted runs of their own."""
-    journaled = [(run, attempt) for run in runs for attempt in run["attempts"] if attempt["call_ids"]]
-    if not journaled and not finished_steps:
+    """The operation runs to record (:func:`add_history`), given the journal rows their transaction took
+    (``TAKEN_CALL_COLUMNS``): rows no recorded attempt names — requests of these runs it lost track of, and
+    those of interrupted earlier executions — are settled as interrupted runs of their own."""
+    attempts = journaled(runs)
+    if not taken and not attempts:
         return runs
-    taken = await session.execute(
-        _TAKE_RECORDED_AND_ORPHANED,
-        {
-            "run_ids": list({run["run_id"] for run, _ in journaled}),
-            "step_ids": list(finished_steps),
-            "keep_runs": [run["run_id"] for run in runs],
-        },
-    )
     calls = {row.call_id: row for row in taken}
     # A request recovery already settled (this process was cut off from the database for long) is in the
     # history once; its attempt is not recorded a second time.
-    settled = [(run, a) for run, a in journaled if not all(call_id in calls for call_id in a["call_ids"])]
+    settled = [(run, a) for run, a in attempts if not all(call_id in calls for call_id in a["call_ids"])]
     if settled:
         runs = _without(runs, settled)
-    # What no recorded attempt names: requests of these runs it lost track of, and the orphans.
-    referenced = {call_id for _, attempt in journaled for call_id in attempt["call_ids"]}
+    referenced = {call_id for _, attempt in attempts for call_id in attempt["call_ids"]}
     orphans = [call for call_id, call in calls.items() if call_id not in referenced]
     return [*runs, *interrupted_history(orphans, await answers_in_cache(session, orphans))]
 

@@ -30,7 +30,7 @@ from dex.operations.repository import (
     attempts_without_answers,
     operation_run_row,
     result_by_reference,
-    take_from_journal,
+    settle_taken,
 )
 from dex.pipeline import budget_waits, live, states
 from dex.pipeline import repository as repo
@@ -121,6 +121,8 @@ class Progress:
             lambda: dict.fromkeys(("total", *states.COUNTER_FIELDS), 0)
         )
         self.op_runs: list[OperationRunRow] = []
+        # The journal rows the recording of ``op_runs`` took (``repo.finish_steps``).
+        self.taken_calls: list[Any] = []
         self.events: list[dict[str, Any]] = []
         self.completions: list[Completion] = []
         self.fan_outs: list[FanOutRecord] = []
@@ -313,7 +315,6 @@ class Progress:
         run = claimed.run
         plan = await self.plans.get(self.session, claimed.version_id)
         result = outcome.result.to_dict() if outcome.result else None
-        self.record_history(outcome)
         if outcome.kind in ("retry", "budget_exhausted"):
             return  # the step waits (for its retry, or for budget) and its run stays running
         status = OUTCOME_STATUS[outcome.kind]
@@ -347,25 +348,32 @@ class Progress:
             last_operation_id = step.operation_id if outcome.kind == "succeeded" else None
             self._continue(run, later, outcome.context, last_operation_id, context_step_id=after)
 
-    def record_history(self, outcome: StepOutcome, *, applied: bool = True) -> None:
-        """The operation run the step's execution made, with its provider attempts (and their spend). An
-        execution whose answer was not ``applied`` (its lease was taken over and another execution's
-        answer is the step's) is a failed run: its attempts keep what the providers answered and cost."""
+    def record_history(self, outcome: StepOutcome) -> None:
+        """The operation run the step's execution made, with its provider attempts (and their spend)."""
         claimed = outcome.claimed
         if outcome.result is None:
             return
-        row = operation_run_row(
-            outcome.result,
-            auth=pipeline_auth(claimed.org_id, claimed.company_id),
-            input_payload=None,
-            pipeline_run_id=claimed.run_id,
-            step_result_id=claimed.step_id,
-            submission_id=claimed.submission_id,
+        self.op_runs.append(
+            operation_run_row(
+                outcome.result,
+                auth=pipeline_auth(claimed.org_id, claimed.company_id),
+                input_payload=None,
+                pipeline_run_id=claimed.run_id,
+                step_result_id=claimed.step_id,
+                submission_id=claimed.submission_id,
+            )
         )
-        if not applied:
-            row["status"] = "failed"
-            row["output_payload"] = {"discarded": "lease_lost", "output": row["output_payload"]}
-        self.op_runs.append(row)
+
+    def discard(self, outcome: StepOutcome) -> None:
+        """The step was taken from this worker (its lease expired) and runs elsewhere: what this execution
+        spent still happened and is recorded, as a failed run whose answer was discarded."""
+        if outcome.result is None:
+            return
+        run_id = outcome.result.run_id
+        for row in self.op_runs:
+            if row["run_id"] == run_id:
+                row["status"] = "failed"
+                row["output_payload"] = {"discarded": "lease_lost", "output": row["output_payload"]}
 
     async def _fan_out(
         self,
@@ -467,11 +475,7 @@ class Progress:
         # completed runs' earlier ones re-pointed) and the fan-out steps' outputs: one round trip.
         writes = Writes()
         repoints = await self._complete_runs(writes)
-        op_runs = await take_from_journal(
-            self.session,
-            self.op_runs,
-            finished_steps=[outcome.claimed.step_id for outcome in self.finished_steps],
-        )
+        op_runs = await settle_taken(self.session, self.op_runs, self.taken_calls)
         self._fan_out_events(created)
         add_history(writes, op_runs)
         writes.add(timeline.REPOINT_RUN_EVENTS, repoints)
@@ -645,20 +649,24 @@ async def apply_outcomes(
         else o
         for o in outcomes
     ]
-    owned, canceled_now = await repo.finish_steps(
-        session, [finished_step_row(o, retry_base_seconds) for o in outcomes], worker=worker
-    )
-    canceled |= canceled_now
     progress = Progress(
         session, plans, retry_base_seconds=retry_base_seconds, continuation=continuation, retried=True
     )
     for outcome in outcomes:
-        if outcome.claimed.step_id in owned:
+        progress.record_history(outcome)
+    finished = await repo.finish_steps(
+        session,
+        [finished_step_row(o, retry_base_seconds) for o in outcomes],
+        worker=worker,
+        runs=progress.op_runs,
+    )
+    canceled |= finished.canceled
+    progress.taken_calls = finished.calls
+    for outcome in outcomes:
+        if outcome.claimed.step_id in finished.owned:
             await progress.after_step(outcome, canceled=outcome.claimed.submission_id in canceled)
         else:
-            # The step was taken from this worker (its lease expired) and runs elsewhere; what this
-            # execution spent still happened and is recorded, as a run whose answer was discarded.
-            progress.record_history(outcome, applied=False)
+            progress.discard(outcome)
     await progress.flush()
     budgeted = [o.claimed for o in outcomes if o.claimed.budgeted]
     if budgeted:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -15,6 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.blueprints.models import BlueprintVersion
 from dex.db.queries import ROWS_PER_STATEMENT, dumps, insert_recordset, rowcount
+from dex.operations.repository import (
+    RECORDED_CALLS,
+    TAKEN_CALL_COLUMNS,
+    OperationRunRow,
+    earlier_executions,
+    journal_take,
+)
 from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
 
@@ -158,24 +166,50 @@ async def notify_ready(session: AsyncSession) -> None:
 # --- completing steps -----------------------------------------------------------------------------------
 
 
+# The outcomes, and the provider requests their operation runs journaled (with those of earlier
+# executions of the steps finished: ``dex.operations.repository``), taken out of the journal by the same
+# statement — one round trip. Each result row is a finished step or a taken request (``FULL JOIN … ON
+# false`` puts the two lists in one, each row's other columns null).
+FINISH_STEPS = text(
+    f"WITH {states.FINISHED_STEPS_CTES}, taken AS (DELETE FROM provider_call_journal "
+    f"WHERE {RECORDED_CALLS} OR {earlier_executions('SELECT id FROM finished')} "
+    f"RETURNING {TAKEN_CALL_COLUMNS}) "
+    "SELECT f.id AS step_id, f.submission_id AS step_submission_id, f.canceled, t.* "
+    "FROM finished f FULL JOIN taken t ON false"
+)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What recording outcomes did: the steps still owned by the worker (others were lost to an expired
+    lease and are someone else's now — their results are discarded, never double-recorded), which of
+    their submissions are canceled, and the journal rows taken (for
+    ``dex.operations.repository.settle_taken``)."""
+
+    owned: set[uuid.UUID]
+    canceled: set[uuid.UUID]
+    calls: list[Any]
+
+
 async def finish_steps(
-    session: AsyncSession, rows: list[dict[str, Any]], *, worker: str
-) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
-    """Record claimed steps' results; returns the ids still owned by ``worker`` (others were lost to an
-    expired lease and are someone else's now — their results are discarded, never double-recorded), and
-    which of their submissions are canceled."""
+    session: AsyncSession, rows: list[dict[str, Any]], *, worker: str, runs: Sequence[OperationRunRow]
+) -> Finished:
+    """Record claimed steps' results, and take the requests of their operation runs ``runs`` out of the
+    journal."""
     for row in rows:
         states.check("step", "running", row["status"])
+    finished = Finished(set(), set(), [])
     if not rows:
-        return set(), set()
-    result = await session.execute(states.FINISH_STEPS, {"rows": dumps(rows), "worker": worker})
-    owned: set[uuid.UUID] = set()
-    canceled: set[uuid.UUID] = set()
-    for finished in result:
-        owned.add(finished.id)
-        if finished.canceled:
-            canceled.add(finished.submission_id)
-    return owned, canceled
+        return finished
+    params = {"rows": dumps(rows), "worker": worker, **journal_take(runs)}
+    for written in await session.execute(FINISH_STEPS, params):
+        if written.step_id is None:
+            finished.calls.append(written)
+            continue
+        finished.owned.add(written.step_id)
+        if written.canceled:
+            finished.canceled.add(written.step_submission_id)
+    return finished
 
 
 class NewStepRow(TypedDict):

@@ -223,14 +223,14 @@ REQUEUE_EXPIRED = step_transition(
     where="s.lease_expires_at < now() OR s.claimed_by = ANY(:dead)",
 )
 
-# A claimed step's outcome: the row's target must be one ``running`` may reach.
-# Each outcome probes its own row by primary key (``LIMIT 1`` keeps the probe from being folded into a
-# join) and locks it; the update then joins the owned rows by key alone. Joined directly, a generic plan
-# scanned every running step and searched the outcomes for each: a quarter of a recording's time at 400
-# running steps.
-FINISH_STEPS = text(
-    f"""
-    WITH v AS MATERIALIZED (
+# A claimed step's outcome: the row's target must be one ``running`` may reach. The ``WITH`` queries of the
+# statement that records outcomes (``dex.pipeline.repository.finish_steps``); ``finished`` holds the rows
+# this worker still owned. Each outcome probes its own row by primary key (``LIMIT 1`` keeps the probe
+# from being folded into a join) and locks it; the update then joins the owned rows by key alone. Joined
+# directly, a generic plan scanned every running step and searched the outcomes for each: a quarter of a
+# recording's time at 400 running steps.
+FINISHED_STEPS_CTES = f"""
+    v AS MATERIALIZED (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
             id uuid, attempt int, status text, output_payload jsonb, error_message text,
             error_details jsonb, duration_ms int, retry_delay_seconds float8)
@@ -241,26 +241,26 @@ FINISH_STEPS = text(
             WHERE s.id = v.id AND s.attempt = v.attempt AND s.claimed_by = :worker AND s.status = 'running'
             LIMIT 1 FOR NO KEY UPDATE
         ) claimed
+    ), finished AS (
+        UPDATE step_results s
+        SET status = v.status,
+            output_payload = v.output_payload,
+            error_message = v.error_message,
+            error_details = v.error_details,
+            duration_ms = v.duration_ms,
+            finished_at = CASE WHEN v.status IN ('retrying', 'budget_exhausted') THEN NULL ELSE now() END,
+            -- Waiting for budget is no failure: a parked step's claim does not use up one of its attempts.
+            attempt = CASE WHEN v.status = 'budget_exhausted' THEN s.attempt - 1 ELSE s.attempt END,
+            available_at = CASE WHEN v.status = 'retrying'
+                                THEN now() + make_interval(secs => v.retry_delay_seconds) ELSE NULL END,
+            lease_expires_at = NULL
+        FROM owned v
+        WHERE s.id = v.id
+        RETURNING s.id, s.submission_id,
+            EXISTS (SELECT FROM submissions c WHERE c.id = s.submission_id AND c.canceled_at IS NOT NULL)
+                AS canceled
     )
-    UPDATE step_results s
-    SET status = v.status,
-        output_payload = v.output_payload,
-        error_message = v.error_message,
-        error_details = v.error_details,
-        duration_ms = v.duration_ms,
-        finished_at = CASE WHEN v.status IN ('retrying', 'budget_exhausted') THEN NULL ELSE now() END,
-        -- Waiting for budget is no failure: a parked step's claim does not use up one of its attempts.
-        attempt = CASE WHEN v.status = 'budget_exhausted' THEN s.attempt - 1 ELSE s.attempt END,
-        available_at = CASE WHEN v.status = 'retrying'
-                            THEN now() + make_interval(secs => v.retry_delay_seconds) ELSE NULL END,
-        lease_expires_at = NULL
-    FROM owned v
-    WHERE s.id = v.id
-    RETURNING s.id, s.submission_id,
-        EXISTS (SELECT FROM submissions c WHERE c.id = s.submission_id AND c.canceled_at IS NOT NULL)
-            AS canceled
-    """
-)
+"""
 
 # Cancel: every step of the submission not yet claimed is skipped.
 CANCEL_STEPS = step_transition(
