@@ -50,9 +50,7 @@ class CompanyEntity(Base):
         UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
     )
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    company_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("companies.id", ondelete="SET NULL")
-    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     canonical_domain: Mapped[str | None] = mapped_column(Text)
     canonical_name: Mapped[str | None] = mapped_column(Text)
     linkedin_url: Mapped[str | None] = mapped_column(Text)
@@ -66,9 +64,7 @@ class CompanyEntity(Base):
     source_providers: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     last_enriched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_operation_id: Mapped[str | None] = mapped_column(Text)
-    last_run_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("pipeline_runs.id", ondelete="SET NULL")
-    )
+    last_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     record_version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="1")
     canonical_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # The last writer of each field, by source (dex.entities.provenance).
@@ -104,9 +100,7 @@ class PersonEntity(Base):
         UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
     )
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    company_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("companies.id", ondelete="SET NULL")
-    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     full_name: Mapped[str | None] = mapped_column(Text)
     first_name: Mapped[str | None] = mapped_column(Text)
     last_name: Mapped[str | None] = mapped_column(Text)
@@ -121,9 +115,7 @@ class PersonEntity(Base):
     company_domain: Mapped[str | None] = mapped_column(Text)
     last_enriched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_operation_id: Mapped[str | None] = mapped_column(Text)
-    last_run_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("pipeline_runs.id", ondelete="SET NULL")
-    )
+    last_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     record_version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="1")
     canonical_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     field_provenance: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, server_default="[]")
@@ -181,21 +173,13 @@ class EntityTimelineEvent(Base):
     org_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
     )
-    company_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("companies.id", ondelete="SET NULL")
-    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     entity_type: Mapped[str] = mapped_column(Text, nullable=False)
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     operation_id: Mapped[str] = mapped_column(Text, nullable=False)
-    pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("pipeline_runs.id", ondelete="SET NULL")
-    )
-    submission_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("submissions.id", ondelete="SET NULL")
-    )
-    step_result_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("step_results.id", ondelete="SET NULL")
-    )
+    pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    submission_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    step_result_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     provider: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, nullable=False)
     fields_updated: Mapped[list[str] | None] = mapped_column(ARRAY(Text))

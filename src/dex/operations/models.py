@@ -47,9 +47,7 @@ class OperationRun(Base):
     org_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
     )
-    company_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("companies.id", ondelete="RESTRICT")
-    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -62,15 +60,9 @@ class OperationRun(Base):
     # NULL for a pipeline step's run: its input is the step's (``step_results.input_payload``).
     input_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     output_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("pipeline_runs.id", ondelete="SET NULL")
-    )
-    step_result_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("step_results.id", ondelete="SET NULL")
-    )
-    submission_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("submissions.id", ondelete="SET NULL")
-    )
+    pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    step_result_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    submission_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     cost_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     # The provider attempts, in the order they were made; each keeps the journal ids of the requests it

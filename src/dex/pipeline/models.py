@@ -142,9 +142,7 @@ class PipelineRun(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    org_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
-    )
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     submission_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     blueprint_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
@@ -152,9 +150,7 @@ class PipelineRun(Base):
         UUID(as_uuid=True), ForeignKey("blueprint_versions.id", ondelete="RESTRICT"), nullable=False
     )
     blueprint_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    parent_pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("pipeline_runs.id", ondelete="SET NULL")
-    )
+    parent_pipeline_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     trigger_run_id: Mapped[str | None] = mapped_column(Text)
     entity_index: Mapped[int | None] = mapped_column(Integer)
     entity_type: Mapped[str] = mapped_column(Text, nullable=False)
@@ -212,9 +208,7 @@ class StepResult(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    org_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False
-    )
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     pipeline_run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     submission_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
