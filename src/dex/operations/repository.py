@@ -130,19 +130,19 @@ ORPHANED_CALL_AGE_SECONDS = 3600
 # is the provider's whole answer, and read back for every recorded request it would cost dex's CPU).
 TAKEN_CALL_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
 # The journal rows of the operation runs being recorded (``:run_ids``), and, with ``finished_steps`` (an SQL
-# set of step ids), those of earlier executions of those steps (runs other than ``:keep_runs``): only
+# array of step ids), those of earlier executions of those steps (runs other than ``:keep_runs``): only
 # indexes serve it. The hour-old sweep, which no index serves, is recovery's (``settle_orphaned_calls``, run
 # periodically by every executor).
 RECORDED_CALLS = "run_id = ANY(:run_ids)"
 
 
 def earlier_executions(finished_steps: str) -> str:
-    return f"(step_result_id IN ({finished_steps}) AND run_id <> ALL(:keep_runs))"
+    return f"(step_result_id = ANY({finished_steps}) AND run_id <> ALL(:keep_runs))"
 
 
 _TAKE_ORPHANED = text(
     "DELETE FROM provider_call_journal WHERE (owner = ANY(:dead_owners) AND NOT released) "
-    f"OR {earlier_executions('SELECT unnest(CAST(:step_ids AS uuid[]))')} "
+    f"OR {earlier_executions('CAST(:step_ids AS uuid[])')} "
     f"OR created_at < now() - make_interval(secs => :max_age) RETURNING {TAKEN_CALL_COLUMNS}"
 )
 _TAKE_RECORDED = text(

@@ -172,7 +172,7 @@ async def notify_ready(session: AsyncSession) -> None:
 # false`` puts the two lists in one, each row's other columns null).
 FINISH_STEPS = text(
     f"WITH {states.FINISHED_STEPS_CTES}, taken AS (DELETE FROM provider_call_journal "
-    f"WHERE {RECORDED_CALLS} OR {earlier_executions('SELECT id FROM finished')} "
+    f"WHERE {RECORDED_CALLS} OR {earlier_executions('ARRAY(SELECT id FROM finished)')} "
     f"RETURNING {TAKEN_CALL_COLUMNS}) "
     "SELECT f.id AS step_id, f.submission_id AS step_submission_id, f.canceled, t.* "
     "FROM finished f FULL JOIN taken t ON false"

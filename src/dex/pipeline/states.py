@@ -320,23 +320,28 @@ def set_step_statement(target: str) -> TextClause:
     return step_transition(target, where="s.id = :step_id", returning="s.id")
 
 
+# Each run is probed by primary key, in id order (the order every writer locks runs in): joined directly, a
+# generic plan walked the whole table to find the runs to move.
 MOVE_RUNS = text(
     """
+    WITH x AS MATERIALIZED (
+        SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+            AS x(id uuid, error_message text, error_details jsonb)
+    ), v AS MATERIALIZED (
+        SELECT p.id, p.old_status, x.error_message, x.error_details
+        FROM (SELECT * FROM x ORDER BY id) x CROSS JOIN LATERAL (
+            SELECT p.id, p.status AS old_status FROM pipeline_runs p
+            WHERE p.id = x.id AND p.status = ANY(:sources)
+            LIMIT 1 FOR NO KEY UPDATE
+        ) p
+    )
     UPDATE pipeline_runs r
     SET status = :target,
         started_at = COALESCE(r.started_at, now()),
         finished_at = CASE WHEN :target IN ('succeeded', 'failed', 'canceled') THEN now() ELSE NULL END,
         error_message = v.error_message,
         error_details = v.error_details
-    FROM (
-        SELECT p.id, p.status AS old_status, x.error_message, x.error_details
-        FROM pipeline_runs p
-        JOIN jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(id uuid, error_message text, error_details jsonb)
-          ON x.id = p.id
-        WHERE p.status = ANY(:sources)
-        ORDER BY p.id
-        FOR NO KEY UPDATE OF p
-    ) v
+    FROM v
     WHERE r.id = v.id
     RETURNING r.id, r.submission_id, v.old_status, r.org_id, r.company_id, r.entity_type, r.entity_index,
               r.parent_pipeline_run_id, r.depth, r.error_message
