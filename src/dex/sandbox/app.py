@@ -8,11 +8,13 @@ import pkgutil
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dex.sandbox import providers
+from dex.sandbox.binding import DirectRoutes
 from dex.sandbox.state import FaultKind, SandboxConfig, SandboxState
 
 
@@ -91,7 +93,8 @@ class SandboxApp:
             provider_app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, telemetry=_QUIET)
             provider_app.state.sandbox = self.state.sandbox
             provider_app.include_router(router)
-            self.providers[router.prefix.split("/")[1]] = provider_app
+            routes = [route for route in router.routes if isinstance(route, APIRoute)]
+            self.providers[router.prefix.split("/")[1]] = DirectRoutes(provider_app, routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (provider := self.providers.get(scope["path"].split("/", 2)[1])):
