@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,11 @@ Result = TypeVar("Result")
 
 class Batcher(Generic[Item, Result]):
     """``run`` takes a batch of items (at most ``max_batch``) and returns their results in the same order;
-    if it raises, every submitter of that batch gets the exception."""
+    if it raises, every submitter of that batch gets the exception.
+
+    With ``lanes`` above one, that many batches may run at once — their order is then not kept — and a
+    further one starts beside those running only once ``lane_after`` items wait: a straggler waits for a
+    running batch rather than costing a batch of its own."""
 
     def __init__(
         self,
@@ -28,12 +32,16 @@ class Batcher(Generic[Item, Result]):
         name: str,
         *,
         max_batch: int | None = None,
+        lanes: int = 1,
+        lane_after: int = 1,
     ) -> None:
         self._run = run
         self._name = name
         self._max_batch = max_batch
+        self._lanes = lanes
+        self._lane_after = lane_after
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._draining: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: Item) -> Result:
         return await self.start(item)
@@ -47,12 +55,23 @@ class Batcher(Generic[Item, Result]):
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Result] = loop.create_future()
         self._pending.append((item, done))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain(), name=f"dex-batch-{self._name}")
+        if not self._draining or (
+            len(self._draining) < self._lanes and len(self._pending) >= self._lane_after
+        ):
+            self._draining.add(loop.create_task(self._drain(), name=f"dex-batch-{self._name}"))
         return done
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_pending()
+        finally:
+            # At once, not by a done callback: a lane deciding whether another still runs must not count it.
+            self._draining.discard(cast("asyncio.Task[None]", asyncio.current_task()))
+
+    async def _drain_pending(self) -> None:
         while self._pending:
+            if len(self._draining) > 1 and len(self._pending) < self._lane_after:
+                return  # a lane that is still running takes them
             cut = self._max_batch or len(self._pending)
             batch, self._pending = self._pending[:cut], self._pending[cut:]
             try:

@@ -55,6 +55,10 @@ class ExecutorConfig:
     concurrency: int = 200
     claim_batch: int = 200
     write_batch: int = 500
+    # Recordings at once. A recording is mostly waiting — on PostgreSQL, on the event loop — and every slot
+    # may be waiting for one (A's 400 steps in flight all were); a second starts beside the first once a
+    # quarter of the concurrency's outcomes wait, so a few stragglers never cost a recording of their own.
+    writers: int = 2
     lease_seconds: float = 60.0
     poll_interval_seconds: float = 1.0
     per_org_concurrency: int | None = None
@@ -285,7 +289,11 @@ class Executor:
         self.plans = plans or PlanCache()
         self._wake = asyncio.Event()
         self._writes: Batcher[StepOutcome, None] = Batcher(
-            self._write, "outcomes", max_batch=self.config.write_batch
+            self._write,
+            "outcomes",
+            max_batch=self.config.write_batch,
+            lanes=self.config.writers,
+            lane_after=max(1, self.config.concurrency // 4),
         )
         # Step id → org id, from claim until the outcome is recorded (its lease is kept meanwhile).
         self._inflight: dict[uuid.UUID, uuid.UUID] = {}
