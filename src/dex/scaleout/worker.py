@@ -83,7 +83,11 @@ class StepWorker:
             self._claim, "claims", max_batch=config.claim_batch
         )
         self._writes: Batcher[StepOutcome, None] = Batcher(
-            self._record, "outcomes", max_batch=config.write_batch
+            self._record,
+            "outcomes",
+            max_batch=config.write_batch,
+            lanes=config.writers,
+            lane_after=max(1, config.concurrency // 4),
         )
         # One per step from its claim until its outcome is recorded; the recording hands it on to a step it
         # made ready (``Continuation``) or back to the messages' steps, which wait for one in arrival order.
