@@ -1,7 +1,7 @@
 """A provider's routes called straight from ASGI, with FastAPI behind them for whatever they do not bind.
 
 The sandbox shares the box with dex in every benchmark and test, and FastAPI's request machinery — its
-middleware stack, routing, dependency solving and response validation — was half of the sandbox's CPU
+middleware stack, routing, dependency solving and response encoding — was half of the sandbox's CPU
 (py-spy). The provider routes all take the same few things: the request, a JSON body (an object, or any
 value), string path parameters and query parameters with defaults. :class:`DirectRoutes` binds those
 itself, calls the endpoint and encodes a plain answer with orjson. A request it cannot bind as FastAPI
