@@ -10,9 +10,9 @@ one round trip and one commit, where a batcher per kind made three.
 An entry names the journal rows whose answers it holds (``answers_of``), and their notes are left out: the
 answer is written once, in the entry, and the journal rows are not written again.
 
-An adapter call's first request asks both at once (:meth:`ProviderGroupCommit.journal_unless_cached`): its
-row is journaled only if the cache holds no answer to the call — one wait where a lookup and then a
-journal row made two.
+An adapter call's first request asks both at once (:meth:`ProviderGroupCommit.journal` with
+``unless_cached``): its row is journaled only if the cache holds no answer to the call — one wait where a
+lookup and then a journal row made two.
 """
 
 from __future__ import annotations
@@ -124,8 +124,7 @@ class CachedAnswer:
 
 Item = (
     tuple[Literal["look_up"], KeyFields]
-    | tuple[Literal["journal"], JournalRow]
-    | tuple[Literal["journal_unless_cached"], tuple[KeyFields, JournalRow]]
+    | tuple[Literal["journal"], tuple[KeyFields | None, JournalRow]]
     | tuple[Literal["note"], AnswerNote]
     | tuple[Literal["store"], StoreRow]
 )
@@ -211,12 +210,11 @@ class ProviderGroupCommit:
     def look_up(self, key: KeyFields) -> asyncio.Future[Answer]:
         return self._batches.start(("look_up", key))
 
-    def journal(self, row: JournalRow) -> asyncio.Future[Answer]:
-        return self._batches.start(("journal", row))
-
-    def journal_unless_cached(self, key: KeyFields, row: JournalRow) -> asyncio.Future[Answer]:
-        """The cache's answer to ``key`` (and ``row`` is not journaled), else what :meth:`journal` gives."""
-        return self._batches.start(("journal_unless_cached", (key, row)))
+    def journal(self, row: JournalRow, unless_cached: KeyFields | None = None) -> asyncio.Future[Answer]:
+        """The taken-over answer of a dead process's identical request, if any, else None once ``row`` is
+        journaled; with ``unless_cached``, the cache's answer to that key instead, if it has one (and
+        ``row`` is not journaled)."""
+        return self._batches.start(("journal", (unless_cached, row)))
 
     def note(self, note: AnswerNote) -> asyncio.Future[Answer]:
         return self._batches.start(("note", note))
@@ -240,12 +238,10 @@ class ProviderGroupCommit:
             match item:
                 case ("look_up", key):
                     lookups.append({**key, "position": position})
-                case ("journal", row):
-                    journaled.append({**row, "looked_up": None})
-                    journal_positions[row["call_id"]] = position
-                case ("journal_unless_cached", (key, row)):
-                    lookups.append({**key, "position": position})
-                    journaled.append({**row, "looked_up": position})
+                case ("journal", (key, row)):
+                    if key is not None:
+                        lookups.append({**key, "position": position})
+                    journaled.append({**row, "looked_up": None if key is None else position})
                     journal_positions[row["call_id"]] = position
                 case ("note", note):
                     notes.append(note)

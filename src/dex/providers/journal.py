@@ -230,10 +230,7 @@ class CallJournal:
                     if isinstance(found, CachedAnswer):
                         return found
                 return await self._reserve_and_insert(row, price)
-            if unless_cached is not None:
-                answer = await self._statements.journal_unless_cached(unless_cached, row)
-            else:
-                answer = await self._statements.journal(row)
+            answer = await self._statements.journal(row, unless_cached)
         except (DBAPIError, OSError) as exc:
             if not connection_lost(exc):
                 raise
