@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.engine import Database
 from dex.db.migrate import current_revision, head_revision, upgrade
+from dex.providers.models import JOURNAL_SLOTS, journal_partition
 from dex.tables import Base
 
 
@@ -30,12 +31,20 @@ async def test_upgrade_is_idempotent(database_url: str) -> None:
     assert await current_revision(database_url) == head_revision()
 
 
+def _not_a_journal_partition(name: str | None, type_: str, _parents: object) -> bool:
+    """The journal's partitions are the migration's (0019); the model is their partitioned table."""
+    return not (type_ == "table" and name in {journal_partition(slot) for slot in range(JOURNAL_SLOTS)})
+
+
 async def test_migrations_match_the_models(database: Database) -> None:
     """A model change without a migration (or the reverse) fails here."""
     async with database.engine.connect() as conn:
         diff = await conn.run_sync(
             lambda sync_conn: compare_metadata(
-                MigrationContext.configure(sync_conn, opts={"compare_type": True}), Base.metadata
+                MigrationContext.configure(
+                    sync_conn, opts={"compare_type": True, "include_name": _not_a_journal_partition}
+                ),
+                Base.metadata,
             )
         )
     assert diff == []

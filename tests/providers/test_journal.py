@@ -17,6 +17,7 @@ from dex.db.engine import Database
 from dex.operations.engine import OperationResult, execute_operation
 from dex.operations.registry import get_operation
 from dex.operations.repository import (
+    UNSETTLED_CALLS,
     operation_run_row,
     record_operation_runs,
     settle_orphaned_calls,
@@ -68,7 +69,7 @@ def origin_for(tenant: Tenant, step_result_id: uuid.UUID | None = None) -> CallO
     )
 
 
-async def test_every_request_carries_its_journal_id_and_the_journal_empties_when_recorded(
+async def test_every_request_carries_its_journal_id_and_no_row_is_left_unsettled(
     client: httpx.AsyncClient, tenant: Tenant, database: Database, sandbox: SandboxHandle
 ) -> None:
     sandbox.state.script_faults("millionverifier", ["503"])  # a retried request keeps its id
@@ -79,7 +80,7 @@ async def test_every_request_carries_its_journal_id_and_the_journal_empties_when
     ledger_ids = [entry.request_id for entry in sandbox.state.ledger]
     assert len(ledger_ids) == 2 and len(set(ledger_ids)) == 1
     assert [[str(call_id) for call_id in ids] for ids in call_ids] == [ledger_ids[:1]]
-    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+    assert await scalar(database, UNSETTLED_CALLS) == 0
 
 
 async def resolve_maya(providers: ProviderContext, settings: Settings) -> OperationResult:
@@ -178,7 +179,7 @@ async def test_requests_of_a_dead_process_are_recorded_as_interrupted_spend(
         ("prospeo", "failed", "answer_not_recorded", 201, 4),
     ]
     assert spent == 7
-    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+    assert await scalar(database, UNSETTLED_CALLS) == 0
 
 
 async def test_a_late_record_does_not_count_requests_recovery_already_settled(
@@ -293,7 +294,7 @@ async def test_an_answer_a_dead_process_kept_is_taken_over_by_the_steps_next_run
             [operation_run_row(again, auth=auth, input_payload={})],
         )
     # Recorded once, at what it cost.
-    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+    assert await scalar(database, UNSETTLED_CALLS) == 0
     assert (
         await scalar(database, "SELECT count(*) FROM operation_attempts WHERE cardinality(call_ids) > 0") == 1
     )

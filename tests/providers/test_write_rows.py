@@ -13,16 +13,17 @@ def _columns(table: Table) -> set[str]:
     return {column.name for column in table.c}
 
 
-def test_a_journal_row_carries_every_column_but_the_answer_the_reservation_and_the_creation_time() -> None:
+def test_a_journal_row_carries_every_column_but_the_answer_the_reservation_the_time_and_slot() -> None:
     answer = set(AnswerNote.__annotations__) - {"call_id"}
     assert answer == {"http_status", "cost_credits", "response"}
     # The reservation is written only by the reserving insert, beside the row's own columns; a row is
-    # released only by recovery.
+    # released only by recovery; its partition is the hour the database writes it in.
     assert set(JournalRow.__annotations__) == _columns(JournaledCall.__table__) - answer - {
         "answered",
         "created_at",
         "reserved_credits",
         "released",
+        "slot",
     }
 
 

@@ -46,6 +46,7 @@ from dex.db.embedded import ensure_embedded_database, restart_embedded_server, s
 from dex.db.engine import libpq_url
 from dex.db.migrate import upgrade
 from dex.errors import DexError
+from dex.operations.repository import UNSETTLED_CALLS
 from dex.providers.catalog import PROVIDERS
 from dex.sandbox.state import ProviderBehaviour, SandboxConfig
 
@@ -509,6 +510,6 @@ async def _wait_journal_empty(world: ChaosWorld, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         async with world.connection() as conn:
-            if not await conn.fetchval("SELECT count(*) FROM provider_call_journal"):
+            if not await conn.fetchval(UNSETTLED_CALLS):
                 return
         await asyncio.sleep(0.25)

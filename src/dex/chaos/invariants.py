@@ -12,6 +12,8 @@ from typing import Any
 
 import asyncpg
 
+from dex.operations.repository import UNSETTLED_CALLS
+
 
 @dataclass
 class Accounting:
@@ -54,7 +56,7 @@ async def check_settled(conn: asyncpg.Connection, findings: Findings) -> None:
         conn, "SELECT count(*) FROM submissions WHERE status NOT IN ('completed', 'failed', 'canceled')"
     )
     findings.check(open_submissions == 0, f"{open_submissions} submissions are not terminal")
-    unsettled = await _count(conn, "SELECT count(*) FROM provider_call_journal")
+    unsettled = await _count(conn, UNSETTLED_CALLS)
     findings.check(unsettled == 0, f"{unsettled} journaled provider requests were never settled")
 
 

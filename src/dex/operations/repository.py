@@ -11,11 +11,17 @@ from typing import Any, TypedDict
 from sqlalchemy import RowMapping, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import Writes, insert_recordset
+from dex.db.queries import Writes, dumps, insert_recordset
 from dex.operations.engine import OperationResult
 from dex.operations.models import OperationRun
 from dex.providers.base import Attempt
-from dex.providers.models import JournaledCall
+from dex.providers.models import (
+    JOURNAL_HOUR,
+    JOURNAL_SLOT_SECONDS,
+    JOURNAL_SLOTS,
+    JournaledCall,
+    journal_partition,
+)
 from dex.tenancy.context import AuthContext
 
 
@@ -123,46 +129,61 @@ def attempt_rows(result: OperationResult) -> list[OperationAttemptRow]:
     ]
 
 
-# A journaled request this old has no live owner that could still record it: no step runs for an hour.
-ORPHANED_CALL_AGE_SECONDS = 3600
-
 # Every column but the kept answer: a settled request's history needs its outcome, never its body (which
 # is the provider's whole answer, and read back for every recorded request it would cost dex's CPU).
 TAKEN_CALL_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
-# The journal rows of the operation runs being recorded (``:run_ids``), and, with ``finished_steps`` (an SQL
-# array of step ids), those of earlier executions of those steps (runs other than ``:keep_runs``): only
-# indexes serve it. The hour-old sweep, which no index serves, is recovery's (``settle_orphaned_calls``, run
-# periodically by every executor).
+# The journal rows of the operation runs being recorded (``:run_ids``). They stay in the journal — the
+# operation run of their ``run_id`` records them — except those that reserved budget, whose deletion gives
+# the reservation back (migration 0006).
 RECORDED_CALLS = "run_id = ANY(:run_ids)"
+RESERVED = "reserved_credits > 0"
 
 
-def earlier_executions(finished_steps: str) -> str:
-    return f"(step_result_id = ANY({finished_steps}) AND run_id <> ALL(:keep_runs))"
+def released_of(finished_steps: str) -> str:
+    """The released rows of the steps ``finished_steps`` (an SQL array): kept answers of an interrupted
+    execution that the step's last run did not take over, settled with the step."""
+    return f"(released AND step_result_id = ANY({finished_steps}))"
 
 
-_TAKE_ORPHANED = text(
-    "DELETE FROM provider_call_journal WHERE (owner = ANY(:dead_owners) AND NOT released) "
-    f"OR {earlier_executions('CAST(:step_ids AS uuid[])')} "
-    f"OR created_at < now() - make_interval(secs => :max_age) RETURNING {TAKEN_CALL_COLUMNS}"
+def journal_rows(released_steps: str = "ARRAY[]::uuid[]") -> str:
+    """The ``WITH`` queries of a recording's journal rows: ``seen``, those of the runs being recorded, and
+    ``gone``, those that leave the journal — the ones of them that reserved budget, and the released rows of
+    the steps ``released_steps`` (an SQL array). A recording reads them all (:data:`JOURNAL_ROWS`)."""
+    return (
+        f"seen AS (SELECT {TAKEN_CALL_COLUMNS} FROM provider_call_journal WHERE {RECORDED_CALLS}), "
+        f"gone AS (DELETE FROM provider_call_journal WHERE ({RECORDED_CALLS} AND {RESERVED}) "
+        f"OR {released_of(released_steps)} RETURNING {TAKEN_CALL_COLUMNS})"
+    )
+
+
+JOURNAL_ROWS = "(SELECT * FROM seen UNION ALL SELECT * FROM gone)"
+_READ_RECORDED = text(f"WITH {journal_rows()} SELECT * FROM {JOURNAL_ROWS} j")
+_UNRECORDED_OF_OWNERS = text(
+    f"SELECT {TAKEN_CALL_COLUMNS}, response IS NOT NULL AS kept FROM provider_call_journal j "
+    "WHERE j.owner = ANY(:owners) AND NOT j.released "
+    "AND NOT EXISTS (SELECT FROM provider_call_settled_owners s WHERE s.owner = j.owner) "
+    "AND NOT EXISTS (SELECT FROM operation_runs r WHERE r.run_id = j.run_id)"
 )
-_TAKE_RECORDED = text(
-    f"DELETE FROM provider_call_journal WHERE {RECORDED_CALLS} RETURNING {TAKEN_CALL_COLUMNS}"
+_SETTLE_OWNERS = text(
+    "INSERT INTO provider_call_settled_owners (owner) SELECT unnest(CAST(:owners AS text[])) "
+    "ON CONFLICT DO NOTHING"
 )
+_TAKE_OUT = text("DELETE FROM provider_call_journal WHERE call_id = ANY(:call_ids)")
 # A dead process's kept answers to a pipeline step's paid requests wait for the step's next run, which
 # takes them over instead of paying again (dex.providers.journal); the step's recorded outcome settles
-# those it did not take.
-_RELEASE_KEPT_ANSWERS = text(
-    "UPDATE provider_call_journal SET released = true WHERE owner = ANY(:dead_owners) AND NOT released "
-    "AND answered AND response IS NOT NULL AND step_result_id IS NOT NULL"
+# those it did not take. Each becomes an execution of its own until then.
+_RELEASE = text(
+    "UPDATE provider_call_journal SET released = true, run_id = gen_random_uuid() "
+    "WHERE call_id = ANY(:call_ids)"
 )
 
 
 async def record_operation_runs(session: AsyncSession, runs: list[OperationRunRow]) -> None:
-    """Insert operation runs with their attempts, and take their requests out of the journal in the same
-    transaction (a pipeline's recording takes them with its finished steps: ``dex.pipeline.states``)."""
+    """Insert operation runs with their attempts (a pipeline's recording reads their journal rows with its
+    finished steps: ``dex.pipeline.states``)."""
     writes = Writes()
-    taken = list(await session.execute(_TAKE_RECORDED, journal_take(runs))) if journaled(runs) else []
-    add_history(writes, await settle_taken(session, runs, taken))
+    seen = list(await session.execute(_READ_RECORDED, journal_take(runs))) if journaled(runs) else []
+    add_history(writes, await settle_taken(session, runs, seen))
     await writes.execute(session)
 
 
@@ -172,24 +193,20 @@ def journaled(runs: Sequence[OperationRunRow]) -> list[tuple[OperationRunRow, Op
 
 
 def journal_take(runs: Sequence[OperationRunRow]) -> dict[str, list[uuid.UUID]]:
-    """The parameters that take the requests of ``runs`` out of the journal (:data:`RECORDED_CALLS`,
-    :func:`earlier_executions`)."""
-    return {
-        "run_ids": list({run["run_id"] for run, _ in journaled(runs)}),
-        "keep_runs": [run["run_id"] for run in runs],
-    }
+    """The parameters of :data:`RECORDED_CALLS`."""
+    return {"run_ids": list({run["run_id"] for run, _ in journaled(runs)})}
 
 
 async def settle_taken(
-    session: AsyncSession, runs: list[OperationRunRow], taken: Sequence[Any]
+    session: AsyncSession, runs: list[OperationRunRow], seen: Sequence[Any]
 ) -> list[OperationRunRow]:
-    """The operation runs to record (:func:`add_history`), given the journal rows their transaction took
-    (``TAKEN_CALL_COLUMNS``): rows no recorded attempt names — requests of these runs it lost track of, and
-    those of interrupted earlier executions — are settled as interrupted runs of their own."""
+    """The operation runs to record (:func:`add_history`), given the journal rows their transaction read
+    or took (``TAKEN_CALL_COLUMNS``): rows no recorded attempt names — requests of these runs it lost
+    track of, and released answers no run took over — are settled as interrupted runs of their own."""
     attempts = journaled(runs)
-    if not taken and not attempts:
+    if not seen and not attempts:
         return runs
-    calls = {row.call_id: row for row in taken}
+    calls = {row.call_id: row for row in seen}
     # A request recovery already settled (this process was cut off from the database for long) is in the
     # history once; its attempt is not recorded a second time.
     settled = [(run, a) for run, a in attempts if not all(call_id in calls for call_id in a["call_ids"])]
@@ -229,41 +246,124 @@ async def org_has_budget(session: AsyncSession, org_id: uuid.UUID) -> bool:
     return bool(found)
 
 
+# The journal rows no operation run records (or, released, awaiting the next run of their step): after a
+# batch, and recovery from whatever killed its processes, there are none.
+UNSETTLED_CALLS = (
+    "SELECT count(*) FROM provider_call_journal "
+    "WHERE released OR call_id NOT IN (SELECT unnest(a.call_ids) FROM operation_attempts a)"
+)
+
+
+# The owners of journal rows, found by walking the owner index from one owner to the next (a few
+# processes own millions of rows), less those recovery has settled.
+_JOURNAL_OWNERS = text(
+    """
+    WITH RECURSIVE owners(owner) AS (
+        (SELECT owner FROM provider_call_journal ORDER BY owner LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.owner FROM provider_call_journal j WHERE j.owner > o.owner ORDER BY j.owner LIMIT 1)
+        FROM owners o WHERE o.owner IS NOT NULL
+    )
+    SELECT owner FROM owners o WHERE owner IS NOT NULL
+      AND NOT EXISTS (SELECT FROM provider_call_settled_owners s WHERE s.owner = o.owner)
+    """
+)
+
+
 async def journal_owners(session: AsyncSession) -> list[str]:
-    return list(
-        (
-            await session.execute(text("SELECT DISTINCT owner FROM provider_call_journal WHERE NOT released"))
-        ).scalars()
-    )
+    return list((await session.execute(_JOURNAL_OWNERS)).scalars())
 
 
-async def settle_orphaned_calls(
-    session: AsyncSession,
-    *,
-    dead_owners: Sequence[str] = (),
-    step_ids: Sequence[uuid.UUID] = (),
-    keep_runs: Sequence[uuid.UUID] = (),
-) -> int:
-    """Record the journaled requests nobody will record any more — of processes that are gone, of earlier
-    executions of ``step_ids`` (other than ``keep_runs``), and any older than an hour — as attempts of an
-    interrupted operation run, and return how many there were. The kept answers of a dead process's
+async def settle_orphaned_calls(session: AsyncSession, *, dead_owners: Sequence[str]) -> int:
+    """Record the journaled requests of processes that are gone that nobody recorded, as attempts of their
+    interrupted operation runs, and return how many there were. The kept answers of a dead process's
     pipeline steps are released for the steps' next runs instead."""
-    if dead_owners:
-        await session.execute(_RELEASE_KEPT_ANSWERS, {"dead_owners": list(dead_owners)})
-    taken = await session.execute(
-        _TAKE_ORPHANED,
-        {
-            "dead_owners": list(dead_owners),
-            "step_ids": list(step_ids),
-            "keep_runs": list(keep_runs),
-            "max_age": ORPHANED_CALL_AGE_SECONDS,
-        },
-    )
-    calls = list(taken)
-    writes = Writes()
-    add_history(writes, interrupted_history(calls, await answers_in_cache(session, calls)))
-    await writes.execute(session)
-    return len(calls)
+    if not dead_owners:
+        return 0
+    calls = list(await session.execute(_UNRECORDED_OF_OWNERS, {"owners": list(dead_owners)}))
+    # Only a pipeline step runs again, and only a paid answer kept on its row can be taken over.
+    released = {call.call_id for call in calls if call.kept and call.answered and call.step_result_id}
+    settled = await claim_interrupted(session, calls, released=released)
+    await session.execute(_SETTLE_OWNERS, {"owners": list(dead_owners)})
+    return settled
+
+
+async def claim_interrupted(session: AsyncSession, calls: Sequence[Any], *, released: set[uuid.UUID]) -> int:
+    """Record unrecorded journal rows ``calls`` as the interrupted operation runs of their executions, each
+    under the execution's own id, so that a recording of it committed before or after makes this claim do
+    nothing; the rows ``released`` of each claimed execution are released instead of recorded, the rest
+    leave the journal. Returns how many rows were recorded."""
+    recorded = [call for call in calls if call.call_id not in released]
+    history = interrupted_history(recorded, await answers_in_cache(session, recorded), claims=True)
+    # An execution whose every row is released is claimed too, by a run without attempts: a late
+    # recording of it would count the answers its next run takes over.
+    unclaimed = {call.run_id for call in calls} - {run["run_id"] for run in history}
+    history += [_interrupted_run(call, [], run_id=call.run_id) for call in _firsts(calls, unclaimed)]
+    if not history:
+        return 0
+    rows = await session.execute(INSERT_RUNS_RETURNING, {"rows": dumps(history)})
+    claimed = set(rows.scalars())
+    mine = [call for call in calls if call.run_id in claimed]
+    await session.execute(_TAKE_OUT, {"call_ids": [c.call_id for c in mine if c.call_id not in released]})
+    await session.execute(_RELEASE, {"call_ids": [c.call_id for c in mine if c.call_id in released]})
+    return sum(1 for call in mine if call.call_id not in released)
+
+
+def _firsts(calls: Iterable[Any], run_ids: set[uuid.UUID]) -> list[Any]:
+    firsts: dict[uuid.UUID, Any] = {}
+    for call in calls:
+        if call.run_id in run_ids:
+            firsts.setdefault(call.run_id, call)
+    return list(firsts.values())
+
+
+# The unsettled rows of a partition about to be emptied: released answers nobody took over, and rows of
+# executions nobody recorded (interrupted ones of live processes: a lost API request).
+_UNSETTLED_IN_SLOT = (
+    f"SELECT {TAKEN_CALL_COLUMNS} FROM {{partition}} j WHERE j.released "
+    "OR NOT EXISTS (SELECT FROM operation_runs r WHERE r.run_id = j.run_id)"
+)
+# Their executions' rows in the other partitions (an execution that ran across an hour's end).
+_REST_OF_EXECUTIONS = text(
+    f"SELECT {TAKEN_CALL_COLUMNS} FROM provider_call_journal WHERE run_id = ANY(:run_ids) "
+    "AND slot <> :slot AND NOT released"
+)
+# The partition written two hours ago: every row in it is older than an hour.
+_OLD_SLOT = text(f"SELECT ({JOURNAL_HOUR} + 1) % {JOURNAL_SLOTS}")
+
+
+# How long the emptying waits for the partition's lock; writes to the journal queue behind the wait.
+EMPTYING_LOCK_TIMEOUT_MS = 200
+
+
+async def empty_old_journal_slot(session: AsyncSession) -> int:
+    """Settle what is unsettled in the journal's partition written two hours ago — every row in it is
+    older than an hour, and no step runs for an hour, so a row nobody recorded is an interrupted request —
+    and empty it at once (``TRUNCATE``: its rows are not deleted one by one) before its hour comes round
+    again. Returns how many rows were settled; fails with PostgreSQL's ``lock_not_available`` when the
+    partition stays in use, to be tried again later."""
+    slot = await session.scalar(_OLD_SLOT)
+    partition = journal_partition(slot)
+    if not await session.scalar(text(f"SELECT EXISTS (SELECT FROM {partition})")):
+        return 0
+    await session.execute(text(f"SET LOCAL lock_timeout = '{EMPTYING_LOCK_TIMEOUT_MS}ms'"))
+    await session.execute(text(f"LOCK TABLE {partition} IN ACCESS EXCLUSIVE MODE"))
+    calls = list(await session.execute(text(_UNSETTLED_IN_SLOT.format(partition=partition))))
+    interrupted = {call.run_id for call in calls if not call.released}
+    if interrupted:
+        rest = await session.execute(_REST_OF_EXECUTIONS, {"run_ids": list(interrupted), "slot": slot})
+        calls += list(rest)
+    settled = await claim_interrupted(session, calls, released=set())
+    await session.execute(text(f"TRUNCATE {partition}"))
+    await session.execute(_FORGET_SETTLED_OWNERS)
+    return settled
+
+
+# A settled owner's rows are all gone once every partition has been emptied since.
+_FORGET_SETTLED_OWNERS = text(
+    "DELETE FROM provider_call_settled_owners "
+    f"WHERE settled_at < now() - make_interval(secs => {JOURNAL_SLOTS * JOURNAL_SLOT_SECONDS})"
+)
 
 
 # The journal rows without a note that a cache entry names: answered, their answer held by the entry
@@ -293,41 +393,47 @@ async def answers_in_cache(session: AsyncSession, calls: Sequence[Any]) -> dict[
 
 
 def interrupted_history(
-    calls: Iterable[Any], answered_in_cache: Mapping[uuid.UUID, int | None]
+    calls: Iterable[Any], answered_in_cache: Mapping[uuid.UUID, int | None], *, claims: bool = False
 ) -> list[OperationRunRow]:
     """Operation runs for journaled requests whose outcome was never recorded: one failed run per
     interrupted execution, an attempt per request. A request whose answer arrived (noted on its row, or
     held by a cache entry: ``answered_in_cache``) costs what it cost; one without an answer costs its
-    price — the provider may have billed it, and dex never under-counts spend."""
+    price — the provider may have billed it, and dex never under-counts spend. With ``claims`` each run
+    takes its execution's id (:func:`claim_interrupted`), else a new one."""
     by_execution: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for call in calls:
         by_execution[call.run_id].append(call)
-    runs: list[OperationRunRow] = []
-    for execution in by_execution.values():
-        first = execution[0]
-        result = OperationResult(
-            run_id=uuid.uuid4(),
-            operation_id=first.operation_id,
-            entity_type=first.entity_type,
-            status="failed",
-            attempts=[_interrupted_attempt(call, answered_in_cache) for call in execution],
-            sandbox=first.sandbox,
+    return [
+        _interrupted_run(
+            execution[0],
+            [_interrupted_attempt(call, answered_in_cache) for call in execution],
+            run_id=run_id if claims else uuid.uuid4(),
         )
-        auth = AuthContext(first.org_id, first.user_id, first.company_id, first.role, first.auth_method)
-        runs.append(
-            {
-                **operation_run_row(
-                    result,
-                    auth=auth,
-                    input_payload={},
-                    pipeline_run_id=first.pipeline_run_id,
-                    step_result_id=first.step_result_id,
-                    submission_id=first.submission_id,
-                ),
-                "duration_ms": None,
-            }
-        )
-    return runs
+        for run_id, execution in by_execution.items()
+    ]
+
+
+def _interrupted_run(first: Any, attempts: list[Attempt], *, run_id: uuid.UUID) -> OperationRunRow:
+    result = OperationResult(
+        run_id=run_id,
+        operation_id=first.operation_id,
+        entity_type=first.entity_type,
+        status="failed",
+        attempts=attempts,
+        sandbox=first.sandbox,
+    )
+    auth = AuthContext(first.org_id, first.user_id, first.company_id, first.role, first.auth_method)
+    return {
+        **operation_run_row(
+            result,
+            auth=auth,
+            input_payload={},
+            pipeline_run_id=first.pipeline_run_id,
+            step_result_id=first.step_result_id,
+            submission_id=first.submission_id,
+        ),
+        "duration_ms": None,
+    }
 
 
 def _interrupted_attempt(call: Any, answered_in_cache: Mapping[uuid.UUID, int | None]) -> Attempt:
@@ -349,7 +455,10 @@ def _interrupted_attempt(call: Any, answered_in_cache: Mapping[uuid.UUID, int | 
 
 
 RUN_COLUMNS = tuple(OperationRunRow.__annotations__)
-INSERT_RUNS = text(insert_recordset(OperationRun.__table__, RUN_COLUMNS))
+# A run already recorded is not recorded again: recovery may have claimed an execution by its id
+# (:func:`claim_interrupted`) before the process it thought dead recorded it.
+INSERT_RUNS = text(insert_recordset(OperationRun.__table__, RUN_COLUMNS) + " ON CONFLICT (run_id) DO NOTHING")
+INSERT_RUNS_RETURNING = text(f"{INSERT_RUNS.text} RETURNING run_id")
 
 
 def add_history(writes: Writes, runs: Sequence[OperationRunRow]) -> None:

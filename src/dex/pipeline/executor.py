@@ -40,7 +40,7 @@ from dex.config import Settings
 from dex.db.batching import Batcher
 from dex.db.engine import Database, connection_lost, error_causes, libpq_url
 from dex.observability import RECORDED_STEPS, RECORDING_SECONDS, STEPS_FINISHED, log_context
-from dex.operations.repository import journal_owners, settle_orphaned_calls
+from dex.operations.repository import empty_old_journal_slot, journal_owners, settle_orphaned_calls
 from dex.pipeline import claims, heartbeats
 from dex.pipeline import repository as repo
 from dex.pipeline.progress import Continuation, PlanCache, Progress, apply_outcomes
@@ -220,6 +220,24 @@ async def requeue_abandoned(session: AsyncSession) -> int:
     return requeued
 
 
+# A lock the journal's emptying waited for too long: its partition was in use.
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+async def empty_old_journal(database: Database) -> None:
+    """Settle and empty the journal's partition written two hours ago, if it holds rows — unless it is in
+    use for longer than a moment (every write to the journal would queue behind the wait); the next lease
+    renewal tries again."""
+    try:
+        async with database.transaction() as session:
+            if settled := await empty_old_journal_slot(session):
+                log.info("recorded %d provider requests nobody recorded within an hour", settled)
+    except DBAPIError as exc:
+        if LOCK_NOT_AVAILABLE not in {getattr(cause, "sqlstate", None) for cause in error_causes(exc)}:
+            raise
+        log.info("the journal's old partition is in use; emptying it later")
+
+
 async def keep_leases(
     database: Database,
     *,
@@ -246,6 +264,8 @@ async def keep_leases(
                     next_renewal = time.monotonic() + renew_every
                 if renew or someone_expired:
                     await requeue_abandoned(session)
+            if renew:
+                await empty_old_journal(database)
         except (DBAPIError, OSError) as exc:
             log.warning("lease upkeep failed: %s", exc)
         await asyncio.sleep(heartbeats.beat_interval(heartbeat_timeout_seconds))

@@ -121,8 +121,8 @@ class Progress:
             lambda: dict.fromkeys(("total", *states.COUNTER_FIELDS), 0)
         )
         self.op_runs: list[OperationRunRow] = []
-        # The journal rows the recording of ``op_runs`` took (``repo.finish_steps``).
-        self.taken_calls: list[Any] = []
+        # The journal rows of ``op_runs`` the recording read (``repo.finish_steps``).
+        self.journal_calls: list[Any] = []
         self.events: list[dict[str, Any]] = []
         self.completions: list[Completion] = []
         self.fan_outs: list[FanOutRecord] = []
@@ -475,7 +475,7 @@ class Progress:
         # completed runs' earlier ones re-pointed) and the fan-out steps' outputs: one round trip.
         writes = Writes()
         repoints = await self._complete_runs(writes)
-        op_runs = await settle_taken(self.session, self.op_runs, self.taken_calls)
+        op_runs = await settle_taken(self.session, self.op_runs, self.journal_calls)
         self._fan_out_events(created)
         add_history(writes, op_runs)
         writes.add(timeline.REPOINT_RUN_EVENTS, repoints)
@@ -661,7 +661,7 @@ async def apply_outcomes(
         runs=progress.op_runs,
     )
     canceled |= finished.canceled
-    progress.taken_calls = finished.calls
+    progress.journal_calls = finished.calls
     for outcome in outcomes:
         if outcome.claimed.step_id in finished.owned:
             await progress.after_step(outcome, canceled=outcome.claimed.submission_id in canceled)

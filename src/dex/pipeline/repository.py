@@ -17,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dex.blueprints.models import BlueprintVersion
 from dex.db.queries import ROWS_PER_STATEMENT, dumps, insert_recordset, rowcount
 from dex.operations.repository import (
-    RECORDED_CALLS,
-    TAKEN_CALL_COLUMNS,
+    JOURNAL_ROWS,
     OperationRunRow,
-    earlier_executions,
+    journal_rows,
     journal_take,
 )
 from dex.pipeline import states
@@ -166,16 +165,14 @@ async def notify_ready(session: AsyncSession) -> None:
 # --- completing steps -----------------------------------------------------------------------------------
 
 
-# The outcomes, and the provider requests their operation runs journaled (with those of earlier
-# executions of the steps finished: ``dex.operations.repository``), taken out of the journal by the same
-# statement — one round trip. Each result row is a finished step or a taken request (``FULL JOIN … ON
-# false`` puts the two lists in one, each row's other columns null).
+# The outcomes, and the journal rows of the provider requests their operation runs made (with the released
+# answers of the steps finished: ``dex.operations.repository.journal_rows``), in the same statement — one
+# round trip. Each result row is a finished step or a journal row (``FULL JOIN … ON false`` puts the two
+# lists in one, each row's other columns null).
 FINISH_STEPS = text(
-    f"WITH {states.FINISHED_STEPS_CTES}, taken AS (DELETE FROM provider_call_journal "
-    f"WHERE {RECORDED_CALLS} OR {earlier_executions('ARRAY(SELECT id FROM finished)')} "
-    f"RETURNING {TAKEN_CALL_COLUMNS}) "
+    f"WITH {states.FINISHED_STEPS_CTES}, {journal_rows('ARRAY(SELECT id FROM finished)')} "
     "SELECT f.id AS step_id, f.submission_id AS step_submission_id, f.canceled, t.* "
-    "FROM finished f FULL JOIN taken t ON false"
+    f"FROM finished f FULL JOIN {JOURNAL_ROWS} t ON false"
 )
 
 
@@ -183,7 +180,7 @@ FINISH_STEPS = text(
 class Finished:
     """What recording outcomes did: the steps still owned by the worker (others were lost to an expired
     lease and are someone else's now — their results are discarded, never double-recorded), which of
-    their submissions are canceled, and the journal rows taken (for
+    their submissions are canceled, and the journal rows of their operation runs (for
     ``dex.operations.repository.settle_taken``)."""
 
     owned: set[uuid.UUID]
@@ -194,8 +191,8 @@ class Finished:
 async def finish_steps(
     session: AsyncSession, rows: list[dict[str, Any]], *, worker: str, runs: Sequence[OperationRunRow]
 ) -> Finished:
-    """Record claimed steps' results, and take the requests of their operation runs ``runs`` out of the
-    journal."""
+    """Record claimed steps' results, and read the journal rows of their operation runs ``runs`` (taking
+    out those that reserved budget, and the released answers of the steps no run took over)."""
     for row in rows:
         states.check("step", "running", row["status"])
     finished = Finished(set(), set(), [])

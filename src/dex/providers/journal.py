@@ -4,8 +4,13 @@ A provider bills the moment it answers, but dex records the attempt only when th
 written — later, in the executor's batch transaction. A process killed in between would lose the spend.
 So every request is journaled first: its row is *committed before the request is sent* (and the request
 carries the row's id as ``X-Request-Id``), the answer's status and cost are noted on the row when it
-arrives, and the transaction that records the attempt deletes the row. Whatever rows outlive their process
-are settled into the history by recovery (``dex.operations.repository.settle_orphaned_calls``).
+arrives, and the transaction that records the attempt records it in the operation run named by the row's
+``run_id``, which is what marks the row recorded: the row itself is not written again. Whatever rows
+outlive their process unrecorded are settled into the history by recovery
+(``dex.operations.repository.settle_orphaned_calls``), which claims each such execution by inserting its
+interrupted run under the execution's id — so a late recording of it does nothing. Rows stay until the
+hour's partition they were written in is two hours old and emptied at once
+(``dex.operations.repository.empty_old_journal_slot``).
 
 A paid answer is also kept on its row, with a hash of the request, and the adapter's attempt is handed
 to its step only once that note is committed (the adapter maps the answer meanwhile, and its cache entry
@@ -23,9 +28,10 @@ A call of a budgeted org or submission is journaled on its own instead, in one t
 reservation of its price on the org's and the submission's spend counters: the reservation is a
 conditional ``UPDATE`` (spent + reserved + price within the budget), so it holds across processes. A call
 whose price does not fit is not journaled and not sent (:class:`BudgetRefused`). The reservation is given
-back when the row leaves the journal — by the transaction that records the call's real cost (which the
-spend trigger adds in the same transaction), or by recovery — so a budget is never overshot by more than
-the gap between a reserved price and what the call really cost, which is never negative.
+back when the row leaves the journal — such a row is deleted by the transaction that records the call's
+real cost (which the spend trigger adds in the same transaction), or by recovery — so a budget is never
+overshot by more than the gap between a reserved price and what the call really cost, which is never
+negative.
 """
 
 from __future__ import annotations

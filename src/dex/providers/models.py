@@ -8,31 +8,47 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, Numeric, Text, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dex.db.base import INLINE_DOCUMENTS, Base, created_at
 
+# The journal's partitions: rows go to the hour they were written in, modulo ``JOURNAL_SLOTS``.
+JOURNAL_SLOTS = 3
+JOURNAL_SLOT_SECONDS = 3600
+# The hour now is in (the database's clock, the same for every process).
+JOURNAL_HOUR = f"CAST(floor(extract(epoch FROM now()) / {JOURNAL_SLOT_SECONDS}) AS bigint)"
+
+
+def journal_partition(slot: int) -> str:
+    return f"provider_call_journal_{slot}"
+
 
 class JournaledCall(Base):
-    """The write-ahead journal of provider requests: a row is committed before its request is sent and
-    deleted in the transaction that records the attempt that made it. A row that outlives its process
-    (SIGKILL, a lost step) is settled into the history by recovery, so no paid call goes unrecorded."""
+    """The write-ahead journal of provider requests: a row is committed before its request is sent, and the
+    transaction that records the attempt that made it records it under the row's ``run_id``. A row that
+    outlives its process (SIGKILL, a lost step) is settled into the history by recovery, so no paid call
+    goes unrecorded. Rows stay until their partition (``slot``: the hour they were written in, modulo
+    ``JOURNAL_SLOTS``) is two hours old and emptied at once (migration 0019)."""
 
     __tablename__ = "provider_call_journal"
     __table_args__ = (
         Index("ix_provider_call_journal_run_id", "run_id"),
-        Index("ix_provider_call_journal_step_result_id", "step_result_id"),
         Index("ix_provider_call_journal_owner", "owner"),
         Index(
             "ix_provider_call_journal_released", "org_id", "request_hash", postgresql_where=text("released")
         ),
-        # Room on each page for a row's answer to stay a heap-only update (migration 0011).
-        {"postgresql_with": {"fillfactor": 50}},
+        Index("ix_provider_call_journal_released_step", "step_result_id", postgresql_where=text("released")),
+        {"postgresql_partition_by": "LIST (slot)"},
     )
 
     call_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    slot: Mapped[int] = mapped_column(
+        SmallInteger,
+        primary_key=True,
+        server_default=text(f"({JOURNAL_HOUR} % {JOURNAL_SLOTS})"),
+    )
     # The operation run the request's attempt will be recorded under.
     run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     org_id: Mapped[uuid.UUID] = mapped_column(
@@ -69,6 +85,18 @@ class JournaledCall(Base):
     # What the request reserved against its org's and submission's budgets; released when the row goes.
     reserved_credits: Mapped[Decimal] = mapped_column(Numeric(14, 4), nullable=False, server_default="0")
     created_at: Mapped[datetime] = created_at()
+
+
+class SettledCallOwner(Base):
+    """A dead process whose journal rows recovery has settled: its recorded rows, which stay until their
+    partitions are emptied, are not looked at again."""
+
+    __tablename__ = "provider_call_settled_owners"
+
+    owner: Mapped[str] = mapped_column(Text, primary_key=True)
+    settled_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=text("now()")
+    )
 
 
 class EnrichmentCacheEntry(Base):
