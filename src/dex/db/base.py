@@ -18,6 +18,9 @@ INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 # in the row, compressed, up to 4 KB: past PostgreSQL's default of 2 KB each such document went to the
 # table's TOAST table, one more row and index entry written for every chunk (migration 0013).
 INLINE_DOCUMENTS = {"postgresql_with": {"toast_tuple_target": 4080}}
+# Tables whose rows are written once keep documents of up to a whole page (8 KB) in the row: a search's
+# answer is 4 KB compressed, and no update rewrites such a row (migration 0020).
+WHOLE_DOCUMENTS = {"postgresql_with": {"toast_tuple_target": 8160}}
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

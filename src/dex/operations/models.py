@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dex.db.base import INLINE_DOCUMENTS, Base, check_in, created_at
+from dex.db.base import WHOLE_DOCUMENTS, Base, check_in, created_at
 from dex.vocabulary import ENTITY_TYPES
 
 OPERATION_STATUSES = ("found", "not_found", "failed", "verified", "skipped")
@@ -40,7 +40,7 @@ class OperationRun(Base):
         Index("ix_operation_runs_pipeline_run_id", "pipeline_run_id"),
         # The cost ledger of one submission (batch status, usage filtered by submission).
         Index("ix_operation_runs_submission_id", "submission_id"),
-        INLINE_DOCUMENTS,
+        WHOLE_DOCUMENTS,
     )
 
     run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)

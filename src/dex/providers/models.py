@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, Numeric, S
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dex.db.base import INLINE_DOCUMENTS, Base, created_at
+from dex.db.base import WHOLE_DOCUMENTS, Base, created_at
 
 # The journal's partitions: rows go to the hour they were written in, modulo ``JOURNAL_SLOTS``.
 JOURNAL_SLOTS = 3
@@ -103,7 +103,7 @@ class EnrichmentCacheEntry(Base):
     """A provider answer, kept per org so an identical request within its TTL is not paid twice."""
 
     __tablename__ = "enrichment_cache"
-    __table_args__ = (Index("ix_enrichment_cache_expires_at", "expires_at"), INLINE_DOCUMENTS)
+    __table_args__ = (Index("ix_enrichment_cache_expires_at", "expires_at"), WHOLE_DOCUMENTS)
 
     org_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
