@@ -160,6 +160,21 @@ async def test_the_old_partition_in_use_is_emptied_later_without_waiting_long(
     assert await scalar(database, UNSETTLED_CALLS) == 0
 
 
+async def test_one_process_empties_the_old_partition_the_others_leave_it(
+    tenant: Tenant, database: Database
+) -> None:
+    _, call_id = await journaled(CallJournal(database), tenant)
+    await move_to_old_slot(database, call_id)
+    async with database.transaction() as emptying:
+        assert await emptying.scalar(
+            text("SELECT pg_try_advisory_xact_lock(hashtext('dex.empty_old_journal_slot'))")
+        )
+        async with database.transaction() as other:
+            assert await empty_old_journal_slot(other) == 0
+        assert await empty_old_journal_slot(emptying) == 1
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+
+
 async def _all(database: Database, sql: str) -> list[tuple[object, ...]]:
     async with database.transaction() as session:
         return [tuple(row) for row in await session.execute(text(sql))]

@@ -318,10 +318,11 @@ def _firsts(calls: Iterable[Any], run_ids: set[uuid.UUID]) -> list[Any]:
 
 
 # The unsettled rows of a partition about to be emptied: released answers nobody took over, and rows of
-# executions nobody recorded (interrupted ones of live processes: a lost API request).
-_UNSETTLED_IN_SLOT = (
-    f"SELECT {TAKEN_CALL_COLUMNS} FROM {{partition}} j WHERE j.released "
-    "OR NOT EXISTS (SELECT FROM operation_runs r WHERE r.run_id = j.run_id)"
+# executions nobody recorded (interrupted ones of live processes: a lost API request). Found without a lock
+# (a scan of an hour's rows), then read again by key under the lock, which is held for no more than that.
+_UNSETTLED_IN = (
+    "SELECT {columns} FROM {partition} j WHERE ({among}) AND (j.released "
+    "OR NOT EXISTS (SELECT FROM operation_runs r WHERE r.run_id = j.run_id))"
 )
 # Their executions' rows in the other partitions (an execution that ran across an hour's end).
 _REST_OF_EXECUTIONS = text(
@@ -330,8 +331,8 @@ _REST_OF_EXECUTIONS = text(
 )
 # The partition written two hours ago: every row in it is older than an hour.
 _OLD_SLOT = text(f"SELECT ({JOURNAL_HOUR} + 1) % {JOURNAL_SLOTS}")
-
-
+# One process empties it; the others, finding it taken, leave it.
+_EMPTYING = text("SELECT pg_try_advisory_xact_lock(hashtext('dex.empty_old_journal_slot'))")
 # How long the emptying waits for the partition's lock; writes to the journal queue behind the wait.
 EMPTYING_LOCK_TIMEOUT_MS = 200
 
@@ -344,11 +345,22 @@ async def empty_old_journal_slot(session: AsyncSession) -> int:
     partition stays in use, to be tried again later."""
     slot = await session.scalar(_OLD_SLOT)
     partition = journal_partition(slot)
+    if not await session.scalar(_EMPTYING):
+        return 0
     if not await session.scalar(text(f"SELECT EXISTS (SELECT FROM {partition})")):
         return 0
+    found = await session.scalars(
+        text(_UNSETTLED_IN.format(columns="call_id", partition=partition, among="true"))
+    )
+    candidates = list(found)
     await session.execute(text(f"SET LOCAL lock_timeout = '{EMPTYING_LOCK_TIMEOUT_MS}ms'"))
     await session.execute(text(f"LOCK TABLE {partition} IN ACCESS EXCLUSIVE MODE"))
-    calls = list(await session.execute(text(_UNSETTLED_IN_SLOT.format(partition=partition))))
+    calls = []
+    if candidates:
+        unsettled = _UNSETTLED_IN.format(
+            columns=TAKEN_CALL_COLUMNS, partition=partition, among="j.call_id = ANY(:call_ids)"
+        )
+        calls = list(await session.execute(text(unsettled), {"call_ids": candidates}))
     interrupted = {call.run_id for call in calls if not call.released}
     if interrupted:
         rest = await session.execute(_REST_OF_EXECUTIONS, {"run_ids": list(interrupted), "slot": slot})
