@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from dex.db.engine import Database
+from dex.entities import timeline
 from dex.entities.repository import EntityRepository, Lineage
 from dex.pipeline.executor import Executor
 from tests.conftest import PipelineHarness, Tenant
@@ -142,8 +143,8 @@ async def test_two_batches_enriching_the_same_companies_concurrently(
               IS DISTINCT FROM ARRAY(SELECT generate_series(1, e.record_version - 1))::bigint[]
     """
     assert await _count(database, missing_snapshots) == 0
-    upserts = """
-        SELECT count(*) FROM entity_timeline
+    upserts = f"""
+        SELECT count(*) FROM {timeline.EVENTS} e
         WHERE metadata->>'event_type' = 'entity_upsert' AND metadata->>'record_version' IN ('1', '2')
     """
     assert await _count(database, upserts) == 2 * companies

@@ -6,7 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import text
+
 from dex.db.engine import Database
+from dex.entities import timeline
 from dex.kit.envelopes import JSON_INTEGER_MAX
 from tests.conftest import PipelineHarness, Tenant, scalar
 from tests.entities.conftest import Post, add_company, add_token, upsert
@@ -279,3 +282,34 @@ async def test_timeline_events_show_the_answers_their_attempts_store_once(
         s=submission,
     )
     assert stored == 0  # stored once, with the attempts
+
+
+async def test_an_upsert_event_read_from_its_run_is_the_event_written_for_it(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """A succeeded run keeps its merge, and its ``entity_upsert`` event is read from it: the same event,
+    field for field, as the one written for a merge of a run already finished."""
+    blueprint = await pipeline.blueprint(
+        "profiles", [{"position": 1, "operation_id": "company.enrich.profile"}]
+    )
+    await pipeline.submit(blueprint, [{"domain": "acme.io"}])
+    await pipeline.run_until_idle()
+    async with database.transaction() as session:
+        run = (await session.execute(text("SELECT * FROM pipeline_runs WHERE entity_id IS NOT NULL"))).one()
+        written = timeline.upsert_event(
+            org_id=run.org_id,
+            company_id=run.company_id,
+            entity_type=run.entity_type,
+            pipeline_run_id=run.id,
+            submission_id=run.submission_id,
+            entity_id=run.entity_id,
+            upsert=run.upsert,
+        )
+        await timeline.insert_events(session, [written])
+    by_entity = {"entity_type": "company", "entity_id": str(run.entity_id), "event_type": "entity_upsert"}
+    events = (await pipeline.post("/api/v1/entities/timeline", by_entity)).json()["data"]["items"]
+    assert len(events) == 2
+    read, stored = ({k: v for k, v in event.items() if k not in ("id", "created_at")} for event in events)
+    assert read == stored
+    assert read["summary"] == "entity created (version 1)"
+    assert read["metadata"]["last_operation_id"] == "company.enrich.profile"

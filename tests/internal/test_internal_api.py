@@ -14,6 +14,7 @@ from sqlalchemy import text
 from dex.api.app import create_app
 from dex.config import Settings
 from dex.db.engine import Database
+from dex.entities import timeline
 from dex.internal import service as internal
 from dex.operations import repository as history
 from dex.pipeline import repository as repo
@@ -227,7 +228,7 @@ async def test_a_scripted_runner_takes_a_run_to_completion(
         events = (
             await session.execute(
                 text(
-                    "SELECT metadata ->> 'event_type', entity_id FROM entity_timeline "
+                    f"SELECT metadata ->> 'event_type', entity_id FROM {timeline.EVENTS} e "
                     "WHERE pipeline_run_id = :id ORDER BY created_at"
                 ),
                 {"id": run_id},

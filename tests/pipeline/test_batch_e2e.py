@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from dex.db.engine import Database
-from dex.entities import provenance
+from dex.entities import provenance, timeline
 from tests.conftest import PipelineHarness, SandboxHandle
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
@@ -30,7 +30,7 @@ async def test_linear_person_pipeline_completes_and_upserts(
             await session.execute(text("SELECT work_email, record_version FROM person_entities ORDER BY 1"))
         ).all()
         events = (
-            (await session.execute(text("SELECT metadata->>'event_type' FROM entity_timeline")))
+            (await session.execute(text(f"SELECT metadata->>'event_type' FROM {timeline.EVENTS} e")))
             .scalars()
             .all()
         )

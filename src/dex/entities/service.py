@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from dex.entities import identity, timeline
-from dex.entities.models import CompanyEntity, EntitySnapshot, EntityTimelineEvent, PersonEntity
+from dex.entities.models import CompanyEntity, EntitySnapshot, PersonEntity
 from dex.entities.repository import MODELS
 from dex.entities.schemas import (
     ChangesRequest,
@@ -91,7 +91,7 @@ class EntityReads:
         return await self._keyset_page(statement, model.updated_at, model.entity_id, query)
 
     async def timeline(self, query: TimelineQuery) -> CursorPage:
-        event = EntityTimelineEvent
+        event = timeline.all_events()
         statement = select(event).where(
             event.org_id == self.scope.org_id,
             event.entity_type == query.entity_type,

@@ -1,7 +1,8 @@
-"""Timeline rows: one per finished step, fan-out discoveries, and entity upserts.
+"""Timeline events: one per finished step, fan-out discoveries, and entity upserts.
 
 Rows are built here and inserted in bulk by the caller's transaction, so a step's event commits with the
-step. Step events are first attributed to the entity the context identifies at that moment; when the run
+step; a run's upsert event is read from the run, which keeps its entity merge (:data:`UPSERT_EVENTS`).
+Step events are first attributed to the entity the context identifies at that moment; when the run
 completes they are re-pointed to the entity the run finally upserted (``REPOINT_RUN_EVENTS``), so a
 company's timeline is complete even when its domain was learned mid-run.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from dex.db.queries import dumps, recordset
 from dex.entities.identity import entity_id_of
@@ -108,6 +110,18 @@ INSERT_EVENTS = text(
 )
 
 
+def upsert_record(upserted: Any, last_operation_id: str | None) -> dict[str, Any]:
+    """What a succeeded run keeps of its entity merge (``upserted``: the upsert's outcome) beside the
+    entity's id (``pipeline_runs.upsert``): its ``entity_upsert`` event is read from it
+    (:data:`UPSERT_EVENTS`)."""
+    return {
+        "record_version": upserted.record_version,
+        "created": upserted.created,
+        "fields_updated": list(upserted.fields_updated) or None,
+        "last_operation_id": last_operation_id,
+    }
+
+
 def upsert_event(
     *,
     org_id: uuid.UUID,
@@ -115,31 +129,67 @@ def upsert_event(
     entity_type: str,
     pipeline_run_id: uuid.UUID,
     submission_id: uuid.UUID,
-    upserted: Any,
-    operation_id: str | None,
+    entity_id: uuid.UUID,
+    upsert: dict[str, Any],
 ) -> dict[str, Any]:
-    """The event of a run's entity merged into entity state (``upserted``: the upsert's outcome)."""
+    """The ``entity_upsert`` event of a merge (``upsert``: :func:`upsert_record`) written as a row, as
+    :data:`UPSERT_EVENTS` reads it from a run: for a merge asked of a run already finished (the
+    compatibility runner's), whose row keeps none."""
+    made = "created" if upsert["created"] else "updated"
     return {
         "org_id": org_id,
         "company_id": company_id,
         "entity_type": entity_type,
-        "entity_id": upserted.entity_id,
-        "operation_id": operation_id or "unknown.operation",
+        "entity_id": entity_id,
+        "operation_id": upsert["last_operation_id"] or "unknown.operation",
         "pipeline_run_id": pipeline_run_id,
         "submission_id": submission_id,
         "provider": None,
         "status": "found",
-        "fields_updated": list(upserted.fields_updated) or None,
-        "summary": f"entity {'created' if upserted.created else 'updated'} "
-        f"(version {upserted.record_version})",
+        "fields_updated": upsert["fields_updated"],
+        "summary": f"entity {made} (version {upsert['record_version']})",
         "metadata_": {
             "event_type": "entity_upsert",
-            "last_operation_id": operation_id,
-            "record_version": upserted.record_version,
-            "created": upserted.created,
+            "last_operation_id": upsert["last_operation_id"],
+            "record_version": upsert["record_version"],
+            "created": upsert["created"],
             "pipeline_entity_type": entity_type,
         },
     }
+
+
+# The timeline's columns, in the order both kinds of event are read in.
+READ_COLUMNS = tuple(c.name for c in EntityTimelineEvent.__table__.c)
+# The ``entity_upsert`` events of succeeded runs, as the timeline's rows: a run's completion already writes
+# its row, so the event is kept there instead of being written again (migration 0021). Read from
+# ``pipeline_runs`` by name: the pipeline sits above the entities and their timeline.
+UPSERT_EVENTS_SQL = """
+    SELECT r.id, r.org_id, r.company_id, r.entity_type, r.entity_id,
+        COALESCE(r.upsert->>'last_operation_id', 'unknown.operation') AS operation_id,
+        r.id AS pipeline_run_id, r.submission_id, CAST(NULL AS uuid) AS step_result_id,
+        CAST(NULL AS text) AS provider, 'found' AS status,
+        CASE WHEN jsonb_typeof(r.upsert->'fields_updated') = 'array'
+             THEN ARRAY(SELECT jsonb_array_elements_text(r.upsert->'fields_updated')) END AS fields_updated,
+        format('entity %s (version %s)',
+               CASE WHEN CAST(r.upsert->>'created' AS boolean) THEN 'created' ELSE 'updated' END,
+               r.upsert->>'record_version') AS summary,
+        jsonb_build_object('event_type', 'entity_upsert', 'last_operation_id', r.upsert->'last_operation_id',
+            'record_version', r.upsert->'record_version', 'created', r.upsert->'created',
+            'pipeline_entity_type', r.entity_type) AS metadata,
+        r.finished_at AS created_at
+    FROM pipeline_runs r WHERE r.upsert IS NOT NULL
+"""
+UPSERT_EVENTS = text(UPSERT_EVENTS_SQL).columns(
+    *(EntityTimelineEvent.__table__.c[name] for name in READ_COLUMNS)
+)
+# Every event, written or read from runs, as a FROM item of plain SQL (``FROM {EVENTS} e``).
+EVENTS = f"(SELECT {', '.join(READ_COLUMNS)} FROM entity_timeline UNION ALL {UPSERT_EVENTS_SQL})"
+
+
+def all_events() -> Any:
+    """Every timeline event, written or read from runs, as :class:`EntityTimelineEvent` rows to filter."""
+    written = select(*(EntityTimelineEvent.__table__.c[name] for name in READ_COLUMNS))
+    return aliased(EntityTimelineEvent, union_all(written, UPSERT_EVENTS).subquery("events"))
 
 
 def identity_conflict_events(

@@ -129,6 +129,8 @@ class PipelineRun(Base):
         ),
         Index("ix_pipeline_runs_parent_pipeline_run_id", "parent_pipeline_run_id"),
         Index("ix_pipeline_runs_blueprint_id", "blueprint_id"),
+        # An entity's timeline reads the upserts of the runs that merged into it.
+        Index("ix_pipeline_runs_entity", "org_id", "entity_type", "entity_id"),
         # Fan-out children are unique per submission by the identity of the entity they carry.
         Index(
             "uq_pipeline_runs_submission_id_dedup_key",
@@ -137,8 +139,9 @@ class PipelineRun(Base):
             unique=True,
             postgresql_where=text("dedup_key IS NOT NULL"),
         ),
-        # Room on each page for a run's two moves to stay heap-only updates (migration 0011).
-        {"postgresql_with": {"fillfactor": 70}},
+        # Room on each page for a run's two moves to stay heap-only updates (migration 0011), and for a
+        # completion's merge to stay in the row (0021).
+        {"postgresql_with": {"fillfactor": 70, "toast_tuple_target": 4080}},
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -166,6 +169,13 @@ class PipelineRun(Base):
     error_details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # Set when a retry of its submission took the finished run out of the submission's run counters.
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The entity the run's input identifies — once it succeeded, the one it merged into — and what the merge
+    # did (``record_version``, ``created``, ``fields_updated``, ``last_operation_id``), written by its
+    # completion: the run's ``entity_upsert`` timeline event is read from them
+    # (``dex.entities.timeline.UPSERT_EVENTS``). Set at insert, the entity is rarely changed by the
+    # completion, which then stays a heap-only update.
+    entity_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    upsert: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -262,9 +262,20 @@ class Progress:
         target: str,
         error_message: str | None = None,
         error_details: dict[str, Any] | None = None,
+        *,
+        entity_id: uuid.UUID | None = None,
+        upsert: dict[str, Any] | None = None,
     ) -> None:
+        """``entity_id`` and ``upsert``: the entity merge of a run moving to ``succeeded``, kept on the run
+        (its timeline event is read from there: ``timeline.UPSERT_EVENTS``)."""
         self.moves[target].append(
-            {"id": run_id, "error_message": error_message, "error_details": error_details}
+            {
+                "id": run_id,
+                "error_message": error_message,
+                "error_details": error_details,
+                "entity_id": entity_id,
+                "upsert": upsert,
+            }
         )
 
     def _continue(
@@ -295,14 +306,7 @@ class Progress:
 
     def upserted_entity_id(self) -> Any:
         """The entity the flushed completions merged into, if any."""
-        return next(
-            (
-                event["entity_id"]
-                for event in self.events
-                if (event.get("metadata_") or {}).get("event_type") == "entity_upsert"
-            ),
-            None,
-        )
+        return next((move["entity_id"] for move in self.moves["succeeded"] if move["entity_id"]), None)
 
     def start_run(self, run: RunRef, run_row: repo.NewRunRow) -> None:
         """A new run (batch entity or fan-out child): inserted, then advanced from its start position."""
@@ -444,6 +448,7 @@ class Progress:
             "dedup_key": dedup,
             "depth": run.depth,
             "status": "queued",
+            "entity_id": timeline.provisional_entity_id(run.org_id, run.entity_type, context, run.run_id),
         }
 
     # --- writing ------------------------------------------------------------------------------------
@@ -490,6 +495,7 @@ class Progress:
                 for name, value in delta.items():
                     if name != "total":
                         self.counters[moved["submission_id"]][name] += value
+        await self._write_upserts_of_finished_runs()
         await live.bump_and_announce(
             self.session,
             self.counters,
@@ -497,6 +503,27 @@ class Progress:
             steps=self.finished_steps,
             ready=self.any_queued,
         )
+
+    async def _write_upserts_of_finished_runs(self) -> None:
+        """The upsert events of runs completed after they had finished (the compatibility runner merges a
+        succeeded run's entity): their rows were not moved, so they keep no merge to read the event from."""
+        moved = {run["id"] for run in self.moved_runs}
+        runs = {completion.run.run_id: completion.run for completion in self.completions}
+        events = [
+            timeline.upsert_event(
+                org_id=run.org_id,
+                company_id=run.company_id,
+                entity_type=run.entity_type,
+                pipeline_run_id=run.run_id,
+                submission_id=run.submission_id,
+                entity_id=move["entity_id"],
+                upsert=move["upsert"],
+            )
+            for move in self.moves["succeeded"]
+            if move["upsert"] is not None and move["id"] not in moved
+            for run in (runs[move["id"]],)
+        ]
+        await timeline.insert_events(self.session, events)
 
     async def _complete_runs(self, writes: Writes) -> list[dict[str, Any]]:
         """Merges the completed runs' entities (their rows written with ``writes`` when the recording is
@@ -528,17 +555,6 @@ class Progress:
                         "entity_id": upserted.entity_id,
                     }
                 )
-                self.events.append(
-                    timeline.upsert_event(
-                        org_id=run.org_id,
-                        company_id=run.company_id,
-                        entity_type=run.entity_type,
-                        pipeline_run_id=run.run_id,
-                        submission_id=run.submission_id,
-                        upserted=upserted,
-                        operation_id=completion.last_operation_id,
-                    )
-                )
                 self.events += timeline.identity_conflict_events(
                     org_id=run.org_id,
                     company_id=run.company_id,
@@ -546,7 +562,14 @@ class Progress:
                     submission_id=run.submission_id,
                     upserted=upserted,
                 )
-            self.move(run.run_id, "succeeded")
+                self.move(
+                    run.run_id,
+                    "succeeded",
+                    entity_id=upserted.entity_id,
+                    upsert=timeline.upsert_record(upserted, completion.last_operation_id),
+                )
+            else:
+                self.move(run.run_id, "succeeded")
         return repoints
 
     def _fan_out_events(self, created: set[uuid.UUID]) -> None:

@@ -255,6 +255,8 @@ class NewRunRow(TypedDict):
     dedup_key: str | None
     depth: int
     status: str
+    # The entity its input identifies (its completion merges into it, usually the same one).
+    entity_id: uuid.UUID
 
 
 # A step dex ran stores its cumulative context as its changes to its input context, under this key of its

@@ -326,9 +326,9 @@ MOVE_RUNS = text(
     """
     WITH x AS MATERIALIZED (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-            AS x(id uuid, error_message text, error_details jsonb)
+            AS x(id uuid, error_message text, error_details jsonb, entity_id uuid, upsert jsonb)
     ), v AS MATERIALIZED (
-        SELECT p.id, p.old_status, x.error_message, x.error_details
+        SELECT p.id, p.old_status, x.error_message, x.error_details, x.entity_id, x.upsert
         FROM (SELECT * FROM x ORDER BY id) x CROSS JOIN LATERAL (
             SELECT p.id, p.status AS old_status FROM pipeline_runs p
             WHERE p.id = x.id AND p.status = ANY(:sources)
@@ -340,7 +340,9 @@ MOVE_RUNS = text(
         started_at = COALESCE(r.started_at, now()),
         finished_at = CASE WHEN :target IN ('succeeded', 'failed', 'canceled') THEN now() ELSE NULL END,
         error_message = v.error_message,
-        error_details = v.error_details
+        error_details = v.error_details,
+        entity_id = COALESCE(v.entity_id, r.entity_id),
+        upsert = COALESCE(v.upsert, r.upsert)
     FROM v
     WHERE r.id = v.id
     RETURNING r.id, r.submission_id, v.old_status, r.org_id, r.company_id, r.entity_type, r.entity_index,
