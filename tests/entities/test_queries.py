@@ -313,3 +313,43 @@ async def test_an_upsert_event_read_from_its_run_is_the_event_written_for_it(
     assert read == stored
     assert read["summary"] == "entity created (version 1)"
     assert read["metadata"]["last_operation_id"] == "company.enrich.profile"
+
+
+async def test_a_fan_out_child_shows_its_discovery_read_from_its_run(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """The child's ``fan_out_discovery`` event, as the seed system wrote it (reference §10.3), read from the
+    child's run: found by the fan-out's operation, via the provider that answered, with the child's input."""
+    steps = [
+        {"position": 1, "operation_id": "person.search", "fan_out": True, "step_config": {"max_results": 2}}
+    ]
+    blueprint = await pipeline.blueprint("discoveries", steps)
+    await pipeline.submit(blueprint, [{"domain": "acme.io", "company_name": "Acme"}])
+    await pipeline.run_until_idle()
+    async with database.transaction() as session:
+        children = (
+            await session.execute(text("SELECT * FROM pipeline_runs WHERE depth = 1 ORDER BY entity_index"))
+        ).all()
+    assert len(children) == 2
+    company = (await pipeline.post("/api/v1/entities/companies", {"canonical_domain": "acme.io"})).json()
+    of_company = {
+        "entity_type": "company",
+        "entity_id": company["data"]["items"][0]["entity_id"],
+        "event_type": "fan_out_discovery",
+    }
+    parent_events = (await pipeline.post("/api/v1/entities/timeline", of_company)).json()["data"]["items"]
+    assert [event["metadata"]["child_count_created"] for event in parent_events] == [2]
+    for child in children:
+        by_entity = {"entity_type": child.entity_type, "entity_id": str(child.entity_id)}
+        events = (await pipeline.post("/api/v1/entities/timeline", by_entity)).json()["data"]["items"]
+        [event] = [event for event in events if event["metadata"]["event_type"] == "fan_out_discovery"]
+        assert event["pipeline_run_id"] == str(child.id)
+        assert event["operation_id"] == "person.search" and event["status"] == "found"
+        assert event["provider"] == parent_events[0]["provider"] and event["provider"]
+        assert event["summary"] == f"person.search: discovered person #{child.entity_index}"
+        assert event["fields_updated"] == sorted(k for k, v in child.entity_input.items() if v is not None)
+        assert event["metadata"] == {
+            "event_type": "fan_out_discovery",
+            "parent_pipeline_run_id": str(child.parent_pipeline_run_id),
+        }
+        assert event["created_at"]

@@ -1,7 +1,8 @@
 """Timeline events: one per finished step, fan-out discoveries, and entity upserts.
 
 Rows are built here and inserted in bulk by the caller's transaction, so a step's event commits with the
-step; a run's upsert event is read from the run, which keeps its entity merge (:data:`UPSERT_EVENTS`).
+step; a run's upsert event is read from the run, which keeps its entity merge (:data:`UPSERT_EVENTS`),
+and a fan-out child's discovery event from the child's run (:data:`DISCOVERY_EVENTS`).
 Step events are first attributed to the entity the context identifies at that moment; when the run
 completes they are re-pointed to the entity the run finally upserted (``REPOINT_RUN_EVENTS``), so a
 company's timeline is complete even when its domain was learned mid-run.
@@ -179,17 +180,39 @@ UPSERT_EVENTS_SQL = """
         r.finished_at AS created_at
     FROM pipeline_runs r WHERE r.upsert IS NOT NULL
 """
-UPSERT_EVENTS = text(UPSERT_EVENTS_SQL).columns(
-    *(EntityTimelineEvent.__table__.c[name] for name in READ_COLUMNS)
-)
+# The ``fan_out_discovery`` events of fan-out children, from the runs the fan-out inserted (each with its
+# discovery: ``pipeline_runs.discovery``), as the timeline's rows. Their ids are derived from the run's,
+# which its upsert event has.
+DISCOVERY_EVENTS_SQL = """
+    SELECT CAST(md5('fan_out_discovery:' || r.id) AS uuid) AS id, r.org_id, r.company_id, r.entity_type,
+        r.entity_id, COALESCE(r.discovery->>'operation_id', 'unknown.operation') AS operation_id,
+        r.id AS pipeline_run_id, r.submission_id, CAST(NULL AS uuid) AS step_result_id,
+        r.discovery->>'provider' AS provider, 'found' AS status,
+        NULLIF(ARRAY(SELECT e.key FROM jsonb_each(r.entity_input) e WHERE e.value <> 'null'::jsonb
+                     ORDER BY e.key COLLATE "C"), '{}') AS fields_updated,
+        format('%s: discovered %s #%s', r.discovery->>'operation_id', r.entity_type, r.entity_index)
+            AS summary,
+        jsonb_build_object('event_type', 'fan_out_discovery',
+                           'parent_pipeline_run_id', r.parent_pipeline_run_id) AS metadata,
+        r.created_at
+    FROM pipeline_runs r WHERE r.discovery IS NOT NULL
+"""
+_READ = tuple(EntityTimelineEvent.__table__.c[name] for name in READ_COLUMNS)
+UPSERT_EVENTS = text(UPSERT_EVENTS_SQL).columns(*_READ)
+DISCOVERY_EVENTS = text(DISCOVERY_EVENTS_SQL).columns(*_READ)
 # Every event, written or read from runs, as a FROM item of plain SQL (``FROM {EVENTS} e``).
-EVENTS = f"(SELECT {', '.join(READ_COLUMNS)} FROM entity_timeline UNION ALL {UPSERT_EVENTS_SQL})"
+EVENTS = (
+    f"(SELECT {', '.join(READ_COLUMNS)} FROM entity_timeline "
+    f"UNION ALL {UPSERT_EVENTS_SQL} UNION ALL {DISCOVERY_EVENTS_SQL})"
+)
 
 
 def all_events() -> Any:
     """Every timeline event, written or read from runs, as :class:`EntityTimelineEvent` rows to filter."""
-    written = select(*(EntityTimelineEvent.__table__.c[name] for name in READ_COLUMNS))
-    return aliased(EntityTimelineEvent, union_all(written, UPSERT_EVENTS).subquery("events"))
+    written = select(*_READ)
+    return aliased(
+        EntityTimelineEvent, union_all(written, UPSERT_EVENTS, DISCOVERY_EVENTS).subquery("events")
+    )
 
 
 def identity_conflict_events(
@@ -234,7 +257,7 @@ def identity_conflict_events(
     return events
 
 
-def fan_out_events(
+def fan_out_event(
     *,
     org_id: uuid.UUID,
     company_id: uuid.UUID,
@@ -247,60 +270,36 @@ def fan_out_events(
     provider_attempts: list[dict[str, Any]],
     children: list[tuple[uuid.UUID, str, dict[str, Any], bool]],
     answers_reference: dict[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """A fan-out's discovery: one event on the parent, one on each child created (``children``: run id,
-    entity type, context, and whether it was created or dropped as a duplicate). ``answers_reference``:
-    where the answers left out of ``provider_attempts`` are (``history.attempts_without_answers``)."""
+) -> dict[str, Any]:
+    """A fan-out's discovery event on the parent (``children``: run id, entity type, context, and whether it
+    was created or dropped as a duplicate); each child created keeps its own event in its run
+    (:data:`DISCOVERY_EVENTS`). ``answers_reference``: where the answers left out of
+    ``provider_attempts`` are (``history.attempts_without_answers``)."""
     operation = operation_id or "unknown.operation"
     provider = chosen_provider(provider_attempts)
     made = [child for child in children if child[3]]
-    events = [
-        {
-            "org_id": org_id,
-            "company_id": company_id,
-            "entity_type": parent_entity_type,
-            "entity_id": provisional_entity_id(org_id, parent_entity_type, parent_context, parent_run_id),
-            "operation_id": operation,
-            "pipeline_run_id": parent_run_id,
-            "submission_id": submission_id,
-            "step_result_id": step_result_id,
-            "provider": provider,
-            "status": "found" if made else "not_found",
-            "fields_updated": None,
-            "summary": f"{operation_id} discovered {len(made)} {made[0][1] if made else 'entities'}",
-            "metadata_": {
-                "event_type": "fan_out_discovery",
-                "child_pipeline_run_ids": [str(run_id) for run_id, *_ in made],
-                "child_count_created": len(made),
-                "child_count_skipped_duplicates": len(children) - len(made),
-                "provider_attempts": provider_attempts,
-                **(answers_reference or {}),
-            },
-        }
-    ]
-    for index, (run_id, entity_type, context, created) in enumerate(children):
-        if not created:
-            continue
-        events.append(
-            {
-                "org_id": org_id,
-                "company_id": company_id,
-                "entity_type": entity_type,
-                "entity_id": provisional_entity_id(org_id, entity_type, context, run_id),
-                "operation_id": operation,
-                "pipeline_run_id": run_id,
-                "submission_id": submission_id,
-                "provider": provider,
-                "status": "found",
-                "fields_updated": sorted(k for k, v in context.items() if v is not None) or None,
-                "summary": f"{operation_id}: discovered {entity_type} #{index}",
-                "metadata_": {
-                    "event_type": "fan_out_discovery",
-                    "parent_pipeline_run_id": str(parent_run_id),
-                },
-            }
-        )
-    return events
+    return {
+        "org_id": org_id,
+        "company_id": company_id,
+        "entity_type": parent_entity_type,
+        "entity_id": provisional_entity_id(org_id, parent_entity_type, parent_context, parent_run_id),
+        "operation_id": operation,
+        "pipeline_run_id": parent_run_id,
+        "submission_id": submission_id,
+        "step_result_id": step_result_id,
+        "provider": provider,
+        "status": "found" if made else "not_found",
+        "fields_updated": None,
+        "summary": f"{operation_id} discovered {len(made)} {made[0][1] if made else 'entities'}",
+        "metadata_": {
+            "event_type": "fan_out_discovery",
+            "child_pipeline_run_ids": [str(run_id) for run_id, *_ in made],
+            "child_count_created": len(made),
+            "child_count_skipped_duplicates": len(children) - len(made),
+            "provider_attempts": provider_attempts,
+            **(answers_reference or {}),
+        },
+    }
 
 
 def event_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from dex.entities import timeline
 from dex.entities.identity import UNIQUE_KEYS, resolve_identity
 from dex.pipeline.plan import StepDef
 from dex.pipeline.runs import RunRef
@@ -47,12 +48,22 @@ def spawn_children(
     """Each ``(index, entity_type, context)`` item becomes a child run of ``record.parent`` from the
     record's start position; duplicates within the submission are dropped when the runs are inserted."""
     parent = record.parent
+    discovery = {
+        "operation_id": record.step.operation_id,
+        "provider": timeline.chosen_provider(record.provider_attempts),
+    }
     for index, entity_type, context in items:
         child = replace(parent, run_id=uuid.uuid4(), entity_type=entity_type, depth=parent.depth + 1)
         key = dedup_key(parent.org_id, entity_type, context)
         record.children.append((child, context, key))
         row = progress.run_row(
-            child, context, index=index, start=record.start_from_position, parent=parent.run_id, dedup=key
+            child,
+            context,
+            index=index,
+            start=record.start_from_position,
+            parent=parent.run_id,
+            dedup=key,
+            discovery=discovery,
         )
         progress.start_run(child, row)
     progress.add_fan_out(record)

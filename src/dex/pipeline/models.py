@@ -176,6 +176,10 @@ class PipelineRun(Base):
     # completion, which then stays a heap-only update.
     entity_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     upsert: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # A fan-out child's discovery: the operation that found it and the provider that answered, written with
+    # the run; its ``fan_out_discovery`` timeline event is read from the run
+    # (``dex.entities.timeline.DISCOVERY_EVENTS``).
+    discovery: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -431,6 +431,7 @@ class Progress:
         start: int,
         parent: uuid.UUID | None,
         dedup: str | None,
+        discovery: dict[str, Any] | None = None,
     ) -> repo.NewRunRow:
         return {
             "id": run.run_id,
@@ -449,6 +450,7 @@ class Progress:
             "depth": run.depth,
             "status": "queued",
             "entity_id": timeline.provisional_entity_id(run.org_id, run.entity_type, context, run.run_id),
+            "discovery": discovery,
         }
 
     # --- writing ------------------------------------------------------------------------------------
@@ -575,21 +577,23 @@ class Progress:
     def _fan_out_events(self, created: set[uuid.UUID]) -> None:
         for fan_out in self.fan_outs:
             parent = fan_out.parent
-            self.events += timeline.fan_out_events(
-                org_id=parent.org_id,
-                company_id=parent.company_id,
-                submission_id=parent.submission_id,
-                parent_run_id=parent.run_id,
-                parent_entity_type=parent.entity_type,
-                parent_context=fan_out.parent_context,
-                step_result_id=fan_out.step_result_id,
-                operation_id=fan_out.step.operation_id,
-                provider_attempts=fan_out.provider_attempts,
-                answers_reference=fan_out.answers_reference,
-                children=[
-                    (child.run_id, child.entity_type, context, child.run_id in created)
-                    for child, context, _ in fan_out.children
-                ],
+            self.events.append(
+                timeline.fan_out_event(
+                    org_id=parent.org_id,
+                    company_id=parent.company_id,
+                    submission_id=parent.submission_id,
+                    parent_run_id=parent.run_id,
+                    parent_entity_type=parent.entity_type,
+                    parent_context=fan_out.parent_context,
+                    step_result_id=fan_out.step_result_id,
+                    operation_id=fan_out.step.operation_id,
+                    provider_attempts=fan_out.provider_attempts,
+                    answers_reference=fan_out.answers_reference,
+                    children=[
+                        (child.run_id, child.entity_type, context, child.run_id in created)
+                        for child, context, _ in fan_out.children
+                    ],
+                )
             )
 
     def _fan_out_outputs(self, created: set[uuid.UUID]) -> list[dict[str, Any]]:

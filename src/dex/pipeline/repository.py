@@ -257,6 +257,8 @@ class NewRunRow(TypedDict):
     status: str
     # The entity its input identifies (its completion merges into it, usually the same one).
     entity_id: uuid.UUID
+    # A fan-out child's operation and provider (``PipelineRun.discovery``).
+    discovery: dict[str, Any] | None
 
 
 # A step dex ran stores its cumulative context as its changes to its input context, under this key of its
