@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dex.db.engine import Database
 from dex.db.migrate import current_revision, head_revision, upgrade
+from dex.entities import timeline
 from dex.providers.models import JOURNAL_SLOTS, journal_partition
 from dex.tables import Base
+from tests.conftest import PipelineHarness
 
 
 async def new_org(session: AsyncSession, slug: str) -> uuid.UUID:
@@ -227,5 +229,39 @@ async def test_answers_in_cache_migration_gives_held_answers_their_notes_back(
                 )
             ).one()
         assert tuple(noted) == (True, 201, 2.5)
+    finally:
+        await asyncio.to_thread(upgrade, database_url)
+
+
+async def test_events_read_from_rows_are_written_back_by_the_downgrade(
+    pipeline: PipelineHarness, database_url: str, database: Database
+) -> None:
+    """Before 0021–0023 every timeline event was a row of its own: the downgrade writes the events read
+    from steps and runs back as rows, the same ones."""
+    from alembic import command
+
+    from dex.db.migrate import alembic_config
+
+    steps = [
+        {"position": 1, "operation_id": "company.enrich.profile"},
+        {"position": 2, "operation_id": "person.search", "fan_out": True, "step_config": {"max_results": 2}},
+        {"position": 3, "operation_id": "person.contact.resolve_email"},
+    ]
+    await pipeline.submit(await pipeline.blueprint("events", steps), [{"domain": "acme.io"}])
+    await pipeline.run_until_idle()
+    await pipeline.executor.stop()
+    columns = (
+        "metadata, entity_type, entity_id, pipeline_run_id, step_result_id, status, summary, fields_updated"
+    )
+    read = f"SELECT {columns}, provider, created_at FROM {{events}} e ORDER BY created_at, summary"
+    async with database.transaction() as session:
+        before = [tuple(row) for row in await session.execute(text(read.format(events=timeline.EVENTS)))]
+        written = await session.scalar(text("SELECT count(*) FROM entity_timeline"))
+    assert len(before) > written > 0
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0020")
+    try:
+        async with database.transaction() as session:
+            after = [tuple(row) for row in await session.execute(text(read.format(events="entity_timeline")))]
+        assert after == before
     finally:
         await asyncio.to_thread(upgrade, database_url)

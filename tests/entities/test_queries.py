@@ -331,10 +331,9 @@ async def test_a_fan_out_child_shows_its_discovery_read_from_its_run(
             await session.execute(text("SELECT * FROM pipeline_runs WHERE depth = 1 ORDER BY entity_index"))
         ).all()
     assert len(children) == 2
-    company = (await pipeline.post("/api/v1/entities/companies", {"canonical_domain": "acme.io"})).json()
     of_company = {
         "entity_type": "company",
-        "entity_id": company["data"]["items"][0]["entity_id"],
+        "entity_id": await _company(pipeline),
         "event_type": "fan_out_discovery",
     }
     parent_events = (await pipeline.post("/api/v1/entities/timeline", of_company)).json()["data"]["items"]
@@ -353,3 +352,62 @@ async def test_a_fan_out_child_shows_its_discovery_read_from_its_run(
             "parent_pipeline_run_id": str(child.parent_pipeline_run_id),
         }
         assert event["created_at"]
+
+
+async def test_step_events_read_from_their_rows_are_the_events_written_for_them(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """Each step's ``step_execution`` event, read from its row, is the event ``step_event`` writes for the
+    step as the API shows it — a step that found, the fan-out step, the placeholder skipped after it."""
+    steps = [
+        {"position": 1, "operation_id": "company.enrich.profile"},
+        {"position": 2, "operation_id": "person.search", "fan_out": True, "step_config": {"max_results": 1}},
+        {"position": 3, "operation_id": "person.contact.resolve_email"},
+    ]
+    blueprint = await pipeline.blueprint("read steps", steps)
+    submission = await pipeline.submit(blueprint, [{"domain": "acme.io"}])
+    await pipeline.run_until_idle()
+    root = (await pipeline.status(submission))["runs"][0]["pipeline_run_id"]
+    run = (await pipeline.post("/api/pipeline-runs/get", {"id": root})).json()["data"]
+    company = await _company(pipeline)
+    twins = []
+    for step in run["step_results"]:
+        output = step["output_payload"] or {}
+        twins.append(
+            timeline.step_event(
+                org_id=pipeline.tenant.org_id,
+                company_id=pipeline.tenant.company_id,
+                entity_type="company",
+                entity_id=uuid.UUID(company),
+                submission_id=uuid.UUID(submission),
+                pipeline_run_id=uuid.UUID(root),
+                step_result_id=uuid.UUID(step["id"]),
+                step_position=step["step_position"],
+                operation_id=step["operation_id"],
+                step_status=step["status"],
+                operation_result=output.get("operation_result"),
+                skip_reason=output.get("skip_reason"),
+                duration_ms=step["duration_ms"],
+                error_message=step["error_message"],
+                error_details=step["error_details"],
+            )
+        )
+    async with database.transaction() as session:
+        await timeline.insert_events(session, twins)
+    by_entity = {"entity_type": "company", "entity_id": company, "event_type": "step_execution"}
+    events = (await pipeline.post("/api/v1/entities/timeline", by_entity)).json()["data"]["items"]
+    assert len(events) == 2 * len(run["step_results"]) == 6
+    by_step: dict[str, list[dict]] = {}
+    for event in events:
+        by_step.setdefault(event["step_result_id"], []).append(
+            {key: value for key, value in event.items() if key not in ("id", "created_at")}
+        )
+    for step in run["step_results"]:
+        read, written = by_step[step["id"]]
+        assert read == written
+    assert [by_step[step["id"]][0]["status"] for step in run["step_results"]] == ["found", "found", "skipped"]
+
+
+async def _company(pipeline: PipelineHarness) -> str:
+    found = (await pipeline.post("/api/v1/entities/companies", {"canonical_domain": "acme.io"})).json()
+    return found["data"]["items"][0]["entity_id"]

@@ -190,6 +190,20 @@ async def test_resume_continues_a_failed_run_from_its_failed_step(
     assert (status["submission"]["status"], status["runs"][0]["status"]) == ("completed", "completed")
     again = await pipeline.post("/api/v1/batch/resume", {"submission_id": submission})
     assert again.json()["data"]["resumed_run_ids"] == []
+    # The step's timeline keeps the failure its row no longer holds, before the success it holds now.
+    person = (await pipeline.post("/api/v1/entities/persons", {"work_email": "dan@acme.io"})).json()
+    steps = {
+        "entity_type": "person",
+        "entity_id": person["data"]["items"][0]["entity_id"],
+        "pipeline_run_id": status["runs"][0]["pipeline_run_id"],
+        "event_type": "step_execution",
+    }
+    events = (await pipeline.post("/api/v1/entities/timeline", steps)).json()["data"]["items"]
+    assert [(event["status"], event["metadata"]["step_status"]) for event in events] == [
+        ("found", "succeeded"),
+        ("failed", "failed"),
+    ]
+    assert events[1]["metadata"]["error_message"] and events[0]["metadata"]["error_message"] is None
 
 
 async def test_cancel_skips_queued_work(pipeline: PipelineHarness) -> None:

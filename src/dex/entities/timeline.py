@@ -1,11 +1,18 @@
 """Timeline events: one per finished step, fan-out discoveries, and entity upserts.
 
-Rows are built here and inserted in bulk by the caller's transaction, so a step's event commits with the
-step; a run's upsert event is read from the run, which keeps its entity merge (:data:`UPSERT_EVENTS`),
-and a fan-out child's discovery event from the child's run (:data:`DISCOVERY_EVENTS`).
-Step events are first attributed to the entity the context identifies at that moment; when the run
-completes they are re-pointed to the entity the run finally upserted (``REPOINT_RUN_EVENTS``), so a
-company's timeline is complete even when its domain was learned mid-run.
+Most are read from the rows that already say what they do, not written again: a finished step's event
+from its row (:data:`STEP_EVENTS_SQL`, for the steps dex records with ``event_from_row``), a run's upsert
+event from the run, which keeps its entity merge (:data:`UPSERT_EVENTS_SQL`), and a fan-out child's
+discovery event from the child's run (:data:`DISCOVERY_EVENTS_SQL`); :func:`all_events` reads them with
+the written ones. An event read from a step belongs to its run's entity: the one the run's input
+identifies, and once the run succeeded the one it merged into.
+
+The rest are built here and inserted in bulk by the caller's transaction, so an event commits with its
+step: the fan-out's event on the parent, identity conflicts, the events of steps with a condition (which
+their rows do not hold) and of steps a caller runs itself. A written step event is first attributed to the
+entity the context identifies at that moment; when the run completes it is re-pointed to the entity the
+run finally upserted (``REPOINT_RUN_EVENTS``), so a company's timeline is complete even when its domain
+was learned mid-run.
 """
 
 from __future__ import annotations
@@ -114,7 +121,7 @@ INSERT_EVENTS = text(
 def upsert_record(upserted: Any, last_operation_id: str | None) -> dict[str, Any]:
     """What a succeeded run keeps of its entity merge (``upserted``: the upsert's outcome) beside the
     entity's id (``pipeline_runs.upsert``): its ``entity_upsert`` event is read from it
-    (:data:`UPSERT_EVENTS`)."""
+    (:data:`UPSERT_EVENTS_SQL`)."""
     return {
         "record_version": upserted.record_version,
         "created": upserted.created,
@@ -134,7 +141,7 @@ def upsert_event(
     upsert: dict[str, Any],
 ) -> dict[str, Any]:
     """The ``entity_upsert`` event of a merge (``upsert``: :func:`upsert_record`) written as a row, as
-    :data:`UPSERT_EVENTS` reads it from a run: for a merge asked of a run already finished (the
+    :data:`UPSERT_EVENTS_SQL` reads it from a run: for a merge asked of a run already finished (the
     compatibility runner's), whose row keeps none."""
     made = "created" if upsert["created"] else "updated"
     return {
@@ -197,22 +204,81 @@ DISCOVERY_EVENTS_SQL = """
         r.created_at
     FROM pipeline_runs r WHERE r.discovery IS NOT NULL
 """
+# The ``step_execution`` events of the steps dex recorded with ``event_from_row``, as the timeline's rows:
+# what ``step_event`` wrote, from the step (its outcome, and its operation result by reference: the
+# attempts without their answers, which ``with_answers`` puts back), its run (the entity: the one the run's
+# input identifies, once it succeeded the one it merged into) and its operation run (the fields found).
+# ``{id}``: the event's id (the step's, or a new one where the event is written out: ``write_step_events``).
+STEP_EVENTS_SQL = """
+    SELECT {id} AS id, s.org_id, s.company_id, r.entity_type, r.entity_id,
+        COALESCE(s.operation_id, 'unknown.operation') AS operation_id, s.pipeline_run_id, s.submission_id,
+        s.id AS step_result_id, p.provider,
+        CASE s.status
+            WHEN 'succeeded' THEN CASE WHEN s.output_payload #>> '{{operation_result,status}}' = 'not_found'
+                                       THEN 'not_found' ELSE 'found' END
+            WHEN 'failed' THEN 'failed' ELSE 'skipped' END AS status,
+        CASE WHEN s.status = 'succeeded' AND jsonb_typeof(o.output_payload) = 'object'
+             THEN NULLIF(ARRAY(SELECT f.key FROM jsonb_each(o.output_payload) f WHERE f.value <> 'null'::jsonb
+                               ORDER BY f.key COLLATE "C"), '{{}}') END AS fields_updated,
+        format('step %s %s %s', s.step_position, COALESCE(s.operation_id, 'unknown.operation'), s.status)
+            || CASE WHEN COALESCE(p.provider, '') <> '' THEN ' via ' || p.provider ELSE '' END AS summary,
+        jsonb_build_object('event_type', 'step_execution', 'step_result_id', s.id,
+            'step_position', s.step_position, 'operation_id', s.operation_id, 'step_status', s.status,
+            'skip_reason', CASE WHEN s.status = 'skipped'
+                                THEN COALESCE(s.output_payload ->> 'skip_reason', 'skipped') END,
+            'duration_ms', s.duration_ms, 'provider_attempts', COALESCE(a.attempts, '[]'::jsonb),
+            'condition', NULL, 'error_message', s.error_message, 'error_details', s.error_details)
+        || CASE WHEN a.answers_of IS NULL THEN '{{}}'::jsonb
+                ELSE jsonb_build_object('{answers_of}', a.answers_of) END AS metadata,
+        s.finished_at AS created_at
+    FROM step_results s
+    JOIN pipeline_runs r ON r.id = s.pipeline_run_id
+    CROSS JOIN LATERAL (
+        SELECT s.output_payload #> '{{operation_result,provider_attempts}}' AS attempts,
+               s.output_payload #> '{{operation_result,{answers_of}}}' AS answers_of
+    ) a
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(
+            (SELECT x.attempt ->> 'provider'
+             FROM jsonb_array_elements(CASE WHEN jsonb_typeof(a.attempts) = 'array' THEN a.attempts
+                                            ELSE '[]'::jsonb END) WITH ORDINALITY x(attempt, n)
+             WHERE x.attempt ->> 'status' IN ('found', 'succeeded', 'verified')
+               AND COALESCE(x.attempt ->> 'provider', '') <> ''
+             ORDER BY x.n LIMIT 1),
+            a.attempts -> 0 ->> 'provider') AS provider
+    ) p
+    LEFT JOIN operation_runs o ON s.status = 'succeeded'
+        AND o.run_id = CAST(s.output_payload #>> '{{operation_result,{output_of}}}' AS uuid)
+    WHERE s.event_from_row AND s.status IN ('succeeded', 'failed', 'skipped')
+"""
+
+
+def step_events_sql(event_id: str) -> str:
+    return STEP_EVENTS_SQL.format(id=event_id, answers_of=history.ANSWERS_OF, output_of=history.OUTPUT_OF)
+
+
+# The events of the steps a resume of runs ``:run_ids`` reopens (the failed one) or drops (those skipped
+# after it) are written out first: an event stays in the timeline when its step's row changes.
+WRITE_STEP_EVENTS = text(
+    f"INSERT INTO entity_timeline ({', '.join(READ_COLUMNS)}) "
+    f"SELECT * FROM ({step_events_sql('gen_random_uuid()')}) e WHERE e.pipeline_run_id = ANY(:run_ids) "
+    "AND (e.metadata ->> 'step_status' = 'failed' OR e.metadata ->> 'skip_reason' = 'upstream_step_failed')"
+)
 _READ = tuple(EntityTimelineEvent.__table__.c[name] for name in READ_COLUMNS)
-UPSERT_EVENTS = text(UPSERT_EVENTS_SQL).columns(*_READ)
-DISCOVERY_EVENTS = text(DISCOVERY_EVENTS_SQL).columns(*_READ)
-# Every event, written or read from runs, as a FROM item of plain SQL (``FROM {EVENTS} e``).
+READ_FROM_ROWS = (step_events_sql("s.id"), UPSERT_EVENTS_SQL, DISCOVERY_EVENTS_SQL)
+# Every event, written or read from steps and runs, as a FROM item of plain SQL (``FROM {EVENTS} e``).
 EVENTS = (
     f"(SELECT {', '.join(READ_COLUMNS)} FROM entity_timeline "
-    f"UNION ALL {UPSERT_EVENTS_SQL} UNION ALL {DISCOVERY_EVENTS_SQL})"
+    + "".join(f" UNION ALL {sql}" for sql in READ_FROM_ROWS)
+    + ")"
 )
 
 
 def all_events() -> Any:
-    """Every timeline event, written or read from runs, as :class:`EntityTimelineEvent` rows to filter."""
-    written = select(*_READ)
-    return aliased(
-        EntityTimelineEvent, union_all(written, UPSERT_EVENTS, DISCOVERY_EVENTS).subquery("events")
-    )
+    """Every timeline event, written or read from steps and runs, as :class:`EntityTimelineEvent` rows to
+    filter."""
+    read = [text(sql).columns(*_READ) for sql in READ_FROM_ROWS]
+    return aliased(EntityTimelineEvent, union_all(select(*_READ), *read).subquery("events"))
 
 
 def identity_conflict_events(
@@ -273,7 +339,7 @@ def fan_out_event(
 ) -> dict[str, Any]:
     """A fan-out's discovery event on the parent (``children``: run id, entity type, context, and whether it
     was created or dropped as a duplicate); each child created keeps its own event in its run
-    (:data:`DISCOVERY_EVENTS`). ``answers_reference``: where the answers left out of
+    (:data:`DISCOVERY_EVENTS_SQL`). ``answers_reference``: where the answers left out of
     ``provider_attempts`` are (``history.attempts_without_answers``)."""
     operation = operation_id or "unknown.operation"
     provider = chosen_provider(provider_attempts)

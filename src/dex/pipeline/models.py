@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -172,13 +173,13 @@ class PipelineRun(Base):
     # The entity the run's input identifies — once it succeeded, the one it merged into — and what the merge
     # did (``record_version``, ``created``, ``fields_updated``, ``last_operation_id``), written by its
     # completion: the run's ``entity_upsert`` timeline event is read from them
-    # (``dex.entities.timeline.UPSERT_EVENTS``). Set at insert, the entity is rarely changed by the
+    # (``dex.entities.timeline.UPSERT_EVENTS_SQL``). Set at insert, the entity is rarely changed by the
     # completion, which then stays a heap-only update.
     entity_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     upsert: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # A fan-out child's discovery: the operation that found it and the provider that answered, written with
     # the run; its ``fan_out_discovery`` timeline event is read from the run
-    # (``dex.entities.timeline.DISCOVERY_EVENTS``).
+    # (``dex.entities.timeline.DISCOVERY_EVENTS_SQL``).
     discovery: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
@@ -249,6 +250,10 @@ class StepResult(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+    # The step's ``step_execution`` timeline event is read from its row once it finished
+    # (``dex.entities.timeline.STEP_EVENTS_SQL``) instead of being written: set by dex for the steps whose row
+    # says all the event does (no condition on the step, the context stored as its changes).
+    event_from_row: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

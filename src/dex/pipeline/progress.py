@@ -186,11 +186,12 @@ class Progress:
                     "output_payload": row.output_payload,
                     "claimed_by": claim.worker if claim else None,
                     "lease_seconds": claim.lease_seconds if claim else None,
+                    "event_from_row": status == "skipped" and row.step.condition is None,
                 }
             )
             if status == "queued":
                 self.any_queued = True
-            elif status == "skipped":
+            elif status == "skipped" and row.step.condition is not None:
                 self._step_event(
                     run,
                     step_id,
@@ -267,7 +268,7 @@ class Progress:
         upsert: dict[str, Any] | None = None,
     ) -> None:
         """``entity_id`` and ``upsert``: the entity merge of a run moving to ``succeeded``, kept on the run
-        (its timeline event is read from there: ``timeline.UPSERT_EVENTS``)."""
+        (its timeline event is read from there: ``timeline.UPSERT_EVENTS_SQL``)."""
         self.moves[target].append(
             {
                 "id": run_id,
@@ -322,19 +323,20 @@ class Progress:
         if outcome.kind in ("retry", "budget_exhausted"):
             return  # the step waits (for its retry, or for budget) and its run stays running
         status = OUTCOME_STATUS[outcome.kind]
-        self._step_event(
-            run,
-            claimed.step_id,
-            step,
-            status,
-            outcome.context,
-            result=result,
-            skip_reason=outcome.skip_reason,
-            duration_ms=outcome.duration_ms,
-            condition=step.condition,
-            error_message=outcome.error_message,
-            error_details=outcome.error_details,
-        )
+        if not event_from_row(outcome):
+            self._step_event(
+                run,
+                claimed.step_id,
+                step,
+                status,
+                outcome.context,
+                result=result,
+                skip_reason=outcome.skip_reason,
+                duration_ms=outcome.duration_ms,
+                condition=step.condition,
+                error_message=outcome.error_message,
+                error_details=outcome.error_details,
+            )
         later = plan.after(step.position)
         after = claimed.step_id
         if outcome.kind == "failed":
@@ -628,6 +630,18 @@ def context_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     return {key: value for key, value in after.items() if before.get(key, missing) is not value}
 
 
+def event_from_row(outcome: StepOutcome) -> bool:
+    """Whether the finished step's timeline event is read from its row (``timeline.STEP_EVENTS_SQL``): the
+    row says all the event does unless the step has a condition, the context is stored whole, or a step
+    that was not skipped carries a skip reason."""
+    return (
+        outcome.kind in ("succeeded", "failed", "skipped")
+        and outcome.step.condition is None
+        and context_changes(outcome.claimed.context, outcome.context) is not None
+        and (outcome.kind == "skipped" or outcome.skip_reason is None)
+    )
+
+
 def finished_step_row(outcome: StepOutcome, retry_base_seconds: float) -> dict[str, Any]:
     """The step_results update of one outcome (ownership-checked by ``repo.finish_steps``). The cumulative
     context is stored as the step's changes to its input context where they rebuild it, and the operation
@@ -650,6 +664,7 @@ def finished_step_row(outcome: StepOutcome, retry_base_seconds: float) -> dict[s
         "error_message": outcome.error_message,
         "error_details": outcome.error_details,
         "duration_ms": outcome.duration_ms,
+        "event_from_row": event_from_row(outcome),
         "retry_delay_seconds": retry_delay_seconds(outcome.claimed.attempt, retry_base_seconds)
         if outcome.kind == "retry"
         else 0,

@@ -235,6 +235,8 @@ class NewStepRow(TypedDict):
     # lease from the database's clock.
     claimed_by: str | None
     lease_seconds: float | None
+    # A step inserted skipped whose timeline event is read from its row (``StepResult.event_from_row``).
+    event_from_row: bool
 
 
 class NewRunRow(TypedDict):
@@ -302,6 +304,8 @@ INSERT_STEPS = text(
             "output_payload": f"v.output_payload || jsonb_build_object('{CONTEXT_CHANGES}', '{{}}'::jsonb)",
             "started_at": _STARTED_AT,
             "lease_expires_at": "now() + make_interval(secs => v.lease_seconds)",
+            # A skipped step finishes with the transaction, when its timeline event is written or read.
+            "finished_at": "CASE WHEN v.finished_at IS NULL THEN NULL ELSE now() END",
         },
         read=tuple(f"{name} {kind}" for name, kind in _READ_ONLY.items()),
     )

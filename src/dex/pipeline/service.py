@@ -16,6 +16,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from dex.blueprints.service import version_for_submission
 from dex.db.queries import conflict_for, rowcount
+from dex.entities import timeline
 from dex.errors import BadRequest, Forbidden, NotFound
 from dex.kit.envelopes import PageRequest
 from dex.kit.paging import Page, paginate
@@ -384,7 +385,8 @@ async def resume(
         return []
     ids = [run.id for run in failed_runs]
     # The failed step goes back to the queue; placeholders of the steps skipped after it are dropped,
-    # they are re-created as the run advances again.
+    # they are re-created as the run advances again. The events their rows held stay in the timeline.
+    await session.execute(timeline.WRITE_STEP_EVENTS, {"run_ids": ids})
     await session.execute(
         text(
             "DELETE FROM step_results WHERE pipeline_run_id = ANY(:ids) AND status = 'skipped' "

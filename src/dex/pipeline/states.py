@@ -233,7 +233,7 @@ FINISHED_STEPS_CTES = f"""
     v AS MATERIALIZED (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
             id uuid, attempt int, status text, output_payload jsonb, error_message text,
-            error_details jsonb, duration_ms int, retry_delay_seconds float8)
+            error_details jsonb, duration_ms int, event_from_row bool, retry_delay_seconds float8)
         WHERE v.status IN ({_quoted(STEP_TRANSITIONS["running"])})
     ), owned AS MATERIALIZED (
         SELECT v.* FROM v CROSS JOIN LATERAL (
@@ -248,6 +248,7 @@ FINISHED_STEPS_CTES = f"""
             error_message = v.error_message,
             error_details = v.error_details,
             duration_ms = v.duration_ms,
+            event_from_row = v.event_from_row,
             finished_at = CASE WHEN v.status IN ('retrying', 'budget_exhausted') THEN NULL ELSE now() END,
             -- Waiting for budget is no failure: a parked step's claim does not use up one of its attempts.
             attempt = CASE WHEN v.status = 'budget_exhausted' THEN s.attempt - 1 ELSE s.attempt END,

@@ -9,7 +9,7 @@ entries, for what the run's own completion already writes: the run row is update
 merge did now goes on the run row with that update (``upsert``), beside the entity (``entity_id``: the
 one the run's input identifies, written with the run, so the completion rarely changes an indexed column
 and stays a heap-only update), and the timeline reads the event from the run
-(``dex.entities.timeline.UPSERT_EVENTS``). Events written before stay where they are. The merge makes a
+(``dex.entities.timeline.UPSERT_EVENTS_SQL``). Events written before stay where they are. The merge makes a
 run's row longer: it stays in the row up to 4 KB, as a step's does (0013).
 """
 

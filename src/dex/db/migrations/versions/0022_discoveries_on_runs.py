@@ -7,7 +7,7 @@ Create Date: 2026-12-06
 A fan-out wrote a ``fan_out_discovery`` event for each child run it created: a row beside the child's own,
 which holds everything the event says but the operation that found the child and the provider that
 answered. Those two now go on the child's row (``discovery``), and the timeline reads the event from the
-run (``dex.entities.timeline.DISCOVERY_EVENTS``). Events written before stay where they are.
+run (``dex.entities.timeline.DISCOVERY_EVENTS_SQL``). Events written before stay where they are.
 """
 
 from collections.abc import Sequence
