@@ -158,6 +158,9 @@ class ProviderClient:
                 connector=connector,
                 headers={"User-Agent": "dex/0.1"},
                 raise_for_status=False,
+                # No cookies: provider APIs authenticate by key, and one session serves every tenant — a
+                # cookie one org's answer set must not ride on another org's requests (nor cost a parse).
+                cookie_jar=aiohttp.DummyCookieJar(),
                 # Request bodies through orjson too (aiohttp's default is the standard library's encoder).
                 json_serialize=fastjson.dumps,
             )
