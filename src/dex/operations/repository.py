@@ -136,28 +136,23 @@ TAKEN_CALL_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.na
 # operation run of their ``run_id`` records them — except those that reserved budget, whose deletion gives
 # the reservation back (migration 0006).
 RECORDED_CALLS = "run_id = ANY(:run_ids)"
-RESERVED = "reserved_credits > 0"
 
 
-def released_of(finished_steps: str) -> str:
-    """The released rows of the steps ``finished_steps`` (an SQL array): kept answers of an interrupted
-    execution that the step's last run did not take over, settled with the step."""
-    return f"(released AND step_result_id = ANY({finished_steps}))"
-
-
-def journal_rows(released_steps: str = "ARRAY[]::uuid[]") -> str:
+def journal_ctes(finished_steps: str = "ARRAY[]::uuid[]") -> str:
     """The ``WITH`` queries of a recording's journal rows: ``seen``, those of the runs being recorded, and
-    ``gone``, those that leave the journal — the ones of them that reserved budget, and the released rows of
-    the steps ``released_steps`` (an SQL array). A recording reads them all (:data:`JOURNAL_ROWS`)."""
+    ``gone``, those that leave the journal — the ones of them that reserved budget, and the released rows
+    of the steps ``finished_steps`` (an SQL array): kept answers of an interrupted execution that the
+    step's last run did not take over, settled with the step. A recording reads both
+    (:data:`JOURNAL_ROWS`)."""
     return (
         f"seen AS (SELECT {TAKEN_CALL_COLUMNS} FROM provider_call_journal WHERE {RECORDED_CALLS}), "
-        f"gone AS (DELETE FROM provider_call_journal WHERE ({RECORDED_CALLS} AND {RESERVED}) "
-        f"OR {released_of(released_steps)} RETURNING {TAKEN_CALL_COLUMNS})"
+        f"gone AS (DELETE FROM provider_call_journal WHERE ({RECORDED_CALLS} AND reserved_credits > 0) "
+        f"OR (released AND step_result_id = ANY({finished_steps})) RETURNING {TAKEN_CALL_COLUMNS})"
     )
 
 
 JOURNAL_ROWS = "(SELECT * FROM seen UNION ALL SELECT * FROM gone)"
-_READ_RECORDED = text(f"WITH {journal_rows()} SELECT * FROM {JOURNAL_ROWS} j")
+_READ_RECORDED = text(f"WITH {journal_ctes()} SELECT * FROM {JOURNAL_ROWS} j")
 _UNRECORDED_OF_OWNERS = text(
     f"SELECT {TAKEN_CALL_COLUMNS}, response IS NOT NULL AS kept FROM provider_call_journal j "
     "WHERE j.owner = ANY(:owners) AND NOT j.released "

@@ -513,20 +513,22 @@ class Progress:
         succeeded run's entity): their rows were not moved, so they keep no merge to read the event from."""
         moved = {run["id"] for run in self.moved_runs}
         runs = {completion.run.run_id: completion.run for completion in self.completions}
-        events = [
-            timeline.upsert_event(
-                org_id=run.org_id,
-                company_id=run.company_id,
-                entity_type=run.entity_type,
-                pipeline_run_id=run.run_id,
-                submission_id=run.submission_id,
-                entity_id=move["entity_id"],
-                upsert=move["upsert"],
+        events = []
+        for move in self.moves["succeeded"]:
+            if move["upsert"] is None or move["id"] in moved:
+                continue
+            run = runs[move["id"]]
+            events.append(
+                timeline.upsert_event(
+                    org_id=run.org_id,
+                    company_id=run.company_id,
+                    entity_type=run.entity_type,
+                    pipeline_run_id=run.run_id,
+                    submission_id=run.submission_id,
+                    entity_id=move["entity_id"],
+                    upsert=move["upsert"],
+                )
             )
-            for move in self.moves["succeeded"]
-            if move["upsert"] is not None and move["id"] not in moved
-            for run in (runs[move["id"]],)
-        ]
         await timeline.insert_events(self.session, events)
 
     async def _complete_runs(self, writes: Writes) -> list[dict[str, Any]]:

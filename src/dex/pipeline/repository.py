@@ -19,7 +19,7 @@ from dex.db.queries import ROWS_PER_STATEMENT, dumps, insert_recordset, rowcount
 from dex.operations.repository import (
     JOURNAL_ROWS,
     OperationRunRow,
-    journal_rows,
+    journal_ctes,
     journal_take,
 )
 from dex.pipeline import states
@@ -166,11 +166,11 @@ async def notify_ready(session: AsyncSession) -> None:
 
 
 # The outcomes, and the journal rows of the provider requests their operation runs made (with the released
-# answers of the steps finished: ``dex.operations.repository.journal_rows``), in the same statement — one
+# answers of the steps finished: ``dex.operations.repository.journal_ctes``), in the same statement — one
 # round trip. Each result row is a finished step or a journal row (``FULL JOIN … ON false`` puts the two
 # lists in one, each row's other columns null).
 FINISH_STEPS = text(
-    f"WITH {states.FINISHED_STEPS_CTES}, {journal_rows('ARRAY(SELECT id FROM finished)')} "
+    f"WITH {states.FINISHED_STEPS_CTES}, {journal_ctes('ARRAY(SELECT id FROM finished)')} "
     "SELECT f.id AS step_id, f.submission_id AS step_submission_id, f.canceled, t.* "
     f"FROM finished f FULL JOIN {JOURNAL_ROWS} t ON false"
 )
