@@ -166,7 +166,7 @@ def upsert_event(
     }
 
 
-# The timeline's columns, in the order both kinds of event are read in.
+# The timeline's columns, in the order every kind of event is read in.
 READ_COLUMNS = tuple(c.name for c in EntityTimelineEvent.__table__.c)
 # The ``entity_upsert`` events of succeeded runs, as the timeline's rows: a run's completion already writes
 # its row, so the event is kept there instead of being written again (migration 0021). Read from
@@ -208,7 +208,7 @@ DISCOVERY_EVENTS_SQL = """
 # what ``step_event`` wrote, from the step (its outcome, and its operation result by reference: the
 # attempts without their answers, which ``with_answers`` puts back), its run (the entity: the one the run's
 # input identifies, once it succeeded the one it merged into) and its operation run (the fields found).
-# ``{id}``: the event's id (the step's, or a new one where the event is written out: ``write_step_events``).
+# ``{id}``: the event's id (the step's, or a new one where the event is written out: ``WRITE_STEP_EVENTS``).
 STEP_EVENTS_SQL = """
     SELECT {id} AS id, s.org_id, s.company_id, r.entity_type, r.entity_id,
         COALESCE(s.operation_id, 'unknown.operation') AS operation_id, s.pipeline_run_id, s.submission_id,
