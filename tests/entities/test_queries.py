@@ -288,7 +288,7 @@ async def test_an_upsert_event_read_from_its_run_is_the_event_written_for_it(
     pipeline: PipelineHarness, database: Database
 ) -> None:
     """A succeeded run keeps its merge, and its ``entity_upsert`` event is read from it: the same event,
-    field for field, as the one written for a merge of a run already finished."""
+    field for field, as the one dex wrote for a merge before (migration 0021)."""
     blueprint = await pipeline.blueprint(
         "profiles", [{"position": 1, "operation_id": "company.enrich.profile"}]
     )
@@ -296,15 +296,27 @@ async def test_an_upsert_event_read_from_its_run_is_the_event_written_for_it(
     await pipeline.run_until_idle()
     async with database.transaction() as session:
         run = (await session.execute(text("SELECT * FROM pipeline_runs WHERE entity_id IS NOT NULL"))).one()
-        written = timeline.upsert_event(
-            org_id=run.org_id,
-            company_id=run.company_id,
-            entity_type=run.entity_type,
-            pipeline_run_id=run.id,
-            submission_id=run.submission_id,
-            entity_id=run.entity_id,
-            upsert=run.upsert,
-        )
+        merge = run.upsert
+        written = {
+            "org_id": run.org_id,
+            "company_id": run.company_id,
+            "entity_type": run.entity_type,
+            "entity_id": run.entity_id,
+            "operation_id": merge["last_operation_id"],
+            "pipeline_run_id": run.id,
+            "submission_id": run.submission_id,
+            "provider": None,
+            "status": "found",
+            "fields_updated": merge["fields_updated"],
+            "summary": f"entity created (version {merge['record_version']})",
+            "metadata_": {
+                "event_type": "entity_upsert",
+                "last_operation_id": merge["last_operation_id"],
+                "record_version": merge["record_version"],
+                "created": merge["created"],
+                "pipeline_entity_type": run.entity_type,
+            },
+        }
         await timeline.insert_events(session, [written])
     by_entity = {"entity_type": "company", "entity_id": str(run.entity_id), "event_type": "entity_upsert"}
     events = (await pipeline.post("/api/v1/entities/timeline", by_entity)).json()["data"]["items"]

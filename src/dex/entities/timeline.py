@@ -130,42 +130,6 @@ def upsert_record(upserted: Any, last_operation_id: str | None) -> dict[str, Any
     }
 
 
-def upsert_event(
-    *,
-    org_id: uuid.UUID,
-    company_id: uuid.UUID,
-    entity_type: str,
-    pipeline_run_id: uuid.UUID,
-    submission_id: uuid.UUID,
-    entity_id: uuid.UUID,
-    upsert: dict[str, Any],
-) -> dict[str, Any]:
-    """The ``entity_upsert`` event of a merge (``upsert``: :func:`upsert_record`) written as a row, as
-    :data:`UPSERT_EVENTS_SQL` reads it from a run: for a merge asked of a run already finished (the
-    compatibility runner's), whose row keeps none."""
-    made = "created" if upsert["created"] else "updated"
-    return {
-        "org_id": org_id,
-        "company_id": company_id,
-        "entity_type": entity_type,
-        "entity_id": entity_id,
-        "operation_id": upsert["last_operation_id"] or "unknown.operation",
-        "pipeline_run_id": pipeline_run_id,
-        "submission_id": submission_id,
-        "provider": None,
-        "status": "found",
-        "fields_updated": upsert["fields_updated"],
-        "summary": f"entity {made} (version {upsert['record_version']})",
-        "metadata_": {
-            "event_type": "entity_upsert",
-            "last_operation_id": upsert["last_operation_id"],
-            "record_version": upsert["record_version"],
-            "created": upsert["created"],
-            "pipeline_entity_type": entity_type,
-        },
-    }
-
-
 # The timeline's columns, in the order every kind of event is read in.
 READ_COLUMNS = tuple(c.name for c in EntityTimelineEvent.__table__.c)
 # The ``entity_upsert`` events of succeeded runs, as the timeline's rows: a run's completion already writes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypedDict
 
@@ -131,7 +131,7 @@ def attempt_rows(result: OperationResult) -> list[OperationAttemptRow]:
 
 # Every column but the kept answer: a settled request's history needs its outcome, never its body (which
 # is the provider's whole answer, and read back for every recorded request it would cost dex's CPU).
-TAKEN_CALL_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
+CALL_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
 # The journal rows of the operation runs being recorded (``:run_ids``). They stay in the journal — the
 # operation run of their ``run_id`` records them — except those that reserved budget, whose deletion gives
 # the reservation back (migration 0006).
@@ -145,16 +145,16 @@ def journal_ctes(finished_steps: str = "ARRAY[]::uuid[]") -> str:
     step's last run did not take over, settled with the step. A recording reads both
     (:data:`JOURNAL_ROWS`)."""
     return (
-        f"seen AS (SELECT {TAKEN_CALL_COLUMNS} FROM provider_call_journal WHERE {RECORDED_CALLS}), "
+        f"seen AS (SELECT {CALL_COLUMNS} FROM provider_call_journal WHERE {RECORDED_CALLS}), "
         f"gone AS (DELETE FROM provider_call_journal WHERE ({RECORDED_CALLS} AND reserved_credits > 0) "
-        f"OR (released AND step_result_id = ANY({finished_steps})) RETURNING {TAKEN_CALL_COLUMNS})"
+        f"OR (released AND step_result_id = ANY({finished_steps})) RETURNING {CALL_COLUMNS})"
     )
 
 
 JOURNAL_ROWS = "(SELECT * FROM seen UNION ALL SELECT * FROM gone)"
 _READ_RECORDED = text(f"WITH {journal_ctes()} SELECT * FROM {JOURNAL_ROWS} j")
 _UNRECORDED_OF_OWNERS = text(
-    f"SELECT {TAKEN_CALL_COLUMNS}, response IS NOT NULL AS kept FROM provider_call_journal j "
+    f"SELECT {CALL_COLUMNS}, response IS NOT NULL AS kept FROM provider_call_journal j "
     "WHERE j.owner = ANY(:owners) AND NOT j.released "
     "AND NOT EXISTS (SELECT FROM provider_call_settled_owners s WHERE s.owner = j.owner) "
     "AND NOT EXISTS (SELECT FROM operation_runs r WHERE r.run_id = j.run_id)"
@@ -177,8 +177,8 @@ async def record_operation_runs(session: AsyncSession, runs: list[OperationRunRo
     """Insert operation runs with their attempts (a pipeline's recording reads their journal rows with its
     finished steps: ``dex.pipeline.states``)."""
     writes = Writes()
-    seen = list(await session.execute(_READ_RECORDED, journal_take(runs))) if journaled(runs) else []
-    add_history(writes, await settle_taken(session, runs, seen))
+    seen = list(await session.execute(_READ_RECORDED, journal_params(runs))) if journaled(runs) else []
+    add_history(writes, await settle_journal_rows(session, runs, seen))
     await writes.execute(session)
 
 
@@ -187,16 +187,16 @@ def journaled(runs: Sequence[OperationRunRow]) -> list[tuple[OperationRunRow, Op
     return [(run, attempt) for run in runs for attempt in run["attempts"] if attempt["call_ids"]]
 
 
-def journal_take(runs: Sequence[OperationRunRow]) -> dict[str, list[uuid.UUID]]:
+def journal_params(runs: Sequence[OperationRunRow]) -> dict[str, list[uuid.UUID]]:
     """The parameters of :data:`RECORDED_CALLS`."""
     return {"run_ids": list({run["run_id"] for run, _ in journaled(runs)})}
 
 
-async def settle_taken(
+async def settle_journal_rows(
     session: AsyncSession, runs: list[OperationRunRow], seen: Sequence[Any]
 ) -> list[OperationRunRow]:
     """The operation runs to record (:func:`add_history`), given the journal rows their transaction read
-    or took (``TAKEN_CALL_COLUMNS``): rows no recorded attempt names — requests of these runs it lost
+    or took (``CALL_COLUMNS``): rows no recorded attempt names — requests of these runs it lost
     track of, and released answers no run took over — are settled as interrupted runs of their own."""
     attempts = journaled(runs)
     if not seen and not attempts:
@@ -286,30 +286,21 @@ async def settle_orphaned_calls(session: AsyncSession, *, dead_owners: Sequence[
 async def claim_interrupted(session: AsyncSession, calls: Sequence[Any], *, released: set[uuid.UUID]) -> int:
     """Record unrecorded journal rows ``calls`` as the interrupted operation runs of their executions, each
     under the execution's own id, so that a recording of it committed before or after makes this claim do
-    nothing; the rows ``released`` of each claimed execution are released instead of recorded, the rest
-    leave the journal. Returns how many rows were recorded."""
-    recorded = [call for call in calls if call.call_id not in released]
-    history = interrupted_history(recorded, await answers_in_cache(session, recorded), claims=True)
-    # An execution whose every row is released is claimed too, by a run without attempts: a late
-    # recording of it would count the answers its next run takes over.
-    unclaimed = {call.run_id for call in calls} - {run["run_id"] for run in history}
-    history += [_interrupted_run(call, [], run_id=call.run_id) for call in _firsts(calls, unclaimed)]
-    if not history:
+    nothing; the rows ``released`` of each claimed execution are released instead of recorded (an
+    execution of released rows only is claimed by a run without attempts: a late recording of it would
+    count the answers its next run takes over), the rest leave the journal. Returns how many rows were
+    recorded."""
+    if not calls:
         return 0
-    rows = await session.execute(INSERT_RUNS_RETURNING, {"rows": dumps(history)})
-    claimed = set(rows.scalars())
+    recorded = [call for call in calls if call.call_id not in released]
+    history = interrupted_history(
+        calls, await answers_in_cache(session, recorded), claims=True, released=released
+    )
+    claimed = set((await session.execute(INSERT_RUNS_RETURNING, {"rows": dumps(history)})).scalars())
     mine = [call for call in calls if call.run_id in claimed]
     await session.execute(_TAKE_OUT, {"call_ids": [c.call_id for c in mine if c.call_id not in released]})
     await session.execute(_RELEASE, {"call_ids": [c.call_id for c in mine if c.call_id in released]})
     return sum(1 for call in mine if call.call_id not in released)
-
-
-def _firsts(calls: Iterable[Any], run_ids: set[uuid.UUID]) -> list[Any]:
-    firsts: dict[uuid.UUID, Any] = {}
-    for call in calls:
-        if call.run_id in run_ids:
-            firsts.setdefault(call.run_id, call)
-    return list(firsts.values())
 
 
 # The unsettled rows of a partition about to be emptied: released answers nobody took over, and rows of
@@ -321,13 +312,15 @@ _UNSETTLED_IN = (
 )
 # Their executions' rows in the other partitions (an execution that ran across an hour's end).
 _REST_OF_EXECUTIONS = text(
-    f"SELECT {TAKEN_CALL_COLUMNS} FROM provider_call_journal WHERE run_id = ANY(:run_ids) "
+    f"SELECT {CALL_COLUMNS} FROM provider_call_journal WHERE run_id = ANY(:run_ids) "
     "AND slot <> :slot AND NOT released"
 )
-# The partition written two hours ago: every row in it is older than an hour.
-_OLD_SLOT = text(f"SELECT ({JOURNAL_HOUR} + 1) % {JOURNAL_SLOTS}")
-# One process empties it; the others, finding it taken, leave it.
-_EMPTYING = text("SELECT pg_try_advisory_xact_lock(hashtext('dex.empty_old_journal_slot'))")
+# The partition written two hours ago (every row in it is older than an hour), and whether this process
+# empties it: one does, the others, finding it taken, leave it.
+_OLD_SLOT = text(
+    f"SELECT ({JOURNAL_HOUR} + 1) % {JOURNAL_SLOTS} AS slot, "
+    "pg_try_advisory_xact_lock(hashtext('dex.empty_old_journal_slot')) AS mine"
+)
 # How long the emptying waits for the partition's lock; writes to the journal queue behind the wait.
 EMPTYING_LOCK_TIMEOUT_MS = 200
 
@@ -338,10 +331,10 @@ async def empty_old_journal_slot(session: AsyncSession) -> int:
     and empty it at once (``TRUNCATE``: its rows are not deleted one by one) before its hour comes round
     again. Returns how many rows were settled; fails with PostgreSQL's ``lock_not_available`` when the
     partition stays in use, to be tried again later."""
-    slot = await session.scalar(_OLD_SLOT)
-    partition = journal_partition(slot)
-    if not await session.scalar(_EMPTYING):
+    slot, mine = (await session.execute(_OLD_SLOT)).one()
+    if not mine:
         return 0
+    partition = journal_partition(slot)
     if not await session.scalar(text(f"SELECT EXISTS (SELECT FROM {partition})")):
         return 0
     found = await session.scalars(
@@ -353,7 +346,7 @@ async def empty_old_journal_slot(session: AsyncSession) -> int:
     calls = []
     if candidates:
         unsettled = _UNSETTLED_IN.format(
-            columns=TAKEN_CALL_COLUMNS, partition=partition, among="j.call_id = ANY(:call_ids)"
+            columns=CALL_COLUMNS, partition=partition, among="j.call_id = ANY(:call_ids)"
         )
         calls = list(await session.execute(text(unsettled), {"call_ids": candidates}))
     interrupted = {call.run_id for call in calls if not call.released}
@@ -400,20 +393,29 @@ async def answers_in_cache(session: AsyncSession, calls: Sequence[Any]) -> dict[
 
 
 def interrupted_history(
-    calls: Iterable[Any], answered_in_cache: Mapping[uuid.UUID, int | None], *, claims: bool = False
+    calls: Iterable[Any],
+    answered_in_cache: Mapping[uuid.UUID, int | None],
+    *,
+    claims: bool = False,
+    released: Collection[uuid.UUID] = (),
 ) -> list[OperationRunRow]:
     """Operation runs for journaled requests whose outcome was never recorded: one failed run per
-    interrupted execution, an attempt per request. A request whose answer arrived (noted on its row, or
-    held by a cache entry: ``answered_in_cache``) costs what it cost; one without an answer costs its
-    price — the provider may have billed it, and dex never under-counts spend. With ``claims`` each run
-    takes its execution's id (:func:`claim_interrupted`), else a new one."""
+    interrupted execution, an attempt per request (but those ``released`` for the step's next run). A
+    request whose answer arrived (noted on its row, or held by a cache entry: ``answered_in_cache``) costs
+    what it cost; one without an answer costs its price — the provider may have billed it, and dex never
+    under-counts spend. With ``claims`` each run takes its execution's id (:func:`claim_interrupted`),
+    else a new one."""
     by_execution: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for call in calls:
         by_execution[call.run_id].append(call)
     return [
         _interrupted_run(
             execution[0],
-            [_interrupted_attempt(call, answered_in_cache) for call in execution],
+            [
+                _interrupted_attempt(call, answered_in_cache)
+                for call in execution
+                if call.call_id not in released
+            ],
             run_id=run_id if claims else uuid.uuid4(),
         )
         for run_id, execution in by_execution.items()

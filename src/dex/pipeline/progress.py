@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import Writes
+from dex.db.queries import Writes, dumps
 from dex.entities import timeline
 from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
@@ -30,7 +30,7 @@ from dex.operations.repository import (
     attempts_without_answers,
     operation_run_row,
     result_by_reference,
-    settle_taken,
+    settle_journal_rows,
 )
 from dex.pipeline import budget_waits, live, states
 from dex.pipeline import repository as repo
@@ -123,6 +123,8 @@ class Progress:
         self.op_runs: list[OperationRunRow] = []
         # The journal rows of ``op_runs`` the recording read (``repo.finish_steps``).
         self.journal_calls: list[Any] = []
+        # The finished steps whose timeline events are read from their rows (``event_from_row``).
+        self.events_from_rows: set[uuid.UUID] = set()
         self.events: list[dict[str, Any]] = []
         self.completions: list[Completion] = []
         self.fan_outs: list[FanOutRecord] = []
@@ -179,7 +181,6 @@ class Progress:
                     "status": status,
                     "attempt": 1 if continued else 0,
                     "available_at": None if status == "skipped" else self.now,
-                    "finished_at": self.now if status == "skipped" else None,
                     "input_payload": None if stored else row.input_payload,
                     "context_step_id": context_step_id,
                     "context_run_id": context_run_id,
@@ -323,7 +324,7 @@ class Progress:
         if outcome.kind in ("retry", "budget_exhausted"):
             return  # the step waits (for its retry, or for budget) and its run stays running
         status = OUTCOME_STATUS[outcome.kind]
-        if not event_from_row(outcome):
+        if claimed.step_id not in self.events_from_rows:
             self._step_event(
                 run,
                 claimed.step_id,
@@ -484,7 +485,7 @@ class Progress:
         # completed runs' earlier ones re-pointed) and the fan-out steps' outputs: one round trip.
         writes = Writes()
         repoints = await self._complete_runs(writes)
-        op_runs = await settle_taken(self.session, self.op_runs, self.journal_calls)
+        op_runs = await settle_journal_rows(self.session, self.op_runs, self.journal_calls)
         self._fan_out_events(created)
         add_history(writes, op_runs)
         writes.add(timeline.REPOINT_RUN_EVENTS, repoints)
@@ -499,7 +500,7 @@ class Progress:
                 for name, value in delta.items():
                     if name != "total":
                         self.counters[moved["submission_id"]][name] += value
-        await self._write_upserts_of_finished_runs()
+        await self._keep_merges_of_finished_runs()
         await live.bump_and_announce(
             self.session,
             self.counters,
@@ -508,28 +509,13 @@ class Progress:
             ready=self.any_queued,
         )
 
-    async def _write_upserts_of_finished_runs(self) -> None:
-        """The upsert events of runs completed after they had finished (the compatibility runner merges a
-        succeeded run's entity): their rows were not moved, so they keep no merge to read the event from."""
+    async def _keep_merges_of_finished_runs(self) -> None:
+        """The merges of runs completed after they had finished (the compatibility runner merges a succeeded
+        run's entity): not moved, their rows are given the merge their move would have kept."""
         moved = {run["id"] for run in self.moved_runs}
-        runs = {completion.run.run_id: completion.run for completion in self.completions}
-        events = []
-        for move in self.moves["succeeded"]:
-            if move["upsert"] is None or move["id"] in moved:
-                continue
-            run = runs[move["id"]]
-            events.append(
-                timeline.upsert_event(
-                    org_id=run.org_id,
-                    company_id=run.company_id,
-                    entity_type=run.entity_type,
-                    pipeline_run_id=run.run_id,
-                    submission_id=run.submission_id,
-                    entity_id=move["entity_id"],
-                    upsert=move["upsert"],
-                )
-            )
-        await timeline.insert_events(self.session, events)
+        merges = [move for move in self.moves["succeeded"] if move["upsert"] and move["id"] not in moved]
+        if merges:
+            await self.session.execute(repo.KEEP_MERGES, {"rows": dumps(merges)})
 
     async def _complete_runs(self, writes: Writes) -> list[dict[str, Any]]:
         """Merges the completed runs' entities (their rows written with ``writes`` when the recording is
@@ -632,14 +618,14 @@ def context_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     return {key: value for key, value in after.items() if before.get(key, missing) is not value}
 
 
-def event_from_row(outcome: StepOutcome) -> bool:
+def event_from_row(outcome: StepOutcome, changes: dict[str, Any] | None) -> bool:
     """Whether the finished step's timeline event is read from its row (``timeline.STEP_EVENTS_SQL``): the
-    row says all the event does unless the step has a condition, the context is stored whole, or a step
-    that was not skipped carries a skip reason."""
+    row says all the event does unless the step has a condition, its context is stored whole (no
+    ``changes``), or a step that was not skipped carries a skip reason."""
     return (
         outcome.kind in ("succeeded", "failed", "skipped")
         and outcome.step.condition is None
-        and context_changes(outcome.claimed.context, outcome.context) is not None
+        and changes is not None
         and (outcome.kind == "skipped" or outcome.skip_reason is None)
     )
 
@@ -666,7 +652,7 @@ def finished_step_row(outcome: StepOutcome, retry_base_seconds: float) -> dict[s
         "error_message": outcome.error_message,
         "error_details": outcome.error_details,
         "duration_ms": outcome.duration_ms,
-        "event_from_row": event_from_row(outcome),
+        "event_from_row": event_from_row(outcome, changes),
         "retry_delay_seconds": retry_delay_seconds(outcome.claimed.attempt, retry_base_seconds)
         if outcome.kind == "retry"
         else 0,
@@ -698,12 +684,9 @@ async def apply_outcomes(
     )
     for outcome in outcomes:
         progress.record_history(outcome)
-    finished = await repo.finish_steps(
-        session,
-        [finished_step_row(o, retry_base_seconds) for o in outcomes],
-        worker=worker,
-        runs=progress.op_runs,
-    )
+    rows = [finished_step_row(o, retry_base_seconds) for o in outcomes]
+    progress.events_from_rows = {row["id"] for row in rows if row["event_from_row"]}
+    finished = await repo.finish_steps(session, rows, worker=worker, runs=progress.op_runs)
     canceled |= finished.canceled
     progress.journal_calls = finished.calls
     for outcome in outcomes:

@@ -20,7 +20,7 @@ from dex.operations.repository import (
     JOURNAL_ROWS,
     OperationRunRow,
     journal_ctes,
-    journal_take,
+    journal_params,
 )
 from dex.pipeline import states
 from dex.pipeline.models import PipelineRun, StepResult, Submission
@@ -181,7 +181,7 @@ class Finished:
     """What recording outcomes did: the steps still owned by the worker (others were lost to an expired
     lease and are someone else's now — their results are discarded, never double-recorded), which of
     their submissions are canceled, and the journal rows of their operation runs (for
-    ``dex.operations.repository.settle_taken``)."""
+    ``dex.operations.repository.settle_journal_rows``)."""
 
     owned: set[uuid.UUID]
     canceled: set[uuid.UUID]
@@ -198,7 +198,7 @@ async def finish_steps(
     finished = Finished(set(), set(), [])
     if not rows:
         return finished
-    params = {"rows": dumps(rows), "worker": worker, **journal_take(runs)}
+    params = {"rows": dumps(rows), "worker": worker, **journal_params(runs)}
     for written in await session.execute(FINISH_STEPS, params):
         if written.step_id is None:
             finished.calls.append(written)
@@ -223,7 +223,6 @@ class NewStepRow(TypedDict):
     status: str
     attempt: int
     available_at: datetime | None
-    finished_at: datetime | None
     # The step's context, or None when the database already holds it: the cumulative context of the
     # step it follows (``context_step_id``) or the input of its new run (``context_run_id``). A context
     # runs to kilobytes; sent once, encoding and parsing it again for each of the run's rows is wasted.
@@ -286,6 +285,7 @@ _STARTED_AT = "CASE WHEN v.status = 'running' THEN now() END"
 STEP_COLUMNS = (
     *(c for c in NewStepRow.__annotations__ if c not in _READ_ONLY),
     "started_at",
+    "finished_at",
     "lease_expires_at",
 )
 RUN_COLUMNS = (*NewRunRow.__annotations__, "started_at")
@@ -304,8 +304,8 @@ INSERT_STEPS = text(
             "output_payload": f"v.output_payload || jsonb_build_object('{CONTEXT_CHANGES}', '{{}}'::jsonb)",
             "started_at": _STARTED_AT,
             "lease_expires_at": "now() + make_interval(secs => v.lease_seconds)",
-            # A skipped step finishes with the transaction, when its timeline event is written or read.
-            "finished_at": "CASE WHEN v.finished_at IS NULL THEN NULL ELSE now() END",
+            # A step inserted skipped finished then (the time its timeline event shows).
+            "finished_at": "CASE WHEN v.status = 'skipped' THEN now() END",
         },
         read=tuple(f"{name} {kind}" for name, kind in _READ_ONLY.items()),
     )
@@ -314,6 +314,15 @@ INSERT_STEPS = text(
 INSERT_RUNS = text(
     f"{insert_recordset(PipelineRun.__table__, RUN_COLUMNS, values={'started_at': _STARTED_AT})} "
     "ON CONFLICT (submission_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id"
+)
+
+
+# A merge asked of a run already succeeded (the compatibility runner's), kept on the run as its move to
+# succeeded keeps one (``dex.pipeline.states.MOVE_RUNS``): its timeline event is read from there.
+KEEP_MERGES = text(
+    "UPDATE pipeline_runs r SET entity_id = v.entity_id, upsert = v.upsert "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, entity_id uuid, upsert jsonb) "
+    "WHERE r.id = v.id AND r.status = 'succeeded'"
 )
 
 
