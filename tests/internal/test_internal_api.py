@@ -257,6 +257,56 @@ async def test_a_scripted_runner_takes_a_run_to_completion(
     }
 
 
+async def test_each_merge_of_a_finished_run_is_an_event_of_the_entity_it_merged_into(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Settings, database: Database
+) -> None:
+    """The runner may merge a succeeded run's entity again, and an entity of another type found in the run:
+    each merge keeps its own ``entity_upsert`` event, on the timeline of the entity it merged into."""
+    runner = ScriptedRunner(client, settings, tenant)
+    submitted = await submit(client, tenant, PROFILE_THEN_TECH, [{"company_domain": "acme.io"}])
+    run_id = submitted["pipeline_runs"][0]["pipeline_run_id"]
+    await runner.run(run_id)  # ends with the company's merge
+    person = {
+        "pipeline_run_id": run_id,
+        "entity_type": "person",
+        "cumulative_context": {"work_email": "maya@acme.io", "full_name": "Maya Lin"},
+        "last_operation_id": "person.contact.resolve_email",
+    }
+    merged_person = await runner.call("entity-state/upsert", person)
+    again = {
+        "pipeline_run_id": run_id,
+        "entity_type": "company",
+        "cumulative_context": {"company_domain": "acme.io", "employee_count": 42},
+    }
+    merged_company = await runner.call("entity-state/upsert", again)
+
+    async def upserts(entity_type: str, entity_id: str) -> list[dict[str, Any]]:
+        query = {"entity_type": entity_type, "entity_id": entity_id, "event_type": "entity_upsert"}
+        found = await client.post("/api/v1/entities/timeline", json=query, headers=tenant.headers)
+        return found.json()["data"]["items"]
+
+    person_events = await upserts("person", str(merged_person["entity_id"]))
+    assert [(e["summary"], e["pipeline_run_id"]) for e in person_events] == [
+        ("entity created (version 1)", run_id)
+    ]
+    assert person_events[0]["metadata"]["pipeline_entity_type"] == "person"
+    company_events = await upserts("company", str(merged_company["entity_id"]))
+    assert sorted(e["summary"] for e in company_events) == [
+        "entity created (version 1)",
+        "entity updated (version 2)",
+    ]
+    # The run's steps stay on the company's timeline.
+    async with database.transaction() as session:
+        steps = await session.scalar(
+            text(
+                f"SELECT count(*) FROM {timeline.EVENTS} e WHERE e.pipeline_run_id = :id "
+                "AND e.entity_id = :entity AND e.metadata ->> 'event_type' = 'step_execution'"
+            ),
+            {"id": run_id, "entity": merged_company["entity_id"]},
+        )
+    assert steps == 2
+
+
 async def test_fan_out_children_are_created_deduplicated_and_driven_to_completion(
     client: httpx.AsyncClient, tenant: Tenant, runner: ScriptedRunner, database: Database
 ) -> None:

@@ -19,9 +19,10 @@ from dex.operations.repository import (
     record_operation_runs,
     settle_orphaned_calls,
 )
-from dex.pipeline.executor import empty_old_journal
+from dex.pipeline import heartbeats
+from dex.pipeline.executor import empty_old_journal, requeue_abandoned
 from dex.providers.base import Attempt
-from dex.providers.journal import CallJournal, CallOrigin
+from dex.providers.journal import CallJournal, CallOrigin, ReusedAnswer
 from dex.providers.models import JOURNAL_HOUR, JOURNAL_SLOTS, journal_partition
 from dex.tenancy.context import AuthContext
 from tests.conftest import Tenant, scalar
@@ -42,9 +43,20 @@ async def journaled(
     return origin.run_id, call_id
 
 
-async def record(database: Database, tenant: Tenant, run_id: uuid.UUID, call_ids: list[uuid.UUID]) -> None:
-    attempt = Attempt("millionverifier", "verify", "verified", cost_credits=Decimal("1"), call_ids=call_ids)
-    result = OperationResult(run_id, "person.contact.verify_email", "person", "verified", attempts=[attempt])
+def verified(call_ids: list[uuid.UUID], cost: str = "1") -> Attempt:
+    return Attempt("millionverifier", "verify", "verified", cost_credits=Decimal(cost), call_ids=call_ids)
+
+
+async def record(
+    database: Database,
+    tenant: Tenant,
+    run_id: uuid.UUID,
+    call_ids: list[uuid.UUID],
+    attempts: list[Attempt] | None = None,
+) -> None:
+    """The execution ``run_id`` recorded with one attempt of ``call_ids`` (or with ``attempts``)."""
+    attempts = attempts or [verified(call_ids)]
+    result = OperationResult(run_id, "person.contact.verify_email", "person", "verified", attempts=attempts)
     auth = AuthContext(tenant.org_id, None, None, "org_admin", "api_token")
     async with database.transaction() as session:
         await record_operation_runs(session, [operation_run_row(result, auth=auth, input_payload={})])
@@ -178,3 +190,160 @@ async def test_one_process_empties_the_old_partition_the_others_leave_it(
 async def _all(database: Database, sql: str) -> list[tuple[object, ...]]:
     async with database.transaction() as session:
         return [tuple(row) for row in await session.execute(text(sql))]
+
+
+async def test_what_an_execution_does_after_recovery_claimed_it_is_recorded_by_its_recording_once(
+    tenant: Tenant, database: Database
+) -> None:
+    """A process taken for dead that carried on: the claim recorded the request it had journaled; the one
+    it made after is recorded by its own recording, under a new id, and leaves the journal with it."""
+    frozen = CallJournal(database, owner="localhost-that-died:999999999:frozen")
+    origin = origin_for(tenant)
+    run_id, before = await journaled(frozen, tenant, price="1", origin=origin)
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[frozen.owner]) == 1
+    _, after = await journaled(frozen, tenant, price="2", origin=origin)
+    await frozen.answered(after, 200, Decimal("2"), None)
+    await record(database, tenant, run_id, [], [verified([before]), verified([after], cost="2")])
+
+    runs = await _all(
+        database, "SELECT run_id, status, cost_credits FROM operation_runs ORDER BY cost_credits"
+    )
+    assert [(status, cost) for _, status, cost in runs] == [("failed", 1), ("verified", 2)]
+    assert runs[0][0] == run_id and runs[1][0] != run_id
+    assert await _all(database, "SELECT cardinality(call_ids) FROM operation_attempts") == [(1,), (1,)]
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 3
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+
+
+async def test_a_request_sent_after_its_execution_was_claimed_and_not_recorded_is_settled_with_its_hour(
+    tenant: Tenant, database: Database
+) -> None:
+    frozen = CallJournal(database, owner="localhost-that-died:999999999:again")
+    origin = origin_for(tenant)
+    run_id, _ = await journaled(frozen, tenant, price="1", origin=origin)
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[frozen.owner]) == 1
+    _, after = await journaled(frozen, tenant, price="2", origin=origin)
+    assert await scalar(database, UNSETTLED_CALLS) == 1
+    await move_to_old_slot(database, after)
+
+    async with database.transaction() as session:
+        assert await empty_old_journal_slot(session) == 1
+    runs = await _all(
+        database, "SELECT run_id, status, cost_credits FROM operation_runs ORDER BY cost_credits"
+    )
+    assert [(status, cost) for _, status, cost in runs] == [("failed", 1), ("failed", 2)]
+    assert runs[1][0] != run_id
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 3
+    assert await scalar(database, UNSETTLED_CALLS) == 0
+
+
+async def test_an_answer_taken_over_moves_to_this_hours_partition_and_is_recorded_by_its_new_run(
+    tenant: Tenant, database: Database
+) -> None:
+    """A step run again more than an hour after its process died: the kept answer it takes over was
+    written in the partition emptied next, which must not take the live run for an interrupted one."""
+    step, kept = uuid.uuid4(), uuid.uuid4()
+    dead = CallJournal(database, owner="localhost-that-died:999999999:kept")
+    await dead.before_send(
+        origin_for(tenant, step),
+        kept,
+        "millionverifier",
+        "verify",
+        price=Decimal("1"),
+        sandbox=True,
+        request_hash="same question",
+    )
+    await dead.answered(kept, 200, Decimal("1"), {"result": "ok"})
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
+    await move_to_old_slot(database, kept)
+
+    origin = origin_for(tenant, step)
+    answer = await CallJournal(database).before_send(
+        origin,
+        uuid.uuid4(),
+        "millionverifier",
+        "verify",
+        price=Decimal("1"),
+        sandbox=True,
+        request_hash="same question",
+    )
+    assert isinstance(answer, ReusedAnswer) and answer.call_id == kept
+    async with database.transaction() as session:
+        assert await empty_old_journal_slot(session) == 0
+    await record(database, tenant, origin.run_id, [kept])
+    runs = await _all(database, "SELECT run_id, status, cost_credits FROM operation_runs")
+    assert runs == [(origin.run_id, "verified", 1)]
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 1
+    assert await scalar(database, UNSETTLED_CALLS) == 0
+
+
+async def test_a_process_recovery_settled_that_carried_on_is_recovered_again_when_it_falls_silent(
+    tenant: Tenant, database: Database
+) -> None:
+    """Taken for dead while only silent, then back: when it falls silent again, its kept answers go to the
+    steps' next runs like any dead process's, instead of being paid for again."""
+    frozen = CallJournal(database, owner="other-host:7:journal")
+    await journaled(frozen, tenant)
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[frozen.owner]) == 1
+    step, kept = uuid.uuid4(), uuid.uuid4()
+    hash_ = "asked before falling silent"
+    await frozen.before_send(
+        origin_for(tenant, step),
+        kept,
+        "millionverifier",
+        "verify",
+        price=Decimal("1"),
+        sandbox=True,
+        request_hash=hash_,
+    )
+    await frozen.answered(kept, 200, Decimal("1"), {"result": "ok"})
+
+    async with database.transaction() as session:
+        await heartbeats.beat(session, worker="other-host:7:executor", timeout_seconds=0.01)
+        await heartbeats.beat(session, worker="other-host:8:executor", timeout_seconds=60)
+    released = False
+    for _ in range(200):  # until the other process has beaten for longer than the silent one's timeout
+        async with database.transaction() as session:
+            await requeue_abandoned(session)
+        released = await scalar(
+            database, f"SELECT released FROM provider_call_journal WHERE call_id = '{kept}'"
+        )
+        if released:
+            break
+        await asyncio.sleep(0.05)
+    assert released
+    answer = await CallJournal(database).before_send(
+        origin_for(tenant, step),
+        uuid.uuid4(),
+        "millionverifier",
+        "verify",
+        price=Decimal("1"),
+        sandbox=True,
+        request_hash=hash_,
+    )
+    assert isinstance(answer, ReusedAnswer) and answer.call_id == kept
+
+
+async def test_the_reservation_of_a_request_no_attempt_names_is_given_back_by_the_recording(
+    tenant: Tenant, database: Database
+) -> None:
+    """The adapter failed after journaling the request, so its attempt lost the id: the recording still
+    settles the row (at its price: it may have been sent) and gives its reservation back."""
+    async with database.transaction() as session:
+        await session.execute(
+            text("UPDATE orgs SET budget_credits = 100 WHERE id = :o"), {"o": tenant.org_id}
+        )
+    origin, lost = origin_for(tenant), uuid.uuid4()
+    await CallJournal(database).before_send(
+        origin, lost, "millionverifier", "verify", price=Decimal("5"), sandbox=True, reserve=True
+    )
+    assert await scalar(database, "SELECT reserved_credits FROM org_spend") == 5
+    failed = Attempt("millionverifier", "verify", "failed", cost_credits=Decimal("0"))
+    await record(database, tenant, origin.run_id, [], [failed])
+    assert await scalar(database, "SELECT reserved_credits FROM org_spend") == 0
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 5
+    assert await scalar(database, UNSETTLED_CALLS) == 0

@@ -132,11 +132,10 @@ def upsert_record(upserted: Any, last_operation_id: str | None) -> dict[str, Any
 
 # The timeline's columns, in the order every kind of event is read in.
 READ_COLUMNS = tuple(c.name for c in EntityTimelineEvent.__table__.c)
-# The ``entity_upsert`` events of succeeded runs, as the timeline's rows: a run's completion already writes
-# its row, so the event is kept there instead of being written again (migration 0021). Read from
-# ``pipeline_runs`` by name: the pipeline sits above the entities and their timeline.
-UPSERT_EVENTS_SQL = """
-    SELECT r.id, r.org_id, r.company_id, r.entity_type, r.entity_id,
+# The ``entity_upsert`` events of the merges ``{runs}`` (each with the columns of ``pipeline_runs`` the event
+# names) as the timeline's rows, ``{id}`` their ids.
+_UPSERT_EVENTS = """
+    SELECT {id} AS id, r.org_id, r.company_id, r.entity_type, r.entity_id,
         COALESCE(r.upsert->>'last_operation_id', 'unknown.operation') AS operation_id,
         r.id AS pipeline_run_id, r.submission_id, CAST(NULL AS uuid) AS step_result_id,
         CAST(NULL AS text) AS provider, 'found' AS status,
@@ -149,8 +148,23 @@ UPSERT_EVENTS_SQL = """
             'record_version', r.upsert->'record_version', 'created', r.upsert->'created',
             'pipeline_entity_type', r.entity_type) AS metadata,
         r.finished_at AS created_at
-    FROM pipeline_runs r WHERE r.upsert IS NOT NULL
+    FROM {runs} r WHERE r.upsert IS NOT NULL
 """
+# Those of succeeded runs: a run's completion already writes its row, so the event is kept there instead of
+# being written again (migration 0021). Read from ``pipeline_runs`` by name: the pipeline sits above the
+# entities and their timeline.
+UPSERT_EVENTS_SQL = _UPSERT_EVENTS.format(id="r.id", runs="pipeline_runs")
+# Those of merges asked of runs already finished (``:rows``: id, org_id, company_id, submission_id,
+# entity_type, entity_id, upsert), written: a run keeps one merge, and the compatibility runner may merge a
+# run's entity again, or an entity of another type, each merge an event of its own at the time it was made.
+WRITE_UPSERT_EVENTS = text(
+    f"INSERT INTO entity_timeline ({', '.join(READ_COLUMNS)}) "
+    + _UPSERT_EVENTS.format(
+        id="gen_random_uuid()",
+        runs="(SELECT v.*, now() AS finished_at FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, "
+        "org_id uuid, company_id uuid, submission_id uuid, entity_type text, entity_id uuid, upsert jsonb))",
+    )
+)
 # The ``fan_out_discovery`` events of fan-out children, from the runs the fan-out inserted (each with its
 # discovery: ``pipeline_runs.discovery``), as the timeline's rows. Their ids are derived from the run's,
 # which its upsert event has.

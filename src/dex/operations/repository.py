@@ -153,23 +153,27 @@ def journal_ctes(finished_steps: str = "ARRAY[]::uuid[]") -> str:
 
 JOURNAL_ROWS = "(SELECT * FROM seen UNION ALL SELECT * FROM gone)"
 _READ_RECORDED = text(f"WITH {journal_ctes()} SELECT * FROM {JOURNAL_ROWS} j")
+# Whether a journal row ``j``'s execution was claimed: NULL while no operation run has its id, true when
+# one has and it is a claim (:func:`claim_interrupted`; its duration unknown) — the row was sent after the
+# claim, by a process taken for dead that carried on, and the claim does not record it — false when the
+# execution was recorded, and the row with it. A row is unrecorded unless this is false.
+_CLAIMED = "(SELECT r.duration_ms IS NULL FROM operation_runs r WHERE r.run_id = j.run_id)"
 _UNRECORDED_OF_OWNERS = text(
-    f"SELECT {CALL_COLUMNS}, response IS NOT NULL AS kept FROM provider_call_journal j "
-    "WHERE j.owner = ANY(:owners) AND NOT j.released "
-    "AND NOT EXISTS (SELECT FROM provider_call_settled_owners s WHERE s.owner = j.owner) "
-    "AND NOT EXISTS (SELECT FROM operation_runs r WHERE r.run_id = j.run_id)"
+    f"SELECT {CALL_COLUMNS}, response IS NOT NULL AS kept, {_CLAIMED} AS claimed "
+    "FROM provider_call_journal j WHERE j.owner = ANY(:owners) AND NOT j.released "
+    f"AND {_CLAIMED} IS NOT false"
 )
 _SETTLE_OWNERS = text(
     "INSERT INTO provider_call_settled_owners (owner) SELECT unnest(CAST(:owners AS text[])) "
     "ON CONFLICT DO NOTHING"
 )
-_TAKE_OUT = text("DELETE FROM provider_call_journal WHERE call_id = ANY(:call_ids)")
+_TAKE_OUT = text("DELETE FROM provider_call_journal WHERE call_id = ANY(:call_ids) RETURNING call_id")
 # A dead process's kept answers to a pipeline step's paid requests wait for the step's next run, which
 # takes them over instead of paying again (dex.providers.journal); the step's recorded outcome settles
 # those it did not take. Each becomes an execution of its own until then.
 _RELEASE = text(
     "UPDATE provider_call_journal SET released = true, run_id = gen_random_uuid() "
-    "WHERE call_id = ANY(:call_ids)"
+    "WHERE call_id = ANY(:call_ids) AND NOT released"
 )
 
 
@@ -177,8 +181,8 @@ async def record_operation_runs(session: AsyncSession, runs: list[OperationRunRo
     """Insert operation runs with their attempts (a pipeline's recording reads their journal rows with its
     finished steps: ``dex.pipeline.states``)."""
     writes = Writes()
-    seen = list(await session.execute(_READ_RECORDED, journal_params(runs))) if journaled(runs) else []
-    add_history(writes, await settle_journal_rows(session, runs, seen))
+    seen = list(await session.execute(_READ_RECORDED, journal_params(runs))) if runs else []
+    await add_recorded_history(writes, session, runs, seen)
     await writes.execute(session)
 
 
@@ -188,49 +192,52 @@ def journaled(runs: Sequence[OperationRunRow]) -> list[tuple[OperationRunRow, Op
 
 
 def journal_params(runs: Sequence[OperationRunRow]) -> dict[str, list[uuid.UUID]]:
-    """The parameters of :data:`RECORDED_CALLS`."""
-    return {"run_ids": list({run["run_id"] for run, _ in journaled(runs)})}
+    """The parameters of :data:`RECORDED_CALLS`: every run's, journaled attempts or not — a request whose
+    attempt lost its id (the adapter failed after journaling it) is still the run's."""
+    return {"run_ids": [run["run_id"] for run in runs]}
 
 
-async def settle_journal_rows(
-    session: AsyncSession, runs: list[OperationRunRow], seen: Sequence[Any]
-) -> list[OperationRunRow]:
-    """The operation runs to record (:func:`add_history`), given the journal rows their transaction read
-    or took (``CALL_COLUMNS``): rows no recorded attempt names — requests of these runs it lost
-    track of, and released answers no run took over — are settled as interrupted runs of their own."""
-    attempts = journaled(runs)
-    if not seen and not attempts:
-        return runs
+_TAKE_OUT_ROWS = text(
+    "DELETE FROM provider_call_journal "
+    "WHERE call_id IN (SELECT call_id FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(call_id uuid))"
+)
+
+
+async def add_recorded_history(
+    writes: Writes, session: AsyncSession, runs: list[OperationRunRow], seen: Sequence[Any]
+) -> None:
+    """Write operation runs ``runs`` with the caller's statement (:func:`add_history`), given the journal
+    rows their transaction read or took (``CALL_COLUMNS``). Rows no recorded attempt names — requests of
+    these runs it lost track of, and released answers no run took over — are settled as interrupted runs
+    of their own. A run whose rows are partly gone was claimed by recovery meanwhile (its process was taken
+    for dead but carried on): the claim recorded, under the run's id, the requests it took out of the
+    journal; the requests the run made besides are recorded under a new id, and leave the journal with it
+    (a row of a claimed execution is unrecorded while it stays)."""
     calls = {row.call_id: row for row in seen}
-    # A request recovery already settled (this process was cut off from the database for long) is in the
-    # history once; its attempt is not recorded a second time.
-    settled = [(run, a) for run, a in attempts if not all(call_id in calls for call_id in a["call_ids"])]
-    if settled:
-        runs = _without(runs, settled)
-    referenced = {call_id for _, attempt in attempts for call_id in attempt["call_ids"]}
+    claimed: dict[uuid.UUID, list[OperationAttemptRow]] = defaultdict(list)
+    for run, attempt in journaled(runs):
+        if not all(call_id in calls for call_id in attempt["call_ids"]):
+            claimed[run["run_id"]].append(attempt)
+    if claimed:
+        rests = (
+            _rest_of_claimed(run, claimed[run["run_id"]]) if run["run_id"] in claimed else run for run in runs
+        )
+        runs = [run for run in rests if run is not None]
+        writes.add(_TAKE_OUT_ROWS, [{"call_id": c.call_id} for c in seen if c.run_id in claimed])
+    referenced = {call_id for _, attempt in journaled(runs) for call_id in attempt["call_ids"]}
     orphans = [call for call_id, call in calls.items() if call_id not in referenced]
-    return [*runs, *interrupted_history(orphans, await answers_in_cache(session, orphans))]
+    add_history(writes, [*runs, *interrupted_history(orphans, await answers_in_cache(session, orphans))])
 
 
-def _without(
-    runs: list[OperationRunRow], dropped: list[tuple[OperationRunRow, OperationAttemptRow]]
-) -> list[OperationRunRow]:
-    """``runs`` without the ``dropped`` attempts, and without what those cost."""
-    by_run: dict[uuid.UUID, list[OperationAttemptRow]] = defaultdict(list)
-    for run, attempt in dropped:
-        by_run[run["run_id"]].append(attempt)
-    kept = []
-    for run in runs:
-        gone = by_run.get(run["run_id"])
-        if gone:
-            ids = {attempt["id"] for attempt in gone}
-            run = {
-                **run,
-                "attempts": [attempt for attempt in run["attempts"] if attempt["id"] not in ids],
-                "cost_credits": run["cost_credits"] - sum(attempt["cost_credits"] for attempt in gone),
-            }
-        kept.append(run)
-    return kept
+def _rest_of_claimed(run: OperationRunRow, settled: list[OperationAttemptRow]) -> OperationRunRow | None:
+    """What a claimed run did besides the requests its claim recorded (``settled``): the run under a new
+    id without those attempts and their cost, or nothing if it made no other request."""
+    ids = {attempt["id"] for attempt in settled}
+    attempts = [attempt for attempt in run["attempts"] if attempt["id"] not in ids]
+    if not any(attempt["call_ids"] for attempt in attempts):
+        return None
+    cost = run["cost_credits"] - sum(attempt["cost_credits"] for attempt in settled)
+    return {**run, "run_id": uuid.uuid4(), "attempts": attempts, "cost_credits": cost}
 
 
 async def org_has_budget(session: AsyncSession, org_id: uuid.UUID) -> bool:
@@ -250,7 +257,7 @@ UNSETTLED_CALLS = (
 
 
 # The owners of journal rows, found by walking the owner index from one owner to the next (a few
-# processes own millions of rows), less those recovery has settled.
+# processes own millions of rows), and whether recovery has settled each.
 _JOURNAL_OWNERS = text(
     """
     WITH RECURSIVE owners(owner) AS (
@@ -259,14 +266,16 @@ _JOURNAL_OWNERS = text(
         SELECT (SELECT j.owner FROM provider_call_journal j WHERE j.owner > o.owner ORDER BY j.owner LIMIT 1)
         FROM owners o WHERE o.owner IS NOT NULL
     )
-    SELECT owner FROM owners o WHERE owner IS NOT NULL
-      AND NOT EXISTS (SELECT FROM provider_call_settled_owners s WHERE s.owner = o.owner)
+    SELECT owner, EXISTS (SELECT FROM provider_call_settled_owners s WHERE s.owner = o.owner) AS settled
+    FROM owners o WHERE owner IS NOT NULL
     """
 )
 
 
-async def journal_owners(session: AsyncSession) -> list[str]:
-    return list((await session.execute(_JOURNAL_OWNERS)).scalars())
+async def journal_owners(session: AsyncSession, *, settled: bool = False) -> list[str]:
+    """The owners of journal rows recovery has not settled — with ``settled``, every owner."""
+    rows = await session.execute(_JOURNAL_OWNERS)
+    return [row.owner for row in rows if settled or not row.settled]
 
 
 async def settle_orphaned_calls(session: AsyncSession, *, dead_owners: Sequence[str]) -> int:
@@ -284,36 +293,38 @@ async def settle_orphaned_calls(session: AsyncSession, *, dead_owners: Sequence[
 
 
 async def claim_interrupted(session: AsyncSession, calls: Sequence[Any], *, released: set[uuid.UUID]) -> int:
-    """Record unrecorded journal rows ``calls`` as the interrupted operation runs of their executions, each
-    under the execution's own id, so that a recording of it committed before or after makes this claim do
-    nothing; the rows ``released`` of each claimed execution are released instead of recorded (an
-    execution of released rows only is claimed by a run without attempts: a late recording of it would
-    count the answers its next run takes over), the rest leave the journal. Returns how many rows were
-    recorded."""
+    """Record unrecorded journal rows ``calls`` (with ``claimed``: :data:`_CLAIMED`) as the interrupted
+    operation runs of their executions, but release the rows ``released`` for their steps' next runs. The
+    rows leave the journal first, and only those this transaction took are recorded, so two claims never
+    record a row twice. An execution is claimed under its own id, so that a recording of it committed
+    before or after makes the claim do nothing; rows sent after an earlier claim of their execution go
+    under a new id. (A late recording of an execution finds the rows claimed or released gone, and does not
+    record them again: :func:`add_recorded_history`.) Returns how many rows were recorded."""
     if not calls:
         return 0
-    recorded = [call for call in calls if call.call_id not in released]
+    await session.execute(_RELEASE, {"call_ids": [c.call_id for c in calls if c.call_id in released]})
+    leaving = [call.call_id for call in calls if call.call_id not in released]
+    taken = set(await session.scalars(_TAKE_OUT, {"call_ids": leaving}))
+    mine = [call for call in calls if call.call_id in taken]
     history = interrupted_history(
-        calls, await answers_in_cache(session, recorded), claims=True, released=released
+        mine,
+        await answers_in_cache(session, mine),
+        own_ids={call.run_id for call in mine if call.claimed is None},
     )
     claimed = set((await session.execute(INSERT_RUNS_RETURNING, {"rows": dumps(history)})).scalars())
-    mine = [call for call in calls if call.run_id in claimed]
-    await session.execute(_TAKE_OUT, {"call_ids": [c.call_id for c in mine if c.call_id not in released]})
-    await session.execute(_RELEASE, {"call_ids": [c.call_id for c in mine if c.call_id in released]})
-    return sum(1 for call in mine if call.call_id not in released)
+    return sum(len(run["attempts"]) for run in history if run["run_id"] in claimed)
 
 
 # The unsettled rows of a partition about to be emptied: released answers nobody took over, and rows of
 # executions nobody recorded (interrupted ones of live processes: a lost API request). Found without a lock
 # (a scan of an hour's rows), then read again by key under the lock, which is held for no more than that.
 _UNSETTLED_IN = (
-    "SELECT {columns} FROM {partition} j WHERE ({among}) AND (j.released "
-    "OR NOT EXISTS (SELECT FROM operation_runs r WHERE r.run_id = j.run_id))"
+    "SELECT {columns} FROM {partition} j WHERE ({among}) AND (j.released OR " + _CLAIMED + " IS NOT false)"
 )
 # Their executions' rows in the other partitions (an execution that ran across an hour's end).
 _REST_OF_EXECUTIONS = text(
-    f"SELECT {CALL_COLUMNS} FROM provider_call_journal WHERE run_id = ANY(:run_ids) "
-    "AND slot <> :slot AND NOT released"
+    f"SELECT {CALL_COLUMNS}, {_CLAIMED} AS claimed FROM provider_call_journal j "
+    "WHERE run_id = ANY(:run_ids) AND slot <> :slot AND NOT released"
 )
 # The partition written two hours ago (every row in it is older than an hour), and whether this process
 # empties it: one does, the others, finding it taken, leave it.
@@ -346,7 +357,9 @@ async def empty_old_journal_slot(session: AsyncSession) -> int:
     calls = []
     if candidates:
         unsettled = _UNSETTLED_IN.format(
-            columns=CALL_COLUMNS, partition=partition, among="j.call_id = ANY(:call_ids)"
+            columns=f"{CALL_COLUMNS}, {_CLAIMED} AS claimed",
+            partition=partition,
+            among="j.call_id = ANY(:call_ids)",
         )
         calls = list(await session.execute(text(unsettled), {"call_ids": candidates}))
     interrupted = {call.run_id for call in calls if not call.released}
@@ -396,27 +409,21 @@ def interrupted_history(
     calls: Iterable[Any],
     answered_in_cache: Mapping[uuid.UUID, int | None],
     *,
-    claims: bool = False,
-    released: Collection[uuid.UUID] = (),
+    own_ids: Collection[uuid.UUID] = (),
 ) -> list[OperationRunRow]:
     """Operation runs for journaled requests whose outcome was never recorded: one failed run per
-    interrupted execution, an attempt per request (but those ``released`` for the step's next run). A
-    request whose answer arrived (noted on its row, or held by a cache entry: ``answered_in_cache``) costs
-    what it cost; one without an answer costs its price — the provider may have billed it, and dex never
-    under-counts spend. With ``claims`` each run takes its execution's id (:func:`claim_interrupted`),
-    else a new one."""
+    interrupted execution, an attempt per request. A request whose answer arrived (noted on its row, or
+    held by a cache entry: ``answered_in_cache``) costs what it cost; one without an answer costs its price
+    — the provider may have billed it, and dex never under-counts spend. The runs of executions
+    ``own_ids`` take the execution's id (:func:`claim_interrupted`), the others a new one."""
     by_execution: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for call in calls:
         by_execution[call.run_id].append(call)
     return [
         _interrupted_run(
             execution[0],
-            [
-                _interrupted_attempt(call, answered_in_cache)
-                for call in execution
-                if call.call_id not in released
-            ],
-            run_id=run_id if claims else uuid.uuid4(),
+            [_interrupted_attempt(call, answered_in_cache) for call in execution],
+            run_id=run_id if run_id in own_ids else uuid.uuid4(),
         )
         for run_id, execution in by_execution.items()
     ]
@@ -441,6 +448,7 @@ def _interrupted_run(first: Any, attempts: list[Attempt], *, run_id: uuid.UUID) 
             step_result_id=first.step_result_id,
             submission_id=first.submission_id,
         ),
+        # Unknown; it is also what tells a claim from a recorded run (:data:`_CLAIMED`).
         "duration_ms": None,
     }
 

@@ -210,9 +210,11 @@ async def requeue_abandoned(session: AsyncSession) -> int:
         log.warning("executors stopped beating: %s", ", ".join(s.worker for s in silent))
         await repo.resend_published_steps(session)
     owners = await journal_owners(session)
-    # A process whose heartbeat stopped is gone with its provider requests, on whatever host it ran.
+    # A process whose heartbeat stopped is gone with its provider requests, on whatever host it ran — even
+    # one recovery settled before, when it was taken for dead while only silent, and carried on.
     silent_processes = {s.worker.rpartition(":")[0] for s in silent}
-    dead_owners = [*_dead_local_workers(owners), *_of_processes(owners, silent_processes)]
+    everyone = await journal_owners(session, settled=True) if silent else []
+    dead_owners = [*_dead_local_workers(owners), *_of_processes(everyone, silent_processes)]
     if settled := await settle_orphaned_calls(session, dead_owners=dead_owners):
         log.info("recorded %d provider requests of stopped processes", settled)
     if requeued or silent:

@@ -26,11 +26,10 @@ from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
 from dex.operations.repository import (
     OperationRunRow,
-    add_history,
+    add_recorded_history,
     attempts_without_answers,
     operation_run_row,
     result_by_reference,
-    settle_journal_rows,
 )
 from dex.pipeline import budget_waits, live, states
 from dex.pipeline import repository as repo
@@ -127,6 +126,8 @@ class Progress:
         self.events_from_rows: set[uuid.UUID] = set()
         self.events: list[dict[str, Any]] = []
         self.completions: list[Completion] = []
+        # The completed runs' entity merges (a finished run's writes its event: ``_merges_of_finished_runs``).
+        self.merges: list[dict[str, Any]] = []
         self.fan_outs: list[FanOutRecord] = []
         # What webhooks, live progress and metrics are told about: steps finished, runs moved.
         self.finished_steps: list[StepOutcome] = []
@@ -485,9 +486,8 @@ class Progress:
         # completed runs' earlier ones re-pointed) and the fan-out steps' outputs: one round trip.
         writes = Writes()
         repoints = await self._complete_runs(writes)
-        op_runs = await settle_journal_rows(self.session, self.op_runs, self.journal_calls)
+        await add_recorded_history(writes, self.session, self.op_runs, self.journal_calls)
         self._fan_out_events(created)
-        add_history(writes, op_runs)
         writes.add(timeline.REPOINT_RUN_EVENTS, repoints)
         writes.add(repo.INSERT_STEPS, self.step_rows)
         writes.add(timeline.INSERT_EVENTS, timeline.event_records(self.events))
@@ -500,7 +500,7 @@ class Progress:
                 for name, value in delta.items():
                     if name != "total":
                         self.counters[moved["submission_id"]][name] += value
-        await self._keep_merges_of_finished_runs()
+        await self._merges_of_finished_runs()
         await live.bump_and_announce(
             self.session,
             self.counters,
@@ -509,13 +509,16 @@ class Progress:
             ready=self.any_queued,
         )
 
-    async def _keep_merges_of_finished_runs(self) -> None:
+    async def _merges_of_finished_runs(self) -> None:
         """The merges of runs completed after they had finished (the compatibility runner merges a succeeded
-        run's entity): not moved, their rows are given the merge their move would have kept."""
+        run's entity, or one of another type, as often as it likes): not moved, each writes its event, and a
+        merge of the run's own type takes the run to its entity, where the events read from the run's rows
+        follow it as the written ones are re-pointed."""
         moved = {run["id"] for run in self.moved_runs}
-        merges = [move for move in self.moves["succeeded"] if move["upsert"] and move["id"] not in moved]
+        merges = [merge for merge in self.merges if merge["id"] not in moved]
         if merges:
-            await self.session.execute(repo.KEEP_MERGES, {"rows": dumps(merges)})
+            await self.session.execute(timeline.WRITE_UPSERT_EVENTS, {"rows": dumps(merges)})
+            await self.session.execute(repo.MOVE_FINISHED_RUNS_TO_ENTITIES, {"rows": dumps(merges)})
 
     async def _complete_runs(self, writes: Writes) -> list[dict[str, Any]]:
         """Merges the completed runs' entities (their rows written with ``writes`` when the recording is
@@ -554,11 +557,18 @@ class Progress:
                     submission_id=run.submission_id,
                     upserted=upserted,
                 )
-                self.move(
-                    run.run_id,
-                    "succeeded",
-                    entity_id=upserted.entity_id,
-                    upsert=timeline.upsert_record(upserted, completion.last_operation_id),
+                upsert = timeline.upsert_record(upserted, completion.last_operation_id)
+                self.move(run.run_id, "succeeded", entity_id=upserted.entity_id, upsert=upsert)
+                self.merges.append(
+                    {
+                        "id": run.run_id,
+                        "org_id": run.org_id,
+                        "company_id": run.company_id,
+                        "submission_id": run.submission_id,
+                        "entity_type": run.entity_type,
+                        "entity_id": upserted.entity_id,
+                        "upsert": upsert,
+                    }
                 )
             else:
                 self.move(run.run_id, "succeeded")

@@ -181,7 +181,7 @@ class Finished:
     """What recording outcomes did: the steps still owned by the worker (others were lost to an expired
     lease and are someone else's now — their results are discarded, never double-recorded), which of
     their submissions are canceled, and the journal rows of their operation runs (for
-    ``dex.operations.repository.settle_journal_rows``)."""
+    ``dex.operations.repository.add_recorded_history``)."""
 
     owned: set[uuid.UUID]
     canceled: set[uuid.UUID]
@@ -317,12 +317,13 @@ INSERT_RUNS = text(
 )
 
 
-# A merge asked of a run already succeeded (the compatibility runner's), kept on the run as its move to
-# succeeded keeps one (``dex.pipeline.states.MOVE_RUNS``): its timeline event is read from there.
-KEEP_MERGES = text(
-    "UPDATE pipeline_runs r SET entity_id = v.entity_id, upsert = v.upsert "
-    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, entity_id uuid, upsert jsonb) "
-    "WHERE r.id = v.id AND r.status = 'succeeded'"
+# A merge asked of a run already succeeded (the compatibility runner's) of an entity of the run's type
+# takes the run to that entity, as its move to succeeded would have — unless the run keeps a merge of its
+# own, whose event is read with the run's entity (``dex.entities.timeline.UPSERT_EVENTS_SQL``).
+MOVE_FINISHED_RUNS_TO_ENTITIES = text(
+    "UPDATE pipeline_runs r SET entity_id = v.entity_id "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, entity_type text, entity_id uuid) "
+    "WHERE r.id = v.id AND r.status = 'succeeded' AND r.entity_type = v.entity_type AND r.upsert IS NULL"
 )
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from dex.db.batching import Batcher
 from dex.db.engine import Database
 from dex.db.queries import dumps, recordset
-from dex.providers.models import EnrichmentCacheEntry, JournaledCall
+from dex.providers.models import JOURNAL_SLOT_OF_NOW, EnrichmentCacheEntry, JournaledCall
 
 
 class OriginFields(TypedDict):
@@ -139,8 +139,10 @@ _STORED = [*StoredFields.__annotations__, "answers_of"]
 _TAKEN_OVER = (*OriginFields.__annotations__, "owner")
 
 ASKED_CTE = f"asked AS MATERIALIZED (SELECT * FROM {recordset(_journal, ROW_COLUMNS)})"
+# A row taken over moves to the partition of the hour it is taken in: the run taking it is as young as
+# that, and the partition it was written in may be emptied before the run is recorded.
 TAKE_OVER_CTE = (
-    "taken AS (UPDATE provider_call_journal j SET released = false, "
+    f"taken AS (UPDATE provider_call_journal j SET released = false, slot = {JOURNAL_SLOT_OF_NOW}, "
     + ", ".join(f"{name} = v.{name}" for name in _TAKEN_OVER)
     + " FROM asked v WHERE j.released AND v.request_hash IS NOT NULL AND j.org_id = v.org_id "
     "AND j.request_hash = v.request_hash AND j.provider = v.provider AND j.action = v.action "

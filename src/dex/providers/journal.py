@@ -7,8 +7,9 @@ carries the row's id as ``X-Request-Id``), the answer's status and cost are note
 arrives, and the transaction that records the attempt records it in the operation run named by the row's
 ``run_id``, which is what marks the row recorded: the row itself is not written again. Whatever rows
 outlive their process unrecorded are settled into the history by recovery
-(``dex.operations.repository.settle_orphaned_calls``), which claims each such execution by inserting its
-interrupted run under the execution's id — so a late recording of it does nothing. Rows stay until the
+(``dex.operations.repository.settle_orphaned_calls``), which takes them out and claims each such execution
+by inserting its interrupted run under the execution's id — so a late recording of it (the process was
+only silent) records nothing twice: just the requests it made after the claim. Rows stay until the
 hour's partition they were written in is two hours old and emptied at once
 (``dex.operations.repository.empty_old_journal_slot``).
 

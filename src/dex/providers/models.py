@@ -19,6 +19,8 @@ JOURNAL_SLOTS = 3
 JOURNAL_SLOT_SECONDS = 3600
 # The hour now is in (the database's clock, the same for every process).
 JOURNAL_HOUR = f"CAST(floor(extract(epoch FROM now()) / {JOURNAL_SLOT_SECONDS}) AS bigint)"
+# The partition a row written now goes to.
+JOURNAL_SLOT_OF_NOW = f"({JOURNAL_HOUR} % {JOURNAL_SLOTS})"
 
 
 def journal_partition(slot: int) -> str:
@@ -47,7 +49,7 @@ class JournaledCall(Base):
     slot: Mapped[int] = mapped_column(
         SmallInteger,
         primary_key=True,
-        server_default=text(f"({JOURNAL_HOUR} % {JOURNAL_SLOTS})"),
+        server_default=text(JOURNAL_SLOT_OF_NOW),
     )
     # The operation run the request's attempt will be recorded under.
     run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
