@@ -54,6 +54,15 @@ def test_missing_secret_with_database_url_is_named(tmp_path: Path) -> None:
     assert result.stderr.strip() == "dex: JWT_SECRET is not set (required when DATABASE_URL is set)"
 
 
+def test_an_invalid_setting_is_named_with_what_it_must_be(tmp_path: Path) -> None:
+    env = {"DEX_HOME": str(tmp_path), "DEX_STEP_TIMEOUT_SECONDS": "7200"}
+    result = run_dex("db", "status", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "dex: invalid setting — DEX_STEP_TIMEOUT_SECONDS: Input should be less than or equal to 3000"
+    )
+
+
 def test_embedded_mode_starts_migrates_and_reuses_its_server(tmp_path: Path) -> None:
     env = {"DEX_HOME": str(tmp_path)}
     try:

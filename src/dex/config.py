@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     # its steps run elsewhere; it beats five times per timeout.
     dex_executor_heartbeat_timeout_seconds: float = Field(default=5.0, gt=0)
     dex_per_org_concurrency: int | None = None
-    dex_step_timeout_seconds: float = 300.0
+    # Under an hour, with room for the recording: the provider journal takes a request an hour old that
+    # nobody recorded for an interrupted one (dex.operations.repository.empty_old_journal_slot).
+    dex_step_timeout_seconds: float = Field(default=300.0, gt=0, le=3000)
     dex_step_max_attempts: int = 3
     dex_step_retry_base_seconds: float = 2.0
     # How long an Idempotency-Key of a batch submission names its submission (dex.pipeline.idempotency).

@@ -192,11 +192,12 @@ async def _all(database: Database, sql: str) -> list[tuple[object, ...]]:
         return [tuple(row) for row in await session.execute(text(sql))]
 
 
-async def test_what_an_execution_does_after_recovery_claimed_it_is_recorded_by_its_recording_once(
+async def test_a_claim_stands_against_the_late_recording_and_what_came_after_it_is_the_next_claims(
     tenant: Tenant, database: Database
 ) -> None:
-    """A process taken for dead that carried on: the claim recorded the request it had journaled; the one
-    it made after is recorded by its own recording, under a new id, and leaves the journal with it."""
+    """A process taken for dead that carried on: the claim recorded the request it had journaled, and its
+    late recording (of a step taken from it) records nothing; the request it made after the claim is
+    recorded once, by recovery when the process falls silent again."""
     frozen = CallJournal(database, owner="localhost-that-died:999999999:frozen")
     origin = origin_for(tenant)
     run_id, before = await journaled(frozen, tenant, price="1", origin=origin)
@@ -205,15 +206,120 @@ async def test_what_an_execution_does_after_recovery_claimed_it_is_recorded_by_i
     _, after = await journaled(frozen, tenant, price="2", origin=origin)
     await frozen.answered(after, 200, Decimal("2"), None)
     await record(database, tenant, run_id, [], [verified([before]), verified([after], cost="2")])
+    assert await _all(database, "SELECT run_id, status, cost_credits FROM operation_runs") == [
+        (run_id, "failed", 1)
+    ]
+    assert await scalar(database, UNSETTLED_CALLS) == 1
 
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[frozen.owner]) == 1
     runs = await _all(
         database, "SELECT run_id, status, cost_credits FROM operation_runs ORDER BY cost_credits"
     )
-    assert [(status, cost) for _, status, cost in runs] == [("failed", 1), ("verified", 2)]
-    assert runs[0][0] == run_id and runs[1][0] != run_id
-    assert await _all(database, "SELECT cardinality(call_ids) FROM operation_attempts") == [(1,), (1,)]
+    assert [(status, cost) for _, status, cost in runs] == [("failed", 1), ("failed", 2)]
+    assert runs[1][0] != run_id
     assert await scalar(database, "SELECT spent_credits FROM org_spend") == 3
-    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 0
+    assert await scalar(database, UNSETTLED_CALLS) == 0
+
+
+async def waiting_for_a_lock(database: Database) -> None:
+    """Returns once some other session of the test's database waits for a lock."""
+    for _ in range(600):
+        waiting = await scalar(
+            database,
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("nobody waited for the lock")
+
+
+async def test_two_claims_of_an_execution_at_once_record_each_request_once(
+    tenant: Tenant, database: Database
+) -> None:
+    """The second claim finds the execution claimed by the first, and records what the first did not read:
+    the request the process sent between their reads."""
+    frozen = CallJournal(database, owner="localhost-that-died:999999999:two")
+    origin = origin_for(tenant)
+    await journaled(frozen, tenant, price="1", origin=origin)
+    async with database.transaction() as first:
+        assert await settle_orphaned_calls(first, dead_owners=[frozen.owner]) == 1
+        _, after = await journaled(frozen, tenant, price="2", origin=origin)
+
+        async def second_claim() -> int:
+            async with database.transaction() as session:
+                return await settle_orphaned_calls(session, dead_owners=[frozen.owner])
+
+        second = asyncio.create_task(second_claim())
+        await waiting_for_a_lock(database)
+    assert await second == 1
+    assert await scalar(database, "SELECT sum(cost_credits) FROM operation_runs") == 3
+    assert (
+        await scalar(database, f"SELECT count(*) FROM operation_attempts WHERE '{after}' = ANY(call_ids)")
+        == 1
+    )
+    assert await scalar(database, UNSETTLED_CALLS) == 0
+
+
+async def test_a_kept_answer_released_while_its_process_records_it_is_recorded_once(
+    tenant: Tenant, database: Database
+) -> None:
+    """Recovery releases the kept answer of a process it takes for dead while that process is recording
+    it: the recording, which read the row first, records nothing, and the step's next run takes it over."""
+    step, kept = uuid.uuid4(), uuid.uuid4()
+    frozen = CallJournal(database, owner="localhost-that-died:999999999:rel")
+    origin = origin_for(tenant, step)
+    question = "asked before falling silent"
+    await frozen.before_send(
+        origin, kept, "millionverifier", "verify", price=Decimal("1"), sandbox=True, request_hash=question
+    )
+    await frozen.answered(kept, 200, Decimal("1"), {"result": "ok"})
+    async with database.transaction() as recovery:
+        assert await settle_orphaned_calls(recovery, dead_owners=[frozen.owner]) == 0
+        recording = asyncio.create_task(record(database, tenant, origin.run_id, [kept]))
+        await waiting_for_a_lock(database)
+    await recording
+
+    again = origin_for(tenant, step)
+    answer = await CallJournal(database).before_send(
+        again,
+        uuid.uuid4(),
+        "millionverifier",
+        "verify",
+        price=Decimal("1"),
+        sandbox=True,
+        request_hash=question,
+    )
+    assert isinstance(answer, ReusedAnswer) and answer.call_id == kept
+    await record(database, tenant, again.run_id, [kept])
+    assert (
+        await scalar(database, f"SELECT count(*) FROM operation_attempts WHERE '{kept}' = ANY(call_ids)") == 1
+    )
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 1
+
+
+async def test_a_recording_committed_twice_records_its_run_once_and_gives_reservations_back_once(
+    tenant: Tenant, database: Database
+) -> None:
+    """The executor runs a recording again when its commit's acknowledgement was lost: it may have
+    committed."""
+    async with database.transaction() as session:
+        await session.execute(
+            text("UPDATE orgs SET budget_credits = 100 WHERE id = :o"), {"o": tenant.org_id}
+        )
+    journal, origin = CallJournal(database), origin_for(tenant)
+    paid, free = uuid.uuid4(), uuid.uuid4()
+    for call_id, price in ((paid, "5"), (free, "0")):
+        await journal.before_send(
+            origin, call_id, "millionverifier", "verify", price=Decimal(price), sandbox=True, reserve=True
+        )
+    attempts = [verified([paid], cost="5"), verified([free], cost="0")]
+    await record(database, tenant, origin.run_id, [], attempts)
+    await record(database, tenant, origin.run_id, [], attempts)
+    assert await scalar(database, "SELECT count(*) FROM operation_attempts") == 2
+    assert await _all(database, "SELECT spent_credits, reserved_credits FROM org_spend") == [(5, 0)]
 
 
 async def test_a_request_sent_after_its_execution_was_claimed_and_not_recorded_is_settled_with_its_hour(
@@ -274,8 +380,12 @@ async def test_an_answer_taken_over_moves_to_this_hours_partition_and_is_recorde
     async with database.transaction() as session:
         assert await empty_old_journal_slot(session) == 0
     await record(database, tenant, origin.run_id, [kept])
-    runs = await _all(database, "SELECT run_id, status, cost_credits FROM operation_runs")
-    assert runs == [(origin.run_id, "verified", 1)]
+    runs = await _all(
+        database, "SELECT run_id, status, cost_credits FROM operation_runs ORDER BY cost_credits"
+    )
+    # The dead process's execution, its answer passed on; the live run, which recorded it.
+    assert [(status, cost) for _, status, cost in runs] == [("failed", 0), ("verified", 1)]
+    assert runs[1][0] == origin.run_id
     assert await scalar(database, "SELECT spent_credits FROM org_spend") == 1
     assert await scalar(database, UNSETTLED_CALLS) == 0
 

@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from dex.client import ApiError, DexClient, remote_client
@@ -30,6 +31,10 @@ def load_settings() -> Settings:
         return get_settings()
     except DexError as exc:
         fail(exc.message)
+    except ValidationError as exc:
+        # A field's name is its environment variable's, in lower case.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        fail(f"invalid setting — {problems}")
 
 
 def prepare_database(settings: Settings, *, migrate: bool) -> str:

@@ -104,11 +104,11 @@ def operation_run_row(
     }
 
 
-def attempt_rows(result: OperationResult) -> list[OperationAttemptRow]:
+def attempt_rows(result: OperationResult, first_sequence: int = 0) -> list[OperationAttemptRow]:
     return [
         {
             "id": uuid.uuid4(),
-            "sequence": index,
+            "sequence": first_sequence + index,
             "provider": attempt.provider,
             "action": result.action_name(attempt),
             "status": attempt.status,
@@ -134,20 +134,19 @@ def attempt_rows(result: OperationResult) -> list[OperationAttemptRow]:
 CALL_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
 # The journal rows of the operation runs being recorded (``:run_ids``). They stay in the journal — the
 # operation run of their ``run_id`` records them — except those that reserved budget, whose deletion gives
-# the reservation back (migration 0006).
+# the reservation back (migration 0006) once the run is in (:func:`give_back_reservations`).
 RECORDED_CALLS = "run_id = ANY(:run_ids)"
 
 
 def journal_ctes(finished_steps: str = "ARRAY[]::uuid[]") -> str:
     """The ``WITH`` queries of a recording's journal rows: ``seen``, those of the runs being recorded, and
-    ``gone``, those that leave the journal — the ones of them that reserved budget, and the released rows
-    of the steps ``finished_steps`` (an SQL array): kept answers of an interrupted execution that the
-    step's last run did not take over, settled with the step. A recording reads both
-    (:data:`JOURNAL_ROWS`)."""
+    ``gone``, those that leave the journal: the released rows of the steps ``finished_steps`` (an SQL
+    array), kept answers of an interrupted execution that the step's last run did not take over, settled
+    with the step. A recording reads both (:data:`JOURNAL_ROWS`)."""
     return (
         f"seen AS (SELECT {CALL_COLUMNS} FROM provider_call_journal WHERE {RECORDED_CALLS}), "
-        f"gone AS (DELETE FROM provider_call_journal WHERE ({RECORDED_CALLS} AND reserved_credits > 0) "
-        f"OR (released AND step_result_id = ANY({finished_steps})) RETURNING {CALL_COLUMNS})"
+        "gone AS (DELETE FROM provider_call_journal "
+        f"WHERE released AND step_result_id = ANY({finished_steps}) RETURNING {CALL_COLUMNS})"
     )
 
 
@@ -184,6 +183,7 @@ async def record_operation_runs(session: AsyncSession, runs: list[OperationRunRo
     seen = list(await session.execute(_READ_RECORDED, journal_params(runs))) if runs else []
     await add_recorded_history(writes, session, runs, seen)
     await writes.execute(session)
+    await give_back_reservations(session, seen)
 
 
 def journaled(runs: Sequence[OperationRunRow]) -> list[tuple[OperationRunRow, OperationAttemptRow]]:
@@ -197,47 +197,55 @@ def journal_params(runs: Sequence[OperationRunRow]) -> dict[str, list[uuid.UUID]
     return {"run_ids": [run["run_id"] for run in runs]}
 
 
-_TAKE_OUT_ROWS = text(
-    "DELETE FROM provider_call_journal "
-    "WHERE call_id IN (SELECT call_id FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(call_id uuid))"
-)
-
-
 async def add_recorded_history(
     writes: Writes, session: AsyncSession, runs: list[OperationRunRow], seen: Sequence[Any]
 ) -> None:
     """Write operation runs ``runs`` with the caller's statement (:func:`add_history`), given the journal
-    rows their transaction read or took (``CALL_COLUMNS``). Rows no recorded attempt names — requests of
-    these runs it lost track of, and released answers no run took over — are settled as interrupted runs
-    of their own. A run whose rows are partly gone was claimed by recovery meanwhile (its process was taken
-    for dead but carried on): the claim recorded, under the run's id, the requests it took out of the
-    journal; the requests the run made besides are recorded under a new id, and leave the journal with it
-    (a row of a claimed execution is unrecorded while it stays)."""
-    calls = {row.call_id: row for row in seen}
-    claimed: dict[uuid.UUID, list[OperationAttemptRow]] = defaultdict(list)
-    for run, attempt in journaled(runs):
-        if not all(call_id in calls for call_id in attempt["call_ids"]):
-            claimed[run["run_id"]].append(attempt)
-    if claimed:
-        rests = (
-            _rest_of_claimed(run, claimed[run["run_id"]]) if run["run_id"] in claimed else run for run in runs
-        )
-        runs = [run for run in rests if run is not None]
-        writes.add(_TAKE_OUT_ROWS, [{"call_id": c.call_id} for c in seen if c.run_id in claimed])
+    rows their transaction read or took (``CALL_COLUMNS``). A row no recorded attempt names is settled
+    with them: a request of a run it lost track of (its adapter failed after journaling it) as an attempt
+    of that run, a released answer no run took over as an interrupted run of its own. Each run goes in
+    under its execution's id, once: if recovery claimed the execution meanwhile (its process was taken for
+    dead but carried on) the claim stands, and the rows it did not take are a later claim's."""
     referenced = {call_id for _, attempt in journaled(runs) for call_id in attempt["call_ids"]}
-    orphans = [call for call_id, call in calls.items() if call_id not in referenced]
-    add_history(writes, [*runs, *interrupted_history(orphans, await answers_in_cache(session, orphans))])
+    orphans = [call for call in {row.call_id: row for row in seen}.values() if call.call_id not in referenced]
+    answered = await answers_in_cache(session, orphans)
+    lost: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for call in orphans:
+        lost[call.run_id].append(call)
+    runs = [_with_lost_requests(run, lost.pop(run["run_id"], []), answered) for run in runs]
+    released = [call for calls in lost.values() for call in calls]
+    add_history(writes, [*runs, *interrupted_history(released, answered, own_ids=set(lost))])
 
 
-def _rest_of_claimed(run: OperationRunRow, settled: list[OperationAttemptRow]) -> OperationRunRow | None:
-    """What a claimed run did besides the requests its claim recorded (``settled``): the run under a new
-    id without those attempts and their cost, or nothing if it made no other request."""
-    ids = {attempt["id"] for attempt in settled}
-    attempts = [attempt for attempt in run["attempts"] if attempt["id"] not in ids]
-    if not any(attempt["call_ids"] for attempt in attempts):
-        return None
-    cost = run["cost_credits"] - sum(attempt["cost_credits"] for attempt in settled)
-    return {**run, "run_id": uuid.uuid4(), "attempts": attempts, "cost_credits": cost}
+def _with_lost_requests(
+    run: OperationRunRow, lost: list[Any], answered_in_cache: Mapping[uuid.UUID, int | None]
+) -> OperationRunRow:
+    """``run`` with its journaled requests ``lost`` as failed attempts, at what they cost."""
+    if not lost:
+        return run
+    attempts = [_interrupted_attempt(call, answered_in_cache) for call in lost]
+    result = OperationResult(
+        run["run_id"], run["operation_id"], run["entity_type"], "failed", attempts=attempts
+    )
+    added = attempt_rows(result, first_sequence=len(run["attempts"]))
+    cost = run["cost_credits"] + sum(attempt.cost_credits for attempt in attempts)
+    return {**run, "attempts": [*run["attempts"], *added], "cost_credits": cost}
+
+
+# The rows that reserved budget of runs recorded, not claimed: their reservations are given back.
+_GIVE_BACK_RESERVATIONS = text(
+    "DELETE FROM provider_call_journal j WHERE j.call_id = ANY(:call_ids) "
+    "AND EXISTS (SELECT FROM operation_runs r WHERE r.run_id = j.run_id AND r.duration_ms IS NOT NULL)"
+)
+
+
+async def give_back_reservations(session: AsyncSession, seen: Sequence[Any]) -> None:
+    """Once the runs of the journal rows ``seen`` are in (:func:`add_recorded_history`), the rows that
+    reserved budget leave the journal, which gives their reservations back (migration 0006) — those of
+    the runs recorded: a run recovery claimed first is recovery's to settle."""
+    reserved = [row.call_id for row in seen if row.reserved_credits > 0]
+    if reserved:
+        await session.execute(_GIVE_BACK_RESERVATIONS, {"call_ids": reserved})
 
 
 async def org_has_budget(session: AsyncSession, org_id: uuid.UUID) -> bool:
@@ -294,25 +302,47 @@ async def settle_orphaned_calls(session: AsyncSession, *, dead_owners: Sequence[
 
 async def claim_interrupted(session: AsyncSession, calls: Sequence[Any], *, released: set[uuid.UUID]) -> int:
     """Record unrecorded journal rows ``calls`` (with ``claimed``: :data:`_CLAIMED`) as the interrupted
-    operation runs of their executions, but release the rows ``released`` for their steps' next runs. The
-    rows leave the journal first, and only those this transaction took are recorded, so two claims never
-    record a row twice. An execution is claimed under its own id, so that a recording of it committed
-    before or after makes the claim do nothing; rows sent after an earlier claim of their execution go
-    under a new id. (A late recording of an execution finds the rows claimed or released gone, and does not
-    record them again: :func:`add_recorded_history`.) Returns how many rows were recorded."""
+    operation runs of their executions, but release the rows ``released`` for their steps' next runs.
+    Returns how many rows were recorded.
+
+    An execution nobody recorded or claimed yet is claimed under its own id, with every row read (an
+    execution of released rows only by a run without attempts), and only then do its rows leave the
+    journal: whichever of this claim, another claim and the execution's own late recording inserts that
+    run first settles what it read, and the others settle nothing of it. Rows of an execution claimed
+    before — sent after that claim, by a process taken for dead that carried on — are recorded under a
+    new id by whichever claim takes them out of the journal."""
     if not calls:
         return 0
-    await session.execute(_RELEASE, {"call_ids": [c.call_id for c in calls if c.call_id in released]})
-    leaving = [call.call_id for call in calls if call.call_id not in released]
-    taken = set(await session.scalars(_TAKE_OUT, {"call_ids": leaving}))
-    mine = [call for call in calls if call.call_id in taken]
-    history = interrupted_history(
-        mine,
-        await answers_in_cache(session, mine),
-        own_ids={call.run_id for call in mine if call.claimed is None},
+    unclaimed = [call for call in calls if call.claimed is None]
+    first = interrupted_history(
+        unclaimed,
+        await answers_in_cache(session, [call for call in unclaimed if call.call_id not in released]),
+        own_ids={call.run_id for call in unclaimed},
+        released=released,
     )
-    claimed = set((await session.execute(INSERT_RUNS_RETURNING, {"rows": dumps(history)})).scalars())
-    return sum(len(run["attempts"]) for run in history if run["run_id"] in claimed)
+    won = set((await session.execute(INSERT_RUNS_RETURNING, {"rows": dumps(first)})).scalars())
+    lost = {run["run_id"] for run in first} - won
+    claimed_by_others = set(await session.scalars(_CLAIMS, {"run_ids": list(lost)})) if lost else set()
+    await _settle(session, [call for call in unclaimed if call.run_id in won], released)
+    later = [call for call in calls if call.claimed or call.run_id in claimed_by_others]
+    taken = await _settle(session, later, released)
+    rest = interrupted_history(taken, await answers_in_cache(session, taken))
+    await session.execute(INSERT_RUNS, {"rows": dumps(rest)})
+    return sum(len(run["attempts"]) for run in first if run["run_id"] in won) + len(taken)
+
+
+_CLAIMS = text("SELECT run_id FROM operation_runs WHERE run_id = ANY(:run_ids) AND duration_ms IS NULL")
+
+
+async def _settle(session: AsyncSession, calls: Sequence[Any], released: set[uuid.UUID]) -> list[Any]:
+    """Release the rows ``released`` among ``calls`` and take the others out of the journal; returns those
+    this transaction took (rows another claim takes first are its to record)."""
+    await session.execute(
+        _RELEASE, {"call_ids": [call.call_id for call in calls if call.call_id in released]}
+    )
+    leaving = [call.call_id for call in calls if call.call_id not in released]
+    taken = set(await session.scalars(_TAKE_OUT, {"call_ids": leaving})) if leaving else set()
+    return [call for call in calls if call.call_id in taken]
 
 
 # The unsettled rows of a partition about to be emptied: released answers nobody took over, and rows of
@@ -410,19 +440,25 @@ def interrupted_history(
     answered_in_cache: Mapping[uuid.UUID, int | None],
     *,
     own_ids: Collection[uuid.UUID] = (),
+    released: Collection[uuid.UUID] = (),
 ) -> list[OperationRunRow]:
     """Operation runs for journaled requests whose outcome was never recorded: one failed run per
-    interrupted execution, an attempt per request. A request whose answer arrived (noted on its row, or
-    held by a cache entry: ``answered_in_cache``) costs what it cost; one without an answer costs its price
-    — the provider may have billed it, and dex never under-counts spend. The runs of executions
-    ``own_ids`` take the execution's id (:func:`claim_interrupted`), the others a new one."""
+    interrupted execution, an attempt per request (but those ``released`` for the step's next run). A
+    request whose answer arrived (noted on its row, or held by a cache entry: ``answered_in_cache``) costs
+    what it cost; one without an answer costs its price — the provider may have billed it, and dex never
+    under-counts spend. The runs of executions ``own_ids`` take the execution's id
+    (:func:`claim_interrupted`), the others a new one."""
     by_execution: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for call in calls:
         by_execution[call.run_id].append(call)
     return [
         _interrupted_run(
             execution[0],
-            [_interrupted_attempt(call, answered_in_cache) for call in execution],
+            [
+                _interrupted_attempt(call, answered_in_cache)
+                for call in execution
+                if call.call_id not in released
+            ],
             run_id=run_id if run_id in own_ids else uuid.uuid4(),
         )
         for run_id, execution in by_execution.items()

@@ -28,6 +28,7 @@ from dex.operations.repository import (
     OperationRunRow,
     add_recorded_history,
     attempts_without_answers,
+    give_back_reservations,
     operation_run_row,
     result_by_reference,
 )
@@ -493,6 +494,7 @@ class Progress:
         writes.add(timeline.INSERT_EVENTS, timeline.event_records(self.events))
         writes.add(RECORD_FAN_OUT_OUTPUTS, self._fan_out_outputs(created))
         await writes.execute(self.session)
+        await give_back_reservations(self.session, self.journal_calls)
         for target in ("running", "succeeded", "failed", "canceled"):
             for moved in await states.move_runs(self.session, target, self.moves.get(target, [])):
                 self.moved_runs.append({**moved, "status": target})

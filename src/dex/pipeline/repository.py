@@ -192,7 +192,7 @@ async def finish_steps(
     session: AsyncSession, rows: list[dict[str, Any]], *, worker: str, runs: Sequence[OperationRunRow]
 ) -> Finished:
     """Record claimed steps' results, and read the journal rows of their operation runs ``runs`` (taking
-    out those that reserved budget, and the released answers of the steps no run took over)."""
+    out the released answers of the steps no run took over)."""
     for row in rows:
         states.check("step", "running", row["status"])
     finished = Finished(set(), set(), [])

@@ -9,7 +9,7 @@ arrives, and the transaction that records the attempt records it in the operatio
 outlive their process unrecorded are settled into the history by recovery
 (``dex.operations.repository.settle_orphaned_calls``), which takes them out and claims each such execution
 by inserting its interrupted run under the execution's id — so a late recording of it (the process was
-only silent) records nothing twice: just the requests it made after the claim. Rows stay until the
+only silent) records nothing; requests it made after the claim are a later claim's. Rows stay until the
 hour's partition they were written in is two hours old and emptied at once
 (``dex.operations.repository.empty_old_journal_slot``).
 
