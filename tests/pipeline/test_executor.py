@@ -13,12 +13,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from dex.db.engine import Database
+from dex.operations.repository import settle_orphaned_calls
 from dex.pipeline import heartbeats
+from dex.pipeline import repository as repo
 from dex.pipeline.claims import claim
 from dex.pipeline.executor import Executor, record_outcomes, requeue_abandoned, retryable, run_claimed_step
 from dex.pipeline.runner import StepOutcome
 from dex.providers.journal import CallJournal, CallOrigin, Requester
-from tests.conftest import PipelineHarness, SandboxHandle
+from tests.conftest import PipelineHarness, SandboxHandle, scalar
 from tests.pipeline.test_batch_e2e import DEMO_STEPS
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
@@ -155,6 +157,62 @@ async def test_a_silent_processs_kept_answers_wait_for_its_steps_next_runs(
             text("SELECT released FROM provider_call_journal WHERE call_id = :id"), {"id": call_id}
         )
     assert released is True
+
+
+async def test_a_steps_kept_answers_wait_through_its_retries_and_are_settled_when_it_is_done(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """A run of the step that fails before asking the kept question leaves it for the next run; the step
+    done for good settles what no run took over."""
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("kept", [VERIFY], entity_type="person")
+    await pipeline.submit(blueprint, [{"email": "kept@acme.io"}], "person")
+    dead = CallJournal(database, owner="localhost-that-died:999999999:kept")
+    call_id = uuid.uuid4()
+
+    async def finish(status: str) -> None:
+        async with database.transaction() as session:
+            [step] = await claim(
+                session, pipeline.executor.plans, worker="w:1:a", lease_seconds=60, capacity=1
+            )
+            if status == "retrying":  # the dead process's kept answer, released for the step's next runs
+                origin = CallOrigin(
+                    step.org_id,
+                    uuid.uuid4(),
+                    "person.contact.verify_email",
+                    "person",
+                    Requester(
+                        "org_admin", "pipeline", pipeline_run_id=step.run_id, step_result_id=step.step_id
+                    ),
+                )
+                await dead.before_send(
+                    origin,
+                    call_id,
+                    "reoon",
+                    "verify",
+                    price=Decimal("1"),
+                    sandbox=True,
+                    request_hash="never asked",
+                )
+        if status == "retrying":
+            await dead.answered(call_id, 200, Decimal("1"), {"status": "safe"})
+            async with database.transaction() as session:
+                assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
+        row = {
+            "id": step.step_id,
+            "attempt": step.attempt,
+            "status": status,
+            "event_from_row": False,
+            "retry_delay_seconds": 0,
+        }
+        async with database.transaction() as session:
+            await repo.finish_steps(session, [row], worker="w:1:a", runs=[])
+
+    await finish("retrying")
+    released = "SELECT count(*) FROM provider_call_journal WHERE released"
+    assert await scalar(database, released) == 1
+    await finish("failed")
+    assert await scalar(database, released) == 0
 
 
 class RolledBack(Exception):

@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from dex.db.engine import Database
+from dex.operations import repository
 from dex.operations.engine import OperationResult
 from dex.operations.repository import (
     UNSETTLED_CALLS,
@@ -23,7 +26,7 @@ from dex.pipeline import heartbeats
 from dex.pipeline.executor import empty_old_journal, requeue_abandoned
 from dex.providers.base import Attempt
 from dex.providers.journal import CallJournal, CallOrigin, ReusedAnswer
-from dex.providers.models import JOURNAL_HOUR, JOURNAL_SLOTS, journal_partition
+from dex.providers.models import JOURNAL_HOUR, JOURNAL_SLOT_OF_NOW, JOURNAL_SLOTS, journal_partition
 from dex.tenancy.context import AuthContext
 from tests.conftest import Tenant, scalar
 from tests.providers.test_journal import origin_for
@@ -457,3 +460,79 @@ async def test_the_reservation_of_a_request_no_attempt_names_is_given_back_by_th
     assert await scalar(database, "SELECT reserved_credits FROM org_spend") == 0
     assert await scalar(database, "SELECT spent_credits FROM org_spend") == 5
     assert await scalar(database, UNSETTLED_CALLS) == 0
+
+
+async def test_a_claim_that_lost_the_execution_leaves_alone_the_rows_that_moved_on(
+    tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two recoveries read a dead process's kept answer; the first releases it and the step's next run
+    takes it over before the second, which lost the execution, gets to it: the second must not release it
+    again (it would be recorded twice)."""
+    step, kept = uuid.uuid4(), uuid.uuid4()
+    question = "asked before dying"
+    dead = CallJournal(database, owner="localhost-that-died:999999999:both")
+    await dead.before_send(
+        origin_for(tenant, step),
+        kept,
+        "millionverifier",
+        "verify",
+        price=Decimal("1"),
+        sandbox=True,
+        request_hash=question,
+    )
+    await dead.answered(kept, 200, Decimal("1"), {"result": "ok"})
+
+    # The second recovery stops between reading the journal and claiming, until the take-over is done.
+    read, go_on = asyncio.Event(), asyncio.Event()
+    second: list[object] = []
+    answers_in_cache = repository.answers_in_cache
+
+    async def paused(session: Any, calls: Any) -> Any:
+        if session in second and not go_on.is_set():
+            read.set()
+            await asyncio.wait_for(go_on.wait(), 30)
+        return await answers_in_cache(session, calls)
+
+    monkeypatch.setattr(repository, "answers_in_cache", paused)
+
+    async def second_recovery() -> int:
+        async with database.transaction() as session:
+            second.append(session)
+            return await settle_orphaned_calls(session, dead_owners=[dead.owner])
+
+    late = asyncio.create_task(second_recovery())
+    await asyncio.wait_for(read.wait(), 30)
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
+    again = origin_for(tenant, step)
+    answer = await CallJournal(database).before_send(
+        again,
+        uuid.uuid4(),
+        "millionverifier",
+        "verify",
+        price=Decimal("1"),
+        sandbox=True,
+        request_hash=question,
+    )
+    assert isinstance(answer, ReusedAnswer) and answer.call_id == kept
+    go_on.set()
+    assert await late == 0
+    await record(database, tenant, again.run_id, [kept])
+    assert await scalar(database, UNSETTLED_CALLS) == 0
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 1
+
+
+async def test_an_emptying_begun_as_the_hour_turned_leaves_the_new_hours_rows(
+    tenant: Tenant, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its transaction's clock says the partition to empty is two hours old; by the time it holds the
+    partition, that partition is the one the new hour writes to (emulated: the current one)."""
+    monkeypatch.setattr(
+        repository,
+        "_OLD_SLOT",
+        text(f"SELECT {JOURNAL_SLOT_OF_NOW} AS slot, true AS mine"),
+    )
+    await journaled(CallJournal(database), tenant)
+    async with database.transaction() as session:
+        assert await empty_old_journal_slot(session) == 0
+    assert await scalar(database, "SELECT count(*) FROM provider_call_journal") == 1

@@ -166,13 +166,18 @@ _SETTLE_OWNERS = text(
     "INSERT INTO provider_call_settled_owners (owner) SELECT unnest(CAST(:owners AS text[])) "
     "ON CONFLICT DO NOTHING"
 )
-_TAKE_OUT = text("DELETE FROM provider_call_journal WHERE call_id = ANY(:call_ids) RETURNING call_id")
+# Rows as a claim read them (``:call_ids`` with their ``:run_ids``): a row released or taken over since
+# has another execution's id, and is not this claim's any more.
+_AS_READ = (
+    "unnest(CAST(:call_ids AS uuid[]), CAST(:run_ids AS uuid[])) AS v(call_id, run_id) "
+    "WHERE j.call_id = v.call_id AND j.run_id = v.run_id"
+)
+_TAKE_OUT = text(f"DELETE FROM provider_call_journal j USING {_AS_READ} RETURNING j.call_id")
 # A dead process's kept answers to a pipeline step's paid requests wait for the step's next run, which
 # takes them over instead of paying again (dex.providers.journal); the step's recorded outcome settles
 # those it did not take. Each becomes an execution of its own until then.
 _RELEASE = text(
-    "UPDATE provider_call_journal SET released = true, run_id = gen_random_uuid() "
-    "WHERE call_id = ANY(:call_ids) AND NOT released"
+    f"UPDATE provider_call_journal j SET released = true, run_id = gen_random_uuid() FROM {_AS_READ}"
 )
 
 
@@ -337,12 +342,16 @@ _CLAIMS = text("SELECT run_id FROM operation_runs WHERE run_id = ANY(:run_ids) A
 async def _settle(session: AsyncSession, calls: Sequence[Any], released: set[uuid.UUID]) -> list[Any]:
     """Release the rows ``released`` among ``calls`` and take the others out of the journal; returns those
     this transaction took (rows another claim takes first are its to record)."""
-    await session.execute(
-        _RELEASE, {"call_ids": [call.call_id for call in calls if call.call_id in released]}
-    )
-    leaving = [call.call_id for call in calls if call.call_id not in released]
-    taken = set(await session.scalars(_TAKE_OUT, {"call_ids": leaving})) if leaving else set()
+    freed = [call for call in calls if call.call_id in released]
+    if freed:
+        await session.execute(_RELEASE, _as_read(freed))
+    leaving = [call for call in calls if call.call_id not in released]
+    taken = set(await session.scalars(_TAKE_OUT, _as_read(leaving))) if leaving else set()
     return [call for call in calls if call.call_id in taken]
+
+
+def _as_read(calls: Sequence[Any]) -> dict[str, list[uuid.UUID]]:
+    return {"call_ids": [call.call_id for call in calls], "run_ids": [call.run_id for call in calls]}
 
 
 # The unsettled rows of a partition about to be emptied: released answers nobody took over, and rows of
@@ -361,6 +370,11 @@ _REST_OF_EXECUTIONS = text(
 _OLD_SLOT = text(
     f"SELECT ({JOURNAL_HOUR} + 1) % {JOURNAL_SLOTS} AS slot, "
     "pg_try_advisory_xact_lock(hashtext('dex.empty_old_journal_slot')) AS mine"
+)
+# Whether the hour turned since the transaction began (``now()``'s): rows go to the partition ``:slot``.
+_HOUR_TURNED = text(
+    f"SELECT CAST(floor(extract(epoch FROM clock_timestamp()) / {JOURNAL_SLOT_SECONDS}) AS bigint) "
+    f"% {JOURNAL_SLOTS} = :slot"
 )
 # How long the emptying waits for the partition's lock; writes to the journal queue behind the wait.
 EMPTYING_LOCK_TIMEOUT_MS = 200
@@ -384,6 +398,9 @@ async def empty_old_journal_slot(session: AsyncSession) -> int:
     candidates = list(found)
     await session.execute(text(f"SET LOCAL lock_timeout = '{EMPTYING_LOCK_TIMEOUT_MS}ms'"))
     await session.execute(text(f"LOCK TABLE {partition} IN ACCESS EXCLUSIVE MODE"))
+    if await session.scalar(_HOUR_TURNED, {"slot": slot}):
+        # Begun in an hour's last moments: the partition is the new hour's now, its rows not all old.
+        return 0
     calls = []
     if candidates:
         unsettled = _UNSETTLED_IN.format(

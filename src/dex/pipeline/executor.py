@@ -235,9 +235,12 @@ async def empty_old_journal(database: Database) -> None:
             if settled := await empty_old_journal_slot(session):
                 log.info("recorded %d provider requests nobody recorded within an hour", settled)
     except DBAPIError as exc:
-        if LOCK_NOT_AVAILABLE not in {getattr(cause, "sqlstate", None) for cause in error_causes(exc)}:
-            raise
-        log.info("the journal's old partition is in use; emptying it later")
+        if LOCK_NOT_AVAILABLE in {getattr(cause, "sqlstate", None) for cause in error_causes(exc)}:
+            log.info("the journal's old partition is in use; emptying it later")
+        else:
+            log.warning("emptying the journal's old partition failed: %s", exc)
+    except OSError as exc:
+        log.warning("emptying the journal's old partition failed: %s", exc)
 
 
 async def keep_leases(
@@ -252,25 +255,32 @@ async def keep_leases(
     re-queue abandoned steps — at once when some heartbeat stopped, else with each lease renewal."""
     renew_every = max(0.5, lease_seconds / 3)
     next_renewal = time.monotonic()
-    while True:
-        try:
-            async with database.transaction() as session:
-                someone_expired = await heartbeats.beat(
-                    session, worker=worker, timeout_seconds=heartbeat_timeout_seconds
-                )
-                renew = time.monotonic() >= next_renewal
-                if renew:
-                    await repo.renew_leases(
-                        session, worker=worker, lease_seconds=lease_seconds, step_ids=running()
+    # The hourly emptying's scan of a busy hour may take longer than a heartbeat's timeout: it runs beside
+    # the beats, one at a time.
+    emptying: asyncio.Task[None] | None = None
+    try:
+        while True:
+            try:
+                async with database.transaction() as session:
+                    someone_expired = await heartbeats.beat(
+                        session, worker=worker, timeout_seconds=heartbeat_timeout_seconds
                     )
-                    next_renewal = time.monotonic() + renew_every
-                if renew or someone_expired:
-                    await requeue_abandoned(session)
-            if renew:
-                await empty_old_journal(database)
-        except (DBAPIError, OSError) as exc:
-            log.warning("lease upkeep failed: %s", exc)
-        await asyncio.sleep(heartbeats.beat_interval(heartbeat_timeout_seconds))
+                    renew = time.monotonic() >= next_renewal
+                    if renew:
+                        await repo.renew_leases(
+                            session, worker=worker, lease_seconds=lease_seconds, step_ids=running()
+                        )
+                        next_renewal = time.monotonic() + renew_every
+                    if renew or someone_expired:
+                        await requeue_abandoned(session)
+                if renew and (emptying is None or emptying.done()):
+                    emptying = asyncio.create_task(empty_old_journal(database))
+            except (DBAPIError, OSError) as exc:
+                log.warning("lease upkeep failed: %s", exc)
+            await asyncio.sleep(heartbeats.beat_interval(heartbeat_timeout_seconds))
+    finally:
+        if emptying is not None:
+            emptying.cancel()
 
 
 async def stop_beating(database: Database, worker: str) -> None:

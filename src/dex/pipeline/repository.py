@@ -166,11 +166,12 @@ async def notify_ready(session: AsyncSession) -> None:
 
 
 # The outcomes, and the journal rows of the provider requests their operation runs made (with the released
-# answers of the steps finished: ``dex.operations.repository.journal_ctes``), in the same statement — one
-# round trip. Each result row is a finished step or a journal row (``FULL JOIN … ON false`` puts the two
-# lists in one, each row's other columns null).
+# answers of the steps finished for good: ``dex.operations.repository.journal_ctes``; a step that will run
+# again keeps them for that run), in the same statement — one round trip. Each result row is a finished
+# step or a journal row (``FULL JOIN … ON false`` puts the two lists in one, each row's other columns null).
+_DONE_FOR_GOOD = "ARRAY(SELECT id FROM finished WHERE status NOT IN ('retrying', 'budget_exhausted'))"
 FINISH_STEPS = text(
-    f"WITH {states.FINISHED_STEPS_CTES}, {journal_ctes('ARRAY(SELECT id FROM finished)')} "
+    f"WITH {states.FINISHED_STEPS_CTES}, {journal_ctes(_DONE_FOR_GOOD)} "
     "SELECT f.id AS step_id, f.submission_id AS step_submission_id, f.canceled, t.* "
     f"FROM finished f FULL JOIN {JOURNAL_ROWS} t ON false"
 )

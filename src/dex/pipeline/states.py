@@ -257,7 +257,7 @@ FINISHED_STEPS_CTES = f"""
             lease_expires_at = NULL
         FROM owned v
         WHERE s.id = v.id
-        RETURNING s.id, s.submission_id,
+        RETURNING s.id, s.submission_id, s.status,
             EXISTS (SELECT FROM submissions c WHERE c.id = s.submission_id AND c.canceled_at IS NOT NULL)
                 AS canceled
     )
