@@ -13,15 +13,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from dex.db.engine import Database
-from dex.operations.repository import settle_orphaned_calls
+from dex.operations.repository import empty_old_journal_slot, settle_orphaned_calls
 from dex.pipeline import heartbeats
 from dex.pipeline import repository as repo
 from dex.pipeline.claims import claim
 from dex.pipeline.executor import Executor, record_outcomes, requeue_abandoned, retryable, run_claimed_step
 from dex.pipeline.runner import StepOutcome
 from dex.providers.journal import CallJournal, CallOrigin, Requester
+from dex.providers.models import JOURNAL_SLOT_OF_NOW
 from tests.conftest import PipelineHarness, SandboxHandle, scalar
 from tests.pipeline.test_batch_e2e import DEMO_STEPS
+from tests.providers.test_journal_ring import move_to_old_slot
 
 VERIFY = {"position": 1, "operation_id": "person.contact.verify_email"}
 
@@ -213,6 +215,39 @@ async def test_a_steps_kept_answers_wait_through_its_retries_and_are_settled_whe
     assert await scalar(database, released) == 1
     await finish("failed")
     assert await scalar(database, released) == 0
+
+
+async def test_a_kept_answer_outlasts_the_journals_hours_while_its_step_is_not_done(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    """A step parked (for budget, behind a long queue) for longer than the journal keeps an hour's rows:
+    its kept answer moves on to the current hour instead of being settled, and is still there to take."""
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("parked", [VERIFY], entity_type="person")
+    await pipeline.submit(blueprint, [{"email": "parked@acme.io"}], "person")
+    async with database.transaction() as session:
+        [step] = await claim(session, pipeline.executor.plans, worker="w:1:b", lease_seconds=60, capacity=1)
+    dead = CallJournal(database, owner="localhost-that-died:999999999:parked")
+    origin = CallOrigin(
+        step.org_id,
+        uuid.uuid4(),
+        "person.contact.verify_email",
+        "person",
+        Requester("org_admin", "pipeline", pipeline_run_id=step.run_id, step_result_id=step.step_id),
+    )
+    call_id = uuid.uuid4()
+    await dead.before_send(
+        origin, call_id, "reoon", "verify", price=Decimal("1"), sandbox=True, request_hash="q"
+    )
+    await dead.answered(call_id, 200, Decimal("1"), {"status": "safe"})
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
+    await move_to_old_slot(database, call_id)
+
+    async with database.transaction() as session:
+        assert await empty_old_journal_slot(session) == 0
+    kept = f"SELECT slot = {JOURNAL_SLOT_OF_NOW} FROM provider_call_journal WHERE released AND call_id = :id"
+    assert await scalar(database, kept, id=call_id) is True
 
 
 class RolledBack(Exception):

@@ -17,6 +17,7 @@ from dex.operations.models import OperationRun
 from dex.providers.base import Attempt
 from dex.providers.models import (
     JOURNAL_HOUR,
+    JOURNAL_SLOT_OF_NOW,
     JOURNAL_SLOT_SECONDS,
     JOURNAL_SLOTS,
     JournaledCall,
@@ -371,6 +372,15 @@ _OLD_SLOT = text(
     f"SELECT ({JOURNAL_HOUR} + 1) % {JOURNAL_SLOTS} AS slot, "
     "pg_try_advisory_xact_lock(hashtext('dex.empty_old_journal_slot')) AS mine"
 )
+# A kept answer whose step is not done keeps waiting for the step's next run — parked for budget or behind
+# a long queue, it may wait longer than the journal keeps an hour's rows — in this hour's partition (moved
+# rows are not deleted: their reservations stay). Steps are read by name: the pipeline sits above the
+# journal.
+_CARRY_OVER = text(
+    f"UPDATE provider_call_journal j SET slot = {JOURNAL_SLOT_OF_NOW} WHERE j.slot = :slot AND j.released "
+    "AND EXISTS (SELECT FROM step_results s WHERE s.id = j.step_result_id "
+    "AND s.status NOT IN ('succeeded', 'failed', 'skipped'))"
+)
 # Whether the hour turned since the transaction began (``now()``'s): rows go to the partition ``:slot``.
 _HOUR_TURNED = text(
     f"SELECT CAST(floor(extract(epoch FROM clock_timestamp()) / {JOURNAL_SLOT_SECONDS}) AS bigint) "
@@ -401,6 +411,7 @@ async def empty_old_journal_slot(session: AsyncSession) -> int:
     if await session.scalar(_HOUR_TURNED, {"slot": slot}):
         # Begun in an hour's last moments: the partition is the new hour's now, its rows not all old.
         return 0
+    await session.execute(_CARRY_OVER, {"slot": slot})
     calls = []
     if candidates:
         unsettled = _UNSETTLED_IN.format(
