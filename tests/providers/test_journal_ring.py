@@ -74,6 +74,41 @@ async def move_to_old_slot(database: Database, *call_ids: uuid.UUID) -> None:
         )
 
 
+QUESTION = "the step's paid question"
+
+
+async def kept_answer(journal: CallJournal, tenant: Tenant, step: uuid.UUID) -> uuid.UUID:
+    """The paid answer to the step's question that ``journal``'s process kept: its call id."""
+    call_id = uuid.uuid4()
+    await journal.before_send(
+        origin_for(tenant, step),
+        call_id,
+        "millionverifier",
+        "verify",
+        price=Decimal("1"),
+        sandbox=True,
+        request_hash=QUESTION,
+    )
+    await journal.answered(call_id, 200, Decimal("1"), {"result": "ok"})
+    return call_id
+
+
+async def asked_again(database: Database, tenant: Tenant, step: uuid.UUID, kept: uuid.UUID) -> CallOrigin:
+    """The step's next run asks its question again, and is answered with the kept answer ``kept``."""
+    origin = origin_for(tenant, step)
+    answer = await CallJournal(database).before_send(
+        origin,
+        uuid.uuid4(),
+        "millionverifier",
+        "verify",
+        price=Decimal("1"),
+        sandbox=True,
+        request_hash=QUESTION,
+    )
+    assert isinstance(answer, ReusedAnswer) and answer.call_id == kept
+    return origin
+
+
 async def test_a_recorded_row_stays_settled_and_recovery_of_its_owner_finds_nothing(
     tenant: Tenant, database: Database
 ) -> None:
@@ -195,12 +230,14 @@ async def _all(database: Database, sql: str) -> list[tuple[object, ...]]:
         return [tuple(row) for row in await session.execute(text(sql))]
 
 
+@pytest.mark.parametrize("later_claim", ["recovery", "emptying"])
 async def test_a_claim_stands_against_the_late_recording_and_what_came_after_it_is_the_next_claims(
-    tenant: Tenant, database: Database
+    tenant: Tenant, database: Database, later_claim: str
 ) -> None:
     """A process taken for dead that carried on: the claim recorded the request it had journaled, and its
     late recording (of a step taken from it) records nothing; the request it made after the claim is
-    recorded once, by recovery when the process falls silent again."""
+    recorded once, by recovery when the process falls silent again, or when its hour's partition is
+    emptied."""
     frozen = CallJournal(database, owner="localhost-that-died:999999999:frozen")
     origin = origin_for(tenant)
     run_id, before = await journaled(frozen, tenant, price="1", origin=origin)
@@ -209,13 +246,16 @@ async def test_a_claim_stands_against_the_late_recording_and_what_came_after_it_
     _, after = await journaled(frozen, tenant, price="2", origin=origin)
     await frozen.answered(after, 200, Decimal("2"), None)
     await record(database, tenant, run_id, [], [verified([before]), verified([after], cost="2")])
-    assert await _all(database, "SELECT run_id, status, cost_credits FROM operation_runs") == [
-        (run_id, "failed", 1)
-    ]
+    claimed = await _all(database, "SELECT run_id, status, cost_credits FROM operation_runs")
+    assert claimed == [(run_id, "failed", 1)]
     assert await scalar(database, UNSETTLED_CALLS) == 1
 
     async with database.transaction() as session:
-        assert await settle_orphaned_calls(session, dead_owners=[frozen.owner]) == 1
+        if later_claim == "recovery":
+            assert await settle_orphaned_calls(session, dead_owners=[frozen.owner]) == 1
+        else:
+            await move_to_old_slot(database, after)
+            assert await empty_old_journal_slot(session) == 1
     runs = await _all(
         database, "SELECT run_id, status, cost_credits FROM operation_runs ORDER BY cost_credits"
     )
@@ -271,31 +311,17 @@ async def test_a_kept_answer_released_while_its_process_records_it_is_recorded_o
 ) -> None:
     """Recovery releases the kept answer of a process it takes for dead while that process is recording
     it: the recording, which read the row first, records nothing, and the step's next run takes it over."""
-    step, kept = uuid.uuid4(), uuid.uuid4()
+    step = uuid.uuid4()
     frozen = CallJournal(database, owner="localhost-that-died:999999999:rel")
-    origin = origin_for(tenant, step)
-    question = "asked before falling silent"
-    await frozen.before_send(
-        origin, kept, "millionverifier", "verify", price=Decimal("1"), sandbox=True, request_hash=question
-    )
-    await frozen.answered(kept, 200, Decimal("1"), {"result": "ok"})
+    kept = await kept_answer(frozen, tenant, step)
+    run_id = await scalar(database, "SELECT run_id FROM provider_call_journal")
     async with database.transaction() as recovery:
         assert await settle_orphaned_calls(recovery, dead_owners=[frozen.owner]) == 0
-        recording = asyncio.create_task(record(database, tenant, origin.run_id, [kept]))
+        recording = asyncio.create_task(record(database, tenant, run_id, [kept]))
         await waiting_for_a_lock(database)
     await recording
 
-    again = origin_for(tenant, step)
-    answer = await CallJournal(database).before_send(
-        again,
-        uuid.uuid4(),
-        "millionverifier",
-        "verify",
-        price=Decimal("1"),
-        sandbox=True,
-        request_hash=question,
-    )
-    assert isinstance(answer, ReusedAnswer) and answer.call_id == kept
+    again = await asked_again(database, tenant, step, kept)
     await record(database, tenant, again.run_id, [kept])
     assert (
         await scalar(database, f"SELECT count(*) FROM operation_attempts WHERE '{kept}' = ANY(call_ids)") == 1
@@ -325,61 +351,19 @@ async def test_a_recording_committed_twice_records_its_run_once_and_gives_reserv
     assert await _all(database, "SELECT spent_credits, reserved_credits FROM org_spend") == [(5, 0)]
 
 
-async def test_a_request_sent_after_its_execution_was_claimed_and_not_recorded_is_settled_with_its_hour(
-    tenant: Tenant, database: Database
-) -> None:
-    frozen = CallJournal(database, owner="localhost-that-died:999999999:again")
-    origin = origin_for(tenant)
-    run_id, _ = await journaled(frozen, tenant, price="1", origin=origin)
-    async with database.transaction() as session:
-        assert await settle_orphaned_calls(session, dead_owners=[frozen.owner]) == 1
-    _, after = await journaled(frozen, tenant, price="2", origin=origin)
-    assert await scalar(database, UNSETTLED_CALLS) == 1
-    await move_to_old_slot(database, after)
-
-    async with database.transaction() as session:
-        assert await empty_old_journal_slot(session) == 1
-    runs = await _all(
-        database, "SELECT run_id, status, cost_credits FROM operation_runs ORDER BY cost_credits"
-    )
-    assert [(status, cost) for _, status, cost in runs] == [("failed", 1), ("failed", 2)]
-    assert runs[1][0] != run_id
-    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 3
-    assert await scalar(database, UNSETTLED_CALLS) == 0
-
-
 async def test_an_answer_taken_over_moves_to_this_hours_partition_and_is_recorded_by_its_new_run(
     tenant: Tenant, database: Database
 ) -> None:
     """A step run again more than an hour after its process died: the kept answer it takes over was
     written in the partition emptied next, which must not take the live run for an interrupted one."""
-    step, kept = uuid.uuid4(), uuid.uuid4()
+    step = uuid.uuid4()
     dead = CallJournal(database, owner="localhost-that-died:999999999:kept")
-    await dead.before_send(
-        origin_for(tenant, step),
-        kept,
-        "millionverifier",
-        "verify",
-        price=Decimal("1"),
-        sandbox=True,
-        request_hash="same question",
-    )
-    await dead.answered(kept, 200, Decimal("1"), {"result": "ok"})
+    kept = await kept_answer(dead, tenant, step)
     async with database.transaction() as session:
         assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
     await move_to_old_slot(database, kept)
 
-    origin = origin_for(tenant, step)
-    answer = await CallJournal(database).before_send(
-        origin,
-        uuid.uuid4(),
-        "millionverifier",
-        "verify",
-        price=Decimal("1"),
-        sandbox=True,
-        request_hash="same question",
-    )
-    assert isinstance(answer, ReusedAnswer) and answer.call_id == kept
+    origin = await asked_again(database, tenant, step, kept)
     async with database.transaction() as session:
         assert await empty_old_journal_slot(session) == 0
     await record(database, tenant, origin.run_id, [kept])
@@ -402,18 +386,8 @@ async def test_a_process_recovery_settled_that_carried_on_is_recovered_again_whe
     await journaled(frozen, tenant)
     async with database.transaction() as session:
         assert await settle_orphaned_calls(session, dead_owners=[frozen.owner]) == 1
-    step, kept = uuid.uuid4(), uuid.uuid4()
-    hash_ = "asked before falling silent"
-    await frozen.before_send(
-        origin_for(tenant, step),
-        kept,
-        "millionverifier",
-        "verify",
-        price=Decimal("1"),
-        sandbox=True,
-        request_hash=hash_,
-    )
-    await frozen.answered(kept, 200, Decimal("1"), {"result": "ok"})
+    step = uuid.uuid4()
+    kept = await kept_answer(frozen, tenant, step)
 
     async with database.transaction() as session:
         await heartbeats.beat(session, worker="other-host:7:executor", timeout_seconds=0.01)
@@ -429,16 +403,7 @@ async def test_a_process_recovery_settled_that_carried_on_is_recovered_again_whe
             break
         await asyncio.sleep(0.05)
     assert released
-    answer = await CallJournal(database).before_send(
-        origin_for(tenant, step),
-        uuid.uuid4(),
-        "millionverifier",
-        "verify",
-        price=Decimal("1"),
-        sandbox=True,
-        request_hash=hash_,
-    )
-    assert isinstance(answer, ReusedAnswer) and answer.call_id == kept
+    await asked_again(database, tenant, step, kept)
 
 
 async def test_the_reservation_of_a_request_no_attempt_names_is_given_back_by_the_recording(
@@ -468,19 +433,9 @@ async def test_a_claim_that_lost_the_execution_leaves_alone_the_rows_that_moved_
     """Two recoveries read a dead process's kept answer; the first releases it and the step's next run
     takes it over before the second, which lost the execution, gets to it: the second must not release it
     again (it would be recorded twice)."""
-    step, kept = uuid.uuid4(), uuid.uuid4()
-    question = "asked before dying"
+    step = uuid.uuid4()
     dead = CallJournal(database, owner="localhost-that-died:999999999:both")
-    await dead.before_send(
-        origin_for(tenant, step),
-        kept,
-        "millionverifier",
-        "verify",
-        price=Decimal("1"),
-        sandbox=True,
-        request_hash=question,
-    )
-    await dead.answered(kept, 200, Decimal("1"), {"result": "ok"})
+    kept = await kept_answer(dead, tenant, step)
 
     # The second recovery stops between reading the journal and claiming, until the take-over is done.
     read, go_on = asyncio.Event(), asyncio.Event()
@@ -504,17 +459,7 @@ async def test_a_claim_that_lost_the_execution_leaves_alone_the_rows_that_moved_
     await asyncio.wait_for(read.wait(), 30)
     async with database.transaction() as session:
         assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
-    again = origin_for(tenant, step)
-    answer = await CallJournal(database).before_send(
-        again,
-        uuid.uuid4(),
-        "millionverifier",
-        "verify",
-        price=Decimal("1"),
-        sandbox=True,
-        request_hash=question,
-    )
-    assert isinstance(answer, ReusedAnswer) and answer.call_id == kept
+    again = await asked_again(database, tenant, step, kept)
     go_on.set()
     assert await late == 0
     await record(database, tenant, again.run_id, [kept])
