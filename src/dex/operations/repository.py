@@ -326,14 +326,15 @@ async def claim_interrupted(session: AsyncSession, calls: Sequence[Any], *, rele
         own_ids={call.run_id for call in unclaimed},
         released=released,
     )
-    won = set((await session.execute(INSERT_RUNS_RETURNING, {"rows": dumps(first)})).scalars())
+    won = set(await session.scalars(INSERT_RUNS_RETURNING, {"rows": dumps(first)})) if first else set()
     lost = {run["run_id"] for run in first} - won
     claimed_by_others = set(await session.scalars(_CLAIMS, {"run_ids": list(lost)})) if lost else set()
     await _settle(session, [call for call in unclaimed if call.run_id in won], released)
     later = [call for call in calls if call.claimed or call.run_id in claimed_by_others]
-    taken = await _settle(session, later, released)
-    rest = interrupted_history(taken, await answers_in_cache(session, taken))
-    await session.execute(INSERT_RUNS, {"rows": dumps(rest)})
+    taken = await _settle(session, later, released) if later else []
+    if taken:
+        rest = interrupted_history(taken, await answers_in_cache(session, taken))
+        await session.execute(INSERT_RUNS, {"rows": dumps(rest)})
     return sum(len(run["attempts"]) for run in first if run["run_id"] in won) + len(taken)
 
 
