@@ -13,12 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from dex.db.engine import Database
-from dex.operations.repository import empty_old_journal_slot, settle_orphaned_calls
+from dex.operations.repository import UNSETTLED_CALLS, empty_old_journal_slot, settle_orphaned_calls
 from dex.pipeline import heartbeats
 from dex.pipeline import repository as repo
 from dex.pipeline.claims import claim
 from dex.pipeline.executor import Executor, record_outcomes, requeue_abandoned, retryable, run_claimed_step
-from dex.pipeline.runner import StepOutcome
+from dex.pipeline.runner import ClaimedStep, StepOutcome
 from dex.providers.journal import CallJournal, CallOrigin, Requester
 from dex.providers.models import JOURNAL_SLOT_OF_NOW
 from tests.conftest import PipelineHarness, SandboxHandle, scalar
@@ -161,60 +161,60 @@ async def test_a_silent_processs_kept_answers_wait_for_its_steps_next_runs(
     assert released is True
 
 
+RELEASED = "SELECT count(*) FROM provider_call_journal WHERE released"
+
+
+async def finish_the_step(pipeline: PipelineHarness, database: Database, status: str) -> ClaimedStep:
+    """The submission's one step, claimed and finished ``status`` (its outcome only)."""
+    async with database.transaction() as session:
+        [step] = await claim(session, pipeline.executor.plans, worker="w:1:a", lease_seconds=60, capacity=1)
+    row = {"id": step.step_id, "attempt": step.attempt, "status": status, "event_from_row": False}
+    async with database.transaction() as session:
+        await repo.finish_steps(session, [{**row, "retry_delay_seconds": 0}], worker="w:1:a", runs=[])
+    return step
+
+
+async def kept_for_a_retrying_step(pipeline: PipelineHarness, database: Database) -> uuid.UUID:
+    """A step whose run failed and will be retried, with a dead process's kept answer released for it (a
+    question its run did not get to): the submission's id."""
+    await pipeline.executor.stop()
+    blueprint = await pipeline.blueprint("kept", [VERIFY], entity_type="person")
+    submission = await pipeline.submit(blueprint, [{"email": "kept@acme.io"}], "person")
+    step = await finish_the_step(pipeline, database, "retrying")
+    dead = CallJournal(database, owner="localhost-that-died:999999999:kept")
+    requester = Requester("org_admin", "pipeline", pipeline_run_id=step.run_id, step_result_id=step.step_id)
+    origin = CallOrigin(step.org_id, uuid.uuid4(), "person.contact.verify_email", "person", requester)
+    call_id = uuid.uuid4()
+    await dead.before_send(
+        origin, call_id, "reoon", "verify", price=Decimal("1"), sandbox=True, request_hash="never asked"
+    )
+    await dead.answered(call_id, 200, Decimal("1"), {"status": "safe"})
+    async with database.transaction() as session:
+        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
+    return submission
+
+
 async def test_a_steps_kept_answers_wait_through_its_retries_and_are_settled_when_it_is_done(
     pipeline: PipelineHarness, database: Database
 ) -> None:
     """A run of the step that fails before asking the kept question leaves it for the next run; the step
     done for good settles what no run took over."""
-    await pipeline.executor.stop()
-    blueprint = await pipeline.blueprint("kept", [VERIFY], entity_type="person")
-    await pipeline.submit(blueprint, [{"email": "kept@acme.io"}], "person")
-    dead = CallJournal(database, owner="localhost-that-died:999999999:kept")
-    call_id = uuid.uuid4()
+    await kept_for_a_retrying_step(pipeline, database)
+    await finish_the_step(pipeline, database, "retrying")
+    assert await scalar(database, RELEASED) == 1
+    await finish_the_step(pipeline, database, "failed")
+    assert await scalar(database, RELEASED) == 0
 
-    async def finish(status: str) -> None:
-        async with database.transaction() as session:
-            [step] = await claim(
-                session, pipeline.executor.plans, worker="w:1:a", lease_seconds=60, capacity=1
-            )
-            if status == "retrying":  # the dead process's kept answer, released for the step's next runs
-                origin = CallOrigin(
-                    step.org_id,
-                    uuid.uuid4(),
-                    "person.contact.verify_email",
-                    "person",
-                    Requester(
-                        "org_admin", "pipeline", pipeline_run_id=step.run_id, step_result_id=step.step_id
-                    ),
-                )
-                await dead.before_send(
-                    origin,
-                    call_id,
-                    "reoon",
-                    "verify",
-                    price=Decimal("1"),
-                    sandbox=True,
-                    request_hash="never asked",
-                )
-        if status == "retrying":
-            await dead.answered(call_id, 200, Decimal("1"), {"status": "safe"})
-            async with database.transaction() as session:
-                assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
-        row = {
-            "id": step.step_id,
-            "attempt": step.attempt,
-            "status": status,
-            "event_from_row": False,
-            "retry_delay_seconds": 0,
-        }
-        async with database.transaction() as session:
-            await repo.finish_steps(session, [row], worker="w:1:a", runs=[])
 
-    await finish("retrying")
-    released = "SELECT count(*) FROM provider_call_journal WHERE released"
-    assert await scalar(database, released) == 1
-    await finish("failed")
-    assert await scalar(database, released) == 0
+async def test_a_canceled_steps_kept_answers_are_settled_with_the_cancel(
+    pipeline: PipelineHarness, database: Database
+) -> None:
+    submission = await kept_for_a_retrying_step(pipeline, database)
+    canceled = await pipeline.post("/api/v1/batch/cancel", {"submission_id": submission})
+    assert canceled.status_code == 200 and canceled.json()["data"]["skipped_steps"] == 1
+    assert await scalar(database, RELEASED) == 0
+    assert await scalar(database, UNSETTLED_CALLS) == 0
+    assert await scalar(database, "SELECT spent_credits FROM org_spend") == 1
 
 
 async def test_a_kept_answer_outlasts_the_journals_hours_while_its_step_is_not_done(

@@ -153,6 +153,17 @@ def journal_ctes(finished_steps: str = "ARRAY[]::uuid[]") -> str:
 
 JOURNAL_ROWS = "(SELECT * FROM seen UNION ALL SELECT * FROM gone)"
 _READ_RECORDED = text(f"WITH {journal_ctes()} SELECT * FROM {JOURNAL_ROWS} j")
+_TAKE_RELEASED = text(f"WITH {journal_ctes('CAST(:step_ids AS uuid[])')} SELECT * FROM gone")
+
+
+async def take_released_answers(session: AsyncSession, step_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """The kept answers released for the steps ``step_ids``, which will not run again (canceled), taken out
+    of the journal to be settled with them (:func:`add_recorded_history`)."""
+    if not step_ids:
+        return []
+    return list(await session.execute(_TAKE_RELEASED, {"run_ids": [], "step_ids": list(step_ids)}))
+
+
 # Whether a journal row ``j``'s execution was claimed: NULL while no operation run has its id, true when
 # one has and it is a claim (:func:`claim_interrupted`; its duration unknown) — the row was sent after the
 # claim, by a process taken for dead that carried on, and the claim does not record it — false when the
@@ -382,9 +393,10 @@ _CARRY_OVER = text(
     "AND EXISTS (SELECT FROM step_results s WHERE s.id = j.step_result_id "
     "AND s.status NOT IN ('succeeded', 'failed', 'skipped'))"
 )
-# Whether the hour turned since the transaction began (``now()``'s): rows go to the partition ``:slot``.
-_HOUR_TURNED = text(
-    f"SELECT CAST(floor(extract(epoch FROM clock_timestamp()) / {JOURNAL_SLOT_SECONDS}) AS bigint) "
+# Whether the partition ``:slot`` is, by the clock now, still the one written two hours ago: the hour may
+# have turned since the transaction began (``now()``, which chose the partition).
+_STILL_OLD = text(
+    f"SELECT (CAST(floor(extract(epoch FROM clock_timestamp()) / {JOURNAL_SLOT_SECONDS}) AS bigint) + 1) "
     f"% {JOURNAL_SLOTS} = :slot"
 )
 # How long the emptying waits for the partition's lock; writes to the journal queue behind the wait.
@@ -409,8 +421,8 @@ async def empty_old_journal_slot(session: AsyncSession) -> int:
     candidates = list(found)
     await session.execute(text(f"SET LOCAL lock_timeout = '{EMPTYING_LOCK_TIMEOUT_MS}ms'"))
     await session.execute(text(f"LOCK TABLE {partition} IN ACCESS EXCLUSIVE MODE"))
-    if await session.scalar(_HOUR_TURNED, {"slot": slot}):
-        # Begun in an hour's last moments: the partition is the new hour's now, its rows not all old.
+    if not await session.scalar(_STILL_OLD, {"slot": slot}):
+        # Begun in an hour's last moments: the partition is a newer hour's now, its rows not all old.
         return 0
     await session.execute(_CARRY_OVER, {"slot": slot})
     calls = []

@@ -239,8 +239,8 @@ async def empty_old_journal(database: Database) -> None:
             log.info("the journal's old partition is in use; emptying it later")
         else:
             log.warning("emptying the journal's old partition failed: %s", exc)
-    except OSError as exc:
-        log.warning("emptying the journal's old partition failed: %s", exc)
+    except Exception:  # a task of its own: nobody else would hear of it
+        log.exception("emptying the journal's old partition failed")
 
 
 async def keep_leases(
@@ -281,6 +281,8 @@ async def keep_leases(
     finally:
         if emptying is not None:
             emptying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await emptying
 
 
 async def stop_beating(database: Database, worker: str) -> None:

@@ -127,7 +127,7 @@ class Progress:
         self.events_from_rows: set[uuid.UUID] = set()
         self.events: list[dict[str, Any]] = []
         self.completions: list[Completion] = []
-        # The completed runs' entity merges (a finished run's writes its event: ``_merges_of_finished_runs``).
+        # The completed runs' entity merges: one of a run finished before writes its own event (below).
         self.merges: list[dict[str, Any]] = []
         self.fan_outs: list[FanOutRecord] = []
         # What webhooks, live progress and metrics are told about: steps finished, runs moved.

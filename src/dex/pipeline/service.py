@@ -20,6 +20,7 @@ from dex.entities import timeline
 from dex.errors import BadRequest, Forbidden, NotFound
 from dex.kit.envelopes import PageRequest
 from dex.kit.paging import Page, paginate
+from dex.operations.repository import take_released_answers
 from dex.pipeline import idempotency, states
 from dex.pipeline import repository as repo
 from dex.pipeline.models import PipelineRun, StepResult, Submission
@@ -320,6 +321,8 @@ async def cancel(
     skipped = list((await session.execute(states.CANCEL_STEPS, {"id": submission.id})).mappings())
     runs = await repo.run_info(session, [row["pipeline_run_id"] for row in skipped])
     progress = Progress(session, plans)
+    # Kept answers a dead process left for the steps' next runs: they will have none.
+    progress.journal_calls = await take_released_answers(session, [row["id"] for row in skipped])
     for row in skipped:
         info = runs[row["pipeline_run_id"]]
         run = RunRef(

@@ -271,7 +271,7 @@ CANCEL_STEPS = step_transition(
     "output_payload = jsonb_build_object('skip_reason', 'submission_canceled', 'cumulative_context', "
     "input_payload)",
     where="s.submission_id = :id",
-    returning="s.pipeline_run_id, s.step_position, s.input_payload",
+    returning="s.id, s.pipeline_run_id, s.step_position, s.input_payload",
 )
 
 # Resume: the failed step of each run goes back to the queue.
