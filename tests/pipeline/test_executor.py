@@ -180,18 +180,24 @@ async def kept_for_a_retrying_step(pipeline: PipelineHarness, database: Database
     await pipeline.executor.stop()
     blueprint = await pipeline.blueprint("kept", [VERIFY], entity_type="person")
     submission = await pipeline.submit(blueprint, [{"email": "kept@acme.io"}], "person")
-    step = await finish_the_step(pipeline, database, "retrying")
-    dead = CallJournal(database, owner="localhost-that-died:999999999:kept")
+    await released_by_a_dead_process(database, await finish_the_step(pipeline, database, "retrying"))
+    return submission
+
+
+async def released_by_a_dead_process(database: Database, step: ClaimedStep) -> uuid.UUID:
+    """A paid answer for ``step`` that a process kept before it died, released for the step's next runs:
+    its call id."""
+    dead = CallJournal(database, owner=f"localhost-that-died:999999999:{uuid.uuid4().hex[:6]}")
     requester = Requester("org_admin", "pipeline", pipeline_run_id=step.run_id, step_result_id=step.step_id)
     origin = CallOrigin(step.org_id, uuid.uuid4(), "person.contact.verify_email", "person", requester)
     call_id = uuid.uuid4()
     await dead.before_send(
-        origin, call_id, "reoon", "verify", price=Decimal("1"), sandbox=True, request_hash="never asked"
+        origin, call_id, "reoon", "verify", price=Decimal("1"), sandbox=True, request_hash="not asked yet"
     )
     await dead.answered(call_id, 200, Decimal("1"), {"status": "safe"})
     async with database.transaction() as session:
         assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
-    return submission
+    return call_id
 
 
 async def test_a_steps_kept_answers_wait_through_its_retries_and_are_settled_when_it_is_done(
@@ -227,21 +233,7 @@ async def test_a_kept_answer_outlasts_the_journals_hours_while_its_step_is_not_d
     await pipeline.submit(blueprint, [{"email": "parked@acme.io"}], "person")
     async with database.transaction() as session:
         [step] = await claim(session, pipeline.executor.plans, worker="w:1:b", lease_seconds=60, capacity=1)
-    dead = CallJournal(database, owner="localhost-that-died:999999999:parked")
-    origin = CallOrigin(
-        step.org_id,
-        uuid.uuid4(),
-        "person.contact.verify_email",
-        "person",
-        Requester("org_admin", "pipeline", pipeline_run_id=step.run_id, step_result_id=step.step_id),
-    )
-    call_id = uuid.uuid4()
-    await dead.before_send(
-        origin, call_id, "reoon", "verify", price=Decimal("1"), sandbox=True, request_hash="q"
-    )
-    await dead.answered(call_id, 200, Decimal("1"), {"status": "safe"})
-    async with database.transaction() as session:
-        assert await settle_orphaned_calls(session, dead_owners=[dead.owner]) == 0
+    call_id = await released_by_a_dead_process(database, step)
     await move_to_old_slot(database, call_id)
 
     async with database.transaction() as session:
