@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from dex.db.engine import Database
+from dex.db.engine import Database, error_causes
 from dex.operations import repository
 from dex.operations.engine import OperationResult
 from dex.operations.repository import (
@@ -23,15 +24,13 @@ from dex.operations.repository import (
     settle_orphaned_calls,
 )
 from dex.pipeline import heartbeats
-from dex.pipeline.executor import empty_old_journal, requeue_abandoned
+from dex.pipeline.executor import LOCK_NOT_AVAILABLE, empty_old_journal, requeue_abandoned
 from dex.providers.base import Attempt
 from dex.providers.journal import CallJournal, CallOrigin, ReusedAnswer
-from dex.providers.models import JOURNAL_HOUR, JOURNAL_SLOT_OF_NOW, JOURNAL_SLOTS, journal_partition
+from dex.providers.models import JOURNAL_SLOT_OF_NOW, OLD_JOURNAL_SLOT, journal_partition
 from dex.tenancy.context import AuthContext
 from tests.conftest import Tenant, scalar
 from tests.providers.test_journal import origin_for
-
-OLD_SLOT = f"({JOURNAL_HOUR} + 1) % {JOURNAL_SLOTS}"
 
 
 async def journaled(
@@ -69,7 +68,7 @@ async def move_to_old_slot(database: Database, *call_ids: uuid.UUID) -> None:
     """Rows as if written two hours ago, in the partition emptied next."""
     async with database.transaction() as session:
         await session.execute(
-            text(f"UPDATE provider_call_journal SET slot = {OLD_SLOT} WHERE call_id = ANY(:ids)"),
+            text(f"UPDATE provider_call_journal SET slot = {OLD_JOURNAL_SLOT} WHERE call_id = ANY(:ids)"),
             {"ids": list(call_ids)},
         )
 
@@ -177,7 +176,7 @@ async def test_emptying_the_old_partition_settles_what_nobody_recorded_and_empti
 
     async with database.transaction() as session:
         assert await empty_old_journal_slot(session) == 3
-    old = journal_partition(await scalar(database, f"SELECT {OLD_SLOT}"))
+    old = journal_partition(await scalar(database, f"SELECT {OLD_JOURNAL_SLOT}"))
     assert await scalar(database, f"SELECT count(*) FROM {old}") == 0
     # The interrupted executions are recorded under their own ids, at their prices; the row of the
     # execution still running in this hour's partition is untouched.
@@ -198,10 +197,17 @@ async def test_the_old_partition_in_use_is_emptied_later_without_waiting_long(
 ) -> None:
     _, call_id = await journaled(CallJournal(database), tenant)
     await move_to_old_slot(database, call_id)
-    old = journal_partition(await scalar(database, f"SELECT {OLD_SLOT}"))
+    old = journal_partition(await scalar(database, f"SELECT {OLD_JOURNAL_SLOT}"))
     async with database.engine.connect() as reader:
         transaction = await reader.begin()
         await reader.execute(text(f"SELECT count(*) FROM {old}"))
+        # Refused after its lock timeout (never waiting for the reader), and left for later.
+        with pytest.raises(DBAPIError) as refused:
+            async with database.transaction() as session:
+                await asyncio.wait_for(empty_old_journal_slot(session), 30)
+        assert LOCK_NOT_AVAILABLE in {
+            getattr(cause, "sqlstate", None) for cause in error_causes(refused.value)
+        }
         await empty_old_journal(database)
         assert await scalar(database, f"SELECT count(*) FROM {old}") == 1
         await transaction.rollback()

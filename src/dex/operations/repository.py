@@ -16,10 +16,10 @@ from dex.operations.engine import OperationResult
 from dex.operations.models import OperationRun
 from dex.providers.base import Attempt
 from dex.providers.models import (
-    JOURNAL_HOUR,
     JOURNAL_SLOT_OF_NOW,
     JOURNAL_SLOT_SECONDS,
     JOURNAL_SLOTS,
+    OLD_JOURNAL_SLOT,
     JournaledCall,
     journal_partition,
 )
@@ -133,27 +133,27 @@ def attempt_rows(result: OperationResult, first_sequence: int = 0) -> list[Opera
 # Every column but the kept answer: a settled request's history needs its outcome, never its body (which
 # is the provider's whole answer, and read back for every recorded request it would cost dex's CPU).
 CALL_COLUMNS = ", ".join(c.name for c in JournaledCall.__table__.c if c.name != "response")
-# The journal rows of the operation runs being recorded (``:run_ids``). They stay in the journal — the
-# operation run of their ``run_id`` records them — except those that reserved budget, whose deletion gives
-# the reservation back (migration 0006) once the run is in (:func:`give_back_reservations`).
+# The journal rows of the operation runs being recorded (``:run_ids``), as ``seen``. They stay in the
+# journal — the operation run of their ``run_id`` records them — except those that reserved budget, whose
+# deletion gives the reservation back (migration 0006) once the run is in (:func:`give_back_reservations`).
 RECORDED_CALLS = "run_id = ANY(:run_ids)"
+SEEN_CTE = f"seen AS (SELECT {CALL_COLUMNS} FROM provider_call_journal WHERE {RECORDED_CALLS})"
 
 
-def journal_ctes(finished_steps: str = "ARRAY[]::uuid[]") -> str:
-    """The ``WITH`` queries of a recording's journal rows: ``seen``, those of the runs being recorded, and
-    ``gone``, those that leave the journal: the released rows of the steps ``finished_steps`` (an SQL
-    array), kept answers of an interrupted execution that the step's last run did not take over, settled
-    with the step. A recording reads both (:data:`JOURNAL_ROWS`)."""
+def gone_cte(steps: str) -> str:
+    """The ``WITH`` query ``gone``: the released rows of the steps ``steps`` (an SQL array) taken out of the
+    journal — kept answers of an interrupted execution that no run of the step took over, settled with
+    the step now that none will (:func:`add_recorded_history`)."""
     return (
-        f"seen AS (SELECT {CALL_COLUMNS} FROM provider_call_journal WHERE {RECORDED_CALLS}), "
         "gone AS (DELETE FROM provider_call_journal "
-        f"WHERE released AND step_result_id = ANY({finished_steps}) RETURNING {CALL_COLUMNS})"
+        f"WHERE released AND step_result_id = ANY({steps}) RETURNING {CALL_COLUMNS})"
     )
 
 
+# What a recording of finished steps reads: its runs' rows and its steps' released ones.
 JOURNAL_ROWS = "(SELECT * FROM seen UNION ALL SELECT * FROM gone)"
-_READ_RECORDED = text(f"WITH {journal_ctes()} SELECT * FROM {JOURNAL_ROWS} j")
-_TAKE_RELEASED = text(f"WITH {journal_ctes('CAST(:step_ids AS uuid[])')} SELECT * FROM gone")
+_READ_RECORDED = text(f"WITH {SEEN_CTE} SELECT * FROM seen")
+_TAKE_RELEASED = text(f"WITH {gone_cte('CAST(:step_ids AS uuid[])')} SELECT * FROM gone")
 
 
 async def take_released_answers(session: AsyncSession, step_ids: Sequence[uuid.UUID]) -> list[Any]:
@@ -161,7 +161,7 @@ async def take_released_answers(session: AsyncSession, step_ids: Sequence[uuid.U
     of the journal to be settled with them (:func:`add_recorded_history`)."""
     if not step_ids:
         return []
-    return list(await session.execute(_TAKE_RELEASED, {"run_ids": [], "step_ids": list(step_ids)}))
+    return list(await session.execute(_TAKE_RELEASED, {"step_ids": list(step_ids)}))
 
 
 # Whether a journal row ``j``'s execution was claimed: NULL while no operation run has its id, true when
@@ -186,8 +186,8 @@ _AS_READ = (
 )
 _TAKE_OUT = text(f"DELETE FROM provider_call_journal j USING {_AS_READ} RETURNING j.call_id")
 # A dead process's kept answers to a pipeline step's paid requests wait for the step's next run, which
-# takes them over instead of paying again (dex.providers.journal); the step's recorded outcome settles
-# those it did not take. Each becomes an execution of its own until then.
+# takes them over instead of paying again (dex.providers.journal); those no run took are settled when the
+# step is done for good (:func:`gone_cte`) or canceled. Each becomes an execution of its own until then.
 _RELEASE = text(
     f"UPDATE provider_call_journal j SET released = true, run_id = gen_random_uuid() FROM {_AS_READ}"
 )
@@ -260,7 +260,7 @@ async def give_back_reservations(session: AsyncSession, seen: Sequence[Any]) -> 
     """Once the runs of the journal rows ``seen`` are in (:func:`add_recorded_history`), the rows that
     reserved budget leave the journal, which gives their reservations back (migration 0006) — those of
     the runs recorded: a run recovery claimed first is recovery's to settle."""
-    reserved = [row.call_id for row in seen if row.reserved_credits > 0]
+    reserved = [row.call_id for row in seen if row.reserved_credits > 0 and not row.released]
     if reserved:
         await session.execute(_GIVE_BACK_RESERVATIONS, {"call_ids": reserved})
 
@@ -381,7 +381,7 @@ _REST_OF_EXECUTIONS = text(
 # The partition written two hours ago (every row in it is older than an hour), and whether this process
 # empties it: one does, the others, finding it taken, leave it.
 _OLD_SLOT = text(
-    f"SELECT ({JOURNAL_HOUR} + 1) % {JOURNAL_SLOTS} AS slot, "
+    f"SELECT {OLD_JOURNAL_SLOT} AS slot, "
     "pg_try_advisory_xact_lock(hashtext('dex.empty_old_journal_slot')) AS mine"
 )
 # A kept answer whose step is not done keeps waiting for the step's next run — parked for budget or behind

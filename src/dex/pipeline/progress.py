@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dex.db.queries import Writes, dumps
+from dex.db.queries import Writes
 from dex.entities import timeline
 from dex.entities.repository import EntityWrite, Lineage, upsert_entities
 from dex.operations.registry import get_operation
@@ -127,8 +127,6 @@ class Progress:
         self.events_from_rows: set[uuid.UUID] = set()
         self.events: list[dict[str, Any]] = []
         self.completions: list[Completion] = []
-        # The completed runs' entity merges: one of a run finished before writes its own event (below).
-        self.merges: list[dict[str, Any]] = []
         self.fan_outs: list[FanOutRecord] = []
         # What webhooks, live progress and metrics are told about: steps finished, runs moved.
         self.finished_steps: list[StepOutcome] = []
@@ -517,10 +515,24 @@ class Progress:
         merge of the run's own type takes the run to its entity, where the events read from the run's rows
         follow it as the written ones are re-pointed."""
         moved = {run["id"] for run in self.moved_runs}
-        merges = [merge for merge in self.merges if merge["id"] not in moved]
-        if merges:
-            await self.session.execute(timeline.WRITE_UPSERT_EVENTS, {"rows": dumps(merges)})
-            await self.session.execute(repo.MOVE_FINISHED_RUNS_TO_ENTITIES, {"rows": dumps(merges)})
+        runs = {completion.run.run_id: completion.run for completion in self.completions}
+        merges = []
+        for move in self.moves["succeeded"]:
+            if move["upsert"] and move["id"] not in moved:
+                run = runs[move["id"]]
+                merges.append(
+                    {
+                        **move,
+                        "org_id": run.org_id,
+                        "company_id": run.company_id,
+                        "submission_id": run.submission_id,
+                        "entity_type": run.entity_type,
+                    }
+                )
+        writes = Writes()
+        writes.add(timeline.WRITE_UPSERT_EVENTS, merges)
+        writes.add(repo.MOVE_FINISHED_RUNS_TO_ENTITIES, merges)
+        await writes.execute(self.session)
 
     async def _complete_runs(self, writes: Writes) -> list[dict[str, Any]]:
         """Merges the completed runs' entities (their rows written with ``writes`` when the recording is
@@ -559,18 +571,11 @@ class Progress:
                     submission_id=run.submission_id,
                     upserted=upserted,
                 )
-                upsert = timeline.upsert_record(upserted, completion.last_operation_id)
-                self.move(run.run_id, "succeeded", entity_id=upserted.entity_id, upsert=upsert)
-                self.merges.append(
-                    {
-                        "id": run.run_id,
-                        "org_id": run.org_id,
-                        "company_id": run.company_id,
-                        "submission_id": run.submission_id,
-                        "entity_type": run.entity_type,
-                        "entity_id": upserted.entity_id,
-                        "upsert": upsert,
-                    }
+                self.move(
+                    run.run_id,
+                    "succeeded",
+                    entity_id=upserted.entity_id,
+                    upsert=timeline.upsert_record(upserted, completion.last_operation_id),
                 )
             else:
                 self.move(run.run_id, "succeeded")

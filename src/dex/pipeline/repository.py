@@ -18,8 +18,9 @@ from dex.blueprints.models import BlueprintVersion
 from dex.db.queries import ROWS_PER_STATEMENT, dumps, insert_recordset, rowcount
 from dex.operations.repository import (
     JOURNAL_ROWS,
+    SEEN_CTE,
     OperationRunRow,
-    journal_ctes,
+    gone_cte,
     journal_params,
 )
 from dex.pipeline import states
@@ -166,12 +167,14 @@ async def notify_ready(session: AsyncSession) -> None:
 
 
 # The outcomes, and the journal rows of the provider requests their operation runs made (with the released
-# answers of the steps finished for good: ``dex.operations.repository.journal_ctes``; a step that will run
+# answers of the steps finished for good: ``dex.operations.repository.gone_cte``; a step that will run
 # again keeps them for that run), in the same statement — one round trip. Each result row is a finished
 # step or a journal row (``FULL JOIN … ON false`` puts the two lists in one, each row's other columns null).
-_DONE_FOR_GOOD = "ARRAY(SELECT id FROM finished WHERE status NOT IN ('retrying', 'budget_exhausted'))"
+_DONE_FOR_GOOD = (
+    f"ARRAY(SELECT id FROM finished WHERE status IN ({states.quoted(states.TERMINAL_STEP_STATUSES)}))"
+)
 FINISH_STEPS = text(
-    f"WITH {states.FINISHED_STEPS_CTES}, {journal_ctes(_DONE_FOR_GOOD)} "
+    f"WITH {states.FINISHED_STEPS_CTES}, {SEEN_CTE}, {gone_cte(_DONE_FOR_GOOD)} "
     "SELECT f.id AS step_id, f.submission_id AS step_submission_id, f.canceled, t.* "
     f"FROM finished f FULL JOIN {JOURNAL_ROWS} t ON false"
 )

@@ -164,7 +164,7 @@ def submission_status(counters: RunCounters, *, canceled: bool = False, waiting:
 # --- the statements that change a status ---------------------------------------------------------------
 
 
-def _quoted(statuses: Iterable[str]) -> str:
+def quoted(statuses: Iterable[str]) -> str:
     return ", ".join(f"'{status}'" for status in sorted(statuses))
 
 
@@ -190,7 +190,7 @@ def step_transition(
 ) -> TextClause:
     """``UPDATE step_results s SET status = target`` for the rows ``where`` selects whose status may move
     to ``target`` (all legal sources, or those of ``among``, each of which must be legal)."""
-    guard = _quoted(_sources_among("step", target, among))
+    guard = quoted(_sources_among("step", target, among))
     return text(
         f"{prefix} UPDATE step_results s SET status = '{target}'{', ' + also_set if also_set else ''} "
         f"{'FROM ' + joined if joined else ''} "
@@ -234,7 +234,7 @@ FINISHED_STEPS_CTES = f"""
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
             id uuid, attempt int, status text, output_payload jsonb, error_message text,
             error_details jsonb, duration_ms int, event_from_row bool, retry_delay_seconds float8)
-        WHERE v.status IN ({_quoted(STEP_TRANSITIONS["running"])})
+        WHERE v.status IN ({quoted(STEP_TRANSITIONS["running"])})
     ), owned AS MATERIALIZED (
         SELECT v.* FROM v CROSS JOIN LATERAL (
             SELECT FROM step_results s
@@ -388,7 +388,7 @@ SUPERSEDE_FINISHED_RUNS = text(
     f"""
     UPDATE pipeline_runs SET superseded_at = now()
     WHERE submission_id = :submission_id AND superseded_at IS NULL
-      AND status IN ({_quoted(TERMINAL_RUN_STATUSES)})
+      AND status IN ({quoted(TERMINAL_RUN_STATUSES)})
     RETURNING status
     """
 )
@@ -404,7 +404,7 @@ async def supersede_finished_runs(session: AsyncSession, submission_id: uuid.UUI
 SET_SUBMISSION_STATUSES = text(
     f"""
     UPDATE submissions s SET status = v.status,
-        finished_at = CASE WHEN v.status IN ({_quoted(TERMINAL_SUBMISSION_STATUSES)}) THEN now() END
+        finished_at = CASE WHEN v.status IN ({quoted(TERMINAL_SUBMISSION_STATUSES)}) THEN now() END
     FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, status text) WHERE s.id = v.id
     """
 )
@@ -433,13 +433,13 @@ REFLECT_BUDGET_WAITS = text(
                                    AND st.submission_id = w.id)
                      AND NOT EXISTS (SELECT 1 FROM step_results st
                                      WHERE st.submission_id = w.id
-                                       AND st.status IN ({_quoted((*PENDING_STEP_STATUSES, "running"))}))
+                                       AND st.status IN ({quoted((*PENDING_STEP_STATUSES, "running"))}))
                     THEN 'waiting_for_budget' ELSE 'running' END AS target
         FROM submissions w WHERE w.id = ANY(:ids) AND w.status IN ('running', 'waiting_for_budget')
     ) v
     WHERE s.id = v.id AND s.status <> v.target
-      AND ((v.target = 'waiting_for_budget' AND s.status IN ({_quoted(sources("submission", _WAIT))}))
-           OR (v.target = 'running' AND s.status IN ({_quoted(sources("submission", "running"))})))
+      AND ((v.target = 'waiting_for_budget' AND s.status IN ({quoted(sources("submission", _WAIT))}))
+           OR (v.target = 'running' AND s.status IN ({quoted(sources("submission", "running"))})))
     RETURNING s.id, s.status, s.org_id, s.company_id, s.blueprint_id, s.runs_total, s.runs_running,
               s.runs_succeeded, s.runs_failed, s.runs_canceled
     """

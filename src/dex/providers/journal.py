@@ -7,9 +7,9 @@ carries the row's id as ``X-Request-Id``), the answer's status and cost are note
 arrives, and the transaction that records the attempt records it in the operation run named by the row's
 ``run_id``, which is what marks the row recorded: the row itself is not written again. Whatever rows
 outlive their process unrecorded are settled into the history by recovery
-(``dex.operations.repository.settle_orphaned_calls``), which takes them out and claims each such execution
-by inserting its interrupted run under the execution's id — so a late recording of it (the process was
-only silent) records nothing; requests it made after the claim are a later claim's. Rows stay until the
+(``dex.operations.repository.settle_orphaned_calls``), which claims each such execution by inserting its
+interrupted run under the execution's id, then takes its rows out — so a late recording of it (the process
+was only silent) records nothing; requests it made after the claim are a later claim's. Rows stay until the
 hour's partition they were written in is two hours old and emptied at once
 (``dex.operations.repository.empty_old_journal_slot``).
 
@@ -19,7 +19,8 @@ usually joins the note's statement and stands for it: ``dex.providers.groupcommi
 lose only answers that had not reached dex. Recovery *releases* the answered rows of a dead process
 (instead of settling them) when they belong to a pipeline step, and the step's re-run — its next identical
 request — takes the row over instead of being sent (:class:`ReusedAnswer`): it records the request, once,
-at what it cost. Rows nobody takes over are settled when their step's outcome is recorded.
+at what it cost. Rows nobody takes over wait through the step's retries, parking and the journal's hours,
+and are settled when the step is done for good or canceled.
 
 Writes are group-committed with the cache's lookups and entries (``dex.providers.groupcommit``): 200
 concurrent calls cost a handful of round trips, not 200. When the journal cannot be written the request is

@@ -21,6 +21,8 @@ JOURNAL_SLOT_SECONDS = 3600
 JOURNAL_HOUR = f"CAST(floor(extract(epoch FROM now()) / {JOURNAL_SLOT_SECONDS}) AS bigint)"
 # The partition a row written now goes to.
 JOURNAL_SLOT_OF_NOW = f"({JOURNAL_HOUR} % {JOURNAL_SLOTS})"
+# The partition written two hours ago: the next one to come round again, emptied before it does.
+OLD_JOURNAL_SLOT = f"(({JOURNAL_HOUR} + 1) % {JOURNAL_SLOTS})"
 
 
 def journal_partition(slot: int) -> str:
